@@ -1,0 +1,236 @@
+// Package app wires hookgate together from its configuration: Redis, the
+// stores, the subscription index, the publisher, the delivery workers, the
+// plugin host and the HTTP gateway, started and stopped in a known order.
+// cmd/hookgate and the end-to-end tests both run hookgate through it.
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/auth"
+	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/gateway"
+	"github.com/hookgate/hookgate/netguard"
+	"github.com/hookgate/hookgate/outgoing"
+	"github.com/hookgate/hookgate/pipeline"
+	"github.com/hookgate/hookgate/plugins/host"
+	"github.com/hookgate/hookgate/publish"
+	"github.com/hookgate/hookgate/queue"
+	"github.com/hookgate/hookgate/sender"
+	"github.com/hookgate/hookgate/store"
+	"github.com/hookgate/hookgate/subs"
+)
+
+// App is a running hookgate.
+type App struct {
+	Config   config.Config
+	Logger   *slog.Logger
+	Redis    redis.UniversalClient
+	Registry *prometheus.Registry
+	Store    *store.Store
+	Index    *subs.Index
+	Log      *store.DeliveryLog
+	Worker   *queue.Worker
+	Plugins  *host.Host
+	Pipeline *pipeline.Pipeline
+	Gateway  *gateway.Server
+
+	queueName string
+	writer    *queue.LogWriter
+	server    *queue.Server
+	client    *queue.Client
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	ln        net.Listener
+	serveErr  chan error
+}
+
+// QueueName is the asynq queue of a deployment: its Redis key prefix, so
+// that deployments (and tests) sharing one Redis do not share tasks.
+func QueueName(cfg config.Config) string { return cfg.Redis.Prefix }
+
+// New builds hookgate from cfg without starting anything.
+func New(cfg config.Config, logger *slog.Logger) (*App, error) {
+	a := &App{Config: cfg, Logger: logger, Registry: prometheus.NewRegistry(), queueName: QueueName(cfg)}
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Redis = redis.NewClient(&redis.Options{
+		Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB,
+		PoolSize: cfg.Redis.PoolSize, MinIdleConns: 8,
+		ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, DialTimeout: 2 * time.Second,
+	})
+	key, _ := base64.StdEncoding.DecodeString(cfg.Store.EncryptionKey)
+	st, err := store.New(a.Redis, cfg.Redis.Prefix, key)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	a.Store = st
+	cat, err := hookgate.LoadCatalogue(cfg.Events.ExtraTypes)
+	if err != nil {
+		return nil, fmt.Errorf("event catalogue: %w", err)
+	}
+	verifier, err := auth.NewVerifier(cfg.Auth)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	guard, err := netguard.New(cfg.Delivery.AllowedCIDRs)
+	if err != nil {
+		return nil, fmt.Errorf("delivery.allowed_cidrs: %w", err)
+	}
+	a.Index = subs.New(st, a.Redis, st.ChangesChannel(), 30*time.Second)
+	a.Log = store.NewDeliveryLog(a.Redis, cfg.Redis.Prefix, cfg.Delivery.LogMaxEntries, cfg.Delivery.LogMaxAge.D())
+	a.writer = queue.NewLogWriter(a.Log, 4, 128)
+	metrics := queue.NewMetrics(a.Registry)
+	d := cfg.Delivery
+	policy := queue.Policy{
+		RetryDelays: durations(d.RetryDelays), Jitter: d.RetryJitter, RetryAfterMax: d.RetryAfterMax.D(),
+		GonePolicy: d.GonePolicy, Timeout: d.Timeout.D(), EndpointLimit: d.EndpointInFlight,
+		MaxRequestBody: d.MaxResponseBody, MaxResponseBody: d.MaxResponseBody,
+	}
+	plugins, err := host.New(cfg.Plugins, logger, a.Registry, host.WithRequired(cfg.PluginsRequired))
+	if err != nil {
+		return nil, fmt.Errorf("plugins: %w", err)
+	}
+	a.Plugins = plugins
+	a.Pipeline = pipeline.New(plugins)
+	renderer := hookgate.Renderer(a.Pipeline)
+	a.Worker = &queue.Worker{
+		Webhooks: a.Index, Renderer: renderer, Log: a.writer, Policy: policy, Metrics: metrics, Logger: logger,
+		Sender: sender.New(sender.Config{Guard: guard, Timeout: d.Timeout.D(), MaxResponseBody: d.MaxResponseBody,
+			UserAgent: hookgate.UserAgent(), MaxIdleConnsPerHost: d.EndpointInFlight}),
+	}
+	a.client = queue.NewClient(a.Redis, a.queueName, d.MaxTimeout.D()+30*time.Second)
+	pub := &publish.Publisher{
+		Catalogue: cat, Matcher: a.Index, Queue: a.client, Idempotency: store.NewIdempotency(a.Redis, cfg.Redis.Prefix, cfg.Events.IdempotencyTTL.D()),
+		MaxPayload: cfg.Events.MaxPayload, MaxFanout: d.MaxFanout, Retries: policy.Retries, Now: time.Now,
+		Accepted: func(events, deliveries int) {
+			metrics.Events.Add(float64(events))
+			metrics.Enqueued.Add(float64(deliveries))
+		},
+	}
+	svc := &outgoing.Service{Store: st, Counter: st, MaxPerTenant: cfg.Webhooks.MaxPerTenant, NewID: newID,
+		Rules:             outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform),
+		NeedsConfirmation: a.Pipeline.NeedsConfirmation}
+	a.Gateway = gateway.New(gateway.Deps{
+		Config: cfg, Catalogue: cat, Verifier: verifier, Webhooks: svc, Publisher: pub,
+		Deliveries: &outgoing.Deliveries{Webhooks: st, Catalogue: cat, Log: a.Log, Recorder: a.writer, Queue: a.client, Worker: a.Worker,
+			AllowHTTP: d.AllowHTTP, NewID: newID},
+		Ready:  func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
+		Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
+		Plugins: a.Plugins,
+	})
+	if cfg.Server.Role != "api" {
+		a.server = queue.NewServer(a.Redis, queue.ServerConfig{
+			Queue: a.queueName, Concurrency: d.Concurrency, PollInterval: d.PollInterval.D(),
+			ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), Logger: logger,
+		}, a.Worker)
+		queue.RegisterQueueDepth(a.Registry, a.Redis, a.queueName)
+	}
+	return a, nil
+}
+
+func newID(prefix string) string { return publish.NewID(prefix, time.Now()) }
+
+func durations(ds []hookgate.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.D()
+	}
+	return out
+}
+
+// Start starts the background parts and serves HTTP on ln (nil: listen on
+// server.listen; role worker serves only health and metrics).
+func (a *App) Start(ctx context.Context, ln net.Listener) error {
+	pingCtx, cancelPing := context.WithTimeout(ctx, 5*time.Second)
+	err := a.Redis.Ping(pingCtx).Err()
+	cancelPing()
+	if err != nil {
+		return fmt.Errorf("redis at %s does not answer: %w", a.Config.Redis.Addr, err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	if err := a.Index.Subscribed(ctx); err != nil {
+		cancel()
+		return fmt.Errorf("subscribe to webhook changes: %w", err)
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		for runCtx.Err() == nil {
+			if err := a.Index.Run(runCtx); err != nil {
+				a.Logger.Warn("webhook change subscription ended", "err", err)
+			}
+			a.Index.Invalidate("*")
+		}
+	}()
+	if err := a.Plugins.Start(ctx); err != nil {
+		cancel()
+		return fmt.Errorf("plugins: %w", err)
+	}
+	a.writer.Start()
+	if a.server != nil {
+		if err := a.server.Start(); err != nil {
+			cancel()
+			return err
+		}
+	}
+	if ln == nil {
+		if ln, err = net.Listen("tcp", a.Config.Server.Listen); err != nil {
+			cancel()
+			return fmt.Errorf("listen on %s: %w", a.Config.Server.Listen, err)
+		}
+	}
+	a.ln = ln
+	a.serveErr = make(chan error, 1)
+	go func() { a.serveErr <- a.Gateway.Serve(ln) }()
+	return nil
+}
+
+// Addr is the address HTTP is served on.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Wait blocks until the HTTP server stops by itself (an error) or ctx ends.
+func (a *App) Wait(ctx context.Context) error {
+	select {
+	case err := <-a.serveErr:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// Shutdown stops in reverse start order: HTTP (drains requests), workers
+// (drain in-flight deliveries), the log writer, the plugins, the index, Redis.
+func (a *App) Shutdown(ctx context.Context) error {
+	var errs []error
+	if err := a.Gateway.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("http: %w", err))
+	}
+	if a.server != nil {
+		a.server.Shutdown()
+	}
+	a.writer.Shutdown()
+	if err := a.Plugins.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("plugins: %w", err))
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	if err := a.Redis.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+		errs = append(errs, fmt.Errorf("redis: %w", err))
+	}
+	return errors.Join(errs...)
+}

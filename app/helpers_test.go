@@ -1,0 +1,245 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/app"
+	"github.com/hookgate/hookgate/auth"
+	"github.com/hookgate/hookgate/config"
+)
+
+func redisAddr() string {
+	if a := os.Getenv("REDIS_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:6379"
+}
+
+// syncBuffer collects log output so tests can check what was logged.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// harness is a running hookgate on loopback with its own Redis prefix.
+type harness struct {
+	t    *testing.T
+	app  *app.App
+	base string
+	cfg  config.Config
+	logs *syncBuffer
+	rdb  *redis.Client
+}
+
+func testConfig(t *testing.T) config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Redis.Addr = redisAddr()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	cfg.Redis.Prefix = "hgtest" + hex.EncodeToString(b[:])
+	cfg.Auth.HS256Secret = config.DevHS256Secret
+	cfg.Store.EncryptionKey = config.DevEncryptionKey
+	cfg.Server.Listen = "127.0.0.1:0"
+	cfg.Delivery.AllowHTTP = true
+	cfg.Delivery.AllowedCIDRs = []string{"127.0.0.0/8"}
+	cfg.Delivery.RetryDelays = []hookgate.Duration{hookgate.Duration(50 * time.Millisecond), hookgate.Duration(100 * time.Millisecond)}
+	cfg.Delivery.RetryJitter = 0
+	cfg.Delivery.Timeout = hookgate.Duration(2 * time.Second)
+	cfg.Delivery.Concurrency = 32
+	cfg.Log.Level = "debug"
+	return cfg
+}
+
+// start runs hookgate with testConfig changed by mutate.
+func start(t *testing.T, mutate func(*config.Config)) *harness {
+	t.Helper()
+	cfg := testConfig(t)
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	a, err := app.New(cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background(), ln); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, app: a, base: "http://" + a.Addr(), cfg: cfg, logs: logs,
+		rdb: redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr})}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		deleteKeys(h.rdb, cfg.Redis.Prefix+":*")
+		deleteKeys(h.rdb, "asynq:{"+app.QueueName(cfg)+"}*")
+		h.rdb.SRem(context.Background(), "asynq:queues", app.QueueName(cfg))
+		h.rdb.Close()
+	})
+	return h
+}
+
+func deleteKeys(rdb *redis.Client, pattern string) {
+	ctx := context.Background()
+	iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+	for iter.Next(ctx) {
+		rdb.Del(ctx, iter.Val())
+	}
+}
+
+func (h *harness) token(tenant string, roles ...string) string {
+	h.t.Helper()
+	tok, err := auth.Mint(h.cfg.Auth, hookgate.Principal{Subject: "user-" + tenant, Tenant: tenant, Roles: roles}, time.Hour)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// errorCode returns error.code of an error body.
+func (r response) errorCode(t *testing.T) string {
+	t.Helper()
+	var e struct {
+		Error struct {
+			Code    string            `json:"code"`
+			Message string            `json:"message"`
+			Fields  map[string]string `json:"fields"`
+		} `json:"error"`
+	}
+	r.json(t, &e)
+	if e.Error.Message == "" {
+		t.Fatalf("error body without a message: %s", r.Body)
+	}
+	return e.Error.Code
+}
+
+// do sends a request; body may be nil, a string (sent as is) or a value (JSON).
+func (h *harness) do(method, path, token string, body any, headers ...string) response {
+	h.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, h.base+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// must fails the test unless the response has the status.
+func (r response) must(t *testing.T, status int) response {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	return r
+}
+
+type createdWebhook struct {
+	hookgate.Webhook
+	Secret string `json:"secret"`
+}
+
+func (h *harness) createWebhook(token string, body map[string]any) createdWebhook {
+	h.t.Helper()
+	var w createdWebhook
+	h.do("POST", "/v1/webhooks", token, body).must(h.t, 201).json(h.t, &w)
+	return w
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func endpoints(urls ...string) []map[string]any {
+	out := make([]map[string]any, len(urls))
+	for i, u := range urls {
+		out[i] = map[string]any{"url": u}
+	}
+	return out
+}

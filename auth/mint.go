@@ -1,0 +1,90 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/config"
+)
+
+// Mint signs an HS256 token for p with cfg.HS256Secret, valid for ttl from
+// now: what `hookgate token` prints for development and scripts. The token
+// carries the subject, tenant and roles under the configured claim names,
+// iat and exp, and iss and aud when configured, so that a Verifier built
+// from the same cfg accepts it.
+//
+// Each hookgate role is written as the token value that grants it in
+// cfg.Roles: the role's own name when it is listed there (as in the default
+// configuration), otherwise the first value listed for the role.
+//
+// Mint fails when HS256 is not among cfg.Algorithms or the secret is empty,
+// and with an EINVALID *hookgate.Error when p or ttl is not acceptable.
+func Mint(cfg config.Auth, p hookgate.Principal, ttl time.Duration) (string, error) {
+	if !slices.Contains(cfg.Algorithms, algHS256) {
+		return "", errors.New("mint token: HS256 is not among auth.algorithms")
+	}
+	if cfg.HS256Secret == "" {
+		return "", errors.New("mint token: auth.hs256_secret is empty")
+	}
+	if cfg.SubjectClaim == "" || cfg.TenantClaim == "" || cfg.RolesClaim == "" {
+		return "", errors.New("mint token: subject, tenant and roles claim names are required")
+	}
+	if p.Subject == "" || len(p.Subject) > maxSubjectLength {
+		return "", hookgate.FieldError("sub", "subject must be 1 to %d bytes", maxSubjectLength)
+	}
+	if !hookgate.TenantPattern.MatchString(p.Tenant) {
+		return "", hookgate.FieldError("tenant", "tenant must match %s", hookgate.TenantPattern)
+	}
+	if ttl <= 0 {
+		return "", hookgate.FieldError("ttl", "ttl must be positive")
+	}
+	roles := []string{}
+	for _, role := range p.Roles {
+		if !slices.Contains(hookgateRoles[:], role) {
+			return "", hookgate.FieldError("roles", "unknown role %q (admin, publisher, system)", role)
+		}
+		value, ok := tokenValue(cfg, role)
+		if !ok {
+			return "", hookgate.FieldError("roles", "no token value grants role %q in auth.roles", role)
+		}
+		if !slices.Contains(roles, value) {
+			roles = append(roles, value)
+		}
+	}
+
+	now := time.Now()
+	claims := jwt.MapClaims{
+		cfg.SubjectClaim: p.Subject,
+		cfg.TenantClaim:  p.Tenant,
+		cfg.RolesClaim:   roles,
+		"iat":            now.Unix(),
+		"exp":            now.Add(ttl).Unix(),
+	}
+	if cfg.Issuer != "" {
+		claims["iss"] = cfg.Issuer
+	}
+	if cfg.Audience != "" {
+		claims["aud"] = cfg.Audience
+	}
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(cfg.HS256Secret))
+	if err != nil {
+		return "", fmt.Errorf("mint token: %w", err)
+	}
+	return signed, nil
+}
+
+// tokenValue returns the token role value Mint writes for a hookgate role.
+func tokenValue(cfg config.Auth, role string) (string, bool) {
+	values := cfg.Roles[role]
+	if slices.Contains(values, role) {
+		return role, true
+	}
+	if len(values) > 0 {
+		return values[0], true
+	}
+	return "", false
+}

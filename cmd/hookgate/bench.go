@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"time"
+
+	"github.com/hookgate/hookgate/bench"
+	"github.com/hookgate/hookgate/config"
+)
+
+func runBench(args []string, stdout, _ io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	cfgPath := fs.String("config", "config.yaml", "configuration file (Redis address and delivery settings)")
+	events := fs.Int("events", 20000, "events for the throughput runs")
+	rate := fs.Int("rate", 1000, "offered events/s for the latency run")
+	duration := fs.Duration("duration", 10*time.Second, "length of the latency run")
+	batch := fs.Int("batch", 100, "events per batch in the throughput run")
+	publishers := fs.Int("publishers", 8, "concurrent publishers")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	_, err = bench.Run(context.Background(), bench.Options{Config: cfg, Events: *events, Rate: *rate, Duration: *duration,
+		BatchSize: *batch, Publishers: *publishers, Out: stdout})
+	return err
+}

@@ -1,0 +1,183 @@
+// Command hookgate is the webhook gateway. Subcommands:
+//
+//	hookgate serve   [--config config.yaml] [--role all|api|worker]
+//	hookgate token   --tenant T --sub U --roles admin,publisher [--ttl 1h]
+//	hookgate receive --secret S --port P [--status 200] [--confirm]
+//	hookgate bench   [--rate 1000] [--duration 10s]
+//	hookgate version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/app"
+	"github.com/hookgate/hookgate/auth"
+	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/receiver"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		var u usageError
+		if errors.As(err, &u) {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "hookgate:", err)
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+const usage = `usage: hookgate <command> [flags]
+
+commands:
+  serve     run the gateway (API, console, incoming URLs and delivery workers)
+  token     mint a development API token signed with the configured HS256 secret
+  receive   run a small webhook receiver that verifies and prints deliveries
+  bench     measure delivery throughput and latency against bare asynq
+  version   print the version
+
+run 'hookgate <command> -h' for a command's flags`
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{usage}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "token":
+		return token(args[1:], stdout)
+	case "receive":
+		return receive(args[1:], stdout)
+	case "bench":
+		return runBench(args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "hookgate", hookgate.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q\n\n%s", args[0], usage)}
+}
+
+func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func serve(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfgPath := fs.String("config", "config.yaml", "configuration file (empty: defaults and environment only)")
+	role := fs.String("role", "", "all | api | worker (overrides server.role)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *role != "" {
+		cfg.Server.Role = *role
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+	}
+	logger := newLogger(cfg.Log, stderr)
+	for _, w := range cfg.Warnings() {
+		logger.Warn(w)
+	}
+	a, err := app.New(cfg, logger)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := a.Start(ctx, nil); err != nil {
+		return err
+	}
+	logger.Info("hookgate started", "version", hookgate.Version, "listen", a.Addr(), "role", cfg.Server.Role,
+		"public_url", cfg.Server.PublicURL, "console", strings.TrimRight(cfg.Server.PublicURL, "/")+"/console/")
+	serveErr := a.Wait(ctx)
+	logger.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.D().String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
+	defer cancel()
+	return errors.Join(serveErr, a.Shutdown(sctx))
+}
+
+func token(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	cfgPath := fs.String("config", "config.yaml", "configuration file")
+	tenant := fs.String("tenant", "", "tenant id (required)")
+	sub := fs.String("sub", "admin", "subject (user id)")
+	roles := fs.String("roles", "admin,publisher", "comma-separated roles: admin, publisher, system")
+	ttl := fs.Duration("ttl", time.Hour, "lifetime")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if *tenant == "" {
+		return usageError{"token: --tenant is required"}
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	var rs []string
+	for _, r := range strings.Split(*roles, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			rs = append(rs, r)
+		}
+	}
+	tok, err := auth.Mint(cfg.Auth, hookgate.Principal{Subject: *sub, Tenant: *tenant, Roles: rs}, *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func receive(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("receive", flag.ContinueOnError)
+	var secrets multiFlag
+	fs.Var(&secrets, "secret", "webhook secret to verify with (repeatable; none: print without verifying)")
+	port := fs.Int("port", 9000, "port to listen on (127.0.0.1)")
+	host := fs.String("host", "127.0.0.1", "address to listen on")
+	status := fs.Int("status", 200, "HTTP status to answer with")
+	confirm := fs.Bool("confirm", false, "follow SubscribeURL of SubscriptionConfirmation messages")
+	tolerance := fs.Duration("tolerance", 5*time.Minute, "accepted clock difference of webhook timestamps")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	addr := fmt.Sprintf("%s:%d", *host, *port)
+	fmt.Fprintf(stdout, "hookgate receive: listening on http://%s/ (answering %d)\n", addr, *status)
+	return receiver.Run(ctx, receiver.Config{Addr: addr, Secrets: secrets, Status: *status, Out: stdout,
+		Tolerance: *tolerance, AutoConfirm: *confirm})
+}

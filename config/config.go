@@ -1,0 +1,435 @@
+// Package config loads hookgate's configuration: built-in defaults, then a
+// YAML file, then HOOKGATE_* environment variables, then one Validate that
+// names the first bad field. Nothing else in hookgate reads the environment.
+package config
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"gopkg.in/yaml.v3"
+
+	"github.com/hookgate/hookgate"
+)
+
+// Duration is re-exported so config files read "5s" and "720h".
+type Duration = hookgate.Duration
+
+// Config is hookgate's whole configuration. Every limit has a name here and a
+// documented default in Default and config.yaml.
+type Config struct {
+	Server   Server   `yaml:"server" envPrefix:"SERVER_"`
+	Redis    Redis    `yaml:"redis" envPrefix:"REDIS_"`
+	Auth     Auth     `yaml:"auth" envPrefix:"AUTH_"`
+	Store    Store    `yaml:"store" envPrefix:"STORE_"`
+	Webhooks Webhooks `yaml:"webhooks" envPrefix:"WEBHOOKS_"`
+	Events   Events   `yaml:"events" envPrefix:"EVENTS_"`
+	Delivery Delivery `yaml:"delivery" envPrefix:"DELIVERY_"`
+	Log      Log      `yaml:"log" envPrefix:"LOG_"`
+
+	// Plugins are the plugin processes started at boot (YAML only).
+	Plugins []Plugin `yaml:"plugins"`
+	// PluginsRequired refuses to start when a plugin cannot be started;
+	// default false: the plugin is reported unhealthy and retried.
+	PluginsRequired bool `yaml:"plugins_required" env:"PLUGINS_REQUIRED"`
+}
+
+// Plugin is one plugin executable (see docs/plugins.md).
+type Plugin struct {
+	Name   string   `yaml:"name"`   // unique; required
+	Path   string   `yaml:"path"`   // executable, absolute, relative to the working directory, or looked up in PATH; required
+	SHA256 string   `yaml:"sha256"` // hex checksum of the executable, verified at every start when set; default none
+	Args   []string `yaml:"args"`   // command-line arguments; default none
+	// Env is the plugin's environment; hookgate's own environment (its
+	// secrets) is not passed on, only PATH. Default none.
+	Env       map[string]string `yaml:"env"`
+	Timeout   Duration          `yaml:"timeout"`    // per call; default 2s
+	MaxOutput int               `yaml:"max_output"` // bytes of one answer; default 1 MiB
+	// Settings are passed to every call, under the webhook's own settings.
+	Settings map[string]string `yaml:"settings"`
+}
+
+// Plugin defaults applied by Validate to entries that leave them zero.
+const (
+	DefaultPluginTimeout   = Duration(2 * time.Second)
+	DefaultPluginMaxOutput = 1 << 20
+)
+
+// Server is the HTTP listener.
+type Server struct {
+	Listen          string   `yaml:"listen" env:"LISTEN"`                     // default ":8080"
+	PublicURL       string   `yaml:"public_url" env:"PUBLIC_URL"`             // base of URLs hookgate hands out; default "http://localhost:8080"
+	Role            string   `yaml:"role" env:"ROLE"`                         // all | api | worker; default all
+	ReadTimeout     Duration `yaml:"read_timeout" env:"READ_TIMEOUT"`         // default 10s
+	WriteTimeout    Duration `yaml:"write_timeout" env:"WRITE_TIMEOUT"`       // default 30s
+	IdleTimeout     Duration `yaml:"idle_timeout" env:"IDLE_TIMEOUT"`         // default 120s
+	ShutdownTimeout Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT"` // default 20s
+	BodyLimit       int      `yaml:"body_limit" env:"BODY_LIMIT"`             // bytes of any request body; default 1 MiB
+}
+
+// Redis is the one Redis hookgate and its queues use.
+type Redis struct {
+	Addr     string `yaml:"addr" env:"ADDR"`         // default "127.0.0.1:6379"
+	Username string `yaml:"username" env:"USERNAME"` // default none
+	Password string `yaml:"password" env:"PASSWORD"` // default none
+	DB       int    `yaml:"db" env:"DB"`             // default 0
+	Prefix   string `yaml:"prefix" env:"PREFIX"`     // key prefix of every hookgate key; default "hookgate"
+	PoolSize int    `yaml:"pool_size" env:"POOL_SIZE"`
+}
+
+// Auth says how API tokens are verified.
+type Auth struct {
+	// Algorithms pins the accepted JWT algorithms; default [HS256] with the
+	// dev secret, set [RS256] (or ES256, EdDSA) with public keys in production.
+	Algorithms []string `yaml:"algorithms" env:"ALGORITHMS"`
+	// HS256Secret verifies HS256 tokens and signs `hookgate token` tokens.
+	HS256Secret string `yaml:"hs256_secret" env:"HS256_SECRET"`
+	// PublicKeys are PEM files of RSA, ECDSA or Ed25519 public keys.
+	PublicKeys []string `yaml:"public_keys" env:"PUBLIC_KEYS"`
+	// JWKSFile is a JSON Web Key Set file; keys are selected by `kid`.
+	JWKSFile     string `yaml:"jwks_file" env:"JWKS_FILE"`
+	Issuer       string `yaml:"issuer" env:"ISSUER"`     // checked when set
+	Audience     string `yaml:"audience" env:"AUDIENCE"` // checked when set
+	SubjectClaim string `yaml:"subject_claim" env:"SUBJECT_CLAIM"`
+	TenantClaim  string `yaml:"tenant_claim" env:"TENANT_CLAIM"`
+	RolesClaim   string `yaml:"roles_claim" env:"ROLES_CLAIM"`
+	// Roles maps each hookgate role to the token role values that grant it,
+	// e.g. admin: [admin, outbound_webhooks].
+	Roles map[string][]string `yaml:"roles"`
+	// Leeway tolerates clock skew on exp/nbf/iat; default 30s.
+	Leeway Duration `yaml:"leeway" env:"LEEWAY"`
+}
+
+// Store is how records are kept in Redis.
+type Store struct {
+	// EncryptionKey is the base64 of 32 bytes; secrets are AES-256-GCM
+	// encrypted with it at rest.
+	EncryptionKey string `yaml:"encryption_key" env:"ENCRYPTION_KEY"`
+}
+
+// Webhooks are the limits on outgoing webhook definitions.
+type Webhooks struct {
+	MaxNameLength   int `yaml:"max_name_length" env:"MAX_NAME_LENGTH"`     // default 200
+	MaxEndpoints    int `yaml:"max_endpoints" env:"MAX_ENDPOINTS"`         // per webhook; default 10
+	MaxEvents       int `yaml:"max_events" env:"MAX_EVENTS"`               // patterns per webhook; default 100
+	MinSecretLength int `yaml:"min_secret_length" env:"MIN_SECRET_LENGTH"` // custom secrets; default 24
+	MaxPerTenant    int `yaml:"max_per_tenant" env:"MAX_PER_TENANT"`       // default 10000
+	PageSize        int `yaml:"page_size" env:"PAGE_SIZE"`                 // default list page; default 50
+	MaxPageSize     int `yaml:"max_page_size" env:"MAX_PAGE_SIZE"`         // default 200
+	MaxMetadataKeys int `yaml:"max_metadata_keys" env:"MAX_METADATA_KEYS"` // default 32
+}
+
+// Events are the limits on published events.
+type Events struct {
+	MaxPayload     int                  `yaml:"max_payload" env:"MAX_PAYLOAD"`         // bytes of one event; default 256 KiB
+	MaxBatch       int                  `yaml:"max_batch" env:"MAX_BATCH"`             // events per batch; default 100
+	IdempotencyTTL Duration             `yaml:"idempotency_ttl" env:"IDEMPOTENCY_TTL"` // default 24h
+	ExtraTypes     []hookgate.EventType `yaml:"extra_types"`                           // added to the built-in catalogue
+}
+
+// Delivery is how outgoing deliveries are sent, retried and logged.
+type Delivery struct {
+	AllowHTTP        bool       `yaml:"allow_http" env:"ALLOW_HTTP"`                 // accept http:// endpoints; default false
+	AllowedCIDRs     []string   `yaml:"allowed_cidrs" env:"ALLOWED_CIDRS"`           // ranges opened past the SSRF guard; default none
+	Timeout          Duration   `yaml:"timeout" env:"TIMEOUT"`                       // per request; default 5s
+	MaxTimeout       Duration   `yaml:"max_timeout" env:"MAX_TIMEOUT"`               // per-webhook timeout cap; default 30s
+	RetryDelays      []Duration `yaml:"retry_delays" env:"RETRY_DELAYS"`             // default [1m, 5m, 30m]
+	MaxRetries       int        `yaml:"max_retries" env:"MAX_RETRIES"`               // cap on a per-webhook schedule; default 10
+	RetryJitter      float64    `yaml:"retry_jitter" env:"RETRY_JITTER"`             // ± fraction of each delay; default 0.1
+	RetryAfterMax    Duration   `yaml:"retry_after_max" env:"RETRY_AFTER_MAX"`       // cap on a receiver's Retry-After; default 1h
+	GonePolicy       string     `yaml:"gone_policy" env:"GONE_POLICY"`               // on 410: retry | fail | disable_endpoint; default disable_endpoint
+	MaxResponseBody  int        `yaml:"max_response_body" env:"MAX_RESPONSE_BODY"`   // bytes read back and kept; default 64 KiB
+	LogMaxEntries    int        `yaml:"log_max_entries" env:"LOG_MAX_ENTRIES"`       // per webhook; default 200
+	LogMaxAge        Duration   `yaml:"log_max_age" env:"LOG_MAX_AGE"`               // default 720h (30 days)
+	Concurrency      int        `yaml:"concurrency" env:"CONCURRENCY"`               // worker goroutines per process; default 256
+	EndpointInFlight int        `yaml:"endpoint_in_flight" env:"ENDPOINT_IN_FLIGHT"` // concurrent requests per endpoint; default 32
+	PollInterval     Duration   `yaml:"poll_interval" env:"POLL_INTERVAL"`           // asynq TaskCheckInterval; default 10ms
+	MaxFanout        int        `yaml:"max_fanout" env:"MAX_FANOUT"`                 // deliveries one event may create; default 1000
+}
+
+// Log is the structured log.
+type Log struct {
+	Level  string `yaml:"level" env:"LEVEL"`   // debug | info | warn | error; default info
+	Format string `yaml:"format" env:"FORMAT"` // json | text; default json
+}
+
+// DevHS256Secret is the HS256 secret of the shipped config.yaml, for trying
+// hookgate out. Validate warns (through Warnings) when it is in use.
+const DevHS256Secret = "hookgate-dev-secret-change-me-0123456789abcdef"
+
+// Default returns the configuration used where the file and the environment
+// say nothing.
+func Default() Config {
+	return Config{
+		Server: Server{
+			Listen: ":8080", PublicURL: "http://localhost:8080", Role: "all",
+			ReadTimeout: Duration(10 * time.Second), WriteTimeout: Duration(30 * time.Second),
+			IdleTimeout: Duration(120 * time.Second), ShutdownTimeout: Duration(20 * time.Second),
+			BodyLimit: 1 << 20,
+		},
+		Redis: Redis{Addr: "127.0.0.1:6379", Prefix: "hookgate"},
+		Auth: Auth{
+			Algorithms: []string{"HS256"}, SubjectClaim: "sub", TenantClaim: "tenant", RolesClaim: "roles",
+			Roles: map[string][]string{
+				hookgate.RoleAdmin:     {"admin", "outbound_webhooks"},
+				hookgate.RolePublisher: {"publisher"},
+				hookgate.RoleSystem:    {"system"},
+			},
+			Leeway: Duration(30 * time.Second),
+		},
+		Webhooks: Webhooks{
+			MaxNameLength: 200, MaxEndpoints: 10, MaxEvents: 100, MinSecretLength: 24,
+			MaxPerTenant: 10000, PageSize: 50, MaxPageSize: 200, MaxMetadataKeys: 32,
+		},
+		Events: Events{MaxPayload: 256 << 10, MaxBatch: 100, IdempotencyTTL: Duration(24 * time.Hour)},
+		Delivery: Delivery{
+			Timeout: Duration(5 * time.Second), MaxTimeout: Duration(30 * time.Second),
+			RetryDelays: []Duration{Duration(time.Minute), Duration(5 * time.Minute), Duration(30 * time.Minute)},
+			MaxRetries:  10, RetryJitter: 0.1, RetryAfterMax: Duration(time.Hour), GonePolicy: "disable_endpoint",
+			MaxResponseBody: 64 << 10, LogMaxEntries: 200, LogMaxAge: Duration(30 * 24 * time.Hour),
+			Concurrency: 256, EndpointInFlight: 32, PollInterval: Duration(10 * time.Millisecond), MaxFanout: 1000,
+		},
+		Log: Log{Level: "info", Format: "json"},
+	}
+}
+
+// Load reads path (when not empty) over the defaults, then the environment
+// (HOOKGATE_SECTION_FIELD, lists comma-separated), then validates.
+func Load(path string) (Config, error) {
+	return load(path, os.Environ())
+}
+
+func load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("parse %s: %w", path, err)
+		}
+	}
+	envMap := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			envMap[k] = v
+		}
+	}
+	if err := env.ParseWithOptions(&cfg, env.Options{Prefix: "HOOKGATE_", Environment: envMap}); err != nil {
+		return cfg, fmt.Errorf("environment: %w", err)
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate checks the configuration and names the first bad field.
+func (c *Config) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("config: %s: %s", field, fmt.Sprintf(format, args...))
+	}
+	if c.Server.Listen == "" {
+		return bad("server.listen", "is required")
+	}
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		return bad("server.listen", "must be host:port (%v)", err)
+	}
+	if u, err := url.Parse(c.Server.PublicURL); err != nil || !u.IsAbs() || u.Host == "" {
+		return bad("server.public_url", "must be an absolute URL such as https://hooks.example.com")
+	}
+	switch c.Server.Role {
+	case "all", "api", "worker":
+	default:
+		return bad("server.role", "must be all, api or worker, not %q", c.Server.Role)
+	}
+	for name, d := range map[string]Duration{
+		"server.read_timeout": c.Server.ReadTimeout, "server.write_timeout": c.Server.WriteTimeout,
+		"server.idle_timeout": c.Server.IdleTimeout, "server.shutdown_timeout": c.Server.ShutdownTimeout,
+		"delivery.timeout": c.Delivery.Timeout, "delivery.max_timeout": c.Delivery.MaxTimeout,
+		"delivery.poll_interval": c.Delivery.PollInterval, "delivery.log_max_age": c.Delivery.LogMaxAge,
+		"events.idempotency_ttl": c.Events.IdempotencyTTL,
+	} {
+		if d <= 0 {
+			return bad(name, "must be a positive duration")
+		}
+	}
+	if c.Server.BodyLimit < 1024 {
+		return bad("server.body_limit", "must be at least 1024 bytes")
+	}
+	if c.Redis.Addr == "" {
+		return bad("redis.addr", "is required")
+	}
+	if c.Redis.Prefix == "" || strings.ContainsAny(c.Redis.Prefix, " {}") {
+		return bad("redis.prefix", "must be a non-empty word without spaces or braces")
+	}
+	if err := c.Auth.validate(bad); err != nil {
+		return err
+	}
+	key, err := base64.StdEncoding.DecodeString(c.Store.EncryptionKey)
+	if err != nil || len(key) != 32 {
+		return bad("store.encryption_key", "must be the base64 of 32 random bytes (openssl rand -base64 32)")
+	}
+	w := c.Webhooks
+	for name, n := range map[string]int{
+		"webhooks.max_name_length": w.MaxNameLength, "webhooks.max_endpoints": w.MaxEndpoints,
+		"webhooks.max_events": w.MaxEvents, "webhooks.max_per_tenant": w.MaxPerTenant,
+		"webhooks.page_size": w.PageSize, "webhooks.max_page_size": w.MaxPageSize,
+		"events.max_payload": c.Events.MaxPayload, "events.max_batch": c.Events.MaxBatch,
+		"delivery.max_response_body": c.Delivery.MaxResponseBody, "delivery.log_max_entries": c.Delivery.LogMaxEntries,
+		"delivery.concurrency": c.Delivery.Concurrency, "delivery.endpoint_in_flight": c.Delivery.EndpointInFlight,
+		"delivery.max_fanout": c.Delivery.MaxFanout,
+	} {
+		if n <= 0 {
+			return bad(name, "must be positive")
+		}
+	}
+	if w.MinSecretLength < 16 {
+		return bad("webhooks.min_secret_length", "must be at least 16")
+	}
+	if w.PageSize > w.MaxPageSize {
+		return bad("webhooks.page_size", "must not exceed webhooks.max_page_size")
+	}
+	if c.Events.MaxPayload > c.Server.BodyLimit {
+		return bad("events.max_payload", "must not exceed server.body_limit")
+	}
+	if c.Delivery.Timeout > c.Delivery.MaxTimeout {
+		return bad("delivery.timeout", "must not exceed delivery.max_timeout")
+	}
+	if len(c.Delivery.RetryDelays) > c.Delivery.MaxRetries {
+		return bad("delivery.retry_delays", "has more entries than delivery.max_retries")
+	}
+	for _, d := range c.Delivery.RetryDelays {
+		if d <= 0 {
+			return bad("delivery.retry_delays", "every delay must be positive")
+		}
+	}
+	if c.Delivery.RetryJitter < 0 || c.Delivery.RetryJitter >= 1 {
+		return bad("delivery.retry_jitter", "must be in [0, 1)")
+	}
+	switch c.Delivery.GonePolicy {
+	case "retry", "fail", "disable_endpoint":
+	default:
+		return bad("delivery.gone_policy", "must be retry, fail or disable_endpoint")
+	}
+	for _, cidr := range c.Delivery.AllowedCIDRs {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			return bad("delivery.allowed_cidrs", "%q is not a CIDR range", cidr)
+		}
+	}
+	if err := c.validatePlugins(bad); err != nil {
+		return err
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "must be debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		return bad("log.format", "must be json or text")
+	}
+	return nil
+}
+
+// validatePlugins checks the plugins list and fills in defaults.
+func (c *Config) validatePlugins(bad func(string, string, ...any) error) error {
+	seen := map[string]bool{}
+	for i := range c.Plugins {
+		p := &c.Plugins[i]
+		field := fmt.Sprintf("plugins[%d]", i)
+		switch {
+		case p.Name == "" || strings.ContainsAny(p.Name, " /\\"):
+			return bad(field+".name", "must be a non-empty word")
+		case seen[p.Name]:
+			return bad(field+".name", "%q is used twice", p.Name)
+		case p.Path == "":
+			return bad(field+".path", "is required")
+		case p.Timeout < 0:
+			return bad(field+".timeout", "must not be negative")
+		case p.MaxOutput < 0:
+			return bad(field+".max_output", "must not be negative")
+		}
+		if p.SHA256 != "" {
+			if b, err := hex.DecodeString(p.SHA256); err != nil || len(b) != 32 {
+				return bad(field+".sha256", "must be 64 hex digits (sha256sum of the executable)")
+			}
+		}
+		seen[p.Name] = true
+		if p.Timeout == 0 {
+			p.Timeout = DefaultPluginTimeout
+		}
+		if p.MaxOutput == 0 {
+			p.MaxOutput = DefaultPluginMaxOutput
+		}
+	}
+	return nil
+}
+
+func (a *Auth) validate(bad func(string, string, ...any) error) error {
+	if len(a.Algorithms) == 0 {
+		return bad("auth.algorithms", "pin at least one algorithm")
+	}
+	needSecret, needKeys := false, false
+	for _, alg := range a.Algorithms {
+		switch alg {
+		case "HS256":
+			needSecret = true
+		case "RS256", "ES256", "EdDSA":
+			needKeys = true
+		default:
+			return bad("auth.algorithms", "%q is not supported (HS256, RS256, ES256, EdDSA)", alg)
+		}
+	}
+	if needSecret && len(a.HS256Secret) < 32 {
+		return bad("auth.hs256_secret", "must be at least 32 characters when HS256 is accepted")
+	}
+	if needKeys && len(a.PublicKeys) == 0 && a.JWKSFile == "" {
+		return bad("auth.public_keys", "set public_keys or jwks_file for RS256/ES256/EdDSA")
+	}
+	if a.TenantClaim == "" || a.RolesClaim == "" || a.SubjectClaim == "" {
+		return bad("auth.tenant_claim", "subject, tenant and roles claim names are required")
+	}
+	for role := range a.Roles {
+		switch role {
+		case hookgate.RoleAdmin, hookgate.RolePublisher, hookgate.RoleSystem:
+		default:
+			return bad("auth.roles", "unknown hookgate role %q (admin, publisher, system)", role)
+		}
+	}
+	if a.Leeway < 0 || a.Leeway.D() > 5*time.Minute {
+		return bad("auth.leeway", "must be between 0 and 5m")
+	}
+	return nil
+}
+
+// Warnings lists settings that work but are unsafe in production.
+func (c *Config) Warnings() []string {
+	var w []string
+	if c.Auth.HS256Secret == DevHS256Secret {
+		w = append(w, "auth.hs256_secret is the shipped development secret: anyone can mint tokens; set HOOKGATE_AUTH_HS256_SECRET")
+	}
+	if c.Store.EncryptionKey == DevEncryptionKey {
+		w = append(w, "store.encryption_key is the shipped development key; set HOOKGATE_STORE_ENCRYPTION_KEY")
+	}
+	if c.Delivery.AllowHTTP {
+		w = append(w, "delivery.allow_http is on: deliveries may travel unencrypted")
+	}
+	if len(c.Delivery.AllowedCIDRs) > 0 {
+		w = append(w, fmt.Sprintf("delivery.allowed_cidrs opens %v past the SSRF guard", c.Delivery.AllowedCIDRs))
+	}
+	return w
+}
+
+// DevEncryptionKey is the encryption key of the shipped config.yaml.
+const DevEncryptionKey = "aG9va2dhdGUtZGV2LWtleS0zMi1ieXRlcy1sb25nISE="

@@ -1,0 +1,112 @@
+package hookgate
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Each code maps to one HTTP status in the gateway's error table;
+// clients match on the code, people read the message.
+const (
+	EINVALID      = "validation_failed"      // the request is well-formed but a field is wrong
+	EMALFORMED    = "malformed_request"      // the body is not valid JSON (or not the expected shape)
+	ENOTFOUND     = "not_found"              // no such record for this tenant
+	ECONFLICT     = "conflict"               // the record's state forbids the operation
+	EUNAUTHORIZED = "unauthorized"           // missing or invalid credentials
+	EFORBIDDEN    = "forbidden"              // valid credentials, missing permission
+	ETOOLARGE     = "payload_too_large"      // a body or a batch over its limit
+	EUNSUPPORTED  = "unsupported_media_type" // wrong Content-Type
+	ERATELIMITED  = "rate_limited"           // too many requests
+	EUNAVAILABLE  = "unavailable"            // a dependency (Redis) is down; try again
+	EINTERNAL     = "internal"               // a bug or an unexpected failure; details are logged, not returned
+)
+
+// Error is hookgate's error: a machine-readable code, a human message safe to
+// show to the caller, and optional field-level messages for validation errors.
+// Internal failures are wrapped in Err and never shown to clients.
+type Error struct {
+	Code    string
+	Message string
+	Fields  map[string]string
+	Err     error
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Unwrap returns the wrapped internal error, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError returns a validation error about one field.
+func FieldError(field, format string, args ...any) *Error {
+	msg := fmt.Sprintf(format, args...)
+	return &Error{Code: EINVALID, Message: msg, Fields: map[string]string{field: msg}}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for
+// any other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the human message of the first *Error in err's chain,
+// or a generic message for internal errors so that their text never leaks.
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}
+
+// Validation collects field errors and turns them into one *Error.
+type Validation struct {
+	fields map[string]string
+	first  string
+}
+
+// Add records a problem with field.
+func (v *Validation) Add(field, format string, args ...any) {
+	if v.fields == nil {
+		v.fields = map[string]string{}
+	}
+	if _, ok := v.fields[field]; ok {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	v.fields[field] = msg
+	if v.first == "" {
+		v.first = msg
+	}
+}
+
+// Err returns nil when no problem was recorded, else an EINVALID *Error whose
+// message is the first problem and whose Fields hold all of them.
+func (v *Validation) Err() error {
+	if len(v.fields) == 0 {
+		return nil
+	}
+	msg := v.first
+	if len(v.fields) > 1 {
+		msg = fmt.Sprintf("%s (and %d more)", v.first, len(v.fields)-1)
+	}
+	return &Error{Code: EINVALID, Message: msg, Fields: v.fields}
+}

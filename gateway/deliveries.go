@@ -1,0 +1,131 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/outgoing"
+	"github.com/hookgate/hookgate/queue"
+	"github.com/hookgate/hookgate/store"
+)
+
+// DeliveryService serves the delivery log, retries and test sends
+// (implemented by outgoing.Deliveries).
+type DeliveryService interface {
+	ListDeliveries(ctx context.Context, ns string, f hookgate.DeliveryFilter) ([]*hookgate.Delivery, string, error)
+	FindDelivery(ctx context.Context, ns, id string) (*store.StoredDelivery, error)
+	RetryDelivery(ctx context.Context, ns, id string) (*store.StoredDelivery, error)
+	TestWebhook(ctx context.Context, ns, id string, req outgoing.TestRequest) ([]queue.TestResult, error)
+	TestURLs(ctx context.Context, ns string, req outgoing.TestRequest, secret string) ([]queue.TestResult, error)
+	Preview(ctx context.Context, ns, id, eventType string, data json.RawMessage) (*queue.Preview, error)
+}
+
+type deliveryPage struct {
+	Data       []*hookgate.Delivery `json:"data"`
+	NextCursor string               `json:"next_cursor,omitempty"`
+}
+
+func (s *Server) listDeliveries(c *fiber.Ctx) error {
+	ns, err := s.namespace(c, false)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	limit, err := s.pageLimit(c)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	f := hookgate.DeliveryFilter{Tenant: ns, WebhookID: c.Params("id"), Status: hookgate.DeliveryStatus(c.Query("status")),
+		EventType: c.Query("event"), EndpointID: c.Query("endpoint"), Cursor: c.Query("cursor"), Limit: limit}
+	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if raw := c.Query(name); raw != "" {
+			t, err := time.Parse(time.RFC3339, raw)
+			if err != nil {
+				return s.writeError(c, hookgate.FieldError(name, "%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name))
+			}
+			*dst = t
+		}
+	}
+	list, next, err := s.deliveries.ListDeliveries(c.UserContext(), ns, f)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	if list == nil {
+		list = []*hookgate.Delivery{}
+	}
+	return c.JSON(deliveryPage{Data: list, NextCursor: next})
+}
+
+func (s *Server) getDelivery(c *fiber.Ctx) error {
+	ns, err := s.namespace(c, false)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	d, err := s.deliveries.FindDelivery(c.UserContext(), ns, c.Params("id"))
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.JSON(d)
+}
+
+func (s *Server) retryDelivery(c *fiber.Ctx) error {
+	ns, err := s.namespace(c, false)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	d, err := s.deliveries.RetryDelivery(c.UserContext(), ns, c.Params("id"))
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.Status(fiber.StatusAccepted).JSON(d)
+}
+
+type testResults struct {
+	Data []queue.TestResult `json:"data"`
+}
+
+func (s *Server) testWebhook(c *fiber.Ctx) error {
+	ns, err := s.namespace(c, false)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	var req outgoing.TestRequest
+	if len(c.Request().Body()) > 0 {
+		if err := decodeJSON(c, &req); err != nil {
+			return s.writeError(c, err)
+		}
+	}
+	rs, err := s.deliveries.TestWebhook(c.UserContext(), ns, c.Params("id"), req)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.JSON(testResults{Data: rs})
+}
+
+type testURLsInput struct {
+	URLs   []string `json:"urls"`
+	Format string   `json:"format,omitempty"`
+	Secret string   `json:"secret,omitempty"`
+}
+
+func (s *Server) testURLs(c *fiber.Ctx) error {
+	ns, err := s.namespace(c, false)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	var in testURLsInput
+	if err := decodeJSON(c, &in); err != nil {
+		return s.writeError(c, err)
+	}
+	if in.Format != "" && !s.formats(in.Format) {
+		return s.writeError(c, hookgate.FieldError("format", "unknown format %q", in.Format))
+	}
+	rs, err := s.deliveries.TestURLs(c.UserContext(), ns, outgoing.TestRequest{URLs: in.URLs, Format: in.Format}, in.Secret)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.JSON(testResults{Data: rs})
+}

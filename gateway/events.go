@@ -1,0 +1,76 @@
+package gateway
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/publish"
+)
+
+// EventPublisher accepts events (implemented by package publish).
+type EventPublisher interface {
+	Validate(in *publish.Input) error
+	Publish(ctx context.Context, tenant string, ins []publish.Input, idemKey string) ([]publish.Result, error)
+}
+
+const maxIdempotencyKey = 255
+
+func (s *Server) publishEvent(c *fiber.Ctx) error {
+	var in publish.Input
+	if err := decodeJSON(c, &in); err != nil {
+		return s.writeError(c, err)
+	}
+	key := c.Get("Idempotency-Key")
+	if len(key) > maxIdempotencyKey {
+		return s.writeError(c, hookgate.FieldError("Idempotency-Key", "Idempotency-Key must be at most %d characters", maxIdempotencyKey))
+	}
+	if err := s.publisher.Validate(&in); err != nil {
+		return s.writeError(c, err)
+	}
+	rs, err := s.publisher.Publish(c.UserContext(), principal(c).Tenant, []publish.Input{in}, key)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.Status(fiber.StatusAccepted).JSON(rs[0])
+}
+
+type batchInput struct {
+	Events []publish.Input `json:"events"`
+}
+
+type batchResult struct {
+	Data []publish.Result `json:"data"`
+}
+
+func (s *Server) publishBatch(c *fiber.Ctx) error {
+	var in batchInput
+	if err := decodeJSON(c, &in); err != nil {
+		return s.writeError(c, err)
+	}
+	if len(in.Events) == 0 {
+		return s.writeError(c, hookgate.FieldError("events", "events must hold at least one event"))
+	}
+	if len(in.Events) > s.cfg.Events.MaxBatch {
+		return s.writeError(c, hookgate.Errorf(hookgate.ETOOLARGE, "a batch holds at most %d events; this one has %d", s.cfg.Events.MaxBatch, len(in.Events)))
+	}
+	var v hookgate.Validation
+	for i := range in.Events {
+		if err := s.publisher.Validate(&in.Events[i]); err != nil {
+			if hookgate.ErrorCode(err) == hookgate.ETOOLARGE {
+				return s.writeError(c, err)
+			}
+			v.Add("events["+strconv.Itoa(i)+"]", "%s", hookgate.ErrorMessage(err))
+		}
+	}
+	if err := v.Err(); err != nil {
+		return s.writeError(c, err)
+	}
+	rs, err := s.publisher.Publish(c.UserContext(), principal(c).Tenant, in.Events, "")
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.Status(fiber.StatusAccepted).JSON(batchResult{Data: rs})
+}

@@ -1,0 +1,109 @@
+// Package gateway is hookgate's HTTP face, built on Fiber: the admin API, event
+// ingestion, incoming webhook URLs, the console, health and metrics. Handlers
+// are thin: parse, authorise, call the domain, map errors to HTTP. Every route
+// and the role it requires are declared in one table (routes.go).
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/config"
+)
+
+// TokenVerifier turns a bearer token into a verified principal.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (*hookgate.Principal, error)
+}
+
+// Pinger reports whether a dependency (Redis) answers; used by /readyz.
+type Pinger func(ctx context.Context) error
+
+// Deps are what the gateway needs. Optional fields may be nil; the routes that
+// need them are then not registered.
+type Deps struct {
+	Config     config.Config
+	Catalogue  *hookgate.Catalogue
+	Verifier   TokenVerifier
+	Webhooks   WebhookService
+	Publisher  EventPublisher
+	Deliveries DeliveryService
+	Ready      Pinger
+	Logger     *slog.Logger
+	Registry   *prometheus.Registry
+	// Formats reports whether a payload format exists (plugins); nil accepts only "standard".
+	Formats func(name string) bool
+	// Plugins lists the loaded plugins for GET /v1/plugins. Optional.
+	Plugins PluginLister
+}
+
+// Server is the Fiber app with its dependencies.
+type Server struct {
+	app        *fiber.App
+	cfg        config.Config
+	cat        *hookgate.Catalogue
+	verifier   TokenVerifier
+	webhooks   WebhookService
+	publisher  EventPublisher
+	deliveries DeliveryService
+	formats    func(string) bool
+	plugins    PluginLister
+	ready      Pinger
+	log        *slog.Logger
+	reg        *prometheus.Registry
+	metrics    *httpMetrics
+	routes     []route
+	openapiDoc []byte
+}
+
+// New builds the app and registers every route.
+func New(d Deps) *Server {
+	s := &Server{
+		cfg: d.Config, cat: d.Catalogue, verifier: d.Verifier, webhooks: d.Webhooks, publisher: d.Publisher, deliveries: d.Deliveries, plugins: d.Plugins,
+		ready: d.Ready, log: d.Logger, reg: d.Registry,
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+	}
+	formats := d.Formats
+	if formats == nil {
+		formats = func(name string) bool { return name == "standard" }
+	}
+	s.formats = formats
+	s.metrics = newHTTPMetrics(s.reg)
+	s.app = fiber.New(fiber.Config{
+		AppName:               "hookgate",
+		DisableStartupMessage: true,
+		BodyLimit:             d.Config.Server.BodyLimit,
+		ReadTimeout:           d.Config.Server.ReadTimeout.D(),
+		WriteTimeout:          d.Config.Server.WriteTimeout.D(),
+		IdleTimeout:           d.Config.Server.IdleTimeout.D(),
+		ErrorHandler:          s.errorHandler,
+		ReadBufferSize:        16 << 10,
+	})
+	s.app.Use(s.requestIDs, s.metrics.middleware)
+	s.register()
+	return s
+}
+
+// App returns the Fiber app (for tests and for mounting extra routes).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve serves on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// Shutdown stops accepting connections and waits for in-flight requests,
+// at most until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+// ReadyTimeout bounds the /readyz dependency check.
+const ReadyTimeout = 2 * time.Second

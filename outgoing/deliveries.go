@@ -1,0 +1,185 @@
+package outgoing
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/queue"
+	"github.com/hookgate/hookgate/store"
+)
+
+// Deliveries serves the delivery log, manual retries and test sends.
+type Deliveries struct {
+	Webhooks  hookgate.WebhookStore
+	Catalogue *hookgate.Catalogue
+	Log       *store.DeliveryLog
+	Recorder  queue.Recorder
+	Queue     interface {
+		Enqueue(ctx context.Context, items []queue.Item) error
+	}
+	Worker    *queue.Worker
+	AllowHTTP bool
+	NewID     func(prefix string) string
+}
+
+// ListDeliveries lists a webhook's deliveries after checking the webhook is
+// in namespace ns.
+func (s *Deliveries) ListDeliveries(ctx context.Context, ns string, f hookgate.DeliveryFilter) ([]*hookgate.Delivery, string, error) {
+	if _, err := s.Webhooks.FindWebhookByID(ctx, ns, f.WebhookID); err != nil {
+		return nil, "", err
+	}
+	switch f.Status {
+	case "", hookgate.DeliveryPending, hookgate.DeliveryRetrying, hookgate.DeliverySucceeded, hookgate.DeliveryFailed, hookgate.DeliveryHeld:
+	default:
+		return nil, "", hookgate.FieldError("status", "status must be pending, retrying, succeeded, failed or held")
+	}
+	return s.Log.List(ctx, f)
+}
+
+// FindDelivery returns one delivery with its attempts and event.
+func (s *Deliveries) FindDelivery(ctx context.Context, ns, id string) (*store.StoredDelivery, error) {
+	return s.Log.Find(ctx, ns, id)
+}
+
+// RetryDelivery queues one more attempt of a failed delivery, with the same
+// delivery id, now.
+func (s *Deliveries) RetryDelivery(ctx context.Context, ns, id string) (*store.StoredDelivery, error) {
+	d, err := s.Log.Find(ctx, ns, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.Status != hookgate.DeliveryFailed {
+		return nil, hookgate.Errorf(hookgate.ECONFLICT, "only failed deliveries can be retried; this one is %s", d.Status)
+	}
+	if d.Test {
+		return nil, hookgate.Errorf(hookgate.ECONFLICT, "test deliveries are not retried; send a new test")
+	}
+	if _, err := s.Webhooks.FindWebhookByID(ctx, ns, d.WebhookID); err != nil {
+		return nil, err
+	}
+	task := &queue.Delivery{ID: d.ID, Namespace: ns, WebhookID: d.WebhookID, EndpointID: d.EndpointID,
+		Event:      hookgate.Event{ID: d.EventID, Type: d.EventType, Tenant: d.Tenant, OccurredAt: d.OccurredAt, Data: d.Data},
+		EnqueuedAt: d.CreatedAt, Manual: true, Attempt0: d.Attempts}
+	d.Status = hookgate.DeliveryPending
+	d.NextRetryAt = nil
+	d.UpdatedAt = time.Now().UTC()
+	d.AttemptLog = nil
+	if _, err := s.Recorder.Record(ctx, store.Record{Delivery: d}); err != nil {
+		return nil, err
+	}
+	item := queue.Item{Delivery: task, Retries: 0, TaskID: d.ID + ":manual:" + strconv.Itoa(d.Attempts)}
+	if err := s.Queue.Enqueue(ctx, []queue.Item{item}); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// TestRequest chooses what a test send targets: all enabled endpoints of the
+// webhook (empty), one endpoint, or URLs not saved yet (a dialog's "Test
+// endpoints"), optionally with a format.
+type TestRequest struct {
+	EndpointID string   `json:"endpoint_id,omitempty"`
+	URLs       []string `json:"urls,omitempty"`
+	Format     string   `json:"format,omitempty"`
+}
+
+// TestWebhook sends a webhook.test event to a saved webhook's endpoints (or
+// the given URLs, with its format and secret) and logs it.
+func (s *Deliveries) TestWebhook(ctx context.Context, ns, id string, req TestRequest) ([]queue.TestResult, error) {
+	w, err := s.Webhooks.FindWebhookByID(ctx, ns, id)
+	if err != nil {
+		return nil, err
+	}
+	var eps []hookgate.Endpoint
+	switch {
+	case len(req.URLs) > 0:
+		if eps, err = s.urlEndpoints(req.URLs); err != nil {
+			return nil, err
+		}
+	case req.EndpointID != "":
+		for _, e := range w.Endpoints {
+			if e.ID == req.EndpointID {
+				eps = append(eps, e)
+			}
+		}
+		if len(eps) == 0 {
+			return nil, hookgate.Errorf(hookgate.ENOTFOUND, "endpoint %s not found", req.EndpointID)
+		}
+	default:
+		for _, e := range w.Endpoints {
+			if e.Enabled {
+				eps = append(eps, e)
+			}
+		}
+		if len(eps) == 0 {
+			return nil, hookgate.Errorf(hookgate.ECONFLICT, "the webhook has no enabled endpoint")
+		}
+	}
+	return s.Worker.SendTest(ctx, w, eps, s.testEvent(w), func() string { return s.NewID("dl") }, len(req.URLs) == 0), nil
+}
+
+// TestURLs sends a webhook.test event to URLs of a webhook not saved yet,
+// in format, unsigned unless secret is given. Nothing is logged.
+func (s *Deliveries) TestURLs(ctx context.Context, ns string, req TestRequest, secret string) ([]queue.TestResult, error) {
+	eps, err := s.urlEndpoints(req.URLs)
+	if err != nil {
+		return nil, err
+	}
+	if req.Format == "" {
+		req.Format = "standard"
+	}
+	w := &hookgate.Webhook{ID: "", Tenant: ns, Format: req.Format, Secret: secret, Unsigned: secret == "", Enabled: true}
+	return s.Worker.SendTest(ctx, w, eps, s.testEvent(w), func() string { return s.NewID("dl") }, false), nil
+}
+
+func (s *Deliveries) urlEndpoints(urls []string) ([]hookgate.Endpoint, error) {
+	if len(urls) > 10 {
+		return nil, hookgate.FieldError("urls", "at most 10 URLs can be tested at once")
+	}
+	var v hookgate.Validation
+	eps := make([]hookgate.Endpoint, 0, len(urls))
+	for i, u := range urls {
+		if err := hookgate.CheckEndpointURL(u, s.AllowHTTP); err != nil {
+			v.Add("urls["+strconv.Itoa(i)+"]", "%s", hookgate.ErrorMessage(err))
+		}
+		eps = append(eps, hookgate.Endpoint{ID: "test", URL: u, Enabled: true})
+	}
+	if len(urls) == 0 {
+		v.Add("urls", "at least one URL is required")
+	}
+	return eps, v.Err()
+}
+
+func (s *Deliveries) testEvent(w *hookgate.Webhook) *hookgate.Event {
+	data, _ := json.Marshal(map[string]string{
+		"message":    "This is a test event from hookgate.",
+		"webhook_id": w.ID, "webhook_name": w.Name,
+	})
+	return &hookgate.Event{ID: s.NewID("evt"), Type: "webhook.test", Tenant: w.Tenant, OccurredAt: time.Now().UTC(), Data: data}
+}
+
+// Preview returns the exact request a delivery of an event of type
+// eventType with data would make to the webhook's first endpoint, without
+// sending it: a dry run of its transforms, format and signing.
+func (s *Deliveries) Preview(ctx context.Context, ns, id, eventType string, data json.RawMessage) (*queue.Preview, error) {
+	w, err := s.Webhooks.FindWebhookByID(ctx, ns, id)
+	if err != nil {
+		return nil, err
+	}
+	typ, err := s.Catalogue.CheckType(eventType)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) == 0 || data[0] != '{' {
+		return nil, hookgate.FieldError("data", "data must be a JSON object")
+	}
+	ev := &hookgate.Event{ID: s.NewID("evt"), Type: typ, Tenant: w.Tenant, OccurredAt: time.Now().UTC(), Data: data}
+	p, err := s.Worker.Preview(ctx, w, ev, s.NewID("dl"))
+	if err != nil {
+		return nil, &hookgate.Error{Code: hookgate.EINVALID, Message: "the webhook's pipeline failed: " + hookgate.ErrorMessage(err), Err: err}
+	}
+	return p, nil
+}

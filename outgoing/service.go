@@ -1,0 +1,147 @@
+// Package outgoing manages outgoing webhooks on behalf of admins: creation
+// with validation and secrets, updates, listing and deletion, over a
+// hookgate.WebhookStore. It holds the business rules; the gateway only parses
+// and authorises, and the store only keeps records.
+package outgoing
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"strings"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/config"
+)
+
+// Counter counts a tenant's webhooks, for the per-tenant limit.
+type Counter interface {
+	CountWebhooks(ctx context.Context, tenant string) (int64, error)
+}
+
+// Service implements webhook administration.
+type Service struct {
+	Store        hookgate.WebhookStore
+	Counter      Counter // optional
+	Rules        hookgate.WebhookRules
+	MaxPerTenant int
+	// NeedsConfirmation reports whether a format requires the subscription
+	// handshake (Uspacy); such webhooks start unconfirmed. Optional.
+	NeedsConfirmation func(format string) bool
+	// NewID makes record ids with a prefix ("wh", "ep").
+	NewID func(prefix string) string
+}
+
+// RulesFromConfig derives the webhook validation rules from the configuration.
+// formats and transforms report which plugins exist (nil: only "standard",
+// no transforms).
+func RulesFromConfig(cfg config.Config, cat *hookgate.Catalogue, formats, transforms func(string) bool) hookgate.WebhookRules {
+	w := cfg.Webhooks
+	if formats == nil {
+		formats = func(name string) bool { return name == "standard" }
+	}
+	return hookgate.WebhookRules{
+		AllowHTTP: cfg.Delivery.AllowHTTP, MaxNameLength: w.MaxNameLength, MaxEndpoints: w.MaxEndpoints,
+		MaxEvents: w.MaxEvents, MinSecretLength: w.MinSecretLength, MaxTimeout: cfg.Delivery.MaxTimeout,
+		MaxRetries: cfg.Delivery.MaxRetries, Formats: formats, Transforms: transforms,
+		Catalogue: cat, MaxMetadataKeys: w.MaxMetadataKeys, MaxDescriptionLen: 2000,
+	}
+}
+
+// GenerateSecret returns a new signing secret in the Standard Webhooks form:
+// "whsec_" and the base64 of 32 random bytes.
+func GenerateSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return "whsec_" + base64.StdEncoding.EncodeToString(b[:])
+}
+
+// CreateWebhook validates the input and stores a new webhook in namespace ns
+// (a tenant, or hookgate.SystemTenant). The returned webhook carries its
+// secret, to be shown once.
+func (s *Service) CreateWebhook(ctx context.Context, ns, owner string, in *hookgate.WebhookPatch) (*hookgate.Webhook, error) {
+	w := &hookgate.Webhook{Tenant: ns, System: ns == hookgate.SystemTenant, Owner: owner, Enabled: true, Status: hookgate.StatusActive}
+	in.Apply(w, func() string { return s.NewID("ep") })
+	if in.Unsigned != nil {
+		w.Unsigned = *in.Unsigned
+	}
+	if in.Secret != nil {
+		w.Secret = strings.TrimSpace(*in.Secret)
+		if w.Secret == "" {
+			return nil, hookgate.FieldError("secret", "secret must not be empty; omit it to have one generated")
+		}
+	}
+	if err := w.Validate(s.Rules); err != nil {
+		return nil, err
+	}
+	if w.Unsigned {
+		w.Secret = ""
+	} else if w.Secret == "" {
+		w.Secret = GenerateSecret()
+	}
+	if s.NeedsConfirmation != nil && s.NeedsConfirmation(w.Format) {
+		w.Status = hookgate.StatusUnconfirmed
+	}
+	if s.Counter != nil && s.MaxPerTenant > 0 {
+		n, err := s.Counter.CountWebhooks(ctx, ns)
+		if err != nil {
+			return nil, err
+		}
+		if n >= int64(s.MaxPerTenant) {
+			return nil, hookgate.Errorf(hookgate.ECONFLICT, "this tenant already has the maximum of %d webhooks", s.MaxPerTenant)
+		}
+	}
+	w.ID = s.NewID("wh")
+	if err := s.Store.CreateWebhook(ctx, w); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// UpdateWebhook applies a patch atomically and validates the result.
+func (s *Service) UpdateWebhook(ctx context.Context, ns, id string, p *hookgate.WebhookPatch) (*hookgate.Webhook, error) {
+	if p.Secret != nil || p.Unsigned != nil || p.System {
+		return nil, hookgate.Errorf(hookgate.EINVALID, "secret, unsigned and system are set on create; rotate a secret with POST /v1/webhooks/{id}/rotate-secret")
+	}
+	return s.Store.UpdateWebhook(ctx, ns, id, func(w *hookgate.Webhook) error {
+		formatBefore := w.Format
+		p.Apply(w, func() string { return s.NewID("ep") })
+		if err := w.Validate(s.Rules); err != nil {
+			return err
+		}
+		if w.Format != formatBefore && s.NeedsConfirmation != nil && s.NeedsConfirmation(w.Format) && !s.NeedsConfirmation(formatBefore) {
+			w.Status = hookgate.StatusUnconfirmed
+		}
+		return nil
+	})
+}
+
+// FindWebhookByID returns one webhook of namespace ns.
+func (s *Service) FindWebhookByID(ctx context.Context, ns, id string) (*hookgate.Webhook, error) {
+	return s.Store.FindWebhookByID(ctx, ns, id)
+}
+
+// FindWebhooks lists webhooks.
+func (s *Service) FindWebhooks(ctx context.Context, f hookgate.WebhookFilter) ([]*hookgate.Webhook, string, error) {
+	switch f.Sort {
+	case "", "name", "-name", "created_at", "-created_at":
+	default:
+		return nil, "", hookgate.FieldError("sort", "sort must be name, -name, created_at or -created_at")
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		return nil, "", hookgate.FieldError("status", "unknown status %q", f.Status)
+	}
+	if f.Event != "" {
+		name, err := s.Rules.Catalogue.CheckType(f.Event)
+		if err != nil {
+			return nil, "", hookgate.FieldError("event", "%s", hookgate.ErrorMessage(err))
+		}
+		f.Event = name
+	}
+	return s.Store.FindWebhooks(ctx, f)
+}
+
+// DeleteWebhook removes a webhook.
+func (s *Service) DeleteWebhook(ctx context.Context, ns, id string) error {
+	return s.Store.DeleteWebhook(ctx, ns, id)
+}

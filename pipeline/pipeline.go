@@ -1,0 +1,152 @@
+// Package pipeline renders an event for one webhook: the webhook's
+// transforms in order (each may rewrite the event's data or skip it), then
+// its format, either the in-process `standard` envelope or the plugin that
+// provides the format. It implements hookgate.Renderer, and translates
+// incoming webhook requests through plugins.
+//
+// It owns the order of the steps and nothing else: running plugins is
+// plugins/host's job, delivering the payload the queue's.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/format"
+	"github.com/hookgate/hookgate/plugins/host"
+)
+
+// ErrPlugin is wrapped by every error that comes from a plugin (crash,
+// timeout, not running, plugin error, invalid answer). It is the same value
+// as host.ErrPlugin.
+var ErrPlugin = host.ErrPlugin
+
+// Type aliases so callers of the incoming direction need not import host.
+type (
+	// IncomingRequest is a third party's request to an incoming webhook.
+	IncomingRequest = host.IncomingRequest
+	// IncomingResult is the API requests to make for it, or a rejection.
+	IncomingResult = host.IncomingResult
+	// APIRequest is one request on the CRM's API.
+	APIRequest = host.APIRequest
+	// FormatInfo describes one available format.
+	FormatInfo = host.FormatInfo
+)
+
+// Pipeline renders events for webhooks. It is safe for concurrent use.
+type Pipeline struct {
+	host *host.Host
+	std  format.Standard
+}
+
+var _ hookgate.Renderer = (*Pipeline)(nil)
+
+// New returns a pipeline over the plugins of h. With a nil host only the
+// `standard` format is available.
+func New(h *host.Host) *Pipeline { return &Pipeline{host: h} }
+
+// Render applies w's transforms, then its format. A skipped event returns a
+// Payload with Skip set. Errors from plugins wrap ErrPlugin.
+//
+// The fast path (standard, no transforms) is small enough to inline, so it
+// costs what format.Standard costs.
+func (p *Pipeline) Render(ctx context.Context, ev *hookgate.Event, w *hookgate.Webhook) (*hookgate.Payload, error) {
+	if len(w.Transforms) == 0 && (w.Format == format.StandardName || w.Format == "") {
+		return p.std.Render(ctx, ev, w)
+	}
+	return p.render(ctx, ev, w)
+}
+
+func (p *Pipeline) render(ctx context.Context, ev *hookgate.Event, w *hookgate.Webhook) (*hookgate.Payload, error) {
+	if len(w.Transforms) > 0 {
+		if p.host == nil {
+			return nil, noPlugins(w.Transforms[0])
+		}
+		cur := ev
+		for _, name := range w.Transforms {
+			res, err := p.host.Transform(ctx, name, cur, w)
+			if err != nil {
+				return nil, fmt.Errorf("transform %s: %w", name, err)
+			}
+			if res.Skip {
+				return &hookgate.Payload{Skip: true, SkipReason: "transform " + name + ": " + res.SkipReason}, nil
+			}
+			if res.Data != nil {
+				next := *cur
+				next.Data = res.Data
+				cur = &next
+			}
+		}
+		ev = cur
+	}
+	if w.Format == format.StandardName || w.Format == "" {
+		return p.std.Render(ctx, ev, w)
+	}
+	if p.host == nil {
+		return nil, noPlugins(w.Format)
+	}
+	pl, err := p.host.Format(ctx, w.Format, ev, w)
+	if err != nil {
+		return nil, fmt.Errorf("format %s: %w", w.Format, err)
+	}
+	if pl.Skip {
+		pl.SkipReason = "format " + w.Format + ": " + pl.SkipReason
+	}
+	return pl, nil
+}
+
+// HasFormat reports whether the format can be used by a webhook: `standard`
+// or one a loaded plugin provides. For webhook validation on save.
+func (p *Pipeline) HasFormat(name string) bool {
+	return name == format.StandardName || (p.host != nil && p.host.HasFormat(name))
+}
+
+// HasTransform reports whether a loaded plugin provides the transform.
+func (p *Pipeline) HasTransform(name string) bool {
+	return p.host != nil && p.host.HasTransform(name)
+}
+
+// Unavailable explains why a format or transform cannot be used right now
+// ("" when it can), for a clear message when a webhook is refused.
+func (p *Pipeline) Unavailable(name string) string {
+	if name == format.StandardName {
+		return ""
+	}
+	if p.host == nil {
+		return fmt.Sprintf("no plugins are loaded to provide %q", name)
+	}
+	return p.host.Unavailable(name)
+}
+
+// Formats lists every available format, `standard` first.
+func (p *Pipeline) Formats() []FormatInfo {
+	out := []FormatInfo{{Name: format.StandardName, Plugin: "", Version: hookgate.Version, Healthy: true}}
+	if p.host != nil {
+		out = append(out, p.host.Formats()...)
+	}
+	return out
+}
+
+// NeedsConfirmation reports whether webhooks with the format need the
+// subscription confirmation handshake (Uspacy's), as the plugin's Info says.
+func (p *Pipeline) NeedsConfirmation(format string) bool {
+	return p.host != nil && p.host.NeedsConfirmation(format)
+}
+
+// TransformIncoming asks the named plugin to translate a third party's
+// request to an incoming webhook into requests on the CRM's API.
+func (p *Pipeline) TransformIncoming(ctx context.Context, plugin string, req IncomingRequest) (*IncomingResult, error) {
+	if p.host == nil {
+		return nil, noPlugins(plugin)
+	}
+	res, err := p.host.Incoming(ctx, plugin, req)
+	if err != nil {
+		return nil, fmt.Errorf("incoming via %s: %w", plugin, err)
+	}
+	return res, nil
+}
+
+func noPlugins(name string) error {
+	return &hookgate.Error{Code: hookgate.EUNAVAILABLE, Message: fmt.Sprintf("no plugins are loaded to provide %q", name), Err: ErrPlugin}
+}

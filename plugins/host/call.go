@@ -1,0 +1,263 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hookgate/hookgate"
+	pb "github.com/hookgate/hookgate/plugins/proto"
+)
+
+// Transformed is what a transform step returned.
+type Transformed struct {
+	// Data replaces the event's data; nil keeps it.
+	Data       json.RawMessage
+	Skip       bool
+	SkipReason string
+}
+
+// Format builds the payload of ev in the named format, with the webhook's
+// settings over the plugin's.
+func (h *Host) Format(ctx context.Context, format string, ev *hookgate.Event, w *hookgate.Webhook) (*hookgate.Payload, error) {
+	p := h.formatProc(format)
+	if p == nil {
+		return nil, pluginError(hookgate.EUNAVAILABLE, format, "no loaded plugin provides format %q", format)
+	}
+	res, err := p.outgoing(ctx, pb.Kind_KIND_FORMAT, format, ev, w)
+	if err != nil {
+		return nil, err
+	}
+	if res.Skip {
+		return &hookgate.Payload{Skip: true, SkipReason: res.SkipReason}, nil
+	}
+	if len(res.Body) == 0 {
+		return nil, p.invalid("format %s returned an empty body", format)
+	}
+	ct := res.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	if isJSON(ct) && !json.Valid(res.Body) {
+		return nil, p.invalid("format %s returned invalid JSON for content type %s", format, ct)
+	}
+	for k := range res.Headers {
+		if !validHeader(k) {
+			return nil, p.invalid("format %s returned a forbidden header %q", format, k)
+		}
+	}
+	return &hookgate.Payload{Body: res.Body, ContentType: ct, Headers: res.Headers}, nil
+}
+
+// Transform runs the named transform on ev.
+func (h *Host) Transform(ctx context.Context, name string, ev *hookgate.Event, w *hookgate.Webhook) (Transformed, error) {
+	p := h.transformProc(name)
+	if p == nil {
+		return Transformed{}, pluginError(hookgate.EUNAVAILABLE, name, "no loaded plugin provides transform %q", name)
+	}
+	res, err := p.outgoing(ctx, pb.Kind_KIND_TRANSFORM, name, ev, w)
+	if err != nil {
+		return Transformed{}, err
+	}
+	if res.Skip {
+		return Transformed{Skip: true, SkipReason: res.SkipReason}, nil
+	}
+	if len(res.Data) > 0 && !json.Valid(res.Data) {
+		return Transformed{}, p.invalid("transform %s returned invalid JSON data", name)
+	}
+	if len(res.Data) == 0 {
+		return Transformed{}, nil
+	}
+	return Transformed{Data: res.Data}, nil
+}
+
+// IncomingRequest is a third party's request to an incoming webhook, after
+// its token and scopes were checked.
+type IncomingRequest struct {
+	Method string
+	// Path below the incoming webhook URL, starting with "/".
+	Path     string
+	Query    string
+	Headers  http.Header
+	Body     []byte
+	Settings map[string]string
+}
+
+// APIRequest is one request to make on the CRM's API.
+type APIRequest struct {
+	Method  string
+	Path    string
+	Headers map[string]string
+	Body    []byte
+}
+
+// IncomingResult is a plugin's translation of an incoming request: the API
+// requests to make, in order, or a rejection with a reason for the caller.
+type IncomingResult struct {
+	Requests []APIRequest
+	Reject   bool
+	Reason   string
+}
+
+// Incoming asks the named plugin to translate an incoming request.
+func (h *Host) Incoming(ctx context.Context, plugin string, req IncomingRequest) (*IncomingResult, error) {
+	p, ok := h.byName[plugin]
+	if !ok {
+		return nil, pluginError(hookgate.EUNAVAILABLE, plugin, "no such plugin is configured")
+	}
+	headers := make(map[string]string, len(req.Headers))
+	for k, v := range req.Headers {
+		headers[k] = strings.Join(v, ", ")
+	}
+	resp, err := p.call(ctx, &pb.TransformRequest{Direction: &pb.TransformRequest_Incoming{Incoming: &pb.IncomingRequest{
+		Method: req.Method, Path: req.Path, Query: req.Query, Headers: headers, Body: req.Body,
+		Settings: overlay(p.cfg.Settings, req.Settings),
+	}}})
+	if err != nil {
+		return nil, err
+	}
+	in := resp.GetIncoming()
+	if in == nil {
+		return nil, p.invalid("answered an incoming request with an outgoing result")
+	}
+	out := &IncomingResult{Reject: in.Reject, Reason: in.RejectReason}
+	if !out.Reject && len(in.Requests) == 0 {
+		return nil, p.invalid("returned neither requests nor a rejection")
+	}
+	for _, r := range in.Requests {
+		if !validMethod(r.Method) || !strings.HasPrefix(r.Path, "/") {
+			return nil, p.invalid("returned an invalid request %q %q", r.Method, r.Path)
+		}
+		out.Requests = append(out.Requests, APIRequest{Method: r.Method, Path: r.Path, Headers: r.Headers, Body: r.Body})
+	}
+	return out, nil
+}
+
+func (p *proc) outgoing(ctx context.Context, kind pb.Kind, name string, ev *hookgate.Event, w *hookgate.Webhook) (*pb.OutgoingResponse, error) {
+	req := &pb.OutgoingRequest{Kind: kind, Name: name, Event: &pb.Event{
+		Id: ev.ID, Type: ev.Type, Tenant: ev.Tenant, Data: ev.Data,
+		OccurredAt: ev.OccurredAt.UTC().Format(time.RFC3339Nano),
+	}, Settings: p.cfg.Settings}
+	if w != nil {
+		req.WebhookId = w.ID
+		req.Settings = overlay(p.cfg.Settings, w.Settings)
+	}
+	resp, err := p.call(ctx, &pb.TransformRequest{Direction: &pb.TransformRequest_Outgoing{Outgoing: req}})
+	if err != nil {
+		return nil, err
+	}
+	out := resp.GetOutgoing()
+	if out == nil {
+		return nil, p.invalid("answered an outgoing request with an incoming result")
+	}
+	return out, nil
+}
+
+// call makes one Transform call under the plugin's timeout and classifies
+// its failure. A call that times out marks the process hung, and one that
+// finds the process gone marks it exited: either way it is restarted.
+func (p *proc) call(ctx context.Context, req *pb.TransformRequest) (*pb.TransformResponse, error) {
+	p.mu.RLock()
+	rpc, gen, reason := p.rpc, p.gen, p.reason
+	p.mu.RUnlock()
+	p.calls.WithLabelValues("transform").Inc()
+	if rpc == nil {
+		p.errs.WithLabelValues("transform").Inc()
+		return nil, pluginError(hookgate.EUNAVAILABLE, p.cfg.Name, "not running: %s", reason)
+	}
+	cctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout.D())
+	defer cancel()
+	start := time.Now()
+	resp, err := rpc.Transform(cctx, req)
+	p.latency.WithLabelValues("transform").Observe(time.Since(start).Seconds())
+	if err == nil {
+		if size := protoSize(resp); size > p.cfg.MaxOutput {
+			p.errs.WithLabelValues("transform").Inc()
+			return nil, pluginError(hookgate.EINVALID, p.cfg.Name, "answer of %d bytes is over max_output (%d)", size, p.cfg.MaxOutput)
+		}
+		return resp, nil
+	}
+	p.errs.WithLabelValues("transform").Inc()
+	if ctx.Err() != nil {
+		// The caller gave up (shutdown, cancelled delivery): not the plugin's fault.
+		return nil, pluginError(hookgate.EUNAVAILABLE, p.cfg.Name, "call cancelled: %v", ctx.Err())
+	}
+	st := status.Convert(err)
+	switch {
+	case errors.Is(cctx.Err(), context.DeadlineExceeded) || st.Code() == codes.DeadlineExceeded:
+		p.failGen(gen, "did not answer within "+p.cfg.Timeout.D().String())
+		return nil, pluginError(hookgate.EUNAVAILABLE, p.cfg.Name, "did not answer within %s", p.cfg.Timeout.D())
+	case st.Code() == codes.Unavailable || st.Code() == codes.Canceled:
+		p.failGen(gen, "the process exited or closed its connection")
+		return nil, pluginError(hookgate.EUNAVAILABLE, p.cfg.Name, "the process exited or closed its connection")
+	case st.Code() == codes.ResourceExhausted:
+		return nil, pluginError(hookgate.EINVALID, p.cfg.Name, "answer is over max_output (%d bytes)", p.cfg.MaxOutput)
+	default:
+		return nil, pluginError(hookgate.EINVALID, p.cfg.Name, "%s", st.Message())
+	}
+}
+
+// invalid counts and returns an error about an answer that breaks the contract.
+func (p *proc) invalid(format string, args ...any) error {
+	p.errs.WithLabelValues("transform").Inc()
+	return pluginError(hookgate.EINVALID, p.cfg.Name, format, args...)
+}
+
+// overlay returns base with top's keys over it, without copying when top
+// is empty.
+func overlay(base, top map[string]string) map[string]string {
+	if len(top) == 0 {
+		return base
+	}
+	if len(base) == 0 {
+		return top
+	}
+	m := make(map[string]string, len(base)+len(top))
+	for k, v := range base {
+		m[k] = v
+	}
+	for k, v := range top {
+		m[k] = v
+	}
+	return m
+}
+
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// validHeader refuses headers a plugin must not set: hop-by-hop and framing
+// headers, and hookgate's own signature and identity headers.
+func validHeader(k string) bool {
+	if k == "" || strings.ContainsAny(k, " \t\r\n:") {
+		return false
+	}
+	switch ck := http.CanonicalHeaderKey(k); {
+	case ck == "Content-Length", ck == "Host", ck == "Connection", ck == "Transfer-Encoding",
+		ck == "Content-Type", strings.HasPrefix(ck, "X-Webhook-"), strings.HasPrefix(ck, "Webhook-"):
+		return false
+	}
+	return true
+}
+
+func validMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+func protoSize(m *pb.TransformResponse) int { return proto.Size(m) }

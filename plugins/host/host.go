@@ -1,0 +1,307 @@
+// Package host starts, supervises and calls hookgate's plugin processes
+// (hashicorp/go-plugin over gRPC, contract in plugins/proto).
+//
+// Every configured plugin is started at boot. A supervisor goroutine per
+// plugin restarts it with exponential backoff when it exits, fails its health
+// check, or does not answer a call within its timeout. Plugin processes get
+// a parent-death signal on Linux so they never outlive hookgate. Every
+// failure of a call wraps ErrPlugin: for a delivery it costs one attempt,
+// which the queue retries, never the delivery or the worker.
+//
+// Concurrency: calls are multiplexed as concurrent gRPC streams over the one
+// connection go-plugin opens per plugin; there is no pool and no lock on the
+// call path (see BenchmarkRenderCloudCXPlugin in package pipeline and
+// docs/benchmarks.md).
+//
+// The host knows nothing of webhooks or deliveries; package pipeline turns
+// its calls into hookgate.Renderer.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/config"
+)
+
+// ErrPlugin is wrapped by every error that comes from a plugin: it crashed,
+// hung, is not running, failed, or answered something invalid. Match it with
+// errors.Is to classify a failure as plugin_error.
+var ErrPlugin = errors.New("plugin error")
+
+// Status is what GET /v1/plugins shows of one plugin.
+type Status struct {
+	Name              string   `json:"name"`
+	Path              string   `json:"path"`
+	Version           string   `json:"version"`
+	Formats           []string `json:"formats"`
+	Transforms        []string `json:"transforms"`
+	EventTypes        []string `json:"event_types,omitempty"`
+	NeedsConfirmation bool     `json:"needs_confirmation"`
+	Incoming          bool     `json:"incoming"`
+	Healthy           bool     `json:"healthy"`
+	// Reason says why the plugin is unhealthy.
+	Reason   string `json:"reason,omitempty"`
+	Restarts int    `json:"restarts"`
+}
+
+// Option changes how a Host behaves.
+type Option func(*options)
+
+type options struct {
+	required       bool
+	healthInterval time.Duration
+	backoffMin     time.Duration
+	backoffMax     time.Duration
+	startTimeout   time.Duration
+}
+
+// WithRequired makes Start fail (and stop every plugin) when any plugin
+// cannot be started: config's plugins_required.
+func WithRequired(required bool) Option { return func(o *options) { o.required = required } }
+
+// WithHealthInterval sets how often a running plugin's health is checked;
+// default 5s. Exits are noticed sooner, at the next call or within 250ms.
+func WithHealthInterval(d time.Duration) Option {
+	return func(o *options) { o.healthInterval = d }
+}
+
+// WithBackoff sets the restart backoff bounds; default 100ms doubling to 30s.
+func WithBackoff(minDelay, maxDelay time.Duration) Option {
+	return func(o *options) { o.backoffMin, o.backoffMax = minDelay, maxDelay }
+}
+
+// Host runs the configured plugins. It is safe for concurrent use.
+type Host struct {
+	log     *slog.Logger
+	opts    options
+	metrics *metrics
+	procs   []*proc // in config order
+	byName  map[string]*proc
+
+	mu         sync.RWMutex // guards the two routing tables
+	formats    map[string]*proc
+	transforms map[string]*proc
+
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	started bool
+}
+
+// New prepares a host for the configured plugins; nothing starts until
+// Start. reg may be nil (metrics are then kept but not exported). Entries
+// are expected to have passed config.Validate; zero timeouts and output
+// limits get the config defaults.
+func New(cfg []config.Plugin, logger *slog.Logger, reg prometheus.Registerer, opts ...Option) (*Host, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	o := options{healthInterval: 5 * time.Second, backoffMin: 100 * time.Millisecond, backoffMax: 30 * time.Second, startTimeout: 10 * time.Second}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("plugin host: %w", err)
+	}
+	h := &Host{log: logger, opts: o, metrics: m, byName: map[string]*proc{},
+		formats: map[string]*proc{}, transforms: map[string]*proc{}}
+	for _, c := range cfg {
+		if c.Name == "" || c.Path == "" {
+			return nil, fmt.Errorf("plugin host: plugin %q: name and path are required", c.Name)
+		}
+		if _, dup := h.byName[c.Name]; dup {
+			return nil, fmt.Errorf("plugin host: plugin %q is configured twice", c.Name)
+		}
+		if c.Timeout <= 0 {
+			c.Timeout = config.DefaultPluginTimeout
+		}
+		if c.MaxOutput <= 0 {
+			c.MaxOutput = config.DefaultPluginMaxOutput
+		}
+		p := newProc(h, c)
+		h.procs = append(h.procs, p)
+		h.byName[c.Name] = p
+	}
+	return h, nil
+}
+
+// Start starts every plugin, waiting for each first attempt, then leaves a
+// supervisor per plugin running until Shutdown. A plugin that fails to start
+// is reported unhealthy and retried in the background; Start returns an
+// error for it only WithRequired(true), after stopping every plugin.
+func (h *Host) Start(ctx context.Context) error {
+	if h.started {
+		return errors.New("plugin host: already started")
+	}
+	h.started = true
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h.cancel = cancel
+	errs := make([]error, len(h.procs))
+	var wg sync.WaitGroup
+	for i, p := range h.procs {
+		wg.Go(func() { errs[i] = p.launch(ctx) })
+	}
+	wg.Wait()
+	var failed []error
+	for i, err := range errs {
+		if err != nil {
+			failed = append(failed, fmt.Errorf("plugin %s: %w", h.procs[i].cfg.Name, err))
+			h.log.Warn("plugin failed to start", "plugin", h.procs[i].cfg.Name, "error", err)
+		}
+	}
+	if len(failed) > 0 && h.opts.required {
+		_ = h.Shutdown(ctx)
+		return fmt.Errorf("start plugins (plugins_required): %w", errors.Join(failed...))
+	}
+	for _, p := range h.procs {
+		h.wg.Go(func() { p.supervise(runCtx) })
+	}
+	return nil
+}
+
+// Shutdown stops the supervisors and every plugin process, gracefully
+// first; when ctx ends, the processes still running are killed.
+func (h *Host) Shutdown(ctx context.Context) error {
+	if h.cancel != nil {
+		h.cancel()
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		var wg sync.WaitGroup
+		for _, p := range h.procs {
+			wg.Go(p.stop)
+		}
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, p := range h.procs {
+			p.killNow()
+		}
+		<-done
+		return fmt.Errorf("plugin host shutdown: %w", ctx.Err())
+	}
+}
+
+// Plugins returns the status of every configured plugin, in config order.
+func (h *Host) Plugins() []Status {
+	out := make([]Status, 0, len(h.procs))
+	for _, p := range h.procs {
+		out = append(out, p.status())
+	}
+	return out
+}
+
+// route records what a freshly started plugin provides. The first plugin
+// in config order to claim a name keeps it.
+func (h *Host) route(p *proc, formats, transforms []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, f := range formats {
+		if cur, ok := h.formats[f]; ok && cur != p {
+			h.log.Warn("format already provided by another plugin; ignored", "plugin", p.cfg.Name, "format", f, "provider", cur.cfg.Name)
+			continue
+		}
+		h.formats[f] = p
+	}
+	for _, t := range transforms {
+		if cur, ok := h.transforms[t]; ok && cur != p {
+			h.log.Warn("transform already provided by another plugin; ignored", "plugin", p.cfg.Name, "transform", t, "provider", cur.cfg.Name)
+			continue
+		}
+		h.transforms[t] = p
+	}
+}
+
+func (h *Host) formatProc(name string) *proc {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.formats[name]
+}
+
+func (h *Host) transformProc(name string) *proc {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.transforms[name]
+}
+
+// HasFormat reports whether a plugin that started at least once provides
+// the format.
+func (h *Host) HasFormat(name string) bool { return h.formatProc(name) != nil }
+
+// HasTransform reports whether a plugin that started at least once provides
+// the transform.
+func (h *Host) HasTransform(name string) bool { return h.transformProc(name) != nil }
+
+// FormatInfo describes one format a plugin provides.
+type FormatInfo struct {
+	Name              string `json:"name"`
+	Plugin            string `json:"plugin"`
+	Version           string `json:"version"`
+	NeedsConfirmation bool   `json:"needs_confirmation"`
+	Healthy           bool   `json:"healthy"`
+}
+
+// Formats lists the formats plugins provide, sorted by name.
+func (h *Host) Formats() []FormatInfo {
+	h.mu.RLock()
+	procs := make(map[string]*proc, len(h.formats))
+	for f, p := range h.formats {
+		procs[f] = p
+	}
+	h.mu.RUnlock()
+	out := make([]FormatInfo, 0, len(procs))
+	for f, p := range procs {
+		st := p.status()
+		out = append(out, FormatInfo{Name: f, Plugin: st.Name, Version: st.Version,
+			NeedsConfirmation: st.NeedsConfirmation, Healthy: st.Healthy})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// NeedsConfirmation reports whether webhooks with the format need the
+// subscription confirmation handshake.
+func (h *Host) NeedsConfirmation(format string) bool {
+	p := h.formatProc(format)
+	return p != nil && p.status().NeedsConfirmation
+}
+
+// Unavailable explains why no healthy plugin provides the format or
+// transform name, for a clear error on webhook save; "" when one does.
+func (h *Host) Unavailable(name string) string {
+	p := h.formatProc(name)
+	if p == nil {
+		p = h.transformProc(name)
+	}
+	if p == nil {
+		if q, ok := h.byName[name]; ok {
+			st := q.status()
+			return fmt.Sprintf("plugin %s is not running: %s", name, st.Reason)
+		}
+		return fmt.Sprintf("no loaded plugin provides %q", name)
+	}
+	if st := p.status(); !st.Healthy {
+		return fmt.Sprintf("plugin %s is not running: %s", st.Name, st.Reason)
+	}
+	return ""
+}
+
+// pluginError returns the error of a failed call: a *hookgate.Error whose
+// chain holds ErrPlugin.
+func pluginError(code, plugin, format string, args ...any) error {
+	return &hookgate.Error{Code: code, Message: "plugin " + plugin + ": " + fmt.Sprintf(format, args...), Err: ErrPlugin}
+}

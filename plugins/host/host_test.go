@@ -1,0 +1,324 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/config"
+)
+
+var buildOnce struct {
+	sync.Once
+	path string
+	err  error
+}
+
+// faultyBinary builds testdata/faulty once per test run.
+func faultyBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hookgate-faulty-")
+		if err != nil {
+			buildOnce.err = err
+			return
+		}
+		buildOnce.path = filepath.Join(dir, "faulty")
+		out, err := exec.Command("go", "build", "-o", buildOnce.path, "./testdata/faulty").CombinedOutput()
+		if err != nil {
+			buildOnce.err = errors.New(string(out))
+		}
+	})
+	if buildOnce.err != nil {
+		t.Fatal(buildOnce.err)
+	}
+	return buildOnce.path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildOnce.path != "" {
+		_ = os.RemoveAll(filepath.Dir(buildOnce.path))
+	}
+	os.Exit(code)
+}
+
+func startHost(t *testing.T, reg prometheus.Registerer, plugins ...config.Plugin) *Host {
+	t.Helper()
+	h, err := New(plugins, nil, reg, WithBackoff(10*time.Millisecond, 200*time.Millisecond), WithHealthInterval(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { shutdownAndCheckOrphans(t, h) })
+	return h
+}
+
+// shutdownAndCheckOrphans stops the host and checks that every process it
+// ever started is gone.
+func shutdownAndCheckOrphans(t *testing.T, h *Host) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	for _, p := range h.procs {
+		p.mu.RLock()
+		pids := append([]int(nil), p.pids...)
+		p.mu.RUnlock()
+		for _, pid := range pids {
+			waitGone(t, pid)
+		}
+	}
+}
+
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Errorf("plugin process %d still running after shutdown", pid)
+			return
+		}
+		time.Sleep(10 * time.Millisecond) // polling the process table, not waiting for an event
+	}
+}
+
+func event(n int) *hookgate.Event {
+	return &hookgate.Event{ID: "evt", Type: "contact.created", OccurredAt: time.Now(), Data: json.RawMessage(`{"i":` + string(rune('0'+n%10)) + `}`)}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func faulty(t *testing.T, fault string) config.Plugin {
+	return config.Plugin{Name: "faulty", Path: faultyBinary(t), Timeout: config.Duration(2 * time.Second),
+		MaxOutput: 1 << 20, Env: map[string]string{"FAULT": fault}}
+}
+
+func TestCrashingPluginIsRestartedAndLaterCallsSucceed(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := startHost(t, reg, faulty(t, "crash:3"))
+	w := &hookgate.Webhook{ID: "w", Format: "faulty"}
+	firstPID := h.procs[0].pid
+	for i := 1; i <= 2; i++ {
+		if _, err := h.Format(context.Background(), "faulty", event(i), w); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	_, err := h.Format(context.Background(), "faulty", event(3), w)
+	if !errors.Is(err, ErrPlugin) {
+		t.Fatalf("call 3 should fail with ErrPlugin, got %v", err)
+	}
+	eventually(t, "a successful call after the restart", func() bool {
+		_, err := h.Format(context.Background(), "faulty", event(4), w)
+		return err == nil
+	})
+	st := h.Plugins()[0]
+	if !st.Healthy || st.Restarts < 1 || h.procs[0].pid == firstPID {
+		t.Fatalf("want a restarted healthy plugin, got %+v (pid %d, first %d)", st, h.procs[0].pid, firstPID)
+	}
+	if n := counter(t, h.metrics.restarts.WithLabelValues("faulty")); n < 1 {
+		t.Fatalf("restarts metric = %v", n)
+	}
+	if n := counter(t, h.metrics.errors.WithLabelValues("faulty", "transform")); n < 1 {
+		t.Fatalf("errors metric = %v", n)
+	}
+}
+
+func TestHangingPluginTimesOutAndIsRestarted(t *testing.T) {
+	p := faulty(t, "hang:2")
+	p.Timeout = config.Duration(300 * time.Millisecond)
+	h := startHost(t, nil, p)
+	w := &hookgate.Webhook{ID: "w", Format: "faulty"}
+	if _, err := h.Format(context.Background(), "faulty", event(1), w); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.Format(context.Background(), "faulty", event(2), w)
+	if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), "did not answer") {
+		t.Fatalf("want a timeout plugin error, got %v", err)
+	}
+	eventually(t, "a successful call after the restart", func() bool {
+		_, err := h.Format(context.Background(), "faulty", event(3), w)
+		return err == nil
+	})
+	if st := h.Plugins()[0]; st.Restarts < 1 {
+		t.Fatalf("want a restart, got %+v", st)
+	}
+}
+
+func TestGarbageOnStdoutBeforeHandshakeIsRetried(t *testing.T) {
+	p := faulty(t, "garbage")
+	p.Env["FAULT_STATE"] = filepath.Join(t.TempDir(), "started")
+	h := startHost(t, nil, p)
+	st := h.Plugins()[0]
+	if st.Healthy || st.Reason == "" {
+		t.Fatalf("first start should fail with a reason, got %+v", st)
+	}
+	w := &hookgate.Webhook{ID: "w", Format: "faulty"}
+	eventually(t, "the plugin to come up on restart", func() bool { return h.Plugins()[0].Healthy })
+	// Garbage printed on stdout after the handshake is logged, not fatal.
+	for i := range 3 {
+		if _, err := h.Format(context.Background(), "faulty", event(i), w); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestInvalidAnswersArePluginErrors(t *testing.T) {
+	for _, tc := range []struct{ fault, want string }{
+		{"badjson", "invalid JSON"},
+		{"oversize", "max_output"},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			h := startHost(t, nil, faulty(t, tc.fault))
+			_, err := h.Format(context.Background(), "faulty", event(1), &hookgate.Webhook{Format: "faulty"})
+			if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want plugin error %q, got %v", tc.want, err)
+			}
+			if hookgate.ErrorCode(err) != hookgate.EINVALID {
+				t.Fatalf("code %q", hookgate.ErrorCode(err))
+			}
+		})
+	}
+}
+
+func TestBadExecutablesAreReportedUnhealthy(t *testing.T) {
+	bin := faultyBinary(t)
+	notExec := filepath.Join(t.TempDir(), "plain")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wrong := sha256.Sum256([]byte("not the binary"))
+	for _, tc := range []struct {
+		name   string
+		plugin config.Plugin
+		reason string
+	}{
+		{"missing", config.Plugin{Name: "missing", Path: filepath.Join(t.TempDir(), "nope")}, "does not exist"},
+		{"not executable", config.Plugin{Name: "plain", Path: notExec}, "not an executable"},
+		{"checksum mismatch", config.Plugin{Name: "sum", Path: bin, SHA256: hex.EncodeToString(wrong[:])}, "checksum"},
+		{"not in PATH", config.Plugin{Name: "path", Path: "hookgate-no-such-plugin"}, "not found in PATH"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startHost(t, nil, tc.plugin)
+			st := h.Plugins()[0]
+			if st.Healthy || !strings.Contains(st.Reason, tc.reason) {
+				t.Fatalf("want unhealthy with %q, got %+v", tc.reason, st)
+			}
+			if h.HasFormat("faulty") {
+				t.Fatal("a plugin that never started provides no format")
+			}
+			if msg := h.Unavailable(tc.plugin.Name); !strings.Contains(msg, tc.reason) {
+				t.Fatalf("Unavailable = %q", msg)
+			}
+			// Required: Start fails and leaves nothing running.
+			req, err := New([]config.Plugin{tc.plugin}, nil, nil, WithRequired(true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := req.Start(context.Background()); err == nil || !strings.Contains(err.Error(), tc.reason) {
+				t.Fatalf("required start: want error with %q, got %v", tc.reason, err)
+			}
+		})
+	}
+	t.Run("matching checksum starts", func(t *testing.T) {
+		b, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		h := startHost(t, nil, config.Plugin{Name: "sum", Path: bin, SHA256: hex.EncodeToString(sum[:])})
+		if st := h.Plugins()[0]; !st.Healthy || st.Version != "0.0.1" {
+			t.Fatalf("want healthy, got %+v", st)
+		}
+	})
+}
+
+func TestTransformRewritesData(t *testing.T) {
+	h := startHost(t, nil, faulty(t, ""))
+	res, err := h.Transform(context.Background(), "faulty-redact", event(1), nil)
+	if err != nil || string(res.Data) != `{"redacted":true}` {
+		t.Fatalf("got %+v, %v", res, err)
+	}
+	if !h.HasTransform("faulty-redact") || h.HasTransform("nope") {
+		t.Fatal("HasTransform wrong")
+	}
+}
+
+// TestPluginsDieWithTheHost kills a host process with SIGKILL (no chance to
+// clean up) and checks its plugin goes too: the parent-death signal.
+func TestPluginsDieWithTheHost(t *testing.T) {
+	if os.Getenv("HOOKGATE_TEST_HOST_CHILD") == "1" {
+		h, err := New([]config.Plugin{faulty(t, "")}, nil, nil, WithRequired(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = os.Stdout.WriteString("PID " + strconv.Itoa(h.procs[0].pid) + "\n")
+		select {} // wait to be killed
+	}
+	faultyBinary(t) // build before the child needs it
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPluginsDieWithTheHost$")
+	cmd.Env = append(os.Environ(), "HOOKGATE_TEST_HOST_CHILD=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 0, 64)
+	one := make([]byte, 1)
+	for !strings.Contains(string(buf), "\n") {
+		if _, err := out.Read(one); err != nil {
+			t.Fatalf("child said %q: %v", buf, err)
+		}
+		buf = append(buf, one[0])
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(string(buf), "PID ")))
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		t.Fatalf("plugin pid %d from %q is not running", pid, buf)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	waitGone(t, pid)
+}
+
+func counter(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}

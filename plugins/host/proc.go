@@ -1,0 +1,392 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/hookgate/hookgate/config"
+	pb "github.com/hookgate/hookgate/plugins/proto"
+)
+
+// proc is one configured plugin and its current process, if any.
+type proc struct {
+	h   *Host
+	cfg config.Plugin
+
+	calls, errs *prometheus.CounterVec // curried with the plugin name
+	latency     prometheus.ObserverVec
+	restarts    prometheus.Counter
+	up          prometheus.Gauge
+
+	kick chan struct{} // asks the supervisor to restart now (buffered 1)
+
+	mu       sync.RWMutex
+	client   *goplugin.Client
+	rpc      pb.PluginClient
+	conn     *grpc.ClientConn
+	gen      uint64 // bumped at every launch; a stale failure does not restart a fresh process
+	info     *pb.InfoResponse
+	healthy  bool
+	reason   string
+	restartN int
+	pid      int
+	pids     []int // every process started, for tests
+}
+
+func newProc(h *Host, c config.Plugin) *proc {
+	l := prometheus.Labels{"plugin": c.Name}
+	return &proc{
+		h: h, cfg: c, kick: make(chan struct{}, 1),
+		calls:    h.metrics.calls.MustCurryWith(l),
+		errs:     h.metrics.errors.MustCurryWith(l),
+		latency:  h.metrics.latency.MustCurryWith(l),
+		restarts: h.metrics.restarts.With(l),
+		up:       h.metrics.up.With(l),
+		reason:   "not started",
+	}
+}
+
+func (p *proc) status() Status {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	st := Status{Name: p.cfg.Name, Path: p.cfg.Path, Healthy: p.healthy, Reason: p.reason, Restarts: p.restartN,
+		Formats: []string{}, Transforms: []string{}}
+	if p.healthy {
+		st.Reason = ""
+	}
+	if p.info != nil {
+		st.Version = p.info.Version
+		st.Formats = append(st.Formats, p.info.Formats...)
+		st.Transforms = append(st.Transforms, p.info.Transforms...)
+		st.EventTypes = p.info.EventTypes
+		st.NeedsConfirmation = p.info.NeedsConfirmation
+		st.Incoming = p.info.Incoming
+	}
+	return st
+}
+
+// resolve finds the executable and checks that it can be run, for a clear
+// reason when it cannot.
+func (p *proc) resolve() (string, error) {
+	path := p.cfg.Path
+	if !strings.ContainsRune(path, os.PathSeparator) {
+		found, err := exec.LookPath(path)
+		if err != nil {
+			return "", fmt.Errorf("executable %q not found in PATH", path)
+		}
+		return found, nil
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "", fmt.Errorf("executable %s does not exist (built with make build?)", path)
+	case err != nil:
+		return "", fmt.Errorf("executable %s: %w", path, err)
+	case fi.IsDir() || fi.Mode().Perm()&0o111 == 0:
+		return "", fmt.Errorf("%s is not an executable file", path)
+	}
+	return path, nil
+}
+
+// env is the plugin's whole environment: PATH and the configured variables,
+// never hookgate's own (it holds secrets).
+func (p *proc) env() []string {
+	env := []string{"PATH=" + os.Getenv("PATH")}
+	keys := make([]string, 0, len(p.cfg.Env))
+	for k := range p.cfg.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+p.cfg.Env[k])
+	}
+	return env
+}
+
+// launch starts a new process for the plugin, replacing none: the caller
+// has stopped the previous one.
+func (p *proc) launch(ctx context.Context) error {
+	err := p.launchErr(ctx)
+	if err != nil {
+		p.mu.Lock()
+		p.healthy, p.reason = false, err.Error()
+		p.mu.Unlock()
+		p.up.Set(0)
+	}
+	return err
+}
+
+func (p *proc) launchErr(ctx context.Context) error {
+	path, err := p.resolve()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(path, p.cfg.Args...)
+	cmd.Env = p.env()
+	setProcAttr(cmd)
+	var secure *goplugin.SecureConfig
+	if p.cfg.SHA256 != "" {
+		sum, err := hex.DecodeString(p.cfg.SHA256)
+		if err != nil {
+			return fmt.Errorf("sha256 is not hex: %w", err)
+		}
+		secure = &goplugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+	}
+	log := p.h.log.With("plugin", p.cfg.Name)
+	maxMsg := p.cfg.MaxOutput + 64<<10
+	client := goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig:  handshake(),
+		Plugins:          goplugin.PluginSet{pb.PluginName: grpcPlugin{}},
+		Cmd:              cmd,
+		SecureConfig:     secure,
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		StartTimeout:     p.h.opts.startTimeout,
+		SkipHostEnv:      true,
+		Stderr:           newLineLogger(log, "stderr"),
+		SyncStderr:       newLineLogger(log, "stderr"),
+		SyncStdout:       newLineLogger(log, "stdout"),
+		Logger: hclog.New(&hclog.LoggerOptions{
+			Name: "go-plugin", Level: hclog.Warn, Output: newLineLogger(log, "host"), DisableTime: true,
+		}),
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg))},
+	})
+	rpcClient, err := client.Client()
+	if err != nil {
+		client.Kill()
+		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
+			return errors.New("sha256 checksum of the executable does not match the configured one")
+		}
+		return fmt.Errorf("start: %w", err)
+	}
+	raw, err := rpcClient.Dispense(pb.PluginName)
+	if err != nil {
+		client.Kill()
+		return fmt.Errorf("dispense: %w", err)
+	}
+	conn := raw.(*grpc.ClientConn)
+	rpc := pb.NewPluginClient(conn)
+	ictx, cancel := context.WithTimeout(ctx, p.cfg.Timeout.D())
+	info, err := rpc.Info(ictx, &pb.InfoRequest{})
+	cancel()
+	if err != nil {
+		client.Kill()
+		return fmt.Errorf("info: %w", err)
+	}
+	pid := 0
+	if rc := client.ReattachConfig(); rc != nil {
+		pid = rc.Pid
+	}
+	p.mu.Lock()
+	p.client, p.rpc, p.conn, p.info = client, rpc, conn, info
+	p.healthy, p.reason, p.pid = true, "", pid
+	p.gen++
+	p.pids = append(p.pids, pid)
+	p.mu.Unlock()
+	p.up.Set(1)
+	p.h.route(p, info.Formats, info.Transforms)
+	log.Info("plugin started", "version", info.Version, "pid", pid, "formats", info.Formats, "transforms", info.Transforms)
+	return nil
+}
+
+// supervise keeps the plugin running until ctx ends, then stops it.
+func (p *proc) supervise(ctx context.Context) {
+	o := p.h.opts
+	backoff := o.backoffMin
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	lastHealth := time.Now()
+	for {
+		if !p.running() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			p.mu.Lock()
+			p.restartN++
+			p.mu.Unlock()
+			p.restarts.Inc()
+			if err := p.launch(ctx); err != nil {
+				p.h.log.Warn("plugin restart failed", "plugin", p.cfg.Name, "error", err, "retry_in", backoff*2)
+				backoff = min(backoff*2, o.backoffMax)
+				continue
+			}
+			backoff = o.backoffMin
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.kick:
+		case <-tick.C:
+			if p.exited() {
+				p.fail("the process exited")
+			} else if time.Since(lastHealth) >= o.healthInterval {
+				lastHealth = time.Now()
+				if err := p.checkHealth(ctx); err != nil {
+					p.fail("health check failed: " + err.Error())
+				}
+			}
+		}
+	}
+}
+
+func (p *proc) running() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.client != nil
+}
+
+func (p *proc) exited() bool {
+	p.mu.RLock()
+	c := p.client
+	p.mu.RUnlock()
+	return c != nil && c.Exited()
+}
+
+func (p *proc) checkHealth(ctx context.Context) error {
+	p.mu.RLock()
+	conn := p.conn
+	p.mu.RUnlock()
+	if conn == nil {
+		return errors.New("not running")
+	}
+	cctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout.D())
+	defer cancel()
+	res, err := grpc_health_v1.NewHealthClient(conn).Check(cctx, &grpc_health_v1.HealthCheckRequest{Service: pb.HealthService})
+	if err != nil {
+		return err
+	}
+	if res.Status != grpc_health_v1.HealthCheckResponse_SERVING {
+		return fmt.Errorf("status %s", res.Status)
+	}
+	return nil
+}
+
+// fail marks the current process broken, kills it and lets the supervisor
+// start another.
+func (p *proc) fail(reason string) { p.failGen(0, reason) }
+
+// failGen is fail for the process of generation gen only (0: any).
+func (p *proc) failGen(gen uint64, reason string) {
+	p.mu.Lock()
+	if p.client == nil || (gen != 0 && gen != p.gen) {
+		p.mu.Unlock()
+		return
+	}
+	client, pid := p.client, p.pid
+	p.client, p.rpc, p.conn = nil, nil, nil
+	p.healthy, p.reason, p.pid = false, reason, 0
+	p.mu.Unlock()
+	p.up.Set(0)
+	p.h.log.Warn("plugin failed; restarting", "plugin", p.cfg.Name, "reason", reason)
+	// A hung process would make go-plugin's graceful stop wait: kill it first.
+	if pid > 0 {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	go client.Kill()
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// stop ends the current process gracefully (go-plugin waits up to 2s).
+func (p *proc) stop() {
+	p.mu.Lock()
+	client := p.client
+	p.client, p.rpc, p.conn = nil, nil, nil
+	p.healthy, p.reason, p.pid = false, "stopped", 0
+	p.mu.Unlock()
+	p.up.Set(0)
+	if client != nil {
+		client.Kill()
+	}
+}
+
+// killNow SIGKILLs the current process, for a shutdown out of time.
+func (p *proc) killNow() {
+	p.mu.RLock()
+	pid := p.pid
+	p.mu.RUnlock()
+	if pid > 0 {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// handshake is the go-plugin handshake of the hookgate contract.
+func handshake() goplugin.HandshakeConfig {
+	return goplugin.HandshakeConfig{
+		ProtocolVersion: pb.ProtocolVersion, MagicCookieKey: pb.MagicCookieKey, MagicCookieValue: pb.MagicCookieValue,
+	}
+}
+
+// grpcPlugin is the host side of go-plugin's GRPCPlugin: it hands back the
+// connection, on which every call is a concurrent stream.
+type grpcPlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+}
+
+func (grpcPlugin) GRPCServer(*goplugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("hookgate does not serve plugins")
+}
+
+func (grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	return conn, nil
+}
+
+var _ goplugin.GRPCPlugin = grpcPlugin{}
+
+// lineLogger writes each line a plugin prints into slog, tagged with the
+// plugin's name and the stream. Lines are capped at 8 KiB.
+type lineLogger struct {
+	log    interface{ Info(string, ...any) }
+	stream string
+	mu     sync.Mutex
+	buf    []byte
+}
+
+func newLineLogger(log interface{ Info(string, ...any) }, stream string) io.Writer {
+	return &lineLogger{log: log, stream: stream}
+}
+
+func (l *lineLogger) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			room := 8<<10 - len(l.buf)
+			l.buf = append(l.buf, b[:min(room, len(b))]...)
+			break
+		}
+		line := append(l.buf, b[:i]...)
+		if len(line) > 8<<10 {
+			line = line[:8<<10]
+		}
+		if s := strings.TrimRight(string(line), "\r "); s != "" {
+			l.log.Info(s, "stream", l.stream)
+		}
+		l.buf = l.buf[:0]
+		b = b[i+1:]
+	}
+	return n, nil
+}

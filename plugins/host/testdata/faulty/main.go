@@ -1,0 +1,65 @@
+// Command faulty is a deliberately broken plugin for the host's supervisor
+// tests. FAULT chooses how it breaks:
+//
+//	crash:N    exit on the Nth call of each process
+//	hang:N     never answer the Nth call of each process
+//	badjson    answer with invalid JSON for application/json
+//	oversize   answer with 2 MiB
+//	garbage    print garbage on stdout before the handshake, on the first
+//	           start only (FAULT_STATE names a marker file), and on every call
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/hookgate/hookgate/plugins/sdk"
+)
+
+type faulty struct {
+	mode  string
+	n     int64
+	calls atomic.Int64
+}
+
+func (f *faulty) Info() sdk.Info {
+	return sdk.Info{Name: "faulty", Version: "0.0.1", Formats: []string{"faulty"}, Transforms: []string{"faulty-redact"}}
+}
+
+func (f *faulty) Outgoing(_ context.Context, req sdk.Outgoing) (sdk.Result, error) {
+	n := f.calls.Add(1)
+	switch {
+	case f.mode == "crash" && n == f.n:
+		os.Exit(3)
+	case f.mode == "hang" && n == f.n:
+		select {}
+	case f.mode == "badjson":
+		return sdk.Result{Body: []byte("{not json"), ContentType: "application/json"}, nil
+	case f.mode == "oversize":
+		return sdk.Result{Body: make([]byte, 2<<20), ContentType: "application/octet-stream"}, nil
+	case f.mode == "garbage":
+		fmt.Println("garbage \x00\x01 on stdout")
+	}
+	if req.Kind == sdk.KindTransform {
+		return sdk.Result{Data: []byte(`{"redacted":true}`)}, nil
+	}
+	return sdk.Result{Body: []byte(`{"n":` + strconv.FormatInt(n, 10) + `,"data":` + string(req.Event.Data) + `}`)}, nil
+}
+
+func main() {
+	mode, arg, _ := strings.Cut(os.Getenv("FAULT"), ":")
+	n, _ := strconv.ParseInt(arg, 10, 64)
+	if mode == "garbage" {
+		if state := os.Getenv("FAULT_STATE"); state != "" {
+			if _, err := os.Stat(state); err != nil {
+				_ = os.WriteFile(state, []byte("started"), 0o600)
+				fmt.Println("this is not a handshake line")
+			}
+		}
+	}
+	sdk.Serve(&faulty{mode: mode, n: n})
+}

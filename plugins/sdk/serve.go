@@ -1,0 +1,112 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/hookgate/hookgate/plugins/proto"
+)
+
+// Serve runs p as a hookgate plugin until hookgate stops it. It must be
+// called from main; run outside hookgate it prints a message and exits 1.
+func Serve(p Plugin) {
+	goplugin.Serve(&goplugin.ServeConfig{
+		HandshakeConfig: Handshake(),
+		Plugins:         goplugin.PluginSet{pb.PluginName: &grpcPlugin{srv: NewServer(p)}},
+		GRPCServer:      goplugin.DefaultGRPCServer,
+	})
+}
+
+// Handshake is the go-plugin handshake of the hookgate contract, shared with
+// the host.
+func Handshake() goplugin.HandshakeConfig {
+	return goplugin.HandshakeConfig{
+		ProtocolVersion:  pb.ProtocolVersion,
+		MagicCookieKey:   pb.MagicCookieKey,
+		MagicCookieValue: pb.MagicCookieValue,
+	}
+}
+
+// grpcPlugin is the plugin side of go-plugin's GRPCPlugin.
+type grpcPlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+	srv pb.PluginServer
+}
+
+func (g *grpcPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
+	pb.RegisterPluginServer(s, g.srv)
+	return nil
+}
+
+func (g *grpcPlugin) GRPCClient(context.Context, *goplugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, errors.New("sdk: the plugin side has no client")
+}
+
+// NewServer adapts p to the generated gRPC service, for plugins that run
+// their own gRPC server and for tests.
+func NewServer(p Plugin) pb.PluginServer { return &server{p: p} }
+
+type server struct {
+	pb.UnimplementedPluginServer
+	p Plugin
+}
+
+func (s *server) Info(context.Context, *pb.InfoRequest) (*pb.InfoResponse, error) {
+	in := s.p.Info()
+	_, incoming := s.p.(IncomingPlugin)
+	return &pb.InfoResponse{
+		Name: in.Name, Version: in.Version, Formats: in.Formats, Transforms: in.Transforms,
+		EventTypes: in.EventTypes, NeedsConfirmation: in.NeedsConfirmation, Incoming: incoming,
+	}, nil
+}
+
+func (s *server) Transform(ctx context.Context, req *pb.TransformRequest) (*pb.TransformResponse, error) {
+	switch d := req.Direction.(type) {
+	case *pb.TransformRequest_Outgoing:
+		return s.outgoing(ctx, d.Outgoing)
+	case *pb.TransformRequest_Incoming:
+		ip, ok := s.p.(IncomingPlugin)
+		if !ok {
+			return nil, status.Error(codes.Unimplemented, "this plugin does not handle incoming requests")
+		}
+		in := d.Incoming
+		res, err := ip.Incoming(ctx, Incoming{
+			Method: in.Method, Path: in.Path, Query: in.Query, Headers: in.Headers, Body: in.Body, Settings: in.Settings,
+		})
+		if err != nil {
+			return nil, status.Error(codes.Internal, err.Error())
+		}
+		out := &pb.IncomingResponse{Reject: res.Reject, RejectReason: res.Reason}
+		for _, r := range res.Requests {
+			out.Requests = append(out.Requests, &pb.HTTPRequest{Method: r.Method, Path: r.Path, Headers: r.Headers, Body: r.Body})
+		}
+		return &pb.TransformResponse{Direction: &pb.TransformResponse_Incoming{Incoming: out}}, nil
+	default:
+		return nil, status.Error(codes.InvalidArgument, "transform request has no direction")
+	}
+}
+
+func (s *server) outgoing(ctx context.Context, o *pb.OutgoingRequest) (*pb.TransformResponse, error) {
+	ev := o.GetEvent()
+	at, _ := time.Parse(time.RFC3339Nano, ev.GetOccurredAt())
+	res, err := s.p.Outgoing(ctx, Outgoing{
+		Kind: Kind(o.Kind), Name: o.Name, Settings: o.Settings, WebhookID: o.WebhookId,
+		Event: Event{ID: ev.GetId(), Type: ev.GetType(), Tenant: ev.GetTenant(), OccurredAt: at, Data: ev.GetData()},
+	})
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	if res.ContentType == "" && len(res.Body) > 0 {
+		res.ContentType = "application/json"
+	}
+	return &pb.TransformResponse{Direction: &pb.TransformResponse_Outgoing{Outgoing: &pb.OutgoingResponse{
+		Body: res.Body, ContentType: res.ContentType, Headers: res.Headers,
+		Skip: res.Skip, SkipReason: res.SkipReason, Data: res.Data,
+	}}}, nil
+}

@@ -1,0 +1,97 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookgate/hookgate"
+)
+
+// Client enqueues delivery tasks.
+type Client struct {
+	c       *asynq.Client
+	queue   string
+	timeout time.Duration // asynq's per-task deadline: the request timeout plus a margin
+	par     int
+}
+
+// NewClient returns a client enqueueing into queue on rdb. taskTimeout bounds
+// how long a worker may hold one task (the longest request timeout plus a
+// margin for rendering and recording).
+func NewClient(rdb redis.UniversalClient, queue string, taskTimeout time.Duration) *Client {
+	return &Client{c: asynq.NewClientFromRedisClient(rdb), queue: queue, timeout: taskTimeout, par: 32}
+}
+
+// Item is one delivery to enqueue and how many retries it gets.
+type Item struct {
+	Delivery *Delivery
+	Retries  int
+	// TaskID defaults to the delivery id: enqueueing the same delivery twice
+	// while it is queued is then refused by asynq, which makes a repeated
+	// publish after a partial failure safe.
+	TaskID string
+	// ProcessIn delays the first attempt.
+	ProcessIn time.Duration
+}
+
+// Enqueue puts every item durably in Redis, with bounded parallelism. It
+// returns the first error; items already enqueued stay (their task ids make
+// a retry of the same publish enqueue only what is missing). A task id that
+// is already queued is not an error.
+func (c *Client) Enqueue(ctx context.Context, items []Item) error {
+	if len(items) == 1 {
+		return c.enqueue(ctx, &items[0])
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		sem   = make(chan struct{}, c.par)
+	)
+	for i := range items {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(it *Item) {
+			defer func() { <-sem; wg.Done() }()
+			if err := c.enqueue(ctx, it); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}(&items[i])
+	}
+	wg.Wait()
+	return first
+}
+
+func (c *Client) enqueue(ctx context.Context, it *Item) error {
+	payload, err := it.Delivery.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	id := it.TaskID
+	if id == "" {
+		id = it.Delivery.ID
+	}
+	opts := []asynq.Option{asynq.Queue(c.queue), asynq.MaxRetry(it.Retries), asynq.TaskID(id), asynq.Timeout(c.timeout)}
+	if it.ProcessIn > 0 {
+		opts = append(opts, asynq.ProcessIn(it.ProcessIn))
+	}
+	_, err = c.c.EnqueueContext(ctx, asynq.NewTask(TypeDelivery, payload), opts...)
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return &hookgate.Error{Code: hookgate.EUNAVAILABLE, Message: "the queue is unavailable; nothing was accepted, try again",
+			Err: fmt.Errorf("enqueue delivery %s: %w", it.Delivery.ID, err)}
+	}
+	return nil
+}
+
+// Close releases the client's resources (not the shared Redis client).
+func (c *Client) Close() error { return nil }

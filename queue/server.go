@@ -1,0 +1,108 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// ServerConfig configures the delivery workers of one process.
+type ServerConfig struct {
+	Queue           string
+	Concurrency     int           // worker goroutines
+	PollInterval    time.Duration // asynq TaskCheckInterval: how often idle workers look for due tasks
+	ForwardInterval time.Duration // how often retries and delayed tasks become due
+	ShutdownTimeout time.Duration // how long in-flight deliveries may finish on shutdown
+	Logger          *slog.Logger
+}
+
+// Server runs the delivery workers.
+type Server struct {
+	srv *asynq.Server
+	mux *asynq.ServeMux
+}
+
+// NewServer returns the asynq server for deliveries, handled by wk.
+func NewServer(rdb redis.UniversalClient, cfg ServerConfig, wk *Worker) *Server {
+	if cfg.ForwardInterval <= 0 {
+		cfg.ForwardInterval = 250 * time.Millisecond
+	}
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:              cfg.Concurrency,
+		Queues:                   map[string]int{cfg.Queue: 1},
+		TaskCheckInterval:        cfg.PollInterval,
+		DelayedTaskCheckInterval: cfg.ForwardInterval,
+		RetryDelayFunc:           RetryDelay,
+		IsFailure:                IsFailure,
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		Logger:                   slogAdapter{cfg.Logger},
+		LogLevel:                 asynq.WarnLevel,
+		HealthCheckInterval:      15 * time.Second,
+		HealthCheckFunc: func(err error) {
+			if err != nil {
+				cfg.Logger.Warn("queue: redis health check failed", "err", err)
+			}
+		},
+	})
+	mux := asynq.NewServeMux()
+	mux.Handle(TypeDelivery, wk)
+	return &Server{srv: srv, mux: mux}
+}
+
+// Start starts the workers.
+func (s *Server) Start() error {
+	if err := s.srv.Start(s.mux); err != nil {
+		return fmt.Errorf("start delivery workers: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops fetching tasks and waits for in-flight deliveries (up to
+// the shutdown timeout; unfinished ones are re-queued by asynq).
+func (s *Server) Shutdown() { s.srv.Shutdown() }
+
+// RegisterQueueDepth exposes the queue's pending, scheduled and retry sizes.
+func RegisterQueueDepth(reg prometheus.Registerer, rdb redis.UniversalClient, queue string) {
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	for _, state := range []string{"pending", "active", "scheduled", "retry"} {
+		state := state
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hookgate_queue_depth", Help: "Delivery tasks in the queue by state.",
+			ConstLabels: prometheus.Labels{"state": state},
+		}, func() float64 {
+			info, err := insp.GetQueueInfo(queue)
+			if err != nil {
+				return 0
+			}
+			switch state {
+			case "pending":
+				return float64(info.Pending)
+			case "active":
+				return float64(info.Active)
+			case "scheduled":
+				return float64(info.Scheduled)
+			}
+			return float64(info.Retry)
+		}))
+	}
+}
+
+// QueueInfo reports the queue's sizes (for tests and the bench).
+func QueueInfo(ctx context.Context, rdb redis.UniversalClient, queue string) (*asynq.QueueInfo, error) {
+	return asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(queue)
+}
+
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a slogAdapter) Fatal(args ...any) {
+	a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
+}

@@ -1,0 +1,335 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/sender"
+	"github.com/hookgate/hookgate/signing"
+	"github.com/hookgate/hookgate/store"
+)
+
+// Webhooks looks up a webhook during a delivery (the in-memory index).
+type Webhooks interface {
+	Webhook(ctx context.Context, ns, id string) (*hookgate.Webhook, error)
+}
+
+// Recorder writes an attempt to the delivery log and returns the webhook's
+// consecutive failures after it.
+type Recorder interface {
+	Record(ctx context.Context, rec store.Record) (int64, error)
+}
+
+// Sender sends one HTTP request.
+type Sender interface {
+	Send(ctx context.Context, req *sender.Request) *sender.Result
+}
+
+// Lifecycle reacts to delivery outcomes and webhook states (pause, auto-pause,
+// disabling an endpoint on 410). Optional.
+type Lifecycle interface {
+	// Hold keeps a delivery of a webhook that is not active.
+	Hold(ctx context.Context, w *hookgate.Webhook, ds []*Delivery) error
+	// Failed is told the webhook's consecutive failures after a failed attempt.
+	Failed(ctx context.Context, w *hookgate.Webhook, consecutive int64)
+	// Gone is told that an endpoint answered 410 and the policy disables it.
+	Gone(ctx context.Context, w *hookgate.Webhook, endpointID string)
+}
+
+// Policy is the delivery policy from config.
+type Policy struct {
+	RetryDelays     []time.Duration // default schedule
+	Jitter          float64         // ± fraction
+	RetryAfterMax   time.Duration
+	GonePolicy      string // retry | fail | disable_endpoint
+	Timeout         time.Duration
+	EndpointLimit   int // concurrent requests per endpoint in this process
+	MaxRequestBody  int // bytes of the sent body kept in the log
+	MaxResponseBody int
+}
+
+// Worker handles delivery tasks: it renders, signs, sends and records, and
+// decides whether an attempt is retried. It is the one place that sends.
+type Worker struct {
+	Webhooks  Webhooks
+	Renderer  hookgate.Renderer
+	Sender    Sender
+	Log       Recorder
+	Lifecycle Lifecycle
+	Policy    Policy
+	Metrics   *Metrics
+	Logger    *slog.Logger
+
+	keys     sync.Map // webhook id -> *keyEntry
+	inflight sync.Map // endpoint id -> *endpointSlot
+}
+
+type keyEntry struct {
+	secret, prev string
+	until        time.Time
+	keys         []signing.Key
+}
+
+type endpointSlot struct{ n chan struct{} }
+
+// errEndpointBusy re-schedules a delivery whose endpoint already has its
+// share of requests in flight; it is not a failed attempt.
+var errEndpointBusy = errors.New("endpoint busy")
+
+// retryError asks asynq for another attempt after delay.
+type retryError struct {
+	delay time.Duration
+	cause string
+}
+
+func (e *retryError) Error() string { return "retry in " + e.delay.String() + ": " + e.cause }
+
+// RetryDelay is asynq's RetryDelayFunc: the delay the handler decided.
+func RetryDelay(_ int, err error, _ *asynq.Task) time.Duration {
+	var re *retryError
+	switch {
+	case errors.As(err, &re):
+		return re.delay
+	case errors.Is(err, errEndpointBusy):
+		return time.Duration(20+rand.IntN(80)) * time.Millisecond
+	}
+	return time.Minute
+}
+
+// IsFailure is asynq's IsFailure: a busy endpoint is not a failed attempt.
+func IsFailure(err error) bool { return err != nil && !errors.Is(err, errEndpointBusy) }
+
+// ProcessTask is the asynq handler of TypeDelivery.
+func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var d Delivery
+	if err := d.UnmarshalBinary(t.Payload()); err != nil {
+		wk.Logger.Error("dropping malformed delivery task", "err", err)
+		return nil
+	}
+	w, err := wk.Webhooks.Webhook(ctx, d.Namespace, d.WebhookID)
+	if hookgate.ErrorCode(err) == hookgate.ENOTFOUND {
+		wk.Metrics.dropped("webhook_deleted")
+		return nil
+	} else if err != nil {
+		return &retryError{delay: time.Second, cause: "webhook lookup: " + err.Error()}
+	}
+	ep := endpointOf(w, d.EndpointID)
+	if !w.Enabled || ep == nil || !ep.Enabled {
+		wk.Metrics.dropped("disabled")
+		return nil
+	}
+	if w.Status != hookgate.StatusActive {
+		if wk.Lifecycle != nil {
+			if err := wk.Lifecycle.Hold(ctx, w, []*Delivery{&d}); err != nil {
+				return &retryError{delay: time.Second, cause: "hold: " + err.Error()}
+			}
+			return nil
+		}
+		return &retryError{delay: 5 * time.Second, cause: "webhook is " + string(w.Status)}
+	}
+	slot := wk.slot(ep.ID)
+	select {
+	case slot.n <- struct{}{}:
+		defer func() { <-slot.n }()
+	default:
+		wk.Metrics.busy()
+		return errEndpointBusy
+	}
+
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	att, retryAfter := wk.attempt(ctx, w, ep, &d)
+	att.N = d.Attempt0 + retried + 1
+
+	rec := store.Record{Delivery: wk.summary(&d, ep, att), Attempt: att, Counted: true}
+	var next error
+	switch {
+	case att.OK():
+		rec.Delivery.Status = hookgate.DeliverySucceeded
+	case att.ErrorClass == hookgate.ClassSkipped:
+		rec.Delivery.Status = hookgate.DeliverySucceeded
+		rec.Counted = false
+	default:
+		gone := att.StatusCode == 410 && att.ErrorClass == hookgate.ClassHTTPStatus
+		if retried < maxRetry && !(gone && wk.Policy.GonePolicy != "retry") {
+			delay := wk.retryDelay(w, retried, att.StatusCode, retryAfter)
+			at := time.Now().Add(delay)
+			att.NextRetryAt = &at
+			rec.Delivery.NextRetryAt = &at
+			rec.Delivery.Status = hookgate.DeliveryRetrying
+			next = &retryError{delay: delay, cause: att.ErrorClass}
+		} else {
+			rec.Delivery.Status = hookgate.DeliveryFailed
+		}
+		if gone && wk.Policy.GonePolicy == "disable_endpoint" && wk.Lifecycle != nil {
+			wk.Lifecycle.Gone(ctx, w, ep.ID)
+		}
+	}
+	consecutive, err := wk.Log.Record(ctx, rec)
+	if err != nil {
+		wk.Logger.Warn("delivery log write failed", "delivery_id", d.ID, "err", err)
+	}
+	wk.Metrics.observe(att, rec.Delivery.Status, &d)
+	if !att.OK() && rec.Counted && wk.Lifecycle != nil && err == nil {
+		wk.Lifecycle.Failed(ctx, w, consecutive)
+	}
+	return next
+}
+
+func endpointOf(w *hookgate.Webhook, id string) *hookgate.Endpoint {
+	for i := range w.Endpoints {
+		if w.Endpoints[i].ID == id {
+			return &w.Endpoints[i]
+		}
+	}
+	return nil
+}
+
+func (wk *Worker) slot(endpointID string) *endpointSlot {
+	if s, ok := wk.inflight.Load(endpointID); ok {
+		return s.(*endpointSlot)
+	}
+	s, _ := wk.inflight.LoadOrStore(endpointID, &endpointSlot{n: make(chan struct{}, wk.Policy.EndpointLimit)})
+	return s.(*endpointSlot)
+}
+
+// signingKeys returns the webhook's derived signing keys, cached until its
+// secrets change.
+func (wk *Worker) signingKeys(w *hookgate.Webhook, now time.Time) []signing.Key {
+	secrets := w.Secrets(now)
+	if len(secrets) == 0 {
+		return nil
+	}
+	if v, ok := wk.keys.Load(w.ID); ok {
+		e := v.(*keyEntry)
+		if e.secret == w.Secret && e.prev == w.PreviousSecret && e.until.Equal(w.PreviousSecretUntil) && len(e.keys) == len(secrets) {
+			return e.keys
+		}
+	}
+	e := &keyEntry{secret: w.Secret, prev: w.PreviousSecret, until: w.PreviousSecretUntil}
+	for _, s := range secrets {
+		e.keys = append(e.keys, signing.NewKey(s))
+	}
+	wk.keys.Store(w.ID, e)
+	return e.keys
+}
+
+// attempt renders, signs and sends one delivery and describes the outcome.
+func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, d *Delivery) (*hookgate.Attempt, time.Duration) {
+	start := time.Now()
+	att := &hookgate.Attempt{At: start.UTC()}
+	p, err := wk.Renderer.Render(ctx, &d.Event, w)
+	if err != nil {
+		att.ErrorClass, att.Error = hookgate.ClassPluginError, err.Error()
+		att.DurationMS = ms(time.Since(start))
+		return att, 0
+	}
+	if p.Skip {
+		att.ErrorClass, att.Error = hookgate.ClassSkipped, p.SkipReason
+		return att, 0
+	}
+	req := wk.request(w, ep.URL, d.ID, d.Event.Type, p, start)
+	res := wk.Sender.Send(ctx, req)
+	att.DurationMS = ms(res.Duration)
+	att.StatusCode = res.StatusCode
+	att.ErrorClass = res.ErrorClass
+	if res.Err != nil {
+		att.Error = res.Err.Error()
+	} else if res.ErrorClass != "" {
+		att.Error = "HTTP " + strconv.Itoa(res.StatusCode)
+	}
+	att.ResponseHeaders = res.Headers
+	att.ResponseBody = string(res.Body)
+	att.Truncated = res.Truncated
+	att.RequestHeaders = make(map[string]string, len(req.Headers))
+	for k, v := range req.Headers {
+		att.RequestHeaders[k] = v[0]
+	}
+	body := p.Body
+	if len(body) > wk.Policy.MaxRequestBody {
+		body = body[:wk.Policy.MaxRequestBody]
+	}
+	att.RequestBody = string(body)
+	return att, res.RetryAfter
+}
+
+// request builds the signed request: the one place that signs deliveries.
+func (wk *Worker) request(w *hookgate.Webhook, url, id, eventType string, p *hookgate.Payload, now time.Time) *sender.Request {
+	hs := make([]signing.Header, 0, 8+len(p.Headers))
+	ct := p.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	hs = append(hs, signing.Header{Name: "Content-Type", Value: ct})
+	for k, v := range p.Headers {
+		hs = append(hs, signing.Header{Name: k, Value: v})
+	}
+	hs = signing.AppendHeaders(hs, id, eventType, now.Unix(), p.Body, wk.signingKeys(w, now)...)
+	// One backing array for every header value slice: two allocations in all.
+	h := make(http.Header, len(hs)+1)
+	vals := make([]string, len(hs))
+	for i, x := range hs {
+		vals[i] = x.Value
+		h[x.Name] = vals[i : i+1 : i+1]
+	}
+	timeout := wk.Policy.Timeout
+	if w.Timeout > 0 {
+		timeout = w.Timeout.D()
+	}
+	return &sender.Request{URL: url, Body: p.Body, Headers: h, Timeout: timeout}
+}
+
+// retryDelay is the delay before retry number retried+1: the webhook's
+// schedule (or the default), with jitter, or the receiver's Retry-After
+// within its cap when that is longer.
+func (wk *Worker) retryDelay(w *hookgate.Webhook, retried, status int, retryAfter time.Duration) time.Duration {
+	delays := wk.Policy.RetryDelays
+	if w.Retry != nil && len(w.Retry.Delays) > 0 {
+		delays = delays[:0:0]
+		for _, d := range w.Retry.Delays {
+			delays = append(delays, d.D())
+		}
+	}
+	if len(delays) == 0 {
+		return time.Minute
+	}
+	d := delays[min(retried, len(delays)-1)]
+	if j := wk.Policy.Jitter; j > 0 {
+		d += time.Duration((rand.Float64()*2 - 1) * j * float64(d))
+	}
+	if retryAfter > 0 && (status == 429 || status == 503) {
+		d = max(d, min(retryAfter, wk.Policy.RetryAfterMax))
+	}
+	return max(d, time.Millisecond)
+}
+
+// Retries is how many retries a webhook's deliveries get.
+func (p *Policy) Retries(w *hookgate.Webhook) int {
+	if w.Retry != nil && len(w.Retry.Delays) > 0 {
+		return len(w.Retry.Delays)
+	}
+	return len(p.RetryDelays)
+}
+
+func (wk *Worker) summary(d *Delivery, ep *hookgate.Endpoint, att *hookgate.Attempt) *store.StoredDelivery {
+	return &store.StoredDelivery{
+		Delivery: hookgate.Delivery{
+			ID: d.ID, Tenant: d.Event.Tenant, WebhookID: d.WebhookID, EndpointID: d.EndpointID, URL: ep.URL,
+			EventID: d.Event.ID, EventType: d.Event.Type, Attempts: att.N, StatusCode: att.StatusCode,
+			ErrorClass: att.ErrorClass, Error: att.Error, DurationMS: att.DurationMS,
+			CreatedAt: d.EnqueuedAt.UTC(), UpdatedAt: time.Now().UTC(),
+		},
+		Namespace: d.Namespace, OccurredAt: d.Event.OccurredAt, Data: d.Event.Data,
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,301 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookgate/hookgate"
+)
+
+// DeliveryLog keeps the delivery log: per webhook, the most recent deliveries
+// within both a count and an age limit, each with its attempts. Keys of one
+// webhook share the hash tag {wh_id}, so the log works on Redis Cluster.
+//
+//	{p}:dlv:{wh}:<delivery>       JSON: the delivery's summary and its event
+//	{p}:dlv:{wh}:<delivery>:att   list of attempt JSON
+//	{p}:dlvidx:{wh}               ZSET: delivery ids scored by creation (ms)
+//	{p}:dlvref:<delivery>         "<namespace> <webhook>": finds a delivery by id
+//	{p}:wh:<wh>:stats             hash: failure_count, consecutive_failures, last_triggered_at, last_status_code
+type DeliveryLog struct {
+	rdb        redis.UniversalClient
+	prefix     string
+	maxEntries int
+	maxAge     time.Duration
+}
+
+// NewDeliveryLog returns the log. maxEntries and maxAge are the two retention
+// limits (200 deliveries and 30 days by default); whichever is hit first wins.
+func NewDeliveryLog(rdb redis.UniversalClient, prefix string, maxEntries int, maxAge time.Duration) *DeliveryLog {
+	return &DeliveryLog{rdb: rdb, prefix: prefix, maxEntries: maxEntries, maxAge: maxAge}
+}
+
+// StoredDelivery is a delivery's summary with the event it carries (needed
+// for a manual retry).
+type StoredDelivery struct {
+	hookgate.Delivery
+	Namespace  string          `json:"namespace"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	Data       json.RawMessage `json:"data,omitempty"`
+}
+
+// Record is one attempt to write: the delivery's new summary and the attempt.
+// Ok and StatusCode update the webhook's counters.
+type Record struct {
+	Delivery *StoredDelivery
+	Attempt  *hookgate.Attempt // nil when only the summary changes (held, queued for manual retry)
+	// Counted is true when the attempt counts for the webhook's counters.
+	Counted bool
+}
+
+func (l *DeliveryLog) summaryKey(wh, id string) string {
+	return l.prefix + ":dlv:{" + wh + "}:" + id
+}
+func (l *DeliveryLog) indexKey(wh string) string { return l.prefix + ":dlvidx:{" + wh + "}" }
+func (l *DeliveryLog) refKey(id string) string   { return l.prefix + ":dlvref:" + id }
+
+// StatsKey is the hash of a webhook's delivery counters.
+func StatsKey(prefix, webhookID string) string { return prefix + ":wh:" + webhookID + ":stats" }
+
+// recordScript writes one attempt. KEYS: summary, attempts, index, stats.
+// ARGV: summary JSON, attempt JSON ("" for none), delivery id, created ms,
+// now ms, max entries, max age ms, ttl s, counted(0/1), ok(0/1), status code,
+// summary key prefix (for trimming). Returns consecutive failures.
+var recordScript = redis.NewScript(`
+local ttl = tonumber(ARGV[8])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
+if ARGV[2] ~= '' then
+  redis.call('RPUSH', KEYS[2], ARGV[2])
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
+redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[3])
+redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[7]))
+local cutoff = tonumber(ARGV[5]) - tonumber(ARGV[7])
+local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. cutoff)
+local over = redis.call('ZCARD', KEYS[3]) - #gone - tonumber(ARGV[6])
+if over > 0 then
+  local extra = redis.call('ZRANGE', KEYS[3], #gone, #gone + over - 1)
+  for _, id in ipairs(extra) do gone[#gone + 1] = id end
+end
+for _, id in ipairs(gone) do
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('DEL', ARGV[12] .. id, ARGV[12] .. id .. ':att')
+end
+local consecutive = 0
+if ARGV[9] == '1' then
+  redis.call('HSET', KEYS[4], 'last_triggered_at', ARGV[5], 'last_status_code', ARGV[11])
+  if ARGV[10] == '1' then
+    redis.call('HSET', KEYS[4], 'consecutive_failures', 0)
+  else
+    redis.call('HINCRBY', KEYS[4], 'failure_count', 1)
+    consecutive = redis.call('HINCRBY', KEYS[4], 'consecutive_failures', 1)
+  end
+end
+return consecutive
+`)
+
+// Write records a batch of attempts in one round trip and returns, per
+// record, the webhook's consecutive failures after it (0 after a success).
+func (l *DeliveryLog) Write(ctx context.Context, recs []Record) ([]int64, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	now := time.Now().UnixMilli()
+	ttl := int64(l.maxAge/time.Second) + 1
+	cmds := make([]*redis.Cmd, len(recs))
+	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, r := range recs {
+			d := r.Delivery
+			sum, err := json.Marshal(d)
+			if err != nil {
+				return fmt.Errorf("encode delivery %s: %w", d.ID, err)
+			}
+			var att []byte
+			code := 0
+			ok := "0"
+			if r.Attempt != nil {
+				if att, err = json.Marshal(r.Attempt); err != nil {
+					return fmt.Errorf("encode attempt of %s: %w", d.ID, err)
+				}
+				code = r.Attempt.StatusCode
+				if r.Attempt.OK() {
+					ok = "1"
+				}
+			}
+			counted := "0"
+			if r.Counted {
+				counted = "1"
+			}
+			keys := []string{l.summaryKey(d.WebhookID, d.ID), l.summaryKey(d.WebhookID, d.ID) + ":att",
+				l.indexKey(d.WebhookID), StatsKey(l.prefix, d.WebhookID)}
+			cmds[i] = recordScript.EvalSha(ctx, p, keys, sum, att, d.ID, d.CreatedAt.UnixMilli(), now,
+				l.maxEntries, l.maxAge.Milliseconds(), ttl, counted, ok, code, l.summaryKey(d.WebhookID, ""))
+			p.SetNX(ctx, l.refKey(d.ID), d.Namespace+" "+d.WebhookID, l.maxAge)
+		}
+		return nil
+	})
+	if err != nil && isNoScript(err) {
+		if lerr := recordScript.Load(ctx, l.rdb).Err(); lerr != nil {
+			return nil, translate("load record script", lerr)
+		}
+		return l.Write(ctx, recs)
+	}
+	if err != nil {
+		return nil, translate("write delivery log", err)
+	}
+	out := make([]int64, len(recs))
+	for i, c := range cmds {
+		out[i], _ = c.Int64()
+	}
+	return out, nil
+}
+
+func isNoScript(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") }
+
+// Find returns one delivery of namespace ns with its attempts.
+func (l *DeliveryLog) Find(ctx context.Context, ns, id string) (*StoredDelivery, error) {
+	ref, err := l.rdb.Get(ctx, l.refKey(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "delivery %s not found", id)
+	} else if err != nil {
+		return nil, translate("find delivery", err)
+	}
+	refNS, wh, _ := strings.Cut(ref, " ")
+	if refNS != ns {
+		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "delivery %s not found", id)
+	}
+	var sum *redis.StringCmd
+	var atts *redis.StringSliceCmd
+	_, err = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		sum = p.Get(ctx, l.summaryKey(wh, id))
+		atts = p.LRange(ctx, l.summaryKey(wh, id)+":att", 0, 99)
+		return nil
+	})
+	if errors.Is(err, redis.Nil) {
+		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "delivery %s not found", id)
+	} else if err != nil {
+		return nil, translate("find delivery", err)
+	}
+	var d StoredDelivery
+	if err := json.Unmarshal([]byte(sum.Val()), &d); err != nil {
+		return nil, fmt.Errorf("decode delivery %s: %w", id, err)
+	}
+	for _, a := range atts.Val() {
+		var at hookgate.Attempt
+		if err := json.Unmarshal([]byte(a), &at); err == nil {
+			d.AttemptLog = append(d.AttemptLog, at)
+		}
+	}
+	return &d, nil
+}
+
+// List returns one page of a webhook's deliveries, newest first, and the
+// cursor of the next page. The caller has checked the webhook's tenant.
+func (l *DeliveryLog) List(ctx context.Context, f hookgate.DeliveryFilter) ([]*hookgate.Delivery, string, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	max := "+inf"
+	if !f.Until.IsZero() {
+		max = strconv.FormatInt(f.Until.UnixMilli(), 10)
+	}
+	min := "-inf"
+	if !f.Since.IsZero() {
+		min = strconv.FormatInt(f.Since.UnixMilli(), 10)
+	}
+	var afterScore int64
+	var afterID string
+	if f.Cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(f.Cursor)
+		s, id, ok := strings.Cut(string(raw), " ")
+		n, perr := strconv.ParseInt(s, 10, 64)
+		if err != nil || !ok || perr != nil {
+			return nil, "", hookgate.FieldError("cursor", "invalid cursor")
+		}
+		afterScore, afterID = n, id
+		max = strconv.FormatInt(n, 10)
+	}
+	// The index holds at most maxEntries ids: read them in one go.
+	zs, err := l.rdb.ZRevRangeByScoreWithScores(ctx, l.indexKey(f.WebhookID), &redis.ZRangeBy{Max: max, Min: min}).Result()
+	if err != nil {
+		return nil, "", translate("list deliveries", err)
+	}
+	ids := make([]string, 0, len(zs))
+	scores := make([]int64, 0, len(zs))
+	for _, z := range zs {
+		id := z.Member.(string)
+		sc := int64(z.Score)
+		if f.Cursor != "" && (sc > afterScore || sc == afterScore && id >= afterID) {
+			continue
+		}
+		ids = append(ids, id)
+		scores = append(scores, sc)
+	}
+	var out []*hookgate.Delivery
+	next := ""
+	for start := 0; start < len(ids) && len(out) < f.Limit; start += 100 {
+		end := min2(start+100, len(ids))
+		keys := make([]string, 0, end-start)
+		for _, id := range ids[start:end] {
+			keys = append(keys, l.summaryKey(f.WebhookID, id))
+		}
+		vals, err := l.rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			return nil, "", translate("list deliveries", err)
+		}
+		for i, v := range vals {
+			s, ok := v.(string)
+			if !ok {
+				continue
+			}
+			var d hookgate.Delivery
+			if json.Unmarshal([]byte(s), &d) != nil {
+				continue
+			}
+			if f.Status != "" && d.Status != f.Status || f.EventType != "" && d.EventType != f.EventType ||
+				f.EndpointID != "" && d.EndpointID != f.EndpointID {
+				continue
+			}
+			out = append(out, &d)
+			if len(out) == f.Limit {
+				if start+i+1 < len(ids) {
+					next = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(scores[start+i], 10) + " " + ids[start+i]))
+				}
+				break
+			}
+		}
+	}
+	return out, next, nil
+}
+
+func min2(a, b int) int {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+// DeleteWebhookLog removes a webhook's log and counters (on webhook deletion).
+func (l *DeliveryLog) DeleteWebhookLog(ctx context.Context, webhookID string) error {
+	ids, err := l.rdb.ZRange(ctx, l.indexKey(webhookID), 0, -1).Result()
+	if err != nil {
+		return translate("delete delivery log", err)
+	}
+	_, err = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			p.Del(ctx, l.summaryKey(webhookID, id), l.summaryKey(webhookID, id)+":att")
+			p.Del(ctx, l.refKey(id))
+		}
+		p.Del(ctx, l.indexKey(webhookID))
+		p.Del(ctx, StatsKey(l.prefix, webhookID))
+		return nil
+	})
+	return translate("delete delivery log", err)
+}

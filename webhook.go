@@ -1,0 +1,291 @@
+package hookgate
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// WebhookStatus is the delivery state of an outgoing webhook.
+type WebhookStatus string
+
+// Webhook statuses. Enabled is separate: a disabled webhook receives nothing
+// and keeps nothing, whatever its status.
+const (
+	StatusActive      WebhookStatus = "active"      // events are delivered
+	StatusPaused      WebhookStatus = "paused"      // paused by an admin: events are kept, not delivered
+	StatusError       WebhookStatus = "error"       // auto-paused after repeated failures: events are kept
+	StatusUnconfirmed WebhookStatus = "unconfirmed" // waiting for the receiver to confirm the subscription
+)
+
+// Valid reports whether s is a known status.
+func (s WebhookStatus) Valid() bool {
+	switch s {
+	case StatusActive, StatusPaused, StatusError, StatusUnconfirmed:
+		return true
+	}
+	return false
+}
+
+// Endpoint is one URL a webhook delivers to.
+type Endpoint struct {
+	ID      string `json:"id"`
+	URL     string `json:"url"`
+	Enabled bool   `json:"enabled"`
+}
+
+// RetryPolicy overrides the global retry schedule for one webhook. Nil fields
+// fall back to the configured defaults.
+type RetryPolicy struct {
+	Delays []Duration `json:"delays,omitempty"`
+}
+
+// Webhook is an outgoing webhook: a set of endpoints subscribed to events,
+// with the format they want and the secret deliveries are signed with.
+type Webhook struct {
+	ID          string            `json:"id"`
+	Tenant      string            `json:"tenant"`
+	System      bool              `json:"system"`
+	Owner       string            `json:"owner,omitempty"`
+	Name        string            `json:"name"`
+	Description string            `json:"description,omitempty"`
+	Endpoints   []Endpoint        `json:"endpoints"`
+	Events      []string          `json:"events"`
+	Format      string            `json:"format"`
+	Transforms  []string          `json:"transforms,omitempty"`
+	Settings    map[string]string `json:"settings,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+	Enabled     bool              `json:"enabled"`
+	Status      WebhookStatus     `json:"status"`
+	Timeout     Duration          `json:"timeout,omitempty"`
+	Retry       *RetryPolicy      `json:"retry,omitempty"`
+
+	// Secret signs deliveries. It is never serialised with the webhook: the
+	// API returns it once, on create and on rotation.
+	Secret string `json:"-"`
+	// Unsigned is true when the admin chose explicitly to send unsigned deliveries.
+	Unsigned bool `json:"unsigned,omitempty"`
+	// PreviousSecret keeps signing, beside Secret, until PreviousSecretUntil.
+	PreviousSecret      string    `json:"-"`
+	PreviousSecretUntil time.Time `json:"previous_secret_until,omitzero"`
+
+	FailureCount        int64      `json:"failure_count"`
+	ConsecutiveFailures int64      `json:"consecutive_failures"`
+	LastTriggeredAt     *time.Time `json:"last_triggered_at"`
+	LastStatusCode      int        `json:"last_status_code"`
+
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Secrets returns the secrets deliveries are signed with at time now: the
+// current one, and the previous one while its grace period lasts.
+func (w *Webhook) Secrets(now time.Time) []string {
+	if w.Unsigned || w.Secret == "" {
+		return nil
+	}
+	if w.PreviousSecret != "" && now.Before(w.PreviousSecretUntil) {
+		return []string{w.Secret, w.PreviousSecret}
+	}
+	return []string{w.Secret}
+}
+
+// Subscribed reports whether the webhook subscribes to the event type typ.
+func (w *Webhook) Subscribed(typ string) bool {
+	for _, p := range w.Events {
+		if MatchEvent(p, typ) {
+			return true
+		}
+	}
+	return false
+}
+
+// WebhookFilter selects webhooks in a list.
+type WebhookFilter struct {
+	Tenant string        // required: the namespace to list (SystemTenant for system webhooks)
+	Search string        // case-insensitive substring of the name
+	Sort   string        // name, -name, created_at, -created_at (default)
+	Status WebhookStatus // only this status
+	Event  string        // only webhooks whose subscriptions match this event type
+	Cursor string        // opaque cursor from a previous page
+	Limit  int           // page size
+}
+
+// WebhookStore keeps outgoing webhooks. Every method is scoped to a tenant: a
+// record of another tenant is ENOTFOUND.
+type WebhookStore interface {
+	CreateWebhook(ctx context.Context, w *Webhook) error
+	FindWebhookByID(ctx context.Context, tenant, id string) (*Webhook, error)
+	// FindWebhooks returns one page and the cursor of the next ("" at the end).
+	FindWebhooks(ctx context.Context, f WebhookFilter) ([]*Webhook, string, error)
+	// UpdateWebhook applies fn to the current record atomically: concurrent
+	// updates are serialised, none is lost. fn may return an error to abort.
+	UpdateWebhook(ctx context.Context, tenant, id string, fn func(*Webhook) error) (*Webhook, error)
+	DeleteWebhook(ctx context.Context, tenant, id string) error
+}
+
+// WebhookRules are the limits and settings webhook validation applies; they
+// come from config.
+type WebhookRules struct {
+	AllowHTTP         bool     // accept http:// endpoint URLs (CloudCX); default false
+	MaxNameLength     int      // default 200
+	MaxEndpoints      int      // per webhook
+	MaxEvents         int      // subscription patterns per webhook
+	MinSecretLength   int      // for custom secrets
+	MaxTimeout        Duration // upper bound for a per-webhook timeout
+	MaxRetries        int      // upper bound on a per-webhook retry schedule's length
+	Formats           func(name string) bool
+	Transforms        func(name string) bool
+	Catalogue         *Catalogue
+	MaxMetadataKeys   int
+	MaxDescriptionLen int
+}
+
+// Validate checks w against the rules, canonicalising its event patterns.
+// It returns an EINVALID error with one message per bad field.
+func (w *Webhook) Validate(r WebhookRules) error {
+	var v Validation
+	w.Name = strings.TrimSpace(w.Name)
+	switch {
+	case w.Name == "":
+		v.Add("name", "name is required")
+	case len([]rune(w.Name)) > r.MaxNameLength:
+		v.Add("name", "name must be at most %d characters", r.MaxNameLength)
+	}
+	if r.MaxDescriptionLen > 0 && len(w.Description) > r.MaxDescriptionLen {
+		v.Add("description", "description must be at most %d characters", r.MaxDescriptionLen)
+	}
+	if len(w.Endpoints) == 0 {
+		v.Add("endpoints", "at least one endpoint is required")
+	} else if len(w.Endpoints) > r.MaxEndpoints {
+		v.Add("endpoints", "at most %d endpoints are allowed", r.MaxEndpoints)
+	}
+	for i, e := range w.Endpoints {
+		if err := CheckEndpointURL(e.URL, r.AllowHTTP); err != nil {
+			v.Add("endpoints["+strconv.Itoa(i)+"].url", "%s", ErrorMessage(err))
+		}
+	}
+	if len(w.Events) == 0 {
+		v.Add("events", "at least one event is required")
+	} else if len(w.Events) > r.MaxEvents {
+		v.Add("events", "at most %d events are allowed", r.MaxEvents)
+	}
+	seen := map[string]bool{}
+	events := w.Events[:0:0]
+	for i, p := range w.Events {
+		canon, err := r.Catalogue.CheckPattern(strings.TrimSpace(p))
+		if err != nil {
+			v.Add("events["+strconv.Itoa(i)+"]", "%s", ErrorMessage(err))
+			continue
+		}
+		if !seen[canon] {
+			seen[canon] = true
+			events = append(events, canon)
+		}
+	}
+	w.Events = events
+	if w.Format == "" {
+		w.Format = "standard"
+	}
+	if r.Formats != nil && !r.Formats(w.Format) {
+		v.Add("format", "unknown format %q", w.Format)
+	}
+	for i, t := range w.Transforms {
+		if r.Transforms == nil || !r.Transforms(t) {
+			v.Add("transforms["+strconv.Itoa(i)+"]", "unknown transform %q", t)
+		}
+	}
+	if !w.Unsigned && w.Secret != "" && len(w.Secret) < r.MinSecretLength {
+		v.Add("secret", "secret must be at least %d characters", r.MinSecretLength)
+	}
+	if w.Timeout < 0 || (r.MaxTimeout > 0 && w.Timeout > r.MaxTimeout) {
+		v.Add("timeout", "timeout must be between 0 and %s", r.MaxTimeout.D())
+	}
+	if w.Retry != nil {
+		if len(w.Retry.Delays) > r.MaxRetries {
+			v.Add("retry.delays", "at most %d retries are allowed", r.MaxRetries)
+		}
+		for _, d := range w.Retry.Delays {
+			if d <= 0 {
+				v.Add("retry.delays", "retry delays must be positive")
+			}
+		}
+	}
+	if r.MaxMetadataKeys > 0 && len(w.Metadata) > r.MaxMetadataKeys {
+		v.Add("metadata", "at most %d metadata keys are allowed", r.MaxMetadataKeys)
+	}
+	if w.Status != "" && !w.Status.Valid() {
+		v.Add("status", "unknown status %q", w.Status)
+	}
+	return v.Err()
+}
+
+// CheckEndpointURL validates a delivery URL: absolute, http(s), a host, no
+// userinfo, and https unless allowHTTP.
+func CheckEndpointURL(raw string, allowHTTP bool) error {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return Errorf(EINVALID, "Webhook URL must be an absolute URL")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !allowHTTP {
+			return Errorf(EINVALID, "Webhook URL must use HTTPS")
+		}
+	default:
+		return Errorf(EINVALID, "Webhook URL must use HTTPS")
+	}
+	if u.User != nil {
+		return Errorf(EINVALID, "Webhook URL must not contain credentials")
+	}
+	if u.Fragment != "" {
+		return Errorf(EINVALID, "Webhook URL must not contain a fragment")
+	}
+	return nil
+}
+
+// Duration is a time.Duration that reads and writes JSON and YAML as a Go
+// duration string ("5s", "1m30s"); JSON numbers are read as seconds.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "5s" or 5 (seconds).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n float64
+		if err := json.Unmarshal(b, &n); err != nil {
+			return Errorf(EINVALID, "a duration must be a string such as \"5s\" or a number of seconds")
+		}
+		*d = Duration(n * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return Errorf(EINVALID, "invalid duration %q", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// UnmarshalText reads a Go duration string (used by YAML and env decoding).
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
