@@ -90,7 +90,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	}
 	a.Index = subs.New(st, a.Redis, st.ChangesChannel(), 30*time.Second)
 	a.Log = store.NewDeliveryLog(a.Redis, cfg.Redis.Prefix, cfg.Delivery.LogMaxEntries, cfg.Delivery.LogMaxAge.D())
-	a.writer = queue.NewLogWriter(a.Log, 4, 128)
+	a.writer = queue.NewLogWriter(a.Log, 2, 256, time.Millisecond)
 	metrics := queue.NewMetrics(a.Registry)
 	d := cfg.Delivery
 	policy := queue.Policy{

@@ -65,6 +65,52 @@ type Result struct {
 	LatencySent       int
 	LatencyDelivered  int
 	BatchIngestPerS   float64
+	// Redis work per task / delivery: commands (those run inside scripts
+	// included) and Redis CPU time, from INFO commandstats.
+	BaselineRedis, HookgateRedis Cost
+}
+
+// Cost is Redis work: commands executed and CPU microseconds spent by the
+// Redis process (AOF writing included).
+type Cost struct {
+	Commands, Usec float64
+}
+
+func (c Cost) minus(d Cost) Cost { return Cost{c.Commands - d.Commands, c.Usec - d.Usec} }
+func (c Cost) per(n int) Cost    { return Cost{c.Commands / float64(n), c.Usec / float64(n)} }
+func (c Cost) String() string {
+	return fmt.Sprintf("%.1f commands (scripts' inner commands included), %.1f µs of Redis process CPU", c.Commands, c.Usec)
+}
+
+// redisCost reads the commands Redis has executed (INFO commandstats; the
+// commands scripts run are counted too) and the CPU time of the Redis
+// process (INFO cpu: user + system, every thread).
+func redisCost(ctx context.Context, rdb *redis.Client) Cost {
+	info, err := rdb.Info(ctx, "commandstats", "cpu").Result()
+	if err != nil {
+		return Cost{}
+	}
+	var c Cost
+	for _, line := range strings.Split(info, "\n") {
+		line = strings.TrimSpace(line)
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch {
+		case k == "used_cpu_user" || k == "used_cpu_sys":
+			f, _ := strconv.ParseFloat(v, 64)
+			c.Usec += f * 1e6
+		case strings.HasPrefix(k, "cmdstat_"):
+			for _, kv := range strings.Split(v, ",") {
+				if n, ok := strings.CutPrefix(kv, "calls="); ok {
+					f, _ := strconv.ParseFloat(n, 64)
+					c.Commands += f
+				}
+			}
+		}
+	}
+	return c
 }
 
 // receiver counts deliveries and records event->delivery latency when the
@@ -73,6 +119,7 @@ type receiver struct {
 	count     atomic.Int64
 	mu        sync.Mutex
 	latencies []time.Duration
+	sentAt    []int64 // unix nanos each latency's event was sent
 	srv       *http.Server
 	url       string
 }
@@ -100,6 +147,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			if ns, err := strconv.ParseInt(string(rest[:j]), 10, 64); err == nil {
 				r.mu.Lock()
 				r.latencies = append(r.latencies, time.Duration(now-ns))
+				r.sentAt = append(r.sentAt, ns)
 				r.mu.Unlock()
 			}
 		}
@@ -154,12 +202,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		fmt.Fprintf(o.Out, "redis appendonly: %v\n", info["appendonly"])
 	}
 
+	c0 := redisCost(ctx, rdb)
 	base, err := baseline(ctx, rdb, o)
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
 	res.BaselineTasksPerS = base
+	res.BaselineRedis = redisCost(ctx, rdb).minus(c0).per(o.Events)
 	fmt.Fprintf(o.Out, "(a) bare asynq enqueue->process->HTTP POST: %d tasks in %.0f tasks/s\n", o.Events, base)
+	fmt.Fprintf(o.Out, "    redis per task: %s\n", res.BaselineRedis)
 
 	if err := hookgateRuns(ctx, rdb, o, res); err != nil {
 		return nil, err
@@ -267,6 +318,7 @@ func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result
 	}
 
 	// Throughput: batches from concurrent publishers, as fast as accepted.
+	c0 := redisCost(ctx, rdb)
 	start := time.Now()
 	per := o.Events / o.Publishers / o.BatchSize
 	total := per * o.Publishers * o.BatchSize
@@ -300,13 +352,20 @@ func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result
 		return err
 	}
 	res.DeliveriesPerS = float64(total) / time.Since(start).Seconds()
+	settle(ctx, rdb, app.QueueName(cfg))
+	res.HookgateRedis = redisCost(ctx, rdb).minus(c0).per(total)
 	fmt.Fprintf(o.Out, "(b) hookgate end to end, %d events in batches of %d from %d publishers:\n", total, o.BatchSize, o.Publishers)
 	fmt.Fprintf(o.Out, "    accepted (durably, 202): %.0f events/s\n    delivered: %.0f deliveries/s = %.2fx baseline\n",
 		res.IngestEventsPerS, res.DeliveriesPerS, res.DeliveriesPerS/res.BaselineTasksPerS)
+	fmt.Fprintf(o.Out, "    redis per delivery: %s\n", res.HookgateRedis)
 
-	// Latency at a fixed offered rate, single events.
+	// Latency at a fixed offered rate, single events, measured in steady
+	// state: let the burst's last log writes and task bookkeeping finish.
+	settle(ctx, rdb, app.QueueName(cfg))
+	time.Sleep(time.Second)
 	recv.mu.Lock()
 	recv.latencies = recv.latencies[:0]
+	recv.sentAt = recv.sentAt[:0]
 	recv.mu.Unlock()
 	before := recv.count.Load()
 	n := int(float64(o.Rate) * o.Duration.Seconds())
@@ -338,13 +397,34 @@ func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result
 	}
 	recv.mu.Lock()
 	lat := append([]time.Duration(nil), recv.latencies...)
+	slowSecs := map[int]int{}
+	for i, l := range recv.latencies {
+		if l > 25*time.Millisecond {
+			slowSecs[int(time.Duration(recv.sentAt[i]-begin.UnixNano())/time.Second)]++
+		}
+	}
 	recv.mu.Unlock()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	res.LatencySent, res.LatencyDelivered = n, len(lat)
 	res.LatencyP50, res.P99, res.LatencyMax = pct(lat, 0.50), pct(lat, 0.99), lat[len(lat)-1]
 	fmt.Fprintf(o.Out, "(c) latency at %.0f events/s offered (%d single events), event -> delivery:\n    p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		offered, n, msf(res.LatencyP50), msf(res.P99), msf(res.LatencyMax))
+	fmt.Fprintf(o.Out, "    p90 %.2f ms, p95 %.2f ms, p99.9 %.2f ms; over 25 ms by second of the run: %v\n",
+		msf(pct(lat, 0.90)), msf(pct(lat, 0.95)), msf(pct(lat, 0.999)), slowSecs)
 	return nil
+}
+
+// settle waits until the queue holds no task: every delivery is done and
+// recorded.
+func settle(ctx context.Context, rdb *redis.Client, queue string) {
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	for ctx.Err() == nil {
+		info, err := insp.GetQueueInfo(queue)
+		if err != nil || info.Pending+info.Active+info.Scheduled+info.Retry == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func pct(sorted []time.Duration, p float64) time.Duration {

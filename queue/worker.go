@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -79,7 +80,57 @@ type keyEntry struct {
 	keys         []signing.Key
 }
 
-type endpointSlot struct{ n chan struct{} }
+// endpointSlot bounds the requests in flight to one endpoint. A delivery
+// that finds every slot taken waits for one while the endpoint is making
+// progress (a slot was freed recently), which is the normal state of a busy
+// but healthy receiver; when the endpoint has stalled (no request finished
+// for stallAfter, e.g. it times out on every request) the delivery is
+// re-scheduled at once instead, so that a dead endpoint cannot park every
+// worker of the process.
+type endpointSlot struct {
+	n        chan struct{}
+	released atomic.Int64 // unix nanos of the last finished request
+}
+
+// stallAfter is how long an endpoint with every slot taken may go without
+// finishing a request before waiting deliveries are re-scheduled.
+const stallAfter = 100 * time.Millisecond
+
+// acquire takes a slot, waiting while the endpoint progresses; false means
+// the endpoint is busy and stalled.
+func (s *endpointSlot) acquire(ctx context.Context) bool {
+	select {
+	case s.n <- struct{}{}:
+		return true
+	default:
+	}
+	var t *time.Timer
+	for {
+		last := time.Unix(0, s.released.Load())
+		wait := stallAfter - time.Since(last)
+		if wait <= 0 {
+			return false
+		}
+		if t == nil {
+			t = time.NewTimer(wait)
+			defer t.Stop()
+		} else {
+			t.Reset(wait)
+		}
+		select {
+		case s.n <- struct{}{}:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+func (s *endpointSlot) release() {
+	s.released.Store(time.Now().UnixNano())
+	<-s.n
+}
 
 // errEndpointBusy re-schedules a delivery whose endpoint already has its
 // share of requests in flight; it is not a failed attempt.
@@ -137,13 +188,11 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return &retryError{delay: 5 * time.Second, cause: "webhook is " + string(w.Status)}
 	}
 	slot := wk.slot(ep.ID)
-	select {
-	case slot.n <- struct{}{}:
-		defer func() { <-slot.n }()
-	default:
+	if !slot.acquire(ctx) {
 		wk.Metrics.busy()
 		return errEndpointBusy
 	}
+	defer slot.release()
 
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
@@ -198,7 +247,9 @@ func (wk *Worker) slot(endpointID string) *endpointSlot {
 	if s, ok := wk.inflight.Load(endpointID); ok {
 		return s.(*endpointSlot)
 	}
-	s, _ := wk.inflight.LoadOrStore(endpointID, &endpointSlot{n: make(chan struct{}, wk.Policy.EndpointLimit)})
+	ns := &endpointSlot{n: make(chan struct{}, max(wk.Policy.EndpointLimit, 1))}
+	ns.released.Store(time.Now().UnixNano())
+	s, _ := wk.inflight.LoadOrStore(endpointID, ns)
 	return s.(*endpointSlot)
 }
 

@@ -64,80 +64,129 @@ func (l *DeliveryLog) refKey(id string) string   { return l.prefix + ":dlvref:" 
 // StatsKey is the hash of a webhook's delivery counters.
 func StatsKey(prefix, webhookID string) string { return prefix + ":wh:" + webhookID + ":stats" }
 
-// recordScript writes one attempt. KEYS: summary, attempts, index, stats.
-// ARGV: summary JSON, attempt JSON ("" for none), delivery id, created ms,
-// now ms, max entries, max age ms, ttl s, counted(0/1), ok(0/1), status code,
-// summary key prefix (for trimming). Returns consecutive failures.
+// recordScript writes a batch of attempts of one webhook, in order, and
+// trims its log once for the whole batch.
+//
+// KEYS: index, stats, then per record its summary and attempts keys.
+// ARGV: now ms, max entries, max age ms, ttl s, summary key prefix, then per
+// record 6 values: summary JSON, attempt JSON ("" for none), delivery id,
+// created ms, counted (0/1), ok (0/1) and status code (7 in all).
+// Returns the webhook's consecutive failures after each record.
 var recordScript = redis.NewScript(`
-local ttl = tonumber(ARGV[8])
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
-if ARGV[2] ~= '' then
-  redis.call('RPUSH', KEYS[2], ARGV[2])
-  redis.call('EXPIRE', KEYS[2], ttl)
+local now, maxn, maxage, ttl, pfx = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local n = (#ARGV - 5) / 7
+local consecutive = tonumber(redis.call('HGET', KEYS[2], 'consecutive_failures') or '0') or 0
+local failures, counted, code = 0, false, nil
+local out = {}
+for i = 0, n - 1 do
+  local a = 5 + i * 7
+  local sk, ak = KEYS[3 + i * 2], KEYS[4 + i * 2]
+  redis.call('SET', sk, ARGV[a + 1], 'EX', ttl)
+  if ARGV[a + 2] ~= '' then
+    redis.call('RPUSH', ak, ARGV[a + 2])
+    redis.call('EXPIRE', ak, ttl)
+  end
+  redis.call('ZADD', KEYS[1], 'NX', ARGV[a + 4], ARGV[a + 3])
+  if ARGV[a + 5] == '1' then
+    counted, code = true, ARGV[a + 7]
+    if ARGV[a + 6] == '1' then
+      consecutive = 0
+    else
+      consecutive = consecutive + 1
+      failures = failures + 1
+    end
+  end
+  out[i + 1] = consecutive
 end
-redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[3])
-redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[7]))
-local cutoff = tonumber(ARGV[5]) - tonumber(ARGV[7])
-local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. cutoff)
-local over = redis.call('ZCARD', KEYS[3]) - #gone - tonumber(ARGV[6])
+redis.call('PEXPIRE', KEYS[1], maxage)
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - maxage))
+local over = redis.call('ZCARD', KEYS[1]) - #gone - maxn
 if over > 0 then
-  local extra = redis.call('ZRANGE', KEYS[3], #gone, #gone + over - 1)
+  local extra = redis.call('ZRANGE', KEYS[1], #gone, #gone + over - 1)
   for _, id in ipairs(extra) do gone[#gone + 1] = id end
 end
-for _, id in ipairs(gone) do
-  redis.call('ZREM', KEYS[3], id)
-  redis.call('DEL', ARGV[12] .. id, ARGV[12] .. id .. ':att')
-end
-local consecutive = 0
-if ARGV[9] == '1' then
-  redis.call('HSET', KEYS[4], 'last_triggered_at', ARGV[5], 'last_status_code', ARGV[11])
-  if ARGV[10] == '1' then
-    redis.call('HSET', KEYS[4], 'consecutive_failures', 0)
-  else
-    redis.call('HINCRBY', KEYS[4], 'failure_count', 1)
-    consecutive = redis.call('HINCRBY', KEYS[4], 'consecutive_failures', 1)
+if #gone > 0 then
+  local dels = {}
+  for _, id in ipairs(gone) do
+    dels[#dels + 1] = pfx .. id
+    dels[#dels + 1] = pfx .. id .. ':att'
+  end
+  for j = 1, #gone, 500 do
+    redis.call('ZREM', KEYS[1], unpack(gone, j, math.min(j + 499, #gone)))
+  end
+  for j = 1, #dels, 500 do
+    redis.call('DEL', unpack(dels, j, math.min(j + 499, #dels)))
   end
 end
-return consecutive
+if counted then
+  redis.call('HSET', KEYS[2], 'last_triggered_at', now, 'last_status_code', code, 'consecutive_failures', consecutive)
+  if failures > 0 then
+    redis.call('HINCRBY', KEYS[2], 'failure_count', failures)
+  end
+end
+return out
 `)
 
-// Write records a batch of attempts in one round trip and returns, per
-// record, the webhook's consecutive failures after it (0 after a success).
+// Write records a batch of attempts in one round trip, with one script call
+// per webhook of the batch, and returns, per record, the webhook's
+// consecutive failures after it (0 after a success).
 func (l *DeliveryLog) Write(ctx context.Context, recs []Record) ([]int64, error) {
 	if len(recs) == 0 {
 		return nil, nil
 	}
+	// Group by webhook, keeping each webhook's records in order.
+	type group struct {
+		wh  string
+		idx []int
+	}
+	var groups []*group
+	byWH := make(map[string]*group, 4)
+	for i, r := range recs {
+		g := byWH[r.Delivery.WebhookID]
+		if g == nil {
+			g = &group{wh: r.Delivery.WebhookID}
+			byWH[g.wh] = g
+			groups = append(groups, g)
+		}
+		g.idx = append(g.idx, i)
+	}
 	now := time.Now().UnixMilli()
 	ttl := int64(l.maxAge/time.Second) + 1
-	cmds := make([]*redis.Cmd, len(recs))
+	cmds := make([]*redis.Cmd, len(groups))
 	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, r := range recs {
-			d := r.Delivery
-			sum, err := json.Marshal(d)
-			if err != nil {
-				return fmt.Errorf("encode delivery %s: %w", d.ID, err)
-			}
-			var att []byte
-			code := 0
-			ok := "0"
-			if r.Attempt != nil {
-				if att, err = json.Marshal(r.Attempt); err != nil {
-					return fmt.Errorf("encode attempt of %s: %w", d.ID, err)
+		for gi, g := range groups {
+			keys := make([]string, 0, 2+2*len(g.idx))
+			keys = append(keys, l.indexKey(g.wh), StatsKey(l.prefix, g.wh))
+			args := make([]any, 0, 5+7*len(g.idx))
+			args = append(args, now, l.maxEntries, l.maxAge.Milliseconds(), ttl, l.summaryKey(g.wh, ""))
+			for _, i := range g.idx {
+				r := recs[i]
+				d := r.Delivery
+				sum, err := json.Marshal(d)
+				if err != nil {
+					return fmt.Errorf("encode delivery %s: %w", d.ID, err)
 				}
-				code = r.Attempt.StatusCode
-				if r.Attempt.OK() {
-					ok = "1"
+				var att []byte
+				code, ok := 0, "0"
+				if r.Attempt != nil {
+					if att, err = json.Marshal(r.Attempt); err != nil {
+						return fmt.Errorf("encode attempt of %s: %w", d.ID, err)
+					}
+					code = r.Attempt.StatusCode
+					if r.Attempt.OK() {
+						ok = "1"
+					}
 				}
+				counted := "0"
+				if r.Counted {
+					counted = "1"
+				}
+				sk := l.summaryKey(d.WebhookID, d.ID)
+				keys = append(keys, sk, sk+":att")
+				args = append(args, sum, att, d.ID, d.CreatedAt.UnixMilli(), counted, ok, code)
+				p.SetNX(ctx, l.refKey(d.ID), d.Namespace+" "+d.WebhookID, l.maxAge)
 			}
-			counted := "0"
-			if r.Counted {
-				counted = "1"
-			}
-			keys := []string{l.summaryKey(d.WebhookID, d.ID), l.summaryKey(d.WebhookID, d.ID) + ":att",
-				l.indexKey(d.WebhookID), StatsKey(l.prefix, d.WebhookID)}
-			cmds[i] = recordScript.EvalSha(ctx, p, keys, sum, att, d.ID, d.CreatedAt.UnixMilli(), now,
-				l.maxEntries, l.maxAge.Milliseconds(), ttl, counted, ok, code, l.summaryKey(d.WebhookID, ""))
-			p.SetNX(ctx, l.refKey(d.ID), d.Namespace+" "+d.WebhookID, l.maxAge)
+			cmds[gi] = recordScript.EvalSha(ctx, p, keys, args...)
 		}
 		return nil
 	})
@@ -151,8 +200,13 @@ func (l *DeliveryLog) Write(ctx context.Context, recs []Record) ([]int64, error)
 		return nil, translate("write delivery log", err)
 	}
 	out := make([]int64, len(recs))
-	for i, c := range cmds {
-		out[i], _ = c.Int64()
+	for gi, g := range groups {
+		vals, _ := cmds[gi].Int64Slice()
+		for j, i := range g.idx {
+			if j < len(vals) {
+				out[i] = vals[j]
+			}
+		}
 	}
 	return out, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"io"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/hookgate/hookgate/bench"
@@ -18,12 +20,24 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	duration := fs.Duration("duration", 10*time.Second, "length of the latency run")
 	batch := fs.Int("batch", 100, "events per batch in the throughput run")
 	publishers := fs.Int("publishers", 8, "concurrent publishers")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	_, err = bench.Run(context.Background(), bench.Options{Config: cfg, Events: *events, Rate: *rate, Duration: *duration,
 		BatchSize: *batch, Publishers: *publishers, Out: stdout})
