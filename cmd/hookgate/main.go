@@ -177,7 +177,6 @@ func receive(args []string, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	addr := fmt.Sprintf("%s:%d", *host, *port)
-	fmt.Fprintf(stdout, "hookgate receive: listening on http://%s/ (answering %d)\n", addr, *status)
 	return receiver.Run(ctx, receiver.Config{Addr: addr, Secrets: secrets, Status: *status, Out: stdout,
 		Tolerance: *tolerance, AutoConfirm: *confirm})
 }
