@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"sort"
@@ -357,13 +359,13 @@ var _ goplugin.GRPCPlugin = grpcPlugin{}
 // lineLogger writes each line a plugin prints into slog, tagged with the
 // plugin's name and the stream. Lines are capped at 8 KiB.
 type lineLogger struct {
-	log    interface{ Info(string, ...any) }
+	log    *slog.Logger
 	stream string
 	mu     sync.Mutex
 	buf    []byte
 }
 
-func newLineLogger(log interface{ Info(string, ...any) }, stream string) io.Writer {
+func newLineLogger(log *slog.Logger, stream string) io.Writer {
 	return &lineLogger{log: log, stream: stream}
 }
 
@@ -383,10 +385,48 @@ func (l *lineLogger) Write(b []byte) (int, error) {
 			line = line[:8<<10]
 		}
 		if s := strings.TrimRight(string(line), "\r "); s != "" {
-			l.log.Info(s, "stream", l.stream)
+			l.emit(s)
 		}
 		l.buf = l.buf[:0]
 		b = b[i+1:]
 	}
 	return n, nil
+}
+
+// emit logs one line of a plugin's output. A JSON line in go-hclog's shape
+// (what go-plugin's SDK writes) keeps its level, message and fields;
+// anything else is logged as it is at info.
+func (l *lineLogger) emit(s string) {
+	if strings.HasPrefix(s, "{") {
+		var m map[string]any
+		if json.Unmarshal([]byte(s), &m) == nil {
+			if msg, ok := m["@message"].(string); ok {
+				level := hclogLevel(m["@level"])
+				if !l.log.Enabled(context.Background(), level) {
+					return
+				}
+				args := []any{"stream", l.stream}
+				for k, v := range m {
+					if !strings.HasPrefix(k, "@") {
+						args = append(args, k, v)
+					}
+				}
+				l.log.Log(context.Background(), level, msg, args...)
+				return
+			}
+		}
+	}
+	l.log.Info(s, "stream", l.stream)
+}
+
+func hclogLevel(v any) slog.Level {
+	switch v {
+	case "trace", "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
 }
