@@ -122,14 +122,19 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	svc := &outgoing.Service{Store: st, Counter: st, MaxPerTenant: cfg.Webhooks.MaxPerTenant, NewID: newID,
 		Rules:             outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform),
 		NeedsConfirmation: a.Pipeline.NeedsConfirmation}
-	a.Gateway = gateway.New(gateway.Deps{
+	deps := gateway.Deps{
 		Config: cfg, Catalogue: cat, Verifier: verifier, Webhooks: svc, Publisher: pub,
 		Deliveries: &outgoing.Deliveries{Webhooks: st, Catalogue: cat, Log: a.Log, Recorder: a.writer, Queue: a.client, Worker: a.Worker,
 			AllowHTTP: d.AllowHTTP, NewID: newID},
 		Ready:  func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
 		Plugins: a.Plugins,
-	})
+	}
+	if cfg.Server.Role == "worker" {
+		// A worker process serves health, readiness and metrics only.
+		deps.Webhooks, deps.Publisher, deps.Deliveries, deps.Plugins = nil, nil, nil, nil
+	}
+	a.Gateway = gateway.New(deps)
 	if cfg.Server.Role != "api" {
 		a.server = queue.NewServer(a.Redis, queue.ServerConfig{
 			Queue: a.queueName, Concurrency: d.Concurrency, PollInterval: d.PollInterval.D(),

@@ -51,6 +51,8 @@ type Status struct {
 	// Reason says why the plugin is unhealthy.
 	Reason   string `json:"reason,omitempty"`
 	Restarts int    `json:"restarts"`
+	// PID is the plugin's current process id (0 when not running).
+	PID int `json:"pid,omitempty"`
 }
 
 // Option changes how a Host behaves.

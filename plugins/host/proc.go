@@ -73,6 +73,7 @@ func (p *proc) status() Status {
 		Formats: []string{}, Transforms: []string{}}
 	if p.healthy {
 		st.Reason = ""
+		st.PID = p.pid
 	}
 	if p.info != nil {
 		st.Version = p.info.Version
