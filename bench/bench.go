@@ -65,6 +65,9 @@ type Result struct {
 	LatencySent       int
 	LatencyDelivered  int
 	BatchIngestPerS   float64
+	// Through the cloudcx plugin (zero when no plugin is loaded).
+	PluginDeliveriesPerS float64
+	PluginP50Added       time.Duration
 	// Redis work per task / delivery: commands (those run inside scripts
 	// included) and Redis CPU time, from INFO commandstats.
 	BaselineRedis, HookgateRedis Cost
@@ -135,14 +138,17 @@ func newReceiver() (*receiver, error) {
 	return r, nil
 }
 
-var sentKey = []byte(`"sent_ns":`)
+// sentKey marks the send time in an event's data.id ("lat-<unix ns>"): every
+// format carries the record id, so latency is measured the same way through
+// a plugin as through the in-process envelope.
+var sentKey = []byte(`"lat-`)
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
 	now := time.Now().UnixNano()
 	if i := bytes.Index(body, sentKey); i >= 0 {
 		rest := body[i+len(sentKey):]
-		j := bytes.IndexAny(rest, ",}")
+		j := bytes.IndexByte(rest, '"')
 		if j > 0 {
 			if ns, err := strconv.ParseInt(string(rest[:j]), 10, 64); err == nil {
 				r.mu.Lock()
@@ -286,6 +292,11 @@ func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result
 		return err
 	}
 	defer recv.srv.Close()
+	precv, err := newReceiver()
+	if err != nil {
+		return err
+	}
+	defer precv.srv.Close()
 	cfg := o.Config
 	cfg.Redis.Prefix = randomPrefix()
 	cfg.Delivery.AllowHTTP = true
@@ -305,23 +316,96 @@ func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result
 		defer cancel()
 		a.Shutdown(sctx)
 	}()
-	baseURL := "http://" + a.Addr()
 	tok, err := auth.Mint(cfg.Auth, hookgate.Principal{Subject: "bench", Tenant: "bench", Roles: []string{"admin", "publisher"}}, time.Hour)
 	if err != nil {
 		return err
 	}
-	api := &apiClient{base: baseURL, token: tok, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
-	if err := api.do(ctx, "POST", "/v1/webhooks", map[string]any{
+	r := &runner{o: o, rdb: rdb, queue: app.QueueName(cfg),
+		api: &apiClient{base: "http://" + a.Addr(), token: tok,
+			http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}}
+	if err := r.api.do(ctx, "POST", "/v1/webhooks", map[string]any{
 		"name": "bench", "endpoints": []map[string]any{{"url": recv.url}}, "events": []string{"contact.created"},
 	}, nil); err != nil {
 		return fmt.Errorf("create webhook: %w", err)
 	}
 
-	// Throughput: batches from concurrent publishers, as fast as accepted.
+	// (b) Throughput: batches from concurrent publishers, as fast as accepted.
 	c0 := redisCost(ctx, rdb)
-	start := time.Now()
-	per := o.Events / o.Publishers / o.BatchSize
+	tp, err := r.throughput(ctx, recv, "contact.created", o.Events)
+	if err != nil {
+		return err
+	}
+	res.IngestEventsPerS, res.DeliveriesPerS = tp.accepted, tp.delivered
+	res.HookgateRedis = redisCost(ctx, rdb).minus(c0).per(tp.n)
+	fmt.Fprintf(o.Out, "(b) hookgate end to end, %d events in batches of %d from %d publishers:\n", tp.n, o.BatchSize, o.Publishers)
+	fmt.Fprintf(o.Out, "    accepted (durably, 202): %.0f events/s\n    delivered: %.0f deliveries/s = %.2fx baseline\n",
+		res.IngestEventsPerS, res.DeliveriesPerS, res.DeliveriesPerS/res.BaselineTasksPerS)
+	fmt.Fprintf(o.Out, "    redis per delivery: %s\n", res.HookgateRedis)
+
+	// (c) Latency at a fixed offered rate, single events, in steady state.
+	lat, err := r.latency(ctx, recv, "contact.created", o.Rate, o.Duration)
+	if err != nil {
+		return fmt.Errorf("latency run: %w", err)
+	}
+	res.LatencySent, res.LatencyDelivered = lat.n, len(lat.sorted)
+	res.LatencyP50, res.P99, res.LatencyMax = pct(lat.sorted, 0.50), pct(lat.sorted, 0.99), lat.sorted[len(lat.sorted)-1]
+	fmt.Fprintf(o.Out, "(c) latency at %.0f events/s offered (%d single events), event -> delivery:\n    p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+		lat.offered, lat.n, msf(res.LatencyP50), msf(res.P99), msf(res.LatencyMax))
+	fmt.Fprintf(o.Out, "    p90 %.2f ms, p95 %.2f ms, p99.9 %.2f ms; over 25 ms by second of the run: %v\n",
+		msf(pct(lat.sorted, 0.90)), msf(pct(lat.sorted, 0.95)), msf(pct(lat.sorted, 0.999)), lat.slowSecs)
+
+	// (d) The same through an external plugin: a cloudcx webhook, when the
+	// configuration loads that plugin.
+	if !a.Pipeline.HasFormat("cloudcx") {
+		fmt.Fprintf(o.Out, "(d) plugin: skipped, no cloudcx plugin loaded (make build, and run from the repository root)\n")
+		return nil
+	}
+	if err := r.api.do(ctx, "POST", "/v1/webhooks", map[string]any{"name": "bench-cloudcx", "format": "cloudcx",
+		"endpoints": []map[string]any{{"url": precv.url}}, "events": []string{"contact.updated"},
+	}, nil); err != nil {
+		return fmt.Errorf("create cloudcx webhook: %w", err)
+	}
+	ptp, err := r.throughput(ctx, precv, "contact.updated", o.Events)
+	if err != nil {
+		return fmt.Errorf("plugin throughput: %w", err)
+	}
+	res.PluginDeliveriesPerS = ptp.delivered
+	// Added latency: both formats at a light rate, interleaved in one run, so
+	// that queueing does not hide the plugin's cost.
+	light := max(o.Rate/10, 50)
+	std, plug, err := r.latencyPair(ctx, recv, precv, light, o.Duration)
+	if err != nil {
+		return fmt.Errorf("plugin latency: %w", err)
+	}
+	res.PluginP50Added = pct(plug.sorted, 0.5) - pct(std.sorted, 0.5)
+	fmt.Fprintf(o.Out, "(d) through the cloudcx plugin, %d events: %.0f deliveries/s = %.2fx the in-process format (%.0f/s)\n",
+		ptp.n, ptp.delivered, ptp.delivered/res.DeliveriesPerS, res.DeliveriesPerS)
+	fmt.Fprintf(o.Out, "    p50 at %d events/s: standard %.3f ms, cloudcx %.3f ms: the plugin adds %.0f µs\n",
+		light, msf(pct(std.sorted, 0.5)), msf(pct(plug.sorted, 0.5)), float64(res.PluginP50Added.Microseconds()))
+	return nil
+}
+
+// runner drives one hookgate through its API.
+type runner struct {
+	o     Options
+	rdb   *redis.Client
+	queue string
+	api   *apiClient
+}
+
+type throughputResult struct {
+	n                   int
+	accepted, delivered float64
+}
+
+// throughput publishes about n events of type typ in batches from
+// concurrent publishers and waits until recv has them all.
+func (r *runner) throughput(ctx context.Context, recv *receiver, typ string, n int) (throughputResult, error) {
+	o := r.o
+	per := max(n/o.Publishers/o.BatchSize, 1)
 	total := per * o.Publishers * o.BatchSize
+	before := recv.count.Load()
+	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, o.Publishers)
 	for p := 0; p < o.Publishers; p++ {
@@ -330,10 +414,10 @@ func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result
 			defer wg.Done()
 			batch := make([]map[string]any, o.BatchSize)
 			for i := range batch {
-				batch[i] = map[string]any{"type": "contact.created", "data": map[string]any{"id": "c1", "first_name": "Ada"}}
+				batch[i] = map[string]any{"type": typ, "data": map[string]any{"id": "c1", "first_name": "Ada", "email": "ada@example.com"}}
 			}
 			for i := 0; i < per; i++ {
-				if err := api.do(ctx, "POST", "/v1/events/batch", map[string]any{"events": batch}, nil); err != nil {
+				if err := r.api.do(ctx, "POST", "/v1/events/batch", map[string]any{"events": batch}, nil); err != nil {
 					errs <- err
 					return
 				}
@@ -343,45 +427,72 @@ func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		return fmt.Errorf("publish: %w", err)
+		return throughputResult{}, fmt.Errorf("publish: %w", err)
 	}
-	res.IngestEventsPerS = float64(total) / time.Since(start).Seconds()
+	res := throughputResult{n: total, accepted: float64(total) / time.Since(start).Seconds()}
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	if err := recv.waitFor(wctx, int64(total)); err != nil {
-		return err
+	if err := recv.waitFor(wctx, before+int64(total)); err != nil {
+		return res, err
 	}
-	res.DeliveriesPerS = float64(total) / time.Since(start).Seconds()
-	settle(ctx, rdb, app.QueueName(cfg))
-	res.HookgateRedis = redisCost(ctx, rdb).minus(c0).per(total)
-	fmt.Fprintf(o.Out, "(b) hookgate end to end, %d events in batches of %d from %d publishers:\n", total, o.BatchSize, o.Publishers)
-	fmt.Fprintf(o.Out, "    accepted (durably, 202): %.0f events/s\n    delivered: %.0f deliveries/s = %.2fx baseline\n",
-		res.IngestEventsPerS, res.DeliveriesPerS, res.DeliveriesPerS/res.BaselineTasksPerS)
-	fmt.Fprintf(o.Out, "    redis per delivery: %s\n", res.HookgateRedis)
+	res.delivered = float64(total) / time.Since(start).Seconds()
+	settle(ctx, r.rdb, r.queue)
+	return res, nil
+}
 
-	// Latency at a fixed offered rate, single events, measured in steady
-	// state: let the burst's last log writes and task bookkeeping finish.
-	settle(ctx, rdb, app.QueueName(cfg))
+type latencyResult struct {
+	n        int
+	offered  float64
+	sorted   []time.Duration
+	slowSecs map[int]int
+}
+
+// latency offers single events of type typ at rate for d and measures
+// event -> delivery at recv, after the system has settled.
+func (r *runner) latency(ctx context.Context, recv *receiver, typ string, rate int, d time.Duration) (latencyResult, error) {
+	res, err := r.offer(ctx, []*receiver{recv}, []string{typ}, rate, d)
+	if err != nil {
+		return latencyResult{}, err
+	}
+	return res[0], nil
+}
+
+// latencyPair offers both event types alternately, each at rate.
+func (r *runner) latencyPair(ctx context.Context, a, b *receiver, rate int, d time.Duration) (latencyResult, latencyResult, error) {
+	res, err := r.offer(ctx, []*receiver{a, b}, []string{"contact.created", "contact.updated"}, rate, d)
+	if err != nil {
+		return latencyResult{}, latencyResult{}, err
+	}
+	return res[0], res[1], nil
+}
+
+func (r *runner) offer(ctx context.Context, recvs []*receiver, types []string, rate int, d time.Duration) ([]latencyResult, error) {
+	settle(ctx, r.rdb, r.queue)
 	time.Sleep(time.Second)
-	recv.mu.Lock()
-	recv.latencies = recv.latencies[:0]
-	recv.sentAt = recv.sentAt[:0]
-	recv.mu.Unlock()
-	before := recv.count.Load()
-	n := int(float64(o.Rate) * o.Duration.Seconds())
-	interval := time.Second / time.Duration(o.Rate)
+	befores := make([]int64, len(recvs))
+	for i, recv := range recvs {
+		recv.mu.Lock()
+		recv.latencies, recv.sentAt = recv.latencies[:0], recv.sentAt[:0]
+		recv.mu.Unlock()
+		befores[i] = recv.count.Load()
+	}
+	n := int(float64(rate) * d.Seconds())
+	total := n * len(types)
+	interval := time.Second / time.Duration(rate*len(types))
 	sem := make(chan struct{}, 256)
 	var sendErr atomic.Value
+	var wg sync.WaitGroup
 	tick := time.NewTicker(interval)
 	begin := time.Now()
-	for i := 0; i < n; i++ {
+	for i := 0; i < total; i++ {
 		<-tick.C
 		sem <- struct{}{}
 		wg.Add(1)
+		typ := types[i%len(types)]
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			ev := map[string]any{"type": "contact.created", "data": map[string]any{"sent_ns": time.Now().UnixNano(), "id": "c1"}}
-			if err := api.do(ctx, "POST", "/v1/events", ev, nil); err != nil {
+			ev := map[string]any{"type": typ, "data": map[string]any{"id": "lat-" + strconv.FormatInt(time.Now().UnixNano(), 10), "first_name": "Ada"}}
+			if err := r.api.do(ctx, "POST", "/v1/events", ev, nil); err != nil {
 				sendErr.Store(err)
 			}
 		}()
@@ -390,28 +501,31 @@ func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result
 	wg.Wait()
 	offered := float64(n) / time.Since(begin).Seconds()
 	if err, _ := sendErr.Load().(error); err != nil {
-		return fmt.Errorf("latency run: %w", err)
+		return nil, err
 	}
-	if err := recv.waitFor(wctx, before+int64(n)); err != nil {
-		return err
-	}
-	recv.mu.Lock()
-	lat := append([]time.Duration(nil), recv.latencies...)
-	slowSecs := map[int]int{}
-	for i, l := range recv.latencies {
-		if l > 25*time.Millisecond {
-			slowSecs[int(time.Duration(recv.sentAt[i]-begin.UnixNano())/time.Second)]++
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	out := make([]latencyResult, len(recvs))
+	for i, recv := range recvs {
+		if err := recv.waitFor(wctx, befores[i]+int64(n)); err != nil {
+			return nil, err
 		}
+		recv.mu.Lock()
+		lat := append([]time.Duration(nil), recv.latencies...)
+		slow := map[int]int{}
+		for j, l := range recv.latencies {
+			if l > 25*time.Millisecond {
+				slow[int(time.Duration(recv.sentAt[j]-begin.UnixNano())/time.Second)]++
+			}
+		}
+		recv.mu.Unlock()
+		if len(lat) == 0 {
+			return nil, fmt.Errorf("no latency was measured at the receiver")
+		}
+		sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
+		out[i] = latencyResult{n: n, offered: offered, sorted: lat, slowSecs: slow}
 	}
-	recv.mu.Unlock()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	res.LatencySent, res.LatencyDelivered = n, len(lat)
-	res.LatencyP50, res.P99, res.LatencyMax = pct(lat, 0.50), pct(lat, 0.99), lat[len(lat)-1]
-	fmt.Fprintf(o.Out, "(c) latency at %.0f events/s offered (%d single events), event -> delivery:\n    p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-		offered, n, msf(res.LatencyP50), msf(res.P99), msf(res.LatencyMax))
-	fmt.Fprintf(o.Out, "    p90 %.2f ms, p95 %.2f ms, p99.9 %.2f ms; over 25 ms by second of the run: %v\n",
-		msf(pct(lat, 0.90)), msf(pct(lat, 0.95)), msf(pct(lat, 0.999)), slowSecs)
-	return nil
+	return out, nil
 }
 
 // settle waits until the queue holds no task: every delivery is done and
