@@ -36,8 +36,8 @@ test: redis plugins ## run every test (needs Redis; started if missing)
 test-short: redis ## unit tests only
 	$(GO) test -count=1 -short ./...
 
-bench: build redis ## the delivery benchmark: baseline asynq vs hookgate (see docs/benchmarks.md)
-	./$(BIN)/hookgate bench
+bench: build ## the delivery benchmark: baseline asynq vs hookgate, on its own Redis with AOF (docs/benchmarks.md)
+	./scripts/bench.sh $(BENCH_ARGS)
 
 vet: ## go vet
 	$(GO) vet ./...
