@@ -167,10 +167,11 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	w, err := wk.Webhooks.Webhook(ctx, d.Namespace, d.WebhookID)
-	if hookgate.ErrorCode(err) == hookgate.ENOTFOUND {
-		wk.Metrics.dropped("webhook_deleted")
-		return nil
-	} else if err != nil {
+	if err != nil {
+		if hookgate.ErrorCode(err) == hookgate.ENOTFOUND {
+			wk.Metrics.dropped("webhook_deleted")
+			return nil
+		}
 		return &retryError{delay: time.Second, cause: "webhook lookup: " + err.Error()}
 	}
 	ep := endpointOf(w, d.EndpointID)
