@@ -85,6 +85,11 @@ type endpointSlot struct{ n chan struct{} }
 // share of requests in flight; it is not a failed attempt.
 var errEndpointBusy = errors.New("endpoint busy")
 
+// ErrWebhookActive is what Lifecycle.Hold returns when the webhook turns out
+// to be active (the in-memory view was stale): the delivery is not held and
+// should be sent. The worker re-schedules it shortly, not as a failed attempt.
+var ErrWebhookActive = errors.New("webhook is active")
+
 // retryError asks asynq for another attempt after delay.
 type retryError struct {
 	delay time.Duration
@@ -128,8 +133,17 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	if w.Status != hookgate.StatusActive {
+		// Held deliveries go back to the queue as new tasks on release: carry
+		// the attempts already made so the numbering goes on.
+		retried, _ := asynq.GetRetryCount(ctx)
+		d.Attempt0 += retried
 		if wk.Lifecycle != nil {
-			if err := wk.Lifecycle.Hold(ctx, w, []*Delivery{&d}); err != nil {
+			err := wk.Lifecycle.Hold(ctx, w, []*Delivery{&d})
+			if errors.Is(err, ErrWebhookActive) {
+				d.Attempt0 -= retried
+				return errEndpointBusy
+			}
+			if err != nil {
 				return &retryError{delay: time.Second, cause: "hold: " + err.Error()}
 			}
 			return nil
@@ -183,6 +197,14 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		wk.Lifecycle.Failed(ctx, w, consecutive)
 	}
 	return next
+}
+
+// SendMessage signs body as the webhook's deliveries are signed and sends it
+// once to ep, with no retry and no delivery log: for control messages such
+// as the subscription confirmation. extra headers are added before signing.
+func (wk *Worker) SendMessage(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, id, eventType string, body []byte, extra map[string]string) *sender.Result {
+	p := &hookgate.Payload{Body: body, ContentType: "application/json", Headers: extra}
+	return wk.Sender.Send(ctx, wk.request(w, ep.URL, id, eventType, p, time.Now()))
 }
 
 func endpointOf(w *hookgate.Webhook, id string) *hookgate.Endpoint {
