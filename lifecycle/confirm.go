@@ -113,7 +113,7 @@ func (m *Manager) sendConfirmation(ctx context.Context, w *hookgate.Webhook, ep 
 		Message: fmt.Sprintf("You have been subscribed to webhook '%s' (events: %s). To confirm the subscription, visit the SubscribeURL included in this message (GET) before %s.",
 			w.Name, strings.Join(w.Events, ", "), exp.Format(time.RFC3339)),
 		SubscribeURL: link, Timestamp: now.Format("2006-01-02T15:04:05.000Z"), WebhookID: w.ID,
-		ExpiresAt: exp.Format(time.RFC3339),
+		ExpiresAt: exp.Format("2006-01-02T15:04:05.000Z"),
 	}
 	body, _ := json.Marshal(msg)
 	res := m.Sender.SendMessage(ctx, w, ep, msg.MessageID, MessageTypeConfirmation, body,

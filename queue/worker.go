@@ -106,12 +106,19 @@ func RetryDelay(_ int, err error, _ *asynq.Task) time.Duration {
 		return re.delay
 	case errors.Is(err, errEndpointBusy):
 		return time.Duration(20+rand.IntN(80)) * time.Millisecond
+	case errors.Is(err, asynq.ErrLeaseExpired):
+		// The worker holding it died: try again at once (same delivery id).
+		return time.Second
 	}
 	return time.Minute
 }
 
-// IsFailure is asynq's IsFailure: a busy endpoint is not a failed attempt.
-func IsFailure(err error) bool { return err != nil && !errors.Is(err, errEndpointBusy) }
+// IsFailure is asynq's IsFailure: a busy endpoint is not a failed attempt,
+// nor is a worker that died holding the delivery (asynq's lease expired):
+// neither is the receiver's fault, so neither spends a retry.
+func IsFailure(err error) bool {
+	return err != nil && !errors.Is(err, errEndpointBusy) && !errors.Is(err, asynq.ErrLeaseExpired)
+}
 
 // ProcessTask is the asynq handler of TypeDelivery.
 func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
