@@ -147,10 +147,11 @@ func TestWorkerKilledMidDeliveryIsRedeliveredWithTheSameID(t *testing.T) {
 func TestRedisKilledAndRestartedDeliversEveryAcceptedEvent(t *testing.T) {
 	// appendfsync always: an event answered 202 is on disk before the answer.
 	rs := startRedis(t, "always")
-	h := startHookgate(t, rs.addr(), "HOOKGATE_DELIVERY_ENDPOINT_IN_FLIGHT=1", "HOOKGATE_DELIVERY_CONCURRENCY=4")
+	h := startHookgate(t, rs.addr(), "HOOKGATE_DELIVERY_CONCURRENCY=1")
 	admin, pub := h.token("acme", "admin"), h.token("acme", "publisher")
 
-	// Endpoint A takes nothing until released: its deliveries wait in the queue.
+	// Endpoint A takes nothing until released, and the one worker waits on
+	// it: the other deliveries wait in the queue.
 	a := receiver.NewRecorder()
 	gate := make(chan struct{})
 	a.SetHandler(func(w http.ResponseWriter, r *http.Request) {
