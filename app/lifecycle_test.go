@@ -2,8 +2,6 @@ package app_test
 
 import (
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -503,14 +501,52 @@ func TestRotatedSecretSignsBesideTheOldDuringGraceOnly(t *testing.T) {
 	}
 }
 
-// readAll is io.ReadAll for tests.
-func readAll(t *testing.T, r io.Reader) []byte {
-	t.Helper()
-	b, err := io.ReadAll(r)
-	if err != nil {
+
+func TestAHangingEndpointCannotOccupyEveryWorker(t *testing.T) {
+	// 4 workers, at most 2 requests per endpoint: a hanging endpoint holds 2.
+	h := start(t, func(c *config.Config) {
+		c.Delivery.Concurrency = 4
+		c.Delivery.EndpointInFlight = 2
+		c.Lifecycle.AutoPauseAfter = 3
+	})
+	admin, pub := h.token("acme", "admin"), h.token("acme", "publisher")
+	slow, fast := receiver.NewRecorder(), receiver.NewRecorder()
+	gate := make(chan struct{})
+	slow.SetHandler(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+		}
+	})
+	ss, fs := httptest.NewServer(slow), httptest.NewServer(fast)
+	defer ss.Close()
+	defer fs.Close()
+	sw := h.createWebhook(admin, map[string]any{"name": "Slow", "endpoints": endpoints(ss.URL), "events": []string{"deal.*"}})
+	h.createWebhook(admin, map[string]any{"name": "Fast", "endpoints": endpoints(fs.URL), "events": []string{"contact.*"}})
+	for i := range 10 {
+		h.publish(pub, "deal.created", map[string]any{"n": i})
+	}
+	eventually(t, 5*time.Second, "the slow endpoint to hold its 2 places", func() bool { return slow.Count() == 2 })
+	// Every slow delivery has found its endpoint busy at least once by now;
+	// the fast endpoint still gets its event while the slow requests hang.
+	eventually(t, 5*time.Second, "busy re-schedules", func() bool {
+		v := metric(t, h, "hookgate_delivery_endpoint_busy_total")
+		return v != "" && v != "0"
+	})
+	h.publish(pub, "contact.created", map[string]any{"n": 1})
+	if _, err := fast.WaitFor(waitCtx(t), 1); err != nil {
+		t.Fatalf("the fast endpoint starved behind the hanging one: %v", err)
+	}
+	if slow.Count() != 2 {
+		t.Fatalf("%d requests in flight to the slow endpoint, bound is 2", slow.Count())
+	}
+	// Waiting for a place is not a failure: no retry spent, no auto-pause.
+	got := h.webhook(admin, sw.ID)
+	if got.ConsecutiveFailures != 0 || got.Status != hookgate.StatusActive {
+		t.Fatalf("busy re-schedules counted as failures: %d, status %q", got.ConsecutiveFailures, got.Status)
+	}
+	close(gate)
+	if _, err := slow.WaitFor(waitCtx(t), 10); err != nil {
 		t.Fatal(err)
 	}
-	return b
 }
-
-var _ = fmt.Sprintf

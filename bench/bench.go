@@ -65,6 +65,10 @@ type Result struct {
 	LatencySent       int
 	LatencyDelivered  int
 	BatchIngestPerS   float64
+	// Isolation: the healthy endpoint's latency at the same rate while a
+	// dead endpoint (every request hangs to the timeout) shares the server.
+	DeadP50, DeadP99, DeadMax time.Duration
+	DeadBusy                  float64 // deliveries re-scheduled because the dead endpoint was at its bound
 }
 
 // receiver counts deliveries and records event->delivery latency when the
@@ -165,8 +169,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	res.Ratio = res.DeliveriesPerS / res.BaselineTasksPerS
-	fmt.Fprintf(o.Out, "\nsummary: hookgate delivers %.2fx bare asynq; p99 %.1f ms at %d events/s\n",
-		res.Ratio, float64(res.P99.Microseconds())/1000, o.Rate)
+	fmt.Fprintf(o.Out, "\nsummary: hookgate delivers %.2fx bare asynq; p99 %.1f ms at %d events/s; with a dead endpoint beside it %.1f ms (%.2fx)\n",
+		res.Ratio, float64(res.P99.Microseconds())/1000, o.Rate, msf(res.DeadP99), float64(res.DeadP99)/float64(res.P99))
 	return res, nil
 }
 
@@ -240,6 +244,7 @@ func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result
 	cfg.Delivery.AllowHTTP = true
 	cfg.Delivery.AllowedCIDRs = []string{"127.0.0.0/8"}
 	cfg.Log.Level = "warn"
+	cfg.Lifecycle.AutoPauseAfter = 0
 	defer cleanup(rdb, cfg.Redis.Prefix+":")
 	defer cleanup(rdb, "asynq:{"+app.QueueName(cfg)+"}")
 	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -305,6 +310,48 @@ func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result
 		res.IngestEventsPerS, res.DeliveriesPerS, res.DeliveriesPerS/res.BaselineTasksPerS)
 
 	// Latency at a fixed offered rate, single events.
+	lr, err := latencyRun(ctx, api, recv, o)
+	if err != nil {
+		return err
+	}
+	res.LatencySent, res.LatencyDelivered = lr.sent, lr.delivered
+	res.LatencyP50, res.P99, res.LatencyMax = lr.p50, lr.p99, lr.max
+	fmt.Fprintf(o.Out, "(c) latency at %.0f events/s offered (%d single events), event -> delivery:\n    p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+		lr.offered, lr.sent, msf(res.LatencyP50), msf(res.P99), msf(res.LatencyMax))
+
+	// Isolation: the same run with a dead endpoint subscribed to the same
+	// events. Auto-pause is off in this process, so the bound on in-flight
+	// requests per endpoint is what is measured.
+	dead := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })}
+	dln := mustListen()
+	go dead.Serve(dln)
+	defer dead.Close()
+	if err := api.do(ctx, "POST", "/v1/webhooks", map[string]any{
+		"name": "dead", "endpoints": []map[string]any{{"url": "http://" + dln.Addr().String() + "/"}}, "events": []string{"contact.created"},
+	}, nil); err != nil {
+		return fmt.Errorf("create dead webhook: %w", err)
+	}
+	busyBefore := busyCount(a)
+	lr, err = latencyRun(ctx, api, recv, o)
+	if err != nil {
+		return err
+	}
+	res.DeadP50, res.DeadP99, res.DeadMax = lr.p50, lr.p99, lr.max
+	res.DeadBusy = busyCount(a) - busyBefore
+	fmt.Fprintf(o.Out, "(d) the same with one dead endpoint (hangs to the %s timeout; %d in flight at most):\n    healthy p50 %.2f ms, p99 %.2f ms, max %.2f ms; p99 %.2fx without; %.0f busy re-schedules\n",
+		cfg.Delivery.Timeout.D(), cfg.Delivery.EndpointInFlight, msf(lr.p50), msf(lr.p99), msf(lr.max), float64(lr.p99)/float64(res.P99), res.DeadBusy)
+	return nil
+}
+
+type latency struct {
+	sent, delivered int
+	offered         float64
+	p50, p99, max   time.Duration
+}
+
+// latencyRun offers single events at o.Rate for o.Duration and measures
+// event -> delivery at the healthy receiver.
+func latencyRun(ctx context.Context, api *apiClient, recv *receiver, o Options) (*latency, error) {
 	recv.mu.Lock()
 	recv.latencies = recv.latencies[:0]
 	recv.mu.Unlock()
@@ -313,6 +360,7 @@ func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result
 	interval := time.Second / time.Duration(o.Rate)
 	sem := make(chan struct{}, 256)
 	var sendErr atomic.Value
+	var wg sync.WaitGroup
 	tick := time.NewTicker(interval)
 	begin := time.Now()
 	for i := 0; i < n; i++ {
@@ -331,20 +379,35 @@ func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result
 	wg.Wait()
 	offered := float64(n) / time.Since(begin).Seconds()
 	if err, _ := sendErr.Load().(error); err != nil {
-		return fmt.Errorf("latency run: %w", err)
+		return nil, fmt.Errorf("latency run: %w", err)
 	}
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
 	if err := recv.waitFor(wctx, before+int64(n)); err != nil {
-		return err
+		return nil, err
 	}
 	recv.mu.Lock()
 	lat := append([]time.Duration(nil), recv.latencies...)
 	recv.mu.Unlock()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	res.LatencySent, res.LatencyDelivered = n, len(lat)
-	res.LatencyP50, res.P99, res.LatencyMax = pct(lat, 0.50), pct(lat, 0.99), lat[len(lat)-1]
-	fmt.Fprintf(o.Out, "(c) latency at %.0f events/s offered (%d single events), event -> delivery:\n    p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-		offered, n, msf(res.LatencyP50), msf(res.P99), msf(res.LatencyMax))
-	return nil
+	if len(lat) == 0 {
+		return nil, fmt.Errorf("latency run: nothing measured")
+	}
+	return &latency{sent: n, delivered: len(lat), offered: offered, p50: pct(lat, 0.50), p99: pct(lat, 0.99), max: lat[len(lat)-1]}, nil
+}
+
+// busyCount reads hookgate_delivery_endpoint_busy_total from the app's registry.
+func busyCount(a *app.App) float64 {
+	mfs, err := a.Registry.Gather()
+	if err != nil {
+		return 0
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "hookgate_delivery_endpoint_busy_total" && len(mf.GetMetric()) > 0 {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
 }
 
 func pct(sorted []time.Duration, p float64) time.Duration {

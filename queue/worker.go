@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -79,7 +80,93 @@ type keyEntry struct {
 	keys         []signing.Key
 }
 
-type endpointSlot struct{ n chan struct{} }
+// endpointSlot bounds the requests in flight to one endpoint and paces the
+// deliveries that find it at its bound: each comes back after about the
+// time the endpoint needs to serve the deliveries waiting before it, so a
+// dead endpoint (every request hangs to the timeout) costs a poll per
+// waiting delivery every several seconds, not every few milliseconds.
+type endpointSlot struct {
+	n     chan struct{}
+	limit int
+	ewma  atomic.Int64 // mean request duration, ns (exponentially weighted)
+
+	mu       sync.Mutex
+	inflight map[string]time.Time // delivery id -> request start
+	waiting  map[string]time.Time // delivery id -> last found busy
+	pruned   time.Time
+}
+
+// maxBusyDelay caps how long a delivery waits before looking again.
+const maxBusyDelay = time.Minute
+
+func newEndpointSlot(limit int) *endpointSlot {
+	return &endpointSlot{n: make(chan struct{}, limit), limit: limit,
+		inflight: map[string]time.Time{}, waiting: map[string]time.Time{}}
+}
+
+// acquire takes a place for delivery id, or reports that there is none.
+func (s *endpointSlot) acquire(id string) bool {
+	select {
+	case s.n <- struct{}{}:
+	default:
+		return false
+	}
+	s.mu.Lock()
+	delete(s.waiting, id)
+	s.inflight[id] = time.Now()
+	s.mu.Unlock()
+	return true
+}
+
+// release gives the place back and folds the request's duration into the mean.
+func (s *endpointSlot) release(id string, took time.Duration) {
+	s.mu.Lock()
+	delete(s.inflight, id)
+	s.mu.Unlock()
+	<-s.n
+	if old := s.ewma.Load(); old == 0 {
+		s.ewma.Store(int64(took))
+	} else {
+		s.ewma.Store(old + (int64(took)-old)/8)
+	}
+}
+
+// busy records that delivery id waits and says when it should look again:
+// a request's expected duration (the mean, or the age of the oldest request
+// in flight when longer: requests that hang) times the waiting deliveries
+// per place, from 0.5x to 1.5x so that they do not come back together.
+func (s *endpointSlot) busy(id string) error {
+	now := time.Now()
+	s.mu.Lock()
+	s.waiting[id] = now
+	base := time.Duration(s.ewma.Load())
+	for _, t := range s.inflight {
+		base = max(base, now.Sub(t))
+	}
+	if s.ewma.Load() == 0 {
+		// No request has finished yet: they may all be hanging.
+		base = max(base, 250*time.Millisecond)
+	}
+	base = max(base, 20*time.Millisecond)
+	if now.Sub(s.pruned) > time.Second {
+		// Deliveries not seen for two full waits are gone (deleted, handled elsewhere).
+		for k, t := range s.waiting {
+			if now.Sub(t) > 2*maxBusyDelay {
+				delete(s.waiting, k)
+			}
+		}
+		s.pruned = now
+	}
+	d := min(base*time.Duration(max(1, len(s.waiting)/s.limit)), maxBusyDelay)
+	s.mu.Unlock()
+	return &busyError{delay: d/2 + time.Duration(rand.Int64N(int64(d)))}
+}
+
+// busyError re-schedules a delivery whose endpoint is at its bound.
+type busyError struct{ delay time.Duration }
+
+func (e *busyError) Error() string { return errEndpointBusy.Error() }
+func (e *busyError) Unwrap() error { return errEndpointBusy }
 
 // errEndpointBusy re-schedules a delivery whose endpoint already has its
 // share of requests in flight; it is not a failed attempt.
@@ -101,9 +188,12 @@ func (e *retryError) Error() string { return "retry in " + e.delay.String() + ":
 // RetryDelay is asynq's RetryDelayFunc: the delay the handler decided.
 func RetryDelay(_ int, err error, _ *asynq.Task) time.Duration {
 	var re *retryError
+	var be *busyError
 	switch {
 	case errors.As(err, &re):
 		return re.delay
+	case errors.As(err, &be):
+		return be.delay
 	case errors.Is(err, errEndpointBusy):
 		return time.Duration(20+rand.IntN(80)) * time.Millisecond
 	case errors.Is(err, asynq.ErrLeaseExpired):
@@ -158,13 +248,12 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return &retryError{delay: 5 * time.Second, cause: "webhook is " + string(w.Status)}
 	}
 	slot := wk.slot(ep.ID)
-	select {
-	case slot.n <- struct{}{}:
-		defer func() { <-slot.n }()
-	default:
+	if !slot.acquire(d.ID) {
 		wk.Metrics.busy()
-		return errEndpointBusy
+		return slot.busy(d.ID)
 	}
+	began := time.Now()
+	defer func() { slot.release(d.ID, time.Since(began)) }()
 
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
@@ -227,7 +316,7 @@ func (wk *Worker) slot(endpointID string) *endpointSlot {
 	if s, ok := wk.inflight.Load(endpointID); ok {
 		return s.(*endpointSlot)
 	}
-	s, _ := wk.inflight.LoadOrStore(endpointID, &endpointSlot{n: make(chan struct{}, wk.Policy.EndpointLimit)})
+	s, _ := wk.inflight.LoadOrStore(endpointID, newEndpointSlot(wk.Policy.EndpointLimit))
 	return s.(*endpointSlot)
 }
 
