@@ -501,7 +501,6 @@ func TestRotatedSecretSignsBesideTheOldDuringGraceOnly(t *testing.T) {
 	}
 }
 
-
 func TestAHangingEndpointCannotOccupyEveryWorker(t *testing.T) {
 	// 4 workers, at most 2 requests per endpoint: a hanging endpoint holds 2.
 	h := start(t, func(c *config.Config) {
