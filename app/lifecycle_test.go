@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -547,5 +550,53 @@ func TestAHangingEndpointCannotOccupyEveryWorker(t *testing.T) {
 	close(gate)
 	if _, err := slow.WaitFor(waitCtx(t), 10); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// uspacyPlugin returns the uspacy plugin executable: bin/plugins/uspacy
+// (make plugins), or one built for the test.
+func uspacyPlugin(t *testing.T) string {
+	t.Helper()
+	if p, err := filepath.Abs("../bin/plugins/uspacy"); err == nil {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	p := filepath.Join(t.TempDir(), "uspacy")
+	if out, err := exec.Command("go", "build", "-o", p, "github.com/hookgate/hookgate/plugins/uspacy").CombinedOutput(); err != nil {
+		t.Fatalf("build the uspacy plugin: %v\n%s", err, out)
+	}
+	return p
+}
+
+func TestUspacyFormatStartsUnconfirmedAndConfirmsThroughTheReceiver(t *testing.T) {
+	plugin := uspacyPlugin(t)
+	h := start(t, func(c *config.Config) { c.Plugins = []config.Plugin{{Name: "uspacy", Path: plugin}} })
+	admin, pub := h.token("acme", "admin"), h.token("acme", "publisher")
+	rec := receiver.NewRecorder()
+	rec.SetAutoConfirm(true)
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	w := h.createWebhook(admin, map[string]any{"name": "Uspacy", "format": "uspacy", "endpoints": endpoints(srv.URL), "events": []string{"deal.*"}})
+	if w.Status != hookgate.StatusUnconfirmed {
+		t.Fatalf("a uspacy webhook starts %q, want unconfirmed", w.Status)
+	}
+	got, err := rec.WaitFor(waitCtx(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := got[0].Confirmation; c == nil || c.Err != nil {
+		t.Fatalf("confirmation not followed: %+v (%s)", c, got[0].Body)
+	}
+	if s := h.webhook(admin, w.ID).Status; s != hookgate.StatusActive {
+		t.Fatalf("after the receiver confirmed, status %q", s)
+	}
+	h.publish(pub, "deal.created", map[string]any{"id": 42, "title": "Big deal"})
+	got, err = rec.WaitFor(waitCtx(t), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[1].Event != "deal.created" {
+		t.Fatalf("second request is %q: %s", got[1].Event, got[1].Body)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/queue"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -141,6 +142,38 @@ func TestWorkerKilledMidDeliveryIsRedeliveredWithTheSameID(t *testing.T) {
 		if !seen[100+i] {
 			t.Fatalf("held event %d lost across the SIGKILL", 100+i)
 		}
+	}
+
+	// A scheduled retry survives a SIGKILL: it is in Redis, due later.
+	flaky := receiver.NewRecorder()
+	var calls sync.Mutex
+	n := 0
+	flaky.SetHandler(func(w http.ResponseWriter, r *http.Request) {
+		calls.Lock()
+		n++
+		first := n == 1
+		calls.Unlock()
+		if first {
+			w.WriteHeader(503)
+			return
+		}
+		w.WriteHeader(200)
+	})
+	fsrv := httptest.NewServer(flaky)
+	defer fsrv.Close()
+	h.call("POST", "/v1/webhooks", admin, map[string]any{"name": "Flaky", "endpoints": endpoint(fsrv.URL), "events": []string{"invoice.*"},
+		"retry": map[string]any{"delays": []string{"2s"}}}, nil, 201)
+	h.call("POST", "/v1/events", pub, map[string]any{"type": "invoice.paid", "data": map[string]any{"n": 500}}, nil, 202)
+	failed := waitFor(t, flaky, 1, 10*time.Second)
+	poll(t, 10*time.Second, "the retry to be scheduled", func() bool {
+		info, err := queue.QueueInfo(context.Background(), rdb, h.prefix())
+		return err == nil && info.Retry == 1
+	})
+	h.kill()
+	h.start()
+	retried := waitFor(t, flaky, 2, 20*time.Second)
+	if retried[1].ID != failed[0].ID {
+		t.Fatalf("retry after the crash has webhook-id %q, first attempt %q", retried[1].ID, failed[0].ID)
 	}
 }
 
