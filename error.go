@@ -17,6 +17,7 @@ const (
 	ETOOLARGE     = "payload_too_large"      // a body or a batch over its limit
 	EUNSUPPORTED  = "unsupported_media_type" // wrong Content-Type
 	ERATELIMITED  = "rate_limited"           // too many requests
+	EEXPIRED      = "expired"                // a link or token that was valid has expired
 	EUNAVAILABLE  = "unavailable"            // a dependency (Redis) is down; try again
 	EINTERNAL     = "internal"               // a bug or an unexpected failure; details are logged, not returned
 )

@@ -30,6 +30,19 @@ func (s WebhookStatus) Valid() bool {
 	return false
 }
 
+// Reason explains a status to people: why events are (not) delivered.
+func (s WebhookStatus) Reason() string {
+	switch s {
+	case StatusPaused:
+		return "paused by an admin: events are kept, not delivered, until POST /v1/webhooks/{id}/resume"
+	case StatusError:
+		return "paused automatically after repeated failed deliveries: events are kept until POST /v1/webhooks/{id}/resume"
+	case StatusUnconfirmed:
+		return "waiting for the receiver to confirm the subscription (it must follow the SubscribeURL it was sent): events are kept until then"
+	}
+	return ""
+}
+
 // Endpoint is one URL a webhook delivers to.
 type Endpoint struct {
 	ID      string `json:"id"`
@@ -76,6 +89,12 @@ type Webhook struct {
 	ConsecutiveFailures int64      `json:"consecutive_failures"`
 	LastTriggeredAt     *time.Time `json:"last_triggered_at"`
 	LastStatusCode      int        `json:"last_status_code"`
+
+	// HeldEvents is how many events are kept, waiting for the webhook to be
+	// active again (paused, auto-paused or unconfirmed). Filled on reads.
+	HeldEvents int64 `json:"held_events"`
+	// StatusReason says in words why events are not delivered, when they are not.
+	StatusReason string `json:"status_reason,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`

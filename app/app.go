@@ -22,6 +22,7 @@ import (
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/gateway"
+	"github.com/hookgate/hookgate/lifecycle"
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/outgoing"
 	"github.com/hookgate/hookgate/pipeline"
@@ -46,6 +47,9 @@ type App struct {
 	Plugins  *host.Host
 	Pipeline *pipeline.Pipeline
 	Gateway  *gateway.Server
+	// Lifecycle pauses, resumes, auto-pauses, confirms and rotates webhooks,
+	// and holds the events of webhooks that are not active.
+	Lifecycle *lifecycle.Manager
 
 	queueName string
 	writer    *queue.LogWriter
@@ -119,20 +123,28 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 			metrics.Enqueued.Add(float64(deliveries))
 		},
 	}
+	a.Lifecycle = &lifecycle.Manager{
+		Store: st, Held: lifecycle.NewHeld(a.Redis, cfg.Redis.Prefix, cfg.Lifecycle.HoldMax), Queue: a.client,
+		Publisher: pub, Sender: a.Worker, Redis: a.Redis, Prefix: cfg.Redis.Prefix, Config: cfg.Lifecycle,
+		PublicURL: cfg.Server.PublicURL, Retries: policy.Retries, Invalidate: a.Index.Invalidate, NewID: newID,
+		Logger: logger, Metrics: lifecycle.NewMetrics(a.Registry),
+	}
+	a.Worker.Lifecycle = a.Lifecycle
+	pub.Holder = a.Lifecycle
 	svc := &outgoing.Service{Store: st, Counter: st, MaxPerTenant: cfg.Webhooks.MaxPerTenant, NewID: newID,
 		Rules:             outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform),
-		NeedsConfirmation: a.Pipeline.NeedsConfirmation}
+		NeedsConfirmation: a.Pipeline.NeedsConfirmation, Confirmer: a.Lifecycle, Held: a.Lifecycle, Logger: logger}
 	deps := gateway.Deps{
 		Config: cfg, Catalogue: cat, Verifier: verifier, Webhooks: svc, Publisher: pub,
 		Deliveries: &outgoing.Deliveries{Webhooks: st, Catalogue: cat, Log: a.Log, Recorder: a.writer, Queue: a.client, Worker: a.Worker,
 			AllowHTTP: d.AllowHTTP, NewID: newID},
 		Ready:  func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
-		Plugins: a.Plugins,
+		Plugins: a.Plugins, Lifecycle: a.Lifecycle,
 	}
 	if cfg.Server.Role == "worker" {
 		// A worker process serves health, readiness and metrics only.
-		deps.Webhooks, deps.Publisher, deps.Deliveries, deps.Plugins = nil, nil, nil, nil
+		deps.Webhooks, deps.Publisher, deps.Deliveries, deps.Plugins, deps.Lifecycle = nil, nil, nil, nil, nil
 	}
 	a.Gateway = gateway.New(deps)
 	if cfg.Server.Role != "api" {
@@ -190,6 +202,7 @@ func (a *App) Start(ctx context.Context, ln net.Listener) error {
 			cancel()
 			return err
 		}
+		a.Lifecycle.Start()
 	}
 	if ln == nil {
 		if ln, err = net.Listen("tcp", a.Config.Server.Listen); err != nil {
@@ -224,6 +237,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("http: %w", err))
 	}
 	if a.server != nil {
+		a.Lifecycle.Shutdown()
 		a.server.Shutdown()
 	}
 	a.writer.Shutdown()

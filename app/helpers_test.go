@@ -83,6 +83,11 @@ func testConfig(t *testing.T) config.Config {
 func start(t *testing.T, mutate func(*config.Config)) *harness {
 	t.Helper()
 	cfg := testConfig(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.PublicURL = "http://" + ln.Addr().String()
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -94,10 +99,6 @@ func start(t *testing.T, mutate func(*config.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := a.Start(context.Background(), ln); err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +107,10 @@ func start(t *testing.T, mutate func(*config.Config)) *harness {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := a.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
+		if h.app != nil {
+			if err := h.app.Shutdown(ctx); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
 		}
 		deleteKeys(h.rdb, cfg.Redis.Prefix+":*")
 		deleteKeys(h.rdb, "asynq:{"+app.QueueName(cfg)+"}*")
@@ -115,6 +118,30 @@ func start(t *testing.T, mutate func(*config.Config)) *harness {
 		h.rdb.Close()
 	})
 	return h
+}
+
+// restart stops hookgate cleanly and starts a new one on the same Redis
+// prefix (the same deployment), on a new port.
+func (h *harness) restart() {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.app.Shutdown(ctx); err != nil {
+		h.t.Fatalf("shutdown: %v", err)
+	}
+	h.app = nil
+	a, err := app.New(h.cfg, slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := a.Start(context.Background(), ln); err != nil {
+		h.t.Fatal(err)
+	}
+	h.app, h.base = a, "http://"+a.Addr()
 }
 
 func deleteKeys(rdb *redis.Client, pattern string) {

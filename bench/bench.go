@@ -68,6 +68,10 @@ type Result struct {
 	// Through the cloudcx plugin (zero when no plugin is loaded).
 	PluginDeliveriesPerS float64
 	PluginP50Added       time.Duration
+	// Isolation: the healthy endpoint's latency at the same rate while a
+	// dead endpoint (every request hangs to the timeout) shares the server.
+	DeadP50, DeadP99, DeadMax time.Duration
+	DeadBusy                  float64 // deliveries re-scheduled because the dead endpoint was at its bound
 	// Redis work per task / delivery: commands (those run inside scripts
 	// included) and Redis CPU time, from INFO commandstats.
 	BaselineRedis, HookgateRedis Cost
@@ -354,8 +358,16 @@ func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result
 	fmt.Fprintf(o.Out, "    p90 %.2f ms, p95 %.2f ms, p99.9 %.2f ms; over 25 ms by second of the run: %v\n",
 		msf(pct(lat.sorted, 0.90)), msf(pct(lat.sorted, 0.95)), msf(pct(lat.sorted, 0.999)), lat.slowSecs)
 
-	// (d) The same through an external plugin: a cloudcx webhook, when the
-	// configuration loads that plugin.
+	if err := r.pluginRuns(ctx, a, precv, recv, res); err != nil {
+		return err
+	}
+	return r.isolationRun(ctx, a, recv, res)
+}
+
+// pluginRuns (d): the same through an external plugin, a cloudcx webhook,
+// when the configuration loads that plugin.
+func (r *runner) pluginRuns(ctx context.Context, a *app.App, precv, recv *receiver, res *Result) error {
+	o := r.o
 	if !a.Pipeline.HasFormat("cloudcx") {
 		fmt.Fprintf(o.Out, "(d) plugin: skipped, no cloudcx plugin loaded (make build, and run from the repository root)\n")
 		return nil
@@ -385,12 +397,57 @@ func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result
 	return nil
 }
 
+// isolationRun (e): the latency run again with a dead endpoint subscribed to
+// the same events. Auto-pause is off here, so what is measured is the bound
+// on in-flight requests per endpoint. It runs last: the dead endpoint's
+// deliveries stay in the queue.
+func (r *runner) isolationRun(ctx context.Context, a *app.App, recv *receiver, res *Result) error {
+	o := r.o
+	dead := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { <-req.Context().Done() })}
+	dln := mustListen()
+	go dead.Serve(dln)
+	defer dead.Close()
+	if err := r.api.do(ctx, "POST", "/v1/webhooks", map[string]any{
+		"name": "dead", "endpoints": []map[string]any{{"url": "http://" + dln.Addr().String() + "/"}}, "events": []string{"contact.created"},
+	}, nil); err != nil {
+		return fmt.Errorf("create dead webhook: %w", err)
+	}
+	busyBefore := busyCount(a)
+	r.noSettle = true
+	lat, err := r.latency(ctx, recv, "contact.created", o.Rate, o.Duration)
+	if err != nil {
+		return fmt.Errorf("isolation run: %w", err)
+	}
+	res.DeadP50, res.DeadP99, res.DeadMax = pct(lat.sorted, 0.5), pct(lat.sorted, 0.99), lat.sorted[len(lat.sorted)-1]
+	res.DeadBusy = busyCount(a) - busyBefore
+	cfg := a.Config
+	fmt.Fprintf(o.Out, "(e) latency again with one dead endpoint (hangs to the %s timeout; %d in flight at most):\n    healthy p50 %.2f ms, p99 %.2f ms, max %.2f ms; p99 %.2fx without; %.0f busy re-schedules\n",
+		cfg.Delivery.Timeout.D(), cfg.Delivery.EndpointInFlight, msf(res.DeadP50), msf(res.DeadP99), msf(res.DeadMax),
+		float64(res.DeadP99)/float64(res.P99), res.DeadBusy)
+	return nil
+}
+
+// busyCount reads hookgate_delivery_endpoint_busy_total from the app's registry.
+func busyCount(a *app.App) float64 {
+	mfs, err := a.Registry.Gather()
+	if err != nil {
+		return 0
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "hookgate_delivery_endpoint_busy_total" && len(mf.GetMetric()) > 0 {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
 // runner drives one hookgate through its API.
 type runner struct {
-	o     Options
-	rdb   *redis.Client
-	queue string
-	api   *apiClient
+	o        Options
+	rdb      *redis.Client
+	queue    string
+	api      *apiClient
+	noSettle bool // the queue never drains (a dead endpoint): do not wait for it
 }
 
 type throughputResult struct {
@@ -467,7 +524,9 @@ func (r *runner) latencyPair(ctx context.Context, a, b *receiver, rate int, d ti
 }
 
 func (r *runner) offer(ctx context.Context, recvs []*receiver, types []string, rate int, d time.Duration) ([]latencyResult, error) {
-	settle(ctx, r.rdb, r.queue)
+	if !r.noSettle {
+		settle(ctx, r.rdb, r.queue)
+	}
 	time.Sleep(time.Second)
 	befores := make([]int64, len(recvs))
 	for i, recv := range recvs {

@@ -27,14 +27,15 @@ type Duration = hookgate.Duration
 // Config is hookgate's whole configuration. Every limit has a name here and a
 // documented default in Default and config.yaml.
 type Config struct {
-	Server   Server   `yaml:"server" envPrefix:"SERVER_"`
-	Redis    Redis    `yaml:"redis" envPrefix:"REDIS_"`
-	Auth     Auth     `yaml:"auth" envPrefix:"AUTH_"`
-	Store    Store    `yaml:"store" envPrefix:"STORE_"`
-	Webhooks Webhooks `yaml:"webhooks" envPrefix:"WEBHOOKS_"`
-	Events   Events   `yaml:"events" envPrefix:"EVENTS_"`
-	Delivery Delivery `yaml:"delivery" envPrefix:"DELIVERY_"`
-	Log      Log      `yaml:"log" envPrefix:"LOG_"`
+	Server    Server    `yaml:"server" envPrefix:"SERVER_"`
+	Redis     Redis     `yaml:"redis" envPrefix:"REDIS_"`
+	Auth      Auth      `yaml:"auth" envPrefix:"AUTH_"`
+	Store     Store     `yaml:"store" envPrefix:"STORE_"`
+	Webhooks  Webhooks  `yaml:"webhooks" envPrefix:"WEBHOOKS_"`
+	Events    Events    `yaml:"events" envPrefix:"EVENTS_"`
+	Delivery  Delivery  `yaml:"delivery" envPrefix:"DELIVERY_"`
+	Lifecycle Lifecycle `yaml:"lifecycle" envPrefix:"LIFECYCLE_"`
+	Log       Log       `yaml:"log" envPrefix:"LOG_"`
 
 	// Plugins are the plugin processes started at boot (YAML only).
 	Plugins []Plugin `yaml:"plugins"`
@@ -156,6 +157,29 @@ type Delivery struct {
 	MaxFanout        int        `yaml:"max_fanout" env:"MAX_FANOUT"`                 // deliveries one event may create; default 1000
 }
 
+// Lifecycle is how webhooks are paused, auto-paused, confirmed and rotated
+// (docs/lifecycle.md).
+type Lifecycle struct {
+	// HoldMax caps the events kept per webhook while it is paused, auto-paused
+	// or unconfirmed; past it the oldest are dropped and counted
+	// (hookgate_held_dropped_total). Default 10000.
+	HoldMax int `yaml:"hold_max" env:"HOLD_MAX"`
+	// AutoPauseAfter is how many consecutive failed attempts put a webhook in
+	// status error; 0 turns auto-pause off. Default 10.
+	AutoPauseAfter int `yaml:"auto_pause_after" env:"AUTO_PAUSE_AFTER"`
+	// ConfirmTTL is how long a confirmation link stays valid. Default 72h.
+	ConfirmTTL Duration `yaml:"confirm_ttl" env:"CONFIRM_TTL"`
+	// RotationGrace is the default grace period of a secret rotation, during
+	// which deliveries are signed with both secrets. Default 24h.
+	RotationGrace Duration `yaml:"rotation_grace" env:"ROTATION_GRACE"`
+	// MaxRotationGrace caps a requested grace period. Default 168h (7 days).
+	MaxRotationGrace Duration `yaml:"max_rotation_grace" env:"MAX_ROTATION_GRACE"`
+	// SweepInterval is how often a worker process releases events still held
+	// for webhooks that are active again (after a crash mid-resume, or a hold
+	// decided on a stale view). Default 5s.
+	SweepInterval Duration `yaml:"sweep_interval" env:"SWEEP_INTERVAL"`
+}
+
 // Log is the structured log.
 type Log struct {
 	Level  string `yaml:"level" env:"LEVEL"`   // debug | info | warn | error; default info
@@ -197,6 +221,11 @@ func Default() Config {
 			MaxRetries:  10, RetryJitter: 0.1, RetryAfterMax: Duration(time.Hour), GonePolicy: "disable_endpoint",
 			MaxResponseBody: 64 << 10, LogMaxEntries: 200, LogMaxAge: Duration(30 * 24 * time.Hour),
 			Concurrency: 256, EndpointInFlight: 32, PollInterval: Duration(10 * time.Millisecond), MaxFanout: 1000,
+		},
+		Lifecycle: Lifecycle{
+			HoldMax: 10000, AutoPauseAfter: 10, ConfirmTTL: Duration(72 * time.Hour),
+			RotationGrace: Duration(24 * time.Hour), MaxRotationGrace: Duration(7 * 24 * time.Hour),
+			SweepInterval: Duration(5 * time.Second),
 		},
 		Log: Log{Level: "info", Format: "json"},
 	}
@@ -258,6 +287,8 @@ func (c *Config) Validate() error {
 		"delivery.timeout": c.Delivery.Timeout, "delivery.max_timeout": c.Delivery.MaxTimeout,
 		"delivery.poll_interval": c.Delivery.PollInterval, "delivery.log_max_age": c.Delivery.LogMaxAge,
 		"events.idempotency_ttl": c.Events.IdempotencyTTL,
+		"lifecycle.confirm_ttl":  c.Lifecycle.ConfirmTTL, "lifecycle.sweep_interval": c.Lifecycle.SweepInterval,
+		"lifecycle.max_rotation_grace": c.Lifecycle.MaxRotationGrace,
 	} {
 		if d <= 0 {
 			return bad(name, "must be a positive duration")
@@ -287,7 +318,7 @@ func (c *Config) Validate() error {
 		"events.max_payload": c.Events.MaxPayload, "events.max_batch": c.Events.MaxBatch,
 		"delivery.max_response_body": c.Delivery.MaxResponseBody, "delivery.log_max_entries": c.Delivery.LogMaxEntries,
 		"delivery.concurrency": c.Delivery.Concurrency, "delivery.endpoint_in_flight": c.Delivery.EndpointInFlight,
-		"delivery.max_fanout": c.Delivery.MaxFanout,
+		"delivery.max_fanout": c.Delivery.MaxFanout, "lifecycle.hold_max": c.Lifecycle.HoldMax,
 	} {
 		if n <= 0 {
 			return bad(name, "must be positive")
@@ -325,6 +356,12 @@ func (c *Config) Validate() error {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
 			return bad("delivery.allowed_cidrs", "%q is not a CIDR range", cidr)
 		}
+	}
+	if c.Lifecycle.AutoPauseAfter < 0 {
+		return bad("lifecycle.auto_pause_after", "must be 0 (off) or positive")
+	}
+	if c.Lifecycle.RotationGrace < 0 || c.Lifecycle.RotationGrace > c.Lifecycle.MaxRotationGrace {
+		return bad("lifecycle.rotation_grace", "must be between 0 and lifecycle.max_rotation_grace")
 	}
 	if err := c.validatePlugins(bad); err != nil {
 		return err

@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	hookgate.ETOOLARGE:     fiber.StatusRequestEntityTooLarge,
 	hookgate.EUNSUPPORTED:  fiber.StatusUnsupportedMediaType,
 	hookgate.ERATELIMITED:  fiber.StatusTooManyRequests,
+	hookgate.EEXPIRED:      fiber.StatusGone,
 	hookgate.EUNAVAILABLE:  fiber.StatusServiceUnavailable,
 	hookgate.EINTERNAL:     fiber.StatusInternalServerError,
 }

@@ -67,6 +67,17 @@ func (s *Server) register() {
 			route{method: "POST", path: "/v1/webhooks/:id/preview", auth: true, roles: managers, handler: s.previewWebhook},
 		)
 	}
+	if s.lifecycle != nil {
+		s.addRoutes(
+			route{method: "POST", path: "/v1/webhooks/:id/pause", auth: true, roles: managers, handler: s.pauseWebhook},
+			route{method: "POST", path: "/v1/webhooks/:id/resume", auth: true, roles: managers, handler: s.resumeWebhook},
+			route{method: "POST", path: "/v1/webhooks/:id/rotate-secret", auth: true, roles: managers, handler: s.rotateSecret},
+			route{method: "POST", path: "/v1/webhooks/:id/confirmation/resend", auth: true, roles: managers, handler: s.resendConfirmation},
+			// Public: the receiver follows this link with no credentials but
+			// the unguessable token in it.
+			route{method: "GET", path: "/v1/subscriptions/confirm", handler: s.confirmSubscription},
+		)
+	}
 	if s.plugins != nil {
 		s.addRoutes(route{method: "GET", path: "/v1/plugins", auth: true, roles: managers, handler: s.listPlugins})
 	}

@@ -41,6 +41,8 @@ type Deps struct {
 	Formats func(name string) bool
 	// Plugins lists the loaded plugins for GET /v1/plugins. Optional.
 	Plugins PluginLister
+	// Lifecycle pauses, resumes, confirms and rotates webhooks. Optional.
+	Lifecycle LifecycleService
 }
 
 // Server is the Fiber app with its dependencies.
@@ -54,6 +56,7 @@ type Server struct {
 	deliveries DeliveryService
 	formats    func(string) bool
 	plugins    PluginLister
+	lifecycle  LifecycleService
 	ready      Pinger
 	log        *slog.Logger
 	reg        *prometheus.Registry
@@ -66,7 +69,8 @@ type Server struct {
 func New(d Deps) *Server {
 	s := &Server{
 		cfg: d.Config, cat: d.Catalogue, verifier: d.Verifier, webhooks: d.Webhooks, publisher: d.Publisher, deliveries: d.Deliveries, plugins: d.Plugins,
-		ready: d.Ready, log: d.Logger, reg: d.Registry,
+		lifecycle: d.Lifecycle,
+		ready:     d.Ready, log: d.Logger, reg: d.Registry,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"log/slog"
 	"strings"
 
 	"github.com/hookgate/hookgate"
@@ -17,6 +18,26 @@ import (
 // Counter counts a tenant's webhooks, for the per-tenant limit.
 type Counter interface {
 	CountWebhooks(ctx context.Context, tenant string) (int64, error)
+}
+
+// Confirmer sends the subscription confirmation handshake to a webhook's
+// endpoints (package lifecycle).
+type Confirmer interface {
+	RequestConfirmation(ctx context.Context, w *hookgate.Webhook) ([]ConfirmationSent, error)
+}
+
+// ConfirmationSent is the outcome of sending the confirmation message to one endpoint.
+type ConfirmationSent struct {
+	EndpointID string `json:"endpoint_id"`
+	URL        string `json:"url"`
+	OK         bool   `json:"ok"`
+	StatusCode int    `json:"status_code,omitempty"`
+	Message    string `json:"message"`
+}
+
+// HeldCounter counts the events held for webhooks that are not active.
+type HeldCounter interface {
+	HeldCounts(ctx context.Context, ids []string) ([]int64, error)
 }
 
 // Service implements webhook administration.
@@ -30,6 +51,51 @@ type Service struct {
 	NeedsConfirmation func(format string) bool
 	// NewID makes record ids with a prefix ("wh", "ep").
 	NewID func(prefix string) string
+	// Confirmer sends the confirmation handshake to webhooks that start
+	// unconfirmed. Optional.
+	Confirmer Confirmer
+	// Held fills in each webhook's held events. Optional.
+	Held HeldCounter
+	// Logger reports confirmation sends that failed. Optional.
+	Logger *slog.Logger
+}
+
+// needsConfirmation reports whether w must confirm its subscription before
+// deliveries: its format says so, or its settings ask for it
+// (settings.confirmation = "required").
+func (s *Service) needsConfirmation(w *hookgate.Webhook) bool {
+	if w.Settings["confirmation"] == "required" {
+		return true
+	}
+	return s.NeedsConfirmation != nil && s.NeedsConfirmation(w.Format)
+}
+
+// requestConfirmation starts the handshake of an unconfirmed webhook. A
+// failed send is not an error of the create or update: the admin can resend.
+func (s *Service) requestConfirmation(ctx context.Context, w *hookgate.Webhook) {
+	if s.Confirmer == nil || w.Status != hookgate.StatusUnconfirmed {
+		return
+	}
+	if _, err := s.Confirmer.RequestConfirmation(context.WithoutCancel(ctx), w); err != nil && s.Logger != nil {
+		s.Logger.Warn("sending the subscription confirmation failed", "webhook_id", w.ID, "tenant", w.Tenant, "err", err)
+	}
+}
+
+// decorate fills the fields computed on read: held events and status reason.
+func (s *Service) decorate(ctx context.Context, ws ...*hookgate.Webhook) {
+	ids := make([]string, len(ws))
+	for i, w := range ws {
+		ids[i] = w.ID
+		w.StatusReason = w.Status.Reason()
+	}
+	if s.Held == nil || len(ws) == 0 {
+		return
+	}
+	if n, err := s.Held.HeldCounts(ctx, ids); err == nil {
+		for i, w := range ws {
+			w.HeldEvents = n[i]
+		}
+	}
 }
 
 // RulesFromConfig derives the webhook validation rules from the configuration.
@@ -79,7 +145,7 @@ func (s *Service) CreateWebhook(ctx context.Context, ns, owner string, in *hookg
 	} else if w.Secret == "" {
 		w.Secret = GenerateSecret()
 	}
-	if s.NeedsConfirmation != nil && s.NeedsConfirmation(w.Format) {
+	if s.needsConfirmation(w) {
 		w.Status = hookgate.StatusUnconfirmed
 	}
 	if s.Counter != nil && s.MaxPerTenant > 0 {
@@ -95,6 +161,8 @@ func (s *Service) CreateWebhook(ctx context.Context, ns, owner string, in *hookg
 	if err := s.Store.CreateWebhook(ctx, w); err != nil {
 		return nil, err
 	}
+	s.requestConfirmation(ctx, w)
+	s.decorate(ctx, w)
 	return w, nil
 }
 
@@ -103,22 +171,38 @@ func (s *Service) UpdateWebhook(ctx context.Context, ns, id string, p *hookgate.
 	if p.Secret != nil || p.Unsigned != nil || p.System {
 		return nil, hookgate.Errorf(hookgate.EINVALID, "secret, unsigned and system are set on create; rotate a secret with POST /v1/webhooks/{id}/rotate-secret")
 	}
-	return s.Store.UpdateWebhook(ctx, ns, id, func(w *hookgate.Webhook) error {
-		formatBefore := w.Format
+	var newlyUnconfirmed bool
+	w, err := s.Store.UpdateWebhook(ctx, ns, id, func(w *hookgate.Webhook) error {
+		before := *w
 		p.Apply(w, func() string { return s.NewID("ep") })
 		if err := w.Validate(s.Rules); err != nil {
 			return err
 		}
-		if w.Format != formatBefore && s.NeedsConfirmation != nil && s.NeedsConfirmation(w.Format) && !s.NeedsConfirmation(formatBefore) {
+		newlyUnconfirmed = false
+		if w.Status != hookgate.StatusUnconfirmed && s.needsConfirmation(w) && !s.needsConfirmation(&before) {
 			w.Status = hookgate.StatusUnconfirmed
+			newlyUnconfirmed = true
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	if newlyUnconfirmed {
+		s.requestConfirmation(ctx, w)
+	}
+	s.decorate(ctx, w)
+	return w, nil
 }
 
 // FindWebhookByID returns one webhook of namespace ns.
 func (s *Service) FindWebhookByID(ctx context.Context, ns, id string) (*hookgate.Webhook, error) {
-	return s.Store.FindWebhookByID(ctx, ns, id)
+	w, err := s.Store.FindWebhookByID(ctx, ns, id)
+	if err != nil {
+		return nil, err
+	}
+	s.decorate(ctx, w)
+	return w, nil
 }
 
 // FindWebhooks lists webhooks.
@@ -138,7 +222,12 @@ func (s *Service) FindWebhooks(ctx context.Context, f hookgate.WebhookFilter) ([
 		}
 		f.Event = name
 	}
-	return s.Store.FindWebhooks(ctx, f)
+	list, next, err := s.Store.FindWebhooks(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	s.decorate(ctx, list...)
+	return list, next, nil
 }
 
 // DeleteWebhook removes a webhook.

@@ -12,6 +12,7 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"time"
 
@@ -213,6 +214,15 @@ func (p *Publisher) Publish(ctx context.Context, tenant string, ins []Input, ide
 			break
 		}
 		err = p.Holder.Hold(ctx, w, ds)
+		if errors.Is(err, queue.ErrWebhookActive) {
+			// The index was stale: the webhook is active, deliver.
+			more := make([]queue.Item, len(ds))
+			for i, d := range ds {
+				more[i] = queue.Item{Delivery: d, Retries: p.Retries(w)}
+			}
+			err = p.Queue.Enqueue(ctx, more)
+			items = append(items, more...)
+		}
 	}
 	if err != nil {
 		if anyKey {

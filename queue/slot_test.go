@@ -2,54 +2,96 @@ package queue
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"testing"
 	"time"
 )
 
-func newSlot(n int) *endpointSlot {
-	s := &endpointSlot{n: make(chan struct{}, n)}
-	s.released.Store(time.Now().UnixNano())
-	return s
+func busyDelay(t *testing.T, err error) time.Duration {
+	t.Helper()
+	var be *busyError
+	if !errors.As(err, &be) || !errors.Is(err, errEndpointBusy) || IsFailure(err) {
+		t.Fatalf("busy returned %v: want a busyError that is not a failure", err)
+	}
+	if RetryDelay(0, err, nil) != be.delay {
+		t.Fatal("RetryDelay does not use the busy delay")
+	}
+	return be.delay
 }
+
+func TestBusyEndpointPacesWaitingDeliveriesByServiceTime(t *testing.T) {
+	s := newEndpointSlot(2)
+	if !s.acquire(bg, "a") || !s.acquire(bg, "b") {
+		t.Fatal("places free")
+	}
+	if s.acquire(bg, "c") {
+		t.Fatal("a third place past the bound of 2")
+	}
+	// Nothing has finished: the requests may hang, so waiters wait at least
+	// 250 ms (x0.5 to x1.5), and longer the more of them there are.
+	var last time.Duration
+	for i := range 10 {
+		last = busyDelay(t, s.busy("w"+strconv.Itoa(i)))
+	}
+	if last < 5*250*time.Millisecond/2 || last > 5*250*time.Millisecond*3/2 {
+		t.Fatalf("10 waiting for 2 places behind hanging requests: delay %s, want 1.25 s x0.5..1.5", last)
+	}
+	// A fast endpoint: one place frees after 1 ms; the waiters come back soon.
+	s.release("a", time.Millisecond)
+	s.release("b", time.Millisecond)
+	f := newEndpointSlot(2)
+	f.acquire(bg, "x")
+	f.release("x", time.Millisecond)
+	f.acquire(bg, "y")
+	f.acquire(bg, "z")
+	if d := busyDelay(t, f.busy("w")); d > 30*time.Millisecond {
+		t.Fatalf("a fast endpoint's waiter waits %s", d)
+	}
+	if d := busyDelay(t, s.busy("w0")); d > maxBusyDelay*3/2 {
+		t.Fatalf("delay %s over the cap", d)
+	}
+}
+
+var bg = context.Background()
 
 // A full endpoint that keeps finishing requests is waited on, not skipped.
 func TestSlotWaitsWhileEndpointProgresses(t *testing.T) {
-	s := newSlot(1)
-	if !s.acquire(context.Background()) {
+	s := newEndpointSlot(1)
+	if !s.acquire(bg, "a") {
 		t.Fatal("first acquire failed on an empty slot")
 	}
 	done := make(chan bool)
-	go func() { done <- s.acquire(context.Background()) }()
+	go func() { done <- s.acquire(bg, "b") }()
 	time.Sleep(stallAfter / 4)
-	s.release() // the endpoint finished a request: the waiter gets the slot
+	s.release("a", time.Millisecond) // the endpoint finished a request
 	if !<-done {
 		t.Fatal("waiter was turned away although the endpoint made progress")
 	}
 }
 
-// A full endpoint that has not finished anything for stallAfter turns
-// deliveries away at once so they can be re-scheduled.
+// A full endpoint that has finished nothing for stallAfter turns deliveries
+// away at once so they can be re-scheduled.
 func TestSlotTurnsAwayWhenEndpointStalls(t *testing.T) {
-	s := newSlot(2)
-	s.acquire(context.Background())
-	s.acquire(context.Background())
+	s := newEndpointSlot(2)
+	s.acquire(bg, "a")
+	s.acquire(bg, "b")
 	s.released.Store(time.Now().Add(-2 * stallAfter).UnixNano())
-	if s.acquire(context.Background()) {
-		t.Fatal("acquired a third slot of two")
+	if s.acquire(bg, "c") {
+		t.Fatal("acquired a third place of two")
 	}
-	// A fresh release makes the endpoint count as progressing again.
-	s.release()
-	if !s.acquire(context.Background()) {
-		t.Fatal("slot freed by a release was not acquired")
+	s.release("a", time.Millisecond)
+	if !s.acquire(bg, "c") {
+		t.Fatal("place freed by a release was not acquired")
 	}
 }
 
 func TestSlotWaitEndsWithContext(t *testing.T) {
-	s := newSlot(1)
-	s.acquire(context.Background())
-	ctx, cancel := context.WithCancel(context.Background())
+	s := newEndpointSlot(1)
+	s.acquire(bg, "a")
+	ctx, cancel := context.WithCancel(bg)
 	cancel()
-	if s.acquire(ctx) {
-		t.Fatal("acquired a taken slot after the context ended")
+	if s.acquire(ctx, "b") {
+		t.Fatal("acquired a taken place after the context ended")
 	}
 }

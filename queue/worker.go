@@ -81,24 +81,54 @@ type keyEntry struct {
 }
 
 // endpointSlot bounds the requests in flight to one endpoint. A delivery
-// that finds every slot taken waits for one while the endpoint is making
-// progress (a slot was freed recently), which is the normal state of a busy
-// but healthy receiver; when the endpoint has stalled (no request finished
-// for stallAfter, e.g. it times out on every request) the delivery is
-// re-scheduled at once instead, so that a dead endpoint cannot park every
-// worker of the process.
+// that finds every place taken waits for one while the endpoint is making
+// progress (a request finished within stallAfter), which is the normal state
+// of a busy but healthy receiver. When the endpoint has stalled (it hangs or
+// times out on everything), the delivery is re-scheduled instead, paced to
+// come back after about the time the endpoint needs to serve the deliveries
+// waiting before it: a dead endpoint then costs a poll per waiting delivery
+// every several seconds and never parks the process's workers.
 type endpointSlot struct {
 	n        chan struct{}
+	limit    int
+	ewma     atomic.Int64 // mean request duration, ns (exponentially weighted)
 	released atomic.Int64 // unix nanos of the last finished request
+
+	mu       sync.Mutex
+	inflight map[string]time.Time // delivery id -> request start
+	waiting  map[string]time.Time // delivery id -> last found busy
+	pruned   time.Time
 }
 
-// stallAfter is how long an endpoint with every slot taken may go without
-// finishing a request before waiting deliveries are re-scheduled.
+// maxBusyDelay caps how long a delivery waits before looking again.
+const maxBusyDelay = time.Minute
+
+// stallAfter is how long an endpoint with every place taken may go without
+// finishing a request before deliveries stop waiting for it.
 const stallAfter = 100 * time.Millisecond
 
-// acquire takes a slot, waiting while the endpoint progresses; false means
-// the endpoint is busy and stalled.
-func (s *endpointSlot) acquire(ctx context.Context) bool {
+func newEndpointSlot(limit int) *endpointSlot {
+	limit = max(limit, 1)
+	s := &endpointSlot{n: make(chan struct{}, limit), limit: limit,
+		inflight: map[string]time.Time{}, waiting: map[string]time.Time{}}
+	s.released.Store(time.Now().UnixNano())
+	return s
+}
+
+// acquire takes a place for delivery id, waiting while the endpoint makes
+// progress; false means the endpoint is at its bound and stalled.
+func (s *endpointSlot) acquire(ctx context.Context, id string) bool {
+	if !s.take(ctx) {
+		return false
+	}
+	s.mu.Lock()
+	delete(s.waiting, id)
+	s.inflight[id] = time.Now()
+	s.mu.Unlock()
+	return true
+}
+
+func (s *endpointSlot) take(ctx context.Context) bool {
 	select {
 	case s.n <- struct{}{}:
 		return true
@@ -106,8 +136,7 @@ func (s *endpointSlot) acquire(ctx context.Context) bool {
 	}
 	var t *time.Timer
 	for {
-		last := time.Unix(0, s.released.Load())
-		wait := stallAfter - time.Since(last)
+		wait := stallAfter - time.Since(time.Unix(0, s.released.Load()))
 		if wait <= 0 {
 			return false
 		}
@@ -127,14 +156,65 @@ func (s *endpointSlot) acquire(ctx context.Context) bool {
 	}
 }
 
-func (s *endpointSlot) release() {
+// release gives the place back and folds the request's duration into the mean.
+func (s *endpointSlot) release(id string, took time.Duration) {
+	s.mu.Lock()
+	delete(s.inflight, id)
+	s.mu.Unlock()
 	s.released.Store(time.Now().UnixNano())
 	<-s.n
+	if old := s.ewma.Load(); old == 0 {
+		s.ewma.Store(int64(took))
+	} else {
+		s.ewma.Store(old + (int64(took)-old)/8)
+	}
 }
+
+// busy records that delivery id waits and says when it should look again:
+// a request's expected duration (the mean, or the age of the oldest request
+// in flight when longer: requests that hang) times the waiting deliveries
+// per place, from 0.5x to 1.5x so that they do not come back together.
+func (s *endpointSlot) busy(id string) error {
+	now := time.Now()
+	s.mu.Lock()
+	s.waiting[id] = now
+	base := time.Duration(s.ewma.Load())
+	for _, t := range s.inflight {
+		base = max(base, now.Sub(t))
+	}
+	if s.ewma.Load() == 0 {
+		// No request has finished yet: they may all be hanging.
+		base = max(base, 250*time.Millisecond)
+	}
+	base = max(base, 20*time.Millisecond)
+	if now.Sub(s.pruned) > time.Second {
+		// Deliveries not seen for two full waits are gone (deleted, handled elsewhere).
+		for k, t := range s.waiting {
+			if now.Sub(t) > 2*maxBusyDelay {
+				delete(s.waiting, k)
+			}
+		}
+		s.pruned = now
+	}
+	d := min(base*time.Duration(max(1, len(s.waiting)/s.limit)), maxBusyDelay)
+	s.mu.Unlock()
+	return &busyError{delay: d/2 + time.Duration(rand.Int64N(int64(d)))}
+}
+
+// busyError re-schedules a delivery whose endpoint is at its bound.
+type busyError struct{ delay time.Duration }
+
+func (e *busyError) Error() string { return errEndpointBusy.Error() }
+func (e *busyError) Unwrap() error { return errEndpointBusy }
 
 // errEndpointBusy re-schedules a delivery whose endpoint already has its
 // share of requests in flight; it is not a failed attempt.
 var errEndpointBusy = errors.New("endpoint busy")
+
+// ErrWebhookActive is what Lifecycle.Hold returns when the webhook turns out
+// to be active (the in-memory view was stale): the delivery is not held and
+// should be sent. The worker re-schedules it shortly, not as a failed attempt.
+var ErrWebhookActive = errors.New("webhook is active")
 
 // retryError asks asynq for another attempt after delay.
 type retryError struct {
@@ -147,17 +227,27 @@ func (e *retryError) Error() string { return "retry in " + e.delay.String() + ":
 // RetryDelay is asynq's RetryDelayFunc: the delay the handler decided.
 func RetryDelay(_ int, err error, _ *asynq.Task) time.Duration {
 	var re *retryError
+	var be *busyError
 	switch {
 	case errors.As(err, &re):
 		return re.delay
+	case errors.As(err, &be):
+		return be.delay
 	case errors.Is(err, errEndpointBusy):
 		return time.Duration(20+rand.IntN(80)) * time.Millisecond
+	case errors.Is(err, asynq.ErrLeaseExpired):
+		// The worker holding it died: try again at once (same delivery id).
+		return time.Second
 	}
 	return time.Minute
 }
 
-// IsFailure is asynq's IsFailure: a busy endpoint is not a failed attempt.
-func IsFailure(err error) bool { return err != nil && !errors.Is(err, errEndpointBusy) }
+// IsFailure is asynq's IsFailure: a busy endpoint is not a failed attempt,
+// nor is a worker that died holding the delivery (asynq's lease expired):
+// neither is the receiver's fault, so neither spends a retry.
+func IsFailure(err error) bool {
+	return err != nil && !errors.Is(err, errEndpointBusy) && !errors.Is(err, asynq.ErrLeaseExpired)
+}
 
 // ProcessTask is the asynq handler of TypeDelivery.
 func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
@@ -180,8 +270,17 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	if w.Status != hookgate.StatusActive {
+		// Held deliveries go back to the queue as new tasks on release: carry
+		// the attempts already made so the numbering goes on.
+		retried, _ := asynq.GetRetryCount(ctx)
+		d.Attempt0 += retried
 		if wk.Lifecycle != nil {
-			if err := wk.Lifecycle.Hold(ctx, w, []*Delivery{&d}); err != nil {
+			err := wk.Lifecycle.Hold(ctx, w, []*Delivery{&d})
+			if errors.Is(err, ErrWebhookActive) {
+				d.Attempt0 -= retried
+				return errEndpointBusy
+			}
+			if err != nil {
 				return &retryError{delay: time.Second, cause: "hold: " + err.Error()}
 			}
 			return nil
@@ -189,11 +288,12 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return &retryError{delay: 5 * time.Second, cause: "webhook is " + string(w.Status)}
 	}
 	slot := wk.slot(ep.ID)
-	if !slot.acquire(ctx) {
+	if !slot.acquire(ctx, d.ID) {
 		wk.Metrics.busy()
-		return errEndpointBusy
+		return slot.busy(d.ID)
 	}
-	defer slot.release()
+	began := time.Now()
+	defer func() { slot.release(d.ID, time.Since(began)) }()
 
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
@@ -235,6 +335,14 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return next
 }
 
+// SendMessage signs body as the webhook's deliveries are signed and sends it
+// once to ep, with no retry and no delivery log: for control messages such
+// as the subscription confirmation. extra headers are added before signing.
+func (wk *Worker) SendMessage(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, id, eventType string, body []byte, extra map[string]string) *sender.Result {
+	p := &hookgate.Payload{Body: body, ContentType: "application/json", Headers: extra}
+	return wk.Sender.Send(ctx, wk.request(w, ep.URL, id, eventType, p, time.Now()))
+}
+
 func endpointOf(w *hookgate.Webhook, id string) *hookgate.Endpoint {
 	for i := range w.Endpoints {
 		if w.Endpoints[i].ID == id {
@@ -248,9 +356,7 @@ func (wk *Worker) slot(endpointID string) *endpointSlot {
 	if s, ok := wk.inflight.Load(endpointID); ok {
 		return s.(*endpointSlot)
 	}
-	ns := &endpointSlot{n: make(chan struct{}, max(wk.Policy.EndpointLimit, 1))}
-	ns.released.Store(time.Now().UnixNano())
-	s, _ := wk.inflight.LoadOrStore(endpointID, ns)
+	s, _ := wk.inflight.LoadOrStore(endpointID, newEndpointSlot(wk.Policy.EndpointLimit))
 	return s.(*endpointSlot)
 }
 

@@ -215,9 +215,11 @@ func TestRecordKeepsEveryField(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.FailureCount, w.ConsecutiveFailures, w.LastTriggeredAt, w.LastStatusCode = 7, 3, &last, 502
+	// Fields computed on read by the webhook service, never stored.
+	computed := map[string]bool{"HeldEvents": true, "StatusReason": true}
 	v := reflect.ValueOf(*w)
 	for i := range v.NumField() {
-		if v.Field(i).IsZero() {
+		if v.Field(i).IsZero() && !computed[v.Type().Field(i).Name] {
 			t.Fatalf("fixture leaves %s zero: set it, and keep it in the store's record", v.Type().Field(i).Name)
 		}
 	}

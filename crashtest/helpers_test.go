@@ -1,0 +1,273 @@
+package crashtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/auth"
+	"github.com/hookgate/hookgate/config"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds cmd/hookgate once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hookgate-crashtest")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "hookgate")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/hookgate/hookgate/cmd/hookgate").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// redisServer is a redis-server child process with AOF on.
+type redisServer struct {
+	t    *testing.T
+	dir  string
+	port int
+	cmd  *exec.Cmd
+}
+
+// startRedis starts redis-server on a free port with appendonly on and
+// appendfsync as given, its files in a temporary directory.
+func startRedis(t *testing.T, fsync string) *redisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server is not installed")
+	}
+	r := &redisServer{t: t, dir: t.TempDir(), port: freePort(t)}
+	r.start(fsync)
+	t.Cleanup(func() { r.kill() })
+	return r
+}
+
+func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
+
+func (r *redisServer) start(fsync string) {
+	r.t.Helper()
+	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
+		"--appendonly", "yes", "--appendfsync", fsync, "--save", "", "--daemonize", "no")
+	r.cmd.Stdout, r.cmd.Stderr = io.Discard, io.Discard
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: r.addr()})
+	defer rdb.Close()
+	poll(r.t, 10*time.Second, "redis to answer", func() bool { return rdb.Ping(context.Background()).Err() == nil })
+}
+
+// kill sends SIGKILL: no chance to write anything more.
+func (r *redisServer) kill() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+		r.cmd = nil
+	}
+}
+
+// hookgateProc is a `hookgate serve` child process.
+type hookgateProc struct {
+	t    *testing.T
+	env  []string
+	base string
+	cfg  config.Config
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+}
+
+func testPrefix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "hgcrash" + hex.EncodeToString(b[:])
+}
+
+// startHookgate runs the binary against redisAddr with a fresh prefix and
+// short delays; extra are more HOOKGATE_* variables.
+func startHookgate(t *testing.T, redisAddr string, extra ...string) *hookgateProc {
+	t.Helper()
+	prefix := testPrefix()
+	port := freePort(t)
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOOKGATE_REDIS_ADDR=" + redisAddr,
+		"HOOKGATE_REDIS_PREFIX=" + prefix,
+		"HOOKGATE_SERVER_LISTEN=127.0.0.1:" + strconv.Itoa(port),
+		"HOOKGATE_SERVER_PUBLIC_URL=" + base,
+		"HOOKGATE_SERVER_SHUTDOWN_TIMEOUT=1s",
+		"HOOKGATE_AUTH_HS256_SECRET=" + config.DevHS256Secret,
+		"HOOKGATE_STORE_ENCRYPTION_KEY=" + config.DevEncryptionKey,
+		"HOOKGATE_DELIVERY_ALLOW_HTTP=true",
+		"HOOKGATE_DELIVERY_ALLOWED_CIDRS=127.0.0.0/8",
+		"HOOKGATE_DELIVERY_RETRY_DELAYS=200ms,200ms,200ms",
+		"HOOKGATE_DELIVERY_RETRY_JITTER=0",
+		"HOOKGATE_DELIVERY_TIMEOUT=20s",
+		"HOOKGATE_LIFECYCLE_SWEEP_INTERVAL=200ms",
+		"HOOKGATE_LOG_LEVEL=debug",
+	}
+	env = append(env, extra...)
+	cfg := config.Default()
+	cfg.Auth.HS256Secret = config.DevHS256Secret
+	h := &hookgateProc{t: t, env: env, base: base, cfg: cfg}
+	h.start()
+	t.Cleanup(func() {
+		h.kill()
+		rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+		defer rdb.Close()
+		ctx := context.Background()
+		for _, pattern := range []string{prefix + ":*", "asynq:{" + prefix + "}*"} {
+			iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+			for iter.Next(ctx) {
+				rdb.Del(ctx, iter.Val())
+			}
+		}
+		rdb.SRem(ctx, "asynq:queues", prefix)
+		if t.Failed() {
+			t.Logf("hookgate log:\n%s", h.logs.String())
+		}
+	})
+	return h
+}
+
+func (h *hookgateProc) prefix() string {
+	for _, kv := range h.env {
+		if v, ok := cutPrefix(kv, "HOOKGATE_REDIS_PREFIX="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func cutPrefix(s, p string) (string, bool) {
+	if len(s) >= len(p) && s[:len(p)] == p {
+		return s[len(p):], true
+	}
+	return "", false
+}
+
+func (h *hookgateProc) start() {
+	h.t.Helper()
+	if h.logs == nil {
+		h.logs = &bytes.Buffer{}
+	}
+	h.cmd = exec.Command(binary(h.t), "serve", "--config", "")
+	h.cmd.Env = h.env
+	h.cmd.Stdout, h.cmd.Stderr = h.logs, h.logs
+	if err := h.cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	poll(h.t, 20*time.Second, "hookgate to be ready", func() bool {
+		resp, err := http.Get(h.base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}
+
+// kill sends SIGKILL to hookgate.
+func (h *hookgateProc) kill() {
+	if h.cmd != nil && h.cmd.Process != nil {
+		_ = h.cmd.Process.Kill()
+		_ = h.cmd.Wait()
+		h.cmd = nil
+	}
+}
+
+func (h *hookgateProc) token(tenant string, roles ...string) string {
+	tok, err := auth.Mint(h.cfg.Auth, hookgate.Principal{Subject: "u", Tenant: tenant, Roles: roles}, time.Hour)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+
+// call sends a JSON request and decodes a JSON answer into out (may be nil).
+func (h *hookgateProc) call(method, path, token string, in, out any, want int) {
+	h.t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, h.base+path, body)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		h.t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, b, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			h.t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+}
+
+func poll(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func redisAddr() string {
+	if a := os.Getenv("REDIS_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:6379"
+}

@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/lifecycle"
+)
+
+// LifecycleService is what the lifecycle routes need (package lifecycle).
+type LifecycleService interface {
+	Pause(ctx context.Context, ns, id string) (*hookgate.Webhook, error)
+	Resume(ctx context.Context, ns, id string) (*lifecycle.ResumeResult, error)
+	ResendConfirmation(ctx context.Context, ns, id string) ([]lifecycle.ConfirmationSent, error)
+	Confirm(ctx context.Context, token string) (*lifecycle.ConfirmResult, error)
+	RotateSecret(ctx context.Context, ns, id string, grace *hookgate.Duration) (*hookgate.Webhook, error)
+}
+
+func (s *Server) pauseWebhook(c *fiber.Ctx) error {
+	ns, err := s.namespace(c, false)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	w, err := s.lifecycle.Pause(c.UserContext(), ns, c.Params("id"))
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.JSON(w)
+}
+
+func (s *Server) resumeWebhook(c *fiber.Ctx) error {
+	ns, err := s.namespace(c, false)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	res, err := s.lifecycle.Resume(c.UserContext(), ns, c.Params("id"))
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.JSON(res)
+}
+
+type confirmationSends struct {
+	Data []lifecycle.ConfirmationSent `json:"data"`
+}
+
+func (s *Server) resendConfirmation(c *fiber.Ctx) error {
+	ns, err := s.namespace(c, false)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	sent, err := s.lifecycle.ResendConfirmation(c.UserContext(), ns, c.Params("id"))
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.JSON(confirmationSends{Data: sent})
+}
+
+// confirmSubscription is the public link a receiver follows. It needs no
+// token but the link's own: 256 random bits, looked up by their hash.
+func (s *Server) confirmSubscription(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	res, err := s.lifecycle.Confirm(c.UserContext(), c.Query("token"))
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.JSON(res)
+}
+
+type rotateInput struct {
+	GracePeriod *hookgate.Duration `json:"grace_period"`
+}
+
+func (s *Server) rotateSecret(c *fiber.Ctx) error {
+	ns, err := s.namespace(c, false)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	var in rotateInput
+	if len(c.Body()) > 0 {
+		if err := decodeJSON(c, &in); err != nil {
+			return s.writeError(c, err)
+		}
+	}
+	w, err := s.lifecycle.RotateSecret(c.UserContext(), ns, c.Params("id"), in.GracePeriod)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.JSON(webhookWithSecret{Webhook: w, Secret: w.Secret})
+}

@@ -1,0 +1,243 @@
+package lifecycle
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/outgoing"
+)
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// ConfirmPath is the public route confirmation links point to.
+const ConfirmPath = "/v1/subscriptions/confirm"
+
+// Confirmation message type, as in the Type field and the
+// X-Webhook-Message-Type header.
+const MessageTypeConfirmation = "SubscriptionConfirmation"
+
+// ConfirmationMessage is what hookgate POSTs to each endpoint of an
+// unconfirmed webhook, in the shape of an Amazon SNS SubscriptionConfirmation.
+type ConfirmationMessage struct {
+	Type         string `json:"Type"`
+	MessageID    string `json:"MessageId"`
+	Token        string `json:"Token"`
+	TopicArn     string `json:"TopicArn"`
+	Message      string `json:"Message"`
+	SubscribeURL string `json:"SubscribeURL"`
+	Timestamp    string `json:"Timestamp"`
+	WebhookID    string `json:"WebhookId"`
+	ExpiresAt    string `json:"ExpiresAt"`
+}
+
+// ConfirmationSent is the outcome of sending the message to one endpoint.
+type ConfirmationSent = outgoing.ConfirmationSent
+
+// Tokens: a hash per token, keyed by the SHA-256 of the token so that the
+// store never holds a usable link, and a set per webhook of its token keys.
+//
+//	P:confirm:<sha256 hex>   HASH ns, wh, exp (unix ms), used ("1")
+//	P:confirm:wh:<wh>        SET  token keys of the webhook
+//
+// Tokens are kept a week past their expiry so that an expired link gets
+// "expired" rather than "invalid".
+const expiredKept = 7 * 24 * time.Hour
+
+func (m *Manager) tokenKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return m.Prefix + ":confirm:" + hex.EncodeToString(sum[:])
+}
+func (m *Manager) webhookTokensKey(wh string) string { return m.Prefix + ":confirm:wh:" + wh }
+
+// RequestConfirmation sends the confirmation message, with a fresh
+// single-use token, to every enabled endpoint of w, in parallel.
+func (m *Manager) RequestConfirmation(ctx context.Context, w *hookgate.Webhook) ([]ConfirmationSent, error) {
+	var eps []*hookgate.Endpoint
+	for i := range w.Endpoints {
+		if w.Endpoints[i].Enabled {
+			eps = append(eps, &w.Endpoints[i])
+		}
+	}
+	out := make([]ConfirmationSent, len(eps))
+	ttl := m.Config.ConfirmTTL.D()
+	now := time.Now().UTC()
+	exp := now.Add(ttl)
+	tokens := make([]string, len(eps))
+	p := m.Redis.TxPipeline()
+	for i := range eps {
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("confirmation token: %w", err)
+		}
+		tokens[i] = base64.RawURLEncoding.EncodeToString(b[:])
+		k := m.tokenKey(tokens[i])
+		p.HSet(ctx, k, "ns", w.Tenant, "wh", w.ID, "exp", exp.UnixMilli())
+		p.Expire(ctx, k, ttl+expiredKept)
+		p.SAdd(ctx, m.webhookTokensKey(w.ID), k)
+	}
+	p.Expire(ctx, m.webhookTokensKey(w.ID), ttl+expiredKept)
+	if _, err := p.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("store confirmation tokens of %s: %w", w.ID, err)
+	}
+	var wg sync.WaitGroup
+	for i, ep := range eps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = m.sendConfirmation(ctx, w, ep, tokens[i], now, exp)
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
+
+func (m *Manager) sendConfirmation(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, token string, now, exp time.Time) ConfirmationSent {
+	link := strings.TrimRight(m.PublicURL, "/") + ConfirmPath + "?token=" + url.QueryEscape(token)
+	msg := ConfirmationMessage{
+		Type: MessageTypeConfirmation, MessageID: m.NewID("msg"), Token: token,
+		TopicArn: "hookgate:" + w.Tenant + ":" + w.ID,
+		Message: fmt.Sprintf("You have been subscribed to webhook '%s' (events: %s). To confirm the subscription, visit the SubscribeURL included in this message (GET) before %s.",
+			w.Name, strings.Join(w.Events, ", "), exp.Format(time.RFC3339)),
+		SubscribeURL: link, Timestamp: now.Format("2006-01-02T15:04:05.000Z"), WebhookID: w.ID,
+		ExpiresAt: exp.Format("2006-01-02T15:04:05.000Z"),
+	}
+	body, _ := json.Marshal(msg)
+	res := m.Sender.SendMessage(ctx, w, ep, msg.MessageID, MessageTypeConfirmation, body,
+		map[string]string{"X-Webhook-Message-Type": MessageTypeConfirmation})
+	s := ConfirmationSent{EndpointID: ep.ID, URL: ep.URL, StatusCode: res.StatusCode}
+	switch {
+	case res.ErrorClass == "" && res.StatusCode >= 200 && res.StatusCode < 300:
+		s.OK, s.Message = true, "HTTP "+strconv.Itoa(res.StatusCode)
+	case res.ErrorClass == hookgate.ClassHTTPStatus:
+		s.Message = "Failed: " + strconv.Itoa(res.StatusCode)
+	default:
+		s.Message = "Failed: " + res.ErrorClass
+	}
+	outcome := "sent"
+	if !s.OK {
+		outcome = "send_failed"
+	}
+	m.Metrics.confirmations.WithLabelValues(outcome).Inc()
+	m.Logger.Info("subscription confirmation sent", "webhook_id", w.ID, "tenant", w.Tenant, "endpoint_id", ep.ID, "result", s.Message)
+	return s
+}
+
+// Manager starts the handshake of webhooks created unconfirmed.
+var _ outgoing.Confirmer = (*Manager)(nil)
+
+// ResendConfirmation sends the confirmation message again to an unconfirmed
+// webhook's endpoints. Earlier links stay valid until they expire.
+func (m *Manager) ResendConfirmation(ctx context.Context, ns, id string) ([]ConfirmationSent, error) {
+	w, err := m.Store.FindWebhookByID(ctx, ns, id)
+	if err != nil {
+		return nil, err
+	}
+	if w.Status != hookgate.StatusUnconfirmed {
+		return nil, hookgate.Errorf(hookgate.ECONFLICT, "webhook %s is %s: it needs no confirmation", id, w.Status)
+	}
+	return m.RequestConfirmation(ctx, w)
+}
+
+// confirmScript uses a token once. KEYS[1] token key; ARGV[1] now (ms).
+var confirmScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'ns', 'wh', 'exp', 'used')
+if not v[1] then return {'invalid'} end
+if v[4] == '1' then return {'used'} end
+if tonumber(ARGV[1]) > tonumber(v[3]) then return {'expired'} end
+redis.call('HSET', KEYS[1], 'used', '1')
+return {'ok', v[1], v[2]}
+`)
+
+// ConfirmResult is the answer to a followed confirmation link.
+type ConfirmResult struct {
+	Confirmed bool                   `json:"confirmed"`
+	WebhookID string                 `json:"webhook_id"`
+	Status    hookgate.WebhookStatus `json:"status"`
+	Released  int                    `json:"released"`
+	Message   string                 `json:"message"`
+}
+
+// Confirm follows a confirmation link: the token's webhook becomes active
+// and its held events are released. A token works once; every other token
+// of the webhook is spent with it. Unknown, used and expired tokens are told
+// apart in the error, and change nothing.
+func (m *Manager) Confirm(ctx context.Context, token string) (*ConfirmResult, error) {
+	if token == "" || len(token) > 256 {
+		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "this confirmation link is not valid")
+	}
+	key := m.tokenKey(token)
+	v, err := confirmScript.Run(ctx, m.Redis, []string{key}, time.Now().UnixMilli()).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("confirm subscription: %w", err)
+	}
+	switch v[0] {
+	case "invalid":
+		m.Metrics.confirmations.WithLabelValues("invalid").Inc()
+		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "this confirmation link is not valid")
+	case "used":
+		m.Metrics.confirmations.WithLabelValues("used").Inc()
+		return nil, hookgate.Errorf(hookgate.ECONFLICT, "this confirmation link has already been used")
+	case "expired":
+		m.Metrics.confirmations.WithLabelValues("expired").Inc()
+		return nil, hookgate.Errorf(hookgate.EEXPIRED, "this confirmation link has expired; ask the webhook's admin to resend the confirmation")
+	}
+	ns, id := v[1], v[2]
+	errAlready := errors.New("already confirmed")
+	w, err := m.Store.UpdateWebhook(ctx, ns, id, func(w *hookgate.Webhook) error {
+		if w.Status != hookgate.StatusUnconfirmed {
+			return errAlready
+		}
+		w.Status = hookgate.StatusActive
+		return nil
+	})
+	switch {
+	case errors.Is(err, errAlready):
+		return &ConfirmResult{Confirmed: true, WebhookID: id, Message: "the subscription was already confirmed"}, nil
+	case hookgate.ErrorCode(err) == hookgate.ENOTFOUND:
+		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "this confirmation link is not valid")
+	case err != nil:
+		// Give the token back: the state did not change.
+		m.Redis.HDel(context.WithoutCancel(ctx), key, "used")
+		return nil, err
+	}
+	m.spendTokens(ctx, id)
+	if m.Invalidate != nil {
+		m.Invalidate(ns)
+	}
+	m.Metrics.confirmations.WithLabelValues("confirmed").Inc()
+	n, err := m.release(ctx, w)
+	if err != nil {
+		m.Logger.Error("releasing held events failed; the sweep will retry", "webhook_id", id, "err", err)
+	}
+	m.Logger.Info("subscription confirmed", "webhook_id", id, "tenant", ns, "released", n)
+	return &ConfirmResult{Confirmed: true, WebhookID: id, Status: w.Status, Released: n,
+		Message: "subscription confirmed: the webhook is active"}, nil
+}
+
+// spendTokens marks every token of the webhook used.
+func (m *Manager) spendTokens(ctx context.Context, wh string) {
+	keys, err := m.Redis.SMembers(ctx, m.webhookTokensKey(wh)).Result()
+	if err != nil {
+		return
+	}
+	p := m.Redis.Pipeline()
+	for _, k := range keys {
+		// HSETNX-like on an existing hash only: do not resurrect expired keys.
+		p.Eval(ctx, `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'used', '1') end return 0`, []string{k})
+	}
+	_, _ = p.Exec(ctx)
+}

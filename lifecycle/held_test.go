@@ -1,0 +1,148 @@
+package lifecycle_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/lifecycle"
+	"github.com/hookgate/hookgate/queue"
+)
+
+func newHeld(t *testing.T, max int) (*lifecycle.Held, *redis.Client, string) {
+	t.Helper()
+	addr := os.Getenv("REDIS_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:6379"
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "hgheld" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+		rdb.Close()
+	})
+	return lifecycle.NewHeld(rdb, prefix, max), rdb, prefix
+}
+
+func deliveries(wh string, from, n int) []*queue.Delivery {
+	out := make([]*queue.Delivery, n)
+	for i := range out {
+		id := strconv.Itoa(from + i)
+		out[i] = &queue.Delivery{ID: "dl_" + id, Namespace: "acme", WebhookID: wh, EndpointID: "ep_1",
+			Event: hookgate.Event{ID: "evt_" + id, Type: "deal.created", Tenant: "acme", Data: []byte(`{"n":` + id + `}`)}}
+	}
+	return out
+}
+
+func TestHeldReleasesOldestFirstAndCapsDroppingTheOldest(t *testing.T) {
+	ctx := context.Background()
+	h, _, _ := newHeld(t, 10)
+	for i := 0; i < 15; i += 5 {
+		dropped, err := h.Hold(ctx, "acme", "wh_1", deliveries("wh_1", i, 5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(max(0, i+5-10)); dropped != want {
+			t.Fatalf("hold %d: dropped %d, want %d", i, dropped, want)
+		}
+	}
+	if c, _ := h.Counts(ctx, []string{"wh_1"}); c[0] != 10 {
+		t.Fatalf("count %d, want 10", c[0])
+	}
+	if d, _ := h.Dropped(ctx, "wh_1"); d != 5 {
+		t.Fatalf("dropped %d, want 5", d)
+	}
+	var got []string
+	n, err := h.Release(ctx, "wh_1", func(_ context.Context, it *lifecycle.HeldItem) error {
+		got = append(got, it.Delivery.Event.ID)
+		return nil
+	})
+	if err != nil || n != 10 {
+		t.Fatalf("released %d, %v", n, err)
+	}
+	for i, id := range got {
+		if id != "evt_"+strconv.Itoa(i+5) {
+			t.Fatalf("released %v: not oldest first, or the wrong ones dropped", got)
+		}
+	}
+	if c, _ := h.Counts(ctx, []string{"wh_1"}); c[0] != 0 {
+		t.Fatalf("%d left after release", c[0])
+	}
+}
+
+func TestHeldReleaseInterruptedLosesNothing(t *testing.T) {
+	ctx := context.Background()
+	h, _, _ := newHeld(t, 1000)
+	if _, err := h.Hold(ctx, "acme", "wh_1", deliveries("wh_1", 0, 250)); err != nil {
+		t.Fatal(err)
+	}
+	// The queue fails after 130 items, as when Redis or the process goes away mid-release.
+	var first []string
+	boom := errors.New("queue down")
+	n, err := h.Release(ctx, "wh_1", func(_ context.Context, it *lifecycle.HeldItem) error {
+		if len(first) == 130 {
+			return boom
+		}
+		first = append(first, it.TaskID)
+		return nil
+	})
+	if !errors.Is(err, boom) || n != 130 {
+		t.Fatalf("released %d, %v", n, err)
+	}
+	if c, _ := h.Counts(ctx, []string{"wh_1"}); c[0] != 120 {
+		t.Fatalf("%d still held after the interrupted release, want 120", c[0])
+	}
+	var rest []*lifecycle.HeldItem
+	if _, err := h.Release(ctx, "wh_1", func(_ context.Context, it *lifecycle.HeldItem) error {
+		rest = append(rest, it)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rest) != 120 || rest[0].Delivery.Event.ID != "evt_130" || rest[119].Delivery.Event.ID != "evt_249" {
+		t.Fatalf("second release got %d items from %s", len(rest), rest[0].Delivery.Event.ID)
+	}
+}
+
+func TestConcurrentReleasesHandOutEveryItem(t *testing.T) {
+	ctx := context.Background()
+	h, _, _ := newHeld(t, 10000)
+	if _, err := h.Hold(ctx, "acme", "wh_1", deliveries("wh_1", 0, 2000)); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := h.Release(ctx, "wh_1", func(_ context.Context, it *lifecycle.HeldItem) error {
+				mu.Lock()
+				seen[it.Delivery.ID]++
+				mu.Unlock()
+				return nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 2000 {
+		t.Fatalf("%d distinct items released, want 2000", len(seen))
+	}
+}

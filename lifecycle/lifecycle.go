@@ -1,0 +1,380 @@
+// Package lifecycle owns the states of an outgoing webhook around delivery:
+// pause and resume, auto-pause after repeated failures (with the operational
+// events webhook.auto_paused and webhook.recovered), the subscription
+// confirmation handshake, and secret rotation. While a webhook is not active
+// its deliveries are held in Redis (see Held) and released, oldest first,
+// when it is active again. It implements queue.Lifecycle and
+// publish.Holder; it does not send deliveries itself (the queue worker
+// does) and holds no HTTP types.
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/publish"
+	"github.com/hookgate/hookgate/queue"
+	"github.com/hookgate/hookgate/sender"
+	"github.com/hookgate/hookgate/store"
+)
+
+// Enqueuer puts delivery tasks in the queue.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, items []queue.Item) error
+}
+
+// Publisher publishes the operational events.
+type Publisher interface {
+	Validate(in *publish.Input) error
+	Publish(ctx context.Context, tenant string, ins []publish.Input, idemKey string) ([]publish.Result, error)
+}
+
+// MessageSender sends a signed control message to one endpoint (the
+// confirmation request); queue.Worker implements it.
+type MessageSender interface {
+	SendMessage(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, id, eventType string, body []byte, extra map[string]string) *sender.Result
+}
+
+// Manager implements the webhook lifecycle.
+type Manager struct {
+	Store     hookgate.WebhookStore
+	Held      *Held
+	Queue     Enqueuer
+	Publisher Publisher
+	Sender    MessageSender
+	Redis     redis.UniversalClient
+	Prefix    string // Redis key prefix (confirmation tokens, webhook stats)
+	Config    config.Lifecycle
+	PublicURL string // base of confirmation links
+	// Retries is how many retries a webhook's deliveries get.
+	Retries func(w *hookgate.Webhook) int
+	// Invalidate drops this process's cached view of a namespace's webhooks
+	// (the subscription index). Optional.
+	Invalidate func(ns string)
+	NewID      func(prefix string) string
+	Logger     *slog.Logger
+	Metrics    *Metrics
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+var (
+	_ queue.Lifecycle = (*Manager)(nil)
+	_ publish.Holder  = (*Manager)(nil)
+)
+
+// Metrics are the lifecycle metrics.
+type Metrics struct {
+	held, dropped, released prometheus.Counter
+	autoPaused, recovered   prometheus.Counter
+	confirmations           *prometheus.CounterVec
+}
+
+// NewMetrics registers the lifecycle metrics on reg (nil: unregistered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		held: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_held_events_total",
+			Help: "Deliveries held because their webhook was paused, auto-paused or unconfirmed."}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_held_dropped_total",
+			Help: "Held deliveries dropped, oldest first, because a webhook reached lifecycle.hold_max."}),
+		released: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_held_released_total",
+			Help: "Held deliveries put back in the queue on resume or confirmation."}),
+		autoPaused: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_webhooks_auto_paused_total",
+			Help: "Webhooks put in status error after lifecycle.auto_pause_after consecutive failures."}),
+		recovered: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_webhooks_recovered_total",
+			Help: "Auto-paused webhooks resumed."}),
+		confirmations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookgate_confirmations_total",
+			Help: "Subscription confirmation requests sent and links followed, by outcome."}, []string{"outcome"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.held, m.dropped, m.released, m.autoPaused, m.recovered, m.confirmations)
+	}
+	return m
+}
+
+// Hold keeps deliveries of a webhook that is not active. It re-reads the
+// webhook from the store: if it is active after all (the caller's view was
+// stale) it returns queue.ErrWebhookActive and holds nothing; if it is gone
+// or disabled the deliveries are dropped, as they would be at delivery.
+func (m *Manager) Hold(ctx context.Context, w *hookgate.Webhook, ds []*queue.Delivery) error {
+	cur, err := m.Store.FindWebhookByID(ctx, w.Tenant, w.ID)
+	switch {
+	case hookgate.ErrorCode(err) == hookgate.ENOTFOUND:
+		return nil
+	case err != nil:
+		return err
+	case !cur.Enabled:
+		return nil
+	case cur.Status == hookgate.StatusActive:
+		if m.Invalidate != nil {
+			m.Invalidate(w.Tenant)
+		}
+		return queue.ErrWebhookActive
+	}
+	dropped, err := m.Held.Hold(ctx, w.Tenant, w.ID, ds)
+	if err != nil {
+		return err
+	}
+	m.Metrics.held.Add(float64(len(ds)))
+	m.Logger.Info("deliveries held: the webhook is not active", "webhook_id", w.ID, "tenant", w.Tenant,
+		"status", string(cur.Status), "held", len(ds), "reason", cur.Status.Reason())
+	if dropped > 0 {
+		m.Metrics.dropped.Add(float64(dropped))
+		m.Logger.Warn("held events over lifecycle.hold_max: the oldest were dropped", "webhook_id", w.ID,
+			"tenant", w.Tenant, "dropped", dropped, "hold_max", m.Config.HoldMax)
+	}
+	return nil
+}
+
+// Failed auto-pauses the webhook when its consecutive failures reach the
+// threshold. Only one process wins the transition, so the notification is
+// sent once.
+func (m *Manager) Failed(ctx context.Context, w *hookgate.Webhook, consecutive int64) {
+	n := int64(m.Config.AutoPauseAfter)
+	if n <= 0 || consecutive < n || w.Status != hookgate.StatusActive {
+		return
+	}
+	errNoop := errors.New("not active")
+	updated, err := m.Store.UpdateWebhook(ctx, w.Tenant, w.ID, func(cur *hookgate.Webhook) error {
+		if cur.Status != hookgate.StatusActive || !cur.Enabled {
+			return errNoop
+		}
+		cur.Status = hookgate.StatusError
+		return nil
+	})
+	if errors.Is(err, errNoop) {
+		return
+	}
+	if err != nil {
+		m.Logger.Error("auto-pause failed", "webhook_id", w.ID, "tenant", w.Tenant, "err", err)
+		return
+	}
+	if m.Invalidate != nil {
+		m.Invalidate(w.Tenant)
+	}
+	m.Metrics.autoPaused.Inc()
+	msg := fmt.Sprintf("Webhook '%s' has been paused due to repeated failures", updated.Name)
+	m.Logger.Warn(msg, "webhook_id", w.ID, "tenant", w.Tenant, "consecutive_failures", consecutive,
+		"threshold", n, "event", "webhook.auto_paused")
+	m.emit(ctx, updated, "webhook.auto_paused", msg, map[string]any{"consecutive_failures": consecutive, "threshold": n})
+}
+
+// Gone disables an endpoint that answered 410 Gone (delivery.gone_policy
+// disable_endpoint).
+func (m *Manager) Gone(ctx context.Context, w *hookgate.Webhook, endpointID string) {
+	_, err := m.Store.UpdateWebhook(ctx, w.Tenant, w.ID, func(cur *hookgate.Webhook) error {
+		for i := range cur.Endpoints {
+			if cur.Endpoints[i].ID == endpointID {
+				cur.Endpoints[i].Enabled = false
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		m.Logger.Error("disabling a gone endpoint failed", "webhook_id", w.ID, "endpoint_id", endpointID, "err", err)
+		return
+	}
+	m.Logger.Warn("endpoint disabled: it answered 410 Gone", "webhook_id", w.ID, "tenant", w.Tenant, "endpoint_id", endpointID)
+}
+
+// emit publishes an operational event about w to its tenant's (and the
+// system) subscribers, like any other event.
+func (m *Manager) emit(ctx context.Context, w *hookgate.Webhook, typ, msg string, extra map[string]any) {
+	if m.Publisher == nil {
+		return
+	}
+	data := map[string]any{"webhook_id": w.ID, "webhook_name": w.Name, "status": w.Status, "message": msg}
+	for k, v := range extra {
+		data[k] = v
+	}
+	raw, err := jsonMarshal(data)
+	if err != nil {
+		return
+	}
+	in := publish.Input{ID: m.NewID("evt"), Type: typ, Data: raw}
+	if err := m.Publisher.Validate(&in); err == nil {
+		_, err = m.Publisher.Publish(context.WithoutCancel(ctx), w.Tenant, []publish.Input{in}, "")
+	}
+	if err != nil {
+		m.Logger.Error("operational event not published", "type", typ, "webhook_id", w.ID, "err", err)
+	}
+}
+
+// Pause pauses a webhook: its events are held until Resume. Pausing a paused
+// webhook is a no-op; an auto-paused one becomes paused.
+func (m *Manager) Pause(ctx context.Context, ns, id string) (*hookgate.Webhook, error) {
+	w, err := m.Store.UpdateWebhook(ctx, ns, id, func(w *hookgate.Webhook) error {
+		switch {
+		case !w.Enabled:
+			return hookgate.Errorf(hookgate.ECONFLICT, "webhook %s is disabled (it keeps nothing); enable it before pausing", id)
+		case w.Status == hookgate.StatusUnconfirmed:
+			return hookgate.Errorf(hookgate.ECONFLICT, "webhook %s is not confirmed yet; its events are already held", id)
+		}
+		w.Status = hookgate.StatusPaused
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if m.Invalidate != nil {
+		m.Invalidate(ns)
+	}
+	m.Logger.Info("webhook paused", "webhook_id", id, "tenant", ns)
+	return m.decorate(ctx, w), nil
+}
+
+// ResumeResult is the answer to a resume.
+type ResumeResult struct {
+	Webhook        *hookgate.Webhook      `json:"webhook"`
+	PreviousStatus hookgate.WebhookStatus `json:"previous_status"`
+	Released       int                    `json:"released"`
+}
+
+// Resume makes a paused or auto-paused webhook active and releases its held
+// events, oldest first. Resuming an active webhook is a conflict unless
+// events are still held (a resume that was interrupted), which it releases.
+func (m *Manager) Resume(ctx context.Context, ns, id string) (*ResumeResult, error) {
+	var prev hookgate.WebhookStatus
+	w, err := m.Store.UpdateWebhook(ctx, ns, id, func(w *hookgate.Webhook) error {
+		prev = w.Status
+		switch w.Status {
+		case hookgate.StatusUnconfirmed:
+			return hookgate.Errorf(hookgate.ECONFLICT, "webhook %s is waiting for its receiver to confirm the subscription; resend the confirmation with POST /v1/webhooks/%s/confirmation/resend", id, id)
+		case hookgate.StatusActive:
+			return nil
+		}
+		w.Status = hookgate.StatusActive
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if prev == hookgate.StatusActive {
+		counts, err := m.Held.Counts(ctx, []string{id})
+		if err != nil {
+			return nil, err
+		}
+		if counts[0] == 0 {
+			return nil, hookgate.Errorf(hookgate.ECONFLICT, "webhook %s is already active; nothing to resume", id)
+		}
+	}
+	if m.Invalidate != nil {
+		m.Invalidate(ns)
+	}
+	// A fresh start: the failures that paused it do not count against it.
+	if err := m.Redis.HSet(ctx, store.StatsKey(m.Prefix, id), store.StatsConsecutiveFailures, 0).Err(); err != nil {
+		m.Logger.Warn("resetting consecutive failures failed", "webhook_id", id, "err", err)
+	}
+	n, err := m.release(ctx, w)
+	res := &ResumeResult{Webhook: w, PreviousStatus: prev, Released: n}
+	if err != nil {
+		// Resumed; what is still held is released by the sweep.
+		m.Logger.Error("releasing held events failed; the sweep will retry", "webhook_id", id, "released", n, "err", err)
+	}
+	m.Logger.Info("webhook resumed", "webhook_id", id, "tenant", ns, "previous_status", string(prev), "released", n)
+	if prev == hookgate.StatusError {
+		w.Status = hookgate.StatusActive
+		m.Metrics.recovered.Inc()
+		m.emit(ctx, w, "webhook.recovered", fmt.Sprintf("Webhook '%s' has been resumed", w.Name), map[string]any{"released": n})
+	}
+	res.Webhook = m.decorate(ctx, w)
+	return res, nil
+}
+
+// release puts the webhook's held events back in the queue, oldest first.
+func (m *Manager) release(ctx context.Context, w *hookgate.Webhook) (int, error) {
+	retries := m.Retries(w)
+	n, err := m.Held.Release(ctx, w.ID, func(ctx context.Context, it *HeldItem) error {
+		return m.Queue.Enqueue(ctx, []queue.Item{{Delivery: it.Delivery, Retries: retries, TaskID: it.TaskID}})
+	})
+	m.Metrics.released.Add(float64(n))
+	return n, err
+}
+
+// decorate fills the fields computed on read: held events and status reason.
+func (m *Manager) decorate(ctx context.Context, w *hookgate.Webhook) *hookgate.Webhook {
+	if c, err := m.Held.Counts(ctx, []string{w.ID}); err == nil {
+		w.HeldEvents = c[0]
+	}
+	w.StatusReason = w.Status.Reason()
+	return w
+}
+
+// HeldCounts returns the held events of each webhook (for the webhook API).
+func (m *Manager) HeldCounts(ctx context.Context, ids []string) ([]int64, error) {
+	return m.Held.Counts(ctx, ids)
+}
+
+// Start runs the sweep until Shutdown: every lifecycle.sweep_interval it
+// releases events still held for webhooks that are active again, and drops
+// those of deleted or disabled webhooks.
+func (m *Manager) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		t := time.NewTicker(m.Config.SweepInterval.D())
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := m.Sweep(ctx); err != nil && ctx.Err() == nil {
+					m.Logger.Warn("held events sweep failed", "err", err)
+				}
+			}
+		}
+	}()
+}
+
+// Shutdown stops the sweep.
+func (m *Manager) Shutdown() {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+}
+
+// Sweep releases what is held for active webhooks, drops what is held for
+// deleted or disabled ones, and forgets webhooks with nothing held.
+func (m *Manager) Sweep(ctx context.Context) error {
+	list, err := m.Held.Webhooks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range list {
+		ns, id := p[0], p[1]
+		w, err := m.Store.FindWebhookByID(ctx, ns, id)
+		switch {
+		case hookgate.ErrorCode(err) == hookgate.ENOTFOUND || (err == nil && !w.Enabled):
+			if n, err := m.Held.Drop(ctx, ns, id); err == nil && n > 0 {
+				m.Logger.Info("held events dropped: the webhook is deleted or disabled", "webhook_id", id, "tenant", ns, "dropped", n)
+			}
+			continue
+		case err != nil:
+			return err
+		case w.Status == hookgate.StatusActive:
+			if n, err := m.release(ctx, w); err != nil {
+				return err
+			} else if n > 0 {
+				m.Logger.Info("held events released by the sweep", "webhook_id", id, "tenant", ns, "released", n)
+			}
+		}
+		if err := m.Held.Forget(ctx, ns, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
