@@ -26,7 +26,7 @@ type apiError struct {
 
 // apiErr decodes r as an error body and checks its status, code and the
 // presence of a message and a request id.
-func (r response) apiErr(t *testing.T, status int, code string) apiError {
+func (r response) apiErr(t testing.TB, status int, code string) apiError {
 	t.Helper()
 	var e apiError
 	r.must(t, status).json(t, &e)
