@@ -40,7 +40,7 @@ func wiredGateway(t *testing.T) *gateway.Server {
 var pathParam = regexp.MustCompile(`\{([A-Za-z_]+)\}`)
 
 type openapiDoc struct {
-	OpenAPI string `yaml:"openapi"`
+	OpenAPI string                    `yaml:"openapi"`
 	Paths   map[string]map[string]any `yaml:"paths"`
 }
 

@@ -263,4 +263,3 @@ func DeliveryID(tenant, eventID, webhookID, endpointID string) string {
 	var sum [32]byte
 	return "dl_" + idEncoding.EncodeToString(h.Sum(sum[:0])[:16])
 }
-
