@@ -584,3 +584,38 @@ func TestEventCatalogueIsServed(t *testing.T) {
 	}
 	h.do("GET", "/v1/event-types", "", nil).apiErr(t, 401, hookgate.EUNAUTHORIZED)
 }
+
+func TestHealthReadinessMetricsAndRequestIDs(t *testing.T) {
+	h := start(t, nil)
+	admin := h.token("acme", "admin")
+	var health struct{ Status, Version string }
+	h.do("GET", "/healthz", "", nil).must(t, 200).json(t, &health)
+	if health.Status != "ok" || health.Version == "" {
+		t.Fatalf("healthz: %+v", health)
+	}
+	h.do("GET", "/readyz", "", nil).must(t, 200)
+	h.createWebhook(admin, hook("counted"))
+	r := h.do("GET", "/metrics", "", nil).must(t, 200)
+	for _, want := range []string{
+		`hookgate_http_requests_total{method="POST",route="/v1/webhooks",status="201"} 1`,
+		`hookgate_http_request_duration_seconds_bucket{method="POST",route="/v1/webhooks"`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(string(r.Body), want) {
+			t.Errorf("metrics lack %s\n%s", want, r.Body)
+		}
+	}
+	// A caller's request id is echoed and used in errors; a bad one is replaced.
+	r = h.do("GET", "/v1/webhooks/wh_nope", admin, nil, "X-Request-Id", "crm-trace-123")
+	if e := r.apiErr(t, 404, hookgate.ENOTFOUND); e.Error.RequestID != "crm-trace-123" {
+		t.Fatalf("request id %q", e.Error.RequestID)
+	}
+	r = h.do("GET", "/healthz", "", nil, "X-Request-Id", strings.Repeat("x", 100))
+	if rid := r.Header.Get("X-Request-Id"); !strings.HasPrefix(rid, "req_") {
+		t.Fatalf("an oversize request id was kept: %q", rid)
+	}
+	// Request logs carry the request id (debug level logs every request).
+	if !strings.Contains(h.logs.String(), `"request_id":"crm-trace-123"`) {
+		t.Fatalf("request not logged with its id:\n%s", h.logs.String())
+	}
+}
