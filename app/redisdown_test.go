@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os/exec"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -17,9 +18,11 @@ import (
 // ownRedis is a redis-server this test starts (and may stop) on a free
 // loopback port, so that the shared Redis is never touched.
 type ownRedis struct {
-	t    *testing.T
-	addr string
-	cmd  *exec.Cmd
+	t         *testing.T
+	path, dir string
+	port      int
+	addr      string
+	cmd       *exec.Cmd
 }
 
 func startOwnRedis(t *testing.T) *ownRedis {
@@ -34,19 +37,25 @@ func startOwnRedis(t *testing.T) *ownRedis {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	r := &ownRedis{t: t, addr: "127.0.0.1:" + strconv.Itoa(port)}
-	r.cmd = exec.Command(path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	r := &ownRedis{t: t, path: path, port: port, dir: t.TempDir(), addr: "127.0.0.1:" + strconv.Itoa(port)}
+	r.start()
 	t.Cleanup(r.stop)
+	return r
+}
+
+// start runs the server (again, on the same port) and waits until it answers.
+func (r *ownRedis) start() {
+	r.t.Helper()
+	r.cmd = exec.Command(r.path, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.dir)
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
 	rdb := redis.NewClient(&redis.Options{Addr: r.addr})
 	defer rdb.Close()
-	eventually(t, 10*time.Second, "redis-server to answer", func() bool {
+	eventually(r.t, 10*time.Second, "redis-server to answer", func() bool {
 		return rdb.Ping(context.Background()).Err() == nil
 	})
-	return r
 }
 
 // stop kills the server (only the one this test started) and waits for it.
@@ -88,4 +97,15 @@ func TestRedisDownMeansNotReadyAndUnavailable(t *testing.T) {
 	}
 	// Authentication does not need Redis: a bad token is still a 401.
 	h.do("GET", "/v1/webhooks", "bad.token.here", nil).apiErr(t, 401, hookgate.EUNAUTHORIZED)
+
+	// Redis back (empty: it kept nothing on disk): ready again, and the API
+	// works without a restart of hookgate.
+	rs.start()
+	eventually(t, 10*time.Second, "/readyz to answer 200", func() bool {
+		return h.do("GET", "/readyz", "", nil).Status == 200
+	})
+	h.createWebhook(admin, hook("after"))
+	if got := names(h.list(admin, "").Data); !slices.Equal(got, []string{"after"}) {
+		t.Fatalf("after Redis came back: %v", got)
+	}
 }
