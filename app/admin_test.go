@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"fmt"
+	"net/http/httptest"
 	"net/url"
 	"runtime"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/receiver"
 )
 
 // apiError is the one error shape of the API.
@@ -617,5 +619,42 @@ func TestHealthReadinessMetricsAndRequestIDs(t *testing.T) {
 	// Request logs carry the request id (debug level logs every request).
 	if !strings.Contains(h.logs.String(), `"request_id":"crm-trace-123"`) {
 		t.Fatalf("request not logged with its id:\n%s", h.logs.String())
+	}
+}
+
+func TestTenantsNeverReachEachOthersDeliveries(t *testing.T) {
+	h := start(t, nil)
+	rec := receiver.NewRecorder()
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	a := h.token("tenant-a", "admin", "publisher")
+	b := h.token("tenant-b", "admin", "publisher")
+	wa := h.createWebhook(a, map[string]any{"name": "a", "endpoints": endpoints(srv.URL), "events": []string{"deal.won"}})
+	h.do("POST", "/v1/events", a, map[string]any{"type": "deal.won", "data": map[string]any{"id": 1}}).must(t, 202)
+	var ds []hookgate.Delivery
+	eventually(t, 5*time.Second, "the delivery to be logged", func() bool {
+		ds = h.deliveries(a, wa.ID, "")
+		return len(ds) == 1 && ds[0].Status == hookgate.DeliverySucceeded
+	})
+	// Tenant b publishing the same event type reaches nothing of tenant a.
+	var res struct{ Deliveries int }
+	h.do("POST", "/v1/events", b, map[string]any{"type": "deal.won", "data": map[string]any{"id": 2}}).must(t, 202).json(t, &res)
+	if res.Deliveries != 0 {
+		t.Fatalf("tenant b's event reached %d deliveries", res.Deliveries)
+	}
+	for _, tc := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/v1/webhooks/" + wa.ID + "/deliveries", nil},
+		{"GET", "/v1/deliveries/" + ds[0].ID, nil},
+		{"POST", "/v1/deliveries/" + ds[0].ID + "/retry", nil},
+		{"POST", "/v1/webhooks/" + wa.ID + "/test", nil},
+		{"POST", "/v1/webhooks/" + wa.ID + "/preview", map[string]any{"type": "deal.won", "data": map[string]any{}}},
+	} {
+		h.do(tc.method, tc.path, b, tc.body).apiErr(t, 404, hookgate.ENOTFOUND)
+	}
+	if n := rec.Count(); n != 1 {
+		t.Fatalf("the receiver got %d requests; tenant b's calls sent something", n)
 	}
 }
