@@ -107,3 +107,41 @@ func TestEveryRouteIsInTheOpenAPIDocumentAndViceVersa(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryV1RouteNeedsAToken calls every /v1 route of the wired route
+// table without a token: each must answer 401 with the error shape before
+// its handler runs (nothing here needs Redis). The OpenAPI document is the
+// one public /v1 route.
+func TestEveryV1RouteNeedsAToken(t *testing.T) {
+	g := wiredGateway(t)
+	checked := 0
+	for _, r := range g.Routes() {
+		method, path, _ := strings.Cut(r, " ")
+		if !strings.HasPrefix(path, "/v1/") || path == "/v1/openapi.json" {
+			continue
+		}
+		target := regexp.MustCompile(`:[A-Za-z_]+`).ReplaceAllString(path, "x1")
+		for _, auth := range []string{"", "Bearer ", "Basic YTpi", "Bearer not-a-jwt"} {
+			req := httptest.NewRequest(method, target, strings.NewReader(`{}`))
+			req.Header.Set("Content-Type", "application/json")
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			resp, err := g.App().Test(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			var e struct {
+				Error struct{ Code, Message string } `json:"error"`
+			}
+			if resp.StatusCode != 401 || json.Unmarshal(body, &e) != nil || e.Error.Code != "unauthorized" || e.Error.Message == "" {
+				t.Errorf("%s with Authorization %q: %d %s", r, auth, resp.StatusCode, body)
+			}
+		}
+		checked++
+	}
+	if checked < 10 {
+		t.Fatalf("only %d /v1 routes checked", checked)
+	}
+}
