@@ -213,6 +213,7 @@ func TestListSearchesSortsFiltersAndPages(t *testing.T) {
 		{"limit=100000", "limit"},
 		{"limit=ten", "limit"},
 		{"cursor=%21%21not-a-cursor", "cursor"},
+		{"scope=everyone", "scope"},
 	} {
 		e := h.do("GET", "/v1/webhooks?"+tc.query, admin, nil).apiErr(t, 400, hookgate.EINVALID)
 		if e.Error.Fields[tc.field] == "" {
@@ -359,6 +360,9 @@ func TestCreateValidationNamesEveryBadField(t *testing.T) {
 		{"userinfo", ok(func(m map[string]any) {
 			m["endpoints"] = endpoints("https://ok.example.com", "https://user:pass@erp.example.com/hook")
 		}), "endpoints[1].url", "credentials"},
+		{"same url twice", ok(func(m map[string]any) {
+			m["endpoints"] = endpoints("https://a.example.com/x", "https://b.example.com/x", "https://a.example.com/x")
+		}), "endpoints[2].url", "same as endpoints[0]"},
 		{"no events", ok(func(m map[string]any) { m["events"] = []string{} }), "events", "at least one event"},
 		{"too many events", ok(func(m map[string]any) { m["events"] = manyEvents }), "events", "at most 100"},
 		{"unknown event", ok(func(m map[string]any) { m["events"] = []string{"contact.created", "contact.exploded"} }), "events[1]", `"contact.exploded"`},
@@ -453,6 +457,10 @@ func TestBadRequestsGetTheirStatusAndErrorShape(t *testing.T) {
 	h.do("GET", "/v1/webhooks", h.token("acme", "publisher"), nil).apiErr(t, 403, hookgate.EFORBIDDEN)
 	h.do("GET", "/v1/webhooks/wh_doesnotexist", admin, nil).apiErr(t, 404, hookgate.ENOTFOUND)
 	h.do("GET", "/v1/nothing-here", admin, nil).apiErr(t, 404, hookgate.ENOTFOUND)
+	long := strings.Repeat("x", 5000)
+	if e := h.do("GET", "/v1/webhooks/"+long, admin, nil).apiErr(t, 404, hookgate.ENOTFOUND); len(e.Error.Message) > 200 {
+		t.Fatalf("a 5000-byte id is echoed back: %d bytes of message", len(e.Error.Message))
+	}
 	r = h.do("PUT", "/v1/webhooks", admin, good)
 	if r.Status != 405 {
 		t.Fatalf("PUT /v1/webhooks: %d %s", r.Status, r.Body)
