@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"net/url"
@@ -43,6 +44,22 @@ func (r response) apiErr(t testing.TB, status int, code string) apiError {
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("error Content-Type %q", ct)
+	}
+	// Exactly the documented shape: {"error": {code, message, fields?, request_id}}.
+	var raw map[string]map[string]json.RawMessage
+	r.json(t, &raw)
+	if len(raw) != 1 || raw["error"] == nil {
+		t.Fatalf("error body has other top-level keys: %s", r.Body)
+	}
+	for k := range raw["error"] {
+		switch k {
+		case "code", "message", "fields", "request_id":
+		default:
+			t.Fatalf("error body has an undocumented key %q: %s", k, r.Body)
+		}
+	}
+	if _, ok := raw["error"]["fields"]; ok && len(e.Error.Fields) == 0 {
+		t.Fatalf("empty fields object: %s", r.Body)
 	}
 	return e
 }
