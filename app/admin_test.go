@@ -104,6 +104,11 @@ func TestWebhookLifecycleCreateGetPatchDelete(t *testing.T) {
 		t.Fatalf("generated secret %q is not whsec_ + base64 of 32 bytes", created.Secret)
 	}
 	w := created.Webhook
+	loc := h.do("POST", "/v1/webhooks", admin, hook("located")).must(t, 201).Header.Get("Location")
+	if !strings.HasPrefix(loc, "/v1/webhooks/wh_") {
+		t.Fatalf("201 Location %q", loc)
+	}
+	h.do("DELETE", loc, admin, nil).must(t, 204)
 	if w.ID == "" || w.Tenant != "acme" || w.System || w.Name != "ERP Sync" || w.Format != "standard" ||
 		!w.Enabled || w.Status != hookgate.StatusActive || w.CreatedAt.IsZero() || w.UpdatedAt.IsZero() {
 		t.Fatalf("created webhook: %+v", w)
