@@ -325,3 +325,22 @@ func TestShippedConfigIsValidAndMatchesTheDefaults(t *testing.T) {
 		t.Fatalf("config.yaml differs from Default():\n file:\n%s\n code:\n%s", file, code)
 	}
 }
+
+func TestWarningsNameUnsafeSettings(t *testing.T) {
+	c := Default()
+	c.Auth.HS256Secret, c.Store.EncryptionKey = "a-real-secret-of-enough-length-0123456789", "cmVhbA=="
+	if w := c.Warnings(); len(w) != 0 {
+		t.Fatalf("safe settings warn: %v", w)
+	}
+	c.Auth.HS256Secret, c.Store.EncryptionKey = DevHS256Secret, DevEncryptionKey
+	c.Delivery.AllowHTTP, c.Delivery.AllowedCIDRs = true, []string{"127.0.0.0/8"}
+	w := strings.Join(c.Warnings(), "\n")
+	for _, field := range []string{"auth.hs256_secret", "store.encryption_key", "delivery.allow_http", "delivery.allowed_cidrs"} {
+		if !strings.Contains(w, field) {
+			t.Errorf("no warning names %s:\n%s", field, w)
+		}
+	}
+	if strings.Contains(w, DevHS256Secret) || strings.Contains(w, DevEncryptionKey) {
+		t.Errorf("a warning repeats a secret:\n%s", w)
+	}
+}

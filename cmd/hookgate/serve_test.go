@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -92,5 +93,23 @@ func TestServeStopsGracefullyOnSIGTERM(t *testing.T) {
 	if c, err := net.Dial("tcp", addr); err == nil {
 		c.Close()
 		t.Fatal("the port still accepts connections after shutdown")
+	}
+}
+
+func TestServeStopsOnABadConfigNamingTheField(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	body := fmt.Sprintf("server: {role: both}\nauth: {hs256_secret: %q}\nstore: {encryption_key: %q}\n", config.DevHS256Secret, config.DevEncryptionKey)
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run([]string{"serve", "--config", path}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "server.role") {
+		t.Fatalf("serve with server.role: both: %v", err)
+	}
+	t.Setenv("HOOKGATE_SERVER_ROLE", "all")
+	t.Setenv("HOOKGATE_DELIVERY_RETRY_JITTER", "2")
+	err = run([]string{"serve", "--config", path}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "delivery.retry_jitter") {
+		t.Fatalf("serve with HOOKGATE_DELIVERY_RETRY_JITTER=2: %v", err)
 	}
 }
