@@ -106,6 +106,9 @@ func start(t testing.TB, mutate func(*config.Config)) *harness {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		// Connections the client dialed but left idle would hold the
+		// server's drain until its read timeout.
+		http.DefaultClient.CloseIdleConnections()
 		if err := a.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
