@@ -182,9 +182,16 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	} else if len(w.Endpoints) > r.MaxEndpoints {
 		v.Add("endpoints", "at most %d endpoints are allowed", r.MaxEndpoints)
 	}
+	urls := map[string]int{}
 	for i, e := range w.Endpoints {
+		field := "endpoints[" + strconv.Itoa(i) + "].url"
 		if err := CheckEndpointURL(e.URL, r.AllowHTTP); err != nil {
-			v.Add("endpoints["+strconv.Itoa(i)+"].url", "%s", ErrorMessage(err))
+			v.Add(field, "%s", ErrorMessage(err))
+		} else if j, dup := urls[strings.TrimSpace(e.URL)]; dup {
+			// The same URL twice would receive every event twice.
+			v.Add(field, "Webhook URL is the same as endpoints[%d]", j)
+		} else {
+			urls[strings.TrimSpace(e.URL)] = i
 		}
 	}
 	if len(w.Events) == 0 {

@@ -51,7 +51,7 @@ func (s *syncBuffer) String() string {
 
 // harness is a running hookgate on loopback with its own Redis prefix.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	app  *app.App
 	base string
 	cfg  config.Config
@@ -59,7 +59,7 @@ type harness struct {
 	rdb  *redis.Client
 }
 
-func testConfig(t *testing.T) config.Config {
+func testConfig(t testing.TB) config.Config {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Redis.Addr = redisAddr()
@@ -80,7 +80,7 @@ func testConfig(t *testing.T) config.Config {
 }
 
 // start runs hookgate with testConfig changed by mutate.
-func start(t *testing.T, mutate func(*config.Config)) *harness {
+func start(t testing.TB, mutate func(*config.Config)) *harness {
 	t.Helper()
 	cfg := testConfig(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -107,6 +107,9 @@ func start(t *testing.T, mutate func(*config.Config)) *harness {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		// Connections the client dialed but left idle would hold the
+		// server's drain until its read timeout.
+		http.DefaultClient.CloseIdleConnections()
 		if h.app != nil {
 			if err := h.app.Shutdown(ctx); err != nil {
 				t.Errorf("shutdown: %v", err)
@@ -167,7 +170,7 @@ type response struct {
 	Body   []byte
 }
 
-func (r response) json(t *testing.T, v any) {
+func (r response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.Body, err)
@@ -175,7 +178,7 @@ func (r response) json(t *testing.T, v any) {
 }
 
 // errorCode returns error.code of an error body.
-func (r response) errorCode(t *testing.T) string {
+func (r response) errorCode(t testing.TB) string {
 	t.Helper()
 	var e struct {
 		Error struct {
@@ -231,7 +234,7 @@ func (h *harness) do(method, path, token string, body any, headers ...string) re
 }
 
 // must fails the test unless the response has the status.
-func (r response) must(t *testing.T, status int) response {
+func (r response) must(t testing.TB, status int) response {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
@@ -252,7 +255,7 @@ func (h *harness) createWebhook(token string, body map[string]any) createdWebhoo
 }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {

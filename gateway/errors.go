@@ -63,6 +63,13 @@ func (s *Server) writeError(c *fiber.Ctx, err error) error {
 // errorHandler turns errors escaping handlers (including Fiber's own, such as
 // 413 for an oversize body or 404 for an unknown route) into the error shape.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	if requestID(c) == "" {
+		// Fasthttp refuses an oversize body before any middleware runs;
+		// the answer still carries a request id.
+		rid := newRequestID()
+		c.Locals(localsRequestID, rid)
+		c.Set(headerRequestID, rid)
+	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
 		code := hookgate.EINTERNAL

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -60,7 +61,11 @@ func (m *httpMetrics) middleware(c *fiber.Ctx) error {
 	if route == "" || route == "/" && c.Path() != "/" {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(c.Method(), route, strconv.Itoa(c.Response().StatusCode())).Inc()
-	m.duration.WithLabelValues(c.Method(), route).Observe(time.Since(start).Seconds())
+	// Fiber's Method() aliases the connection's reusable buffer; the metric
+	// keeps its label values, so it must get a copy (else a POST series is
+	// later shown as whatever method the buffer holds next).
+	method := strings.Clone(c.Method())
+	m.requests.WithLabelValues(method, route, strconv.Itoa(c.Response().StatusCode())).Inc()
+	m.duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 	return err
 }

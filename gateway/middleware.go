@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/json"
+	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +51,20 @@ func (s *Server) requestIDs(c *fiber.Ctx) error {
 			"status", c.Response().StatusCode(), "duration_ms", float64(time.Since(start).Microseconds())/1000)
 	}
 	return nil
+}
+
+// recoverPanics turns a panic in a handler into a logged 500 with the error
+// shape, instead of a dead process: one bad request must not take the
+// gateway down for everyone.
+func (s *Server) recoverPanics(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("handler panicked", "request_id", requestID(c), "method", c.Method(), "route", c.Route().Path,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = s.writeError(c, &hookgate.Error{Code: hookgate.EINTERNAL, Message: "Internal error.", Err: fmt.Errorf("panic: %v", r)})
+		}
+	}()
+	return c.Next()
 }
 
 func requestID(c *fiber.Ctx) string {

@@ -94,7 +94,7 @@ func New(d Deps) *Server {
 		ErrorHandler:          s.errorHandler,
 		ReadBufferSize:        16 << 10,
 	})
-	s.app.Use(s.requestIDs, s.metrics.middleware)
+	s.app.Use(s.requestIDs, s.metrics.middleware, s.recoverPanics)
 	s.register()
 	return s
 }

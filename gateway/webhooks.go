@@ -24,7 +24,11 @@ type WebhookService interface {
 // the path's tenant.
 func (s *Server) namespace(c *fiber.Ctx, wantSystem bool) (string, error) {
 	p := principal(c)
-	if wantSystem || c.Query("scope") == "system" {
+	scope := c.Query("scope")
+	if scope != "" && scope != "system" {
+		return "", hookgate.FieldError("scope", "scope must be system or absent")
+	}
+	if wantSystem || scope == "system" {
 		if !p.Has(hookgate.RoleSystem) {
 			return "", hookgate.Errorf(hookgate.EFORBIDDEN, "system webhooks require the system role")
 		}

@@ -168,8 +168,18 @@ func (s *Service) CreateWebhook(ctx context.Context, ns, owner string, in *hookg
 
 // UpdateWebhook applies a patch atomically and validates the result.
 func (s *Service) UpdateWebhook(ctx context.Context, ns, id string, p *hookgate.WebhookPatch) (*hookgate.Webhook, error) {
-	if p.Secret != nil || p.Unsigned != nil || p.System {
-		return nil, hookgate.Errorf(hookgate.EINVALID, "secret, unsigned and system are set on create; rotate a secret with POST /v1/webhooks/{id}/rotate-secret")
+	var v hookgate.Validation
+	if p.Secret != nil {
+		v.Add("secret", "secret is set on create only")
+	}
+	if p.Unsigned != nil {
+		v.Add("unsigned", "unsigned is set on create only")
+	}
+	if p.System {
+		v.Add("system", "system is set on create only")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
 	var newlyUnconfirmed bool
 	w, err := s.Store.UpdateWebhook(ctx, ns, id, func(w *hookgate.Webhook) error {

@@ -217,13 +217,13 @@ func isNoScript(err error) bool { return err != nil && strings.HasPrefix(err.Err
 func (l *DeliveryLog) Find(ctx context.Context, ns, id string) (*StoredDelivery, error) {
 	ref, err := l.rdb.Get(ctx, l.refKey(id)).Result()
 	if errors.Is(err, redis.Nil) {
-		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "delivery %s not found", id)
+		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "delivery %s not found", shortID(id))
 	} else if err != nil {
 		return nil, translate("find delivery", err)
 	}
 	refNS, wh, _ := strings.Cut(ref, " ")
 	if refNS != ns {
-		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "delivery %s not found", id)
+		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "delivery %s not found", shortID(id))
 	}
 	var sum *redis.StringCmd
 	var atts *redis.StringSliceCmd
@@ -233,7 +233,7 @@ func (l *DeliveryLog) Find(ctx context.Context, ns, id string) (*StoredDelivery,
 		return nil
 	})
 	if errors.Is(err, redis.Nil) {
-		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "delivery %s not found", id)
+		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "delivery %s not found", shortID(id))
 	} else if err != nil {
 		return nil, translate("find delivery", err)
 	}

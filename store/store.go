@@ -89,7 +89,17 @@ func (s *Store) tenantsKey() string                { return s.prefix + ":tenants
 
 // notFound is the error for a webhook that does not exist in the tenant.
 func notFound(id string) error {
-	return hookgate.Errorf(hookgate.ENOTFOUND, "webhook %s not found", id)
+	return hookgate.Errorf(hookgate.ENOTFOUND, "webhook %s not found", shortID(id))
+}
+
+// shortID bounds an id the caller sent before it is repeated in a message:
+// ids hookgate makes are far shorter, and a path of any length may be sent.
+func shortID(id string) string {
+	const max = 64
+	if len(id) <= max {
+		return id
+	}
+	return strings.ToValidUTF8(id[:max], "") + "..."
 }
 
 // checkTenant refuses an empty tenant: it is a programming error, and would

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookgate/hookgate/config"
+)
+
+// TestServeStopsGracefullyOnSIGTERM runs `hookgate serve` in-process against
+// real Redis, waits until it answers, sends the process SIGTERM, and expects
+// serve to drain and return without error, with the port closed.
+func TestServeStopsGracefullyOnSIGTERM(t *testing.T) {
+	redisAddr := os.Getenv("REDIS_ADDR")
+	if redisAddr == "" {
+		redisAddr = "127.0.0.1:6379"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "hgserve" + hex.EncodeToString(b[:])
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	cfg := fmt.Sprintf("server: {listen: %q, shutdown_timeout: 5s}\nredis: {addr: %q, prefix: %s}\nauth: {hs256_secret: %q}\nstore: {encryption_key: %q}\nlog: {level: error}\n",
+		addr, redisAddr, prefix, config.DevHS256Secret, config.DevEncryptionKey)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+		defer rdb.Close()
+		ctx := context.Background()
+		for _, pattern := range []string{prefix + ":*", "asynq:{" + prefix + "}*"} {
+			iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+			for iter.Next(ctx) {
+				rdb.Del(ctx, iter.Val())
+			}
+		}
+		rdb.SRem(ctx, "asynq:queues", prefix)
+	})
+
+	done := make(chan error, 1)
+	go func() { done <- run([]string{"serve", "--config", path}, io.Discard, io.Discard) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended before it was ready: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not become ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// serve registered its signal handler before it started listening, so
+	// this SIGTERM goes to serve, not to the default handler.
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v on SIGTERM", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Fatal("the port still accepts connections after shutdown")
+	}
+}
+
+func TestServeStopsOnABadConfigNamingTheField(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	body := fmt.Sprintf("server: {role: both}\nauth: {hs256_secret: %q}\nstore: {encryption_key: %q}\n", config.DevHS256Secret, config.DevEncryptionKey)
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run([]string{"serve", "--config", path}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "server.role") {
+		t.Fatalf("serve with server.role: both: %v", err)
+	}
+	t.Setenv("HOOKGATE_SERVER_ROLE", "all")
+	t.Setenv("HOOKGATE_DELIVERY_RETRY_JITTER", "2")
+	err = run([]string{"serve", "--config", path}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "delivery.retry_jitter") {
+		t.Fatalf("serve with HOOKGATE_DELIVERY_RETRY_JITTER=2: %v", err)
+	}
+}
