@@ -22,6 +22,8 @@ var statusOf = map[string]int{
 	hookgate.ERATELIMITED:  fiber.StatusTooManyRequests,
 	hookgate.EUNAVAILABLE:  fiber.StatusServiceUnavailable,
 	hookgate.EINTERNAL:     fiber.StatusInternalServerError,
+	hookgate.EBADGATEWAY:   fiber.StatusBadGateway,
+	hookgate.ETIMEOUT:      fiber.StatusGatewayTimeout,
 }
 
 // errorBody is the one error shape of the API.

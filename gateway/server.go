@@ -41,6 +41,12 @@ type Deps struct {
 	Formats func(name string) bool
 	// Plugins lists the loaded plugins for GET /v1/plugins. Optional.
 	Plugins PluginLister
+	// Incoming manages incoming webhooks; IncomingProxy serves their URLs
+	// and JWKS is the owner-token key set served at /.well-known/jwks.json.
+	// Optional (together).
+	Incoming      IncomingService
+	IncomingProxy IncomingProxy
+	JWKS          []byte
 }
 
 // Server is the Fiber app with its dependencies.
@@ -60,6 +66,10 @@ type Server struct {
 	metrics    *httpMetrics
 	routes     []route
 	openapiDoc []byte
+
+	incoming      IncomingService
+	incomingProxy IncomingProxy
+	jwksDoc       []byte
 }
 
 // New builds the app and registers every route.
@@ -67,6 +77,7 @@ func New(d Deps) *Server {
 	s := &Server{
 		cfg: d.Config, cat: d.Catalogue, verifier: d.Verifier, webhooks: d.Webhooks, publisher: d.Publisher, deliveries: d.Deliveries, plugins: d.Plugins,
 		ready: d.Ready, log: d.Logger, reg: d.Registry,
+		incoming: d.Incoming, incomingProxy: d.IncomingProxy, jwksDoc: d.JWKS,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

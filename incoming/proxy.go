@@ -1,0 +1,436 @@
+package incoming
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/ownertoken"
+	"github.com/hookgate/hookgate/pipeline"
+)
+
+// Lookuper finds the route of a token and takes one request from its rate
+// limit, in one round trip (implemented by store.Store).
+type Lookuper interface {
+	Lookup(ctx context.Context, token string, rate float64, burst int) (*hookgate.IncomingRoute, bool, time.Duration, error)
+}
+
+// Transformer runs incoming transforms (implemented by pipeline.Pipeline).
+type Transformer interface {
+	TransformIncoming(ctx context.Context, plugin string, req pipeline.IncomingRequest) (*pipeline.IncomingResult, error)
+}
+
+// Recorder keeps request log entries (implemented by LogWriter).
+type Recorder interface {
+	Record(tenant, id string, e hookgate.IncomingRequestLog)
+}
+
+// Limits bound the proxy.
+type Limits struct {
+	Rate            float64
+	Burst           int
+	Timeout         time.Duration
+	MaxRequestBody  int
+	MaxResponseBody int
+	LogBodyBytes    int
+}
+
+// Proxy serves incoming webhook URLs.
+type Proxy struct {
+	Lookup      Lookuper
+	Scopes      Scopes
+	Signer      *ownertoken.Signer
+	Transformer Transformer
+	Log         Recorder
+	Limits      Limits
+	Client      *http.Client
+	Logger      *slog.Logger
+}
+
+// NewClient returns the HTTP client the proxy forwards with: one transport,
+// kept-alive connections, no redirects followed, no decompression (bodies
+// pass through as the upstream sent them). Upstreams come from the
+// operator's configuration, never from callers, so the SSRF guard of
+// deliveries does not apply to them: they are usually private addresses.
+func NewClient(maxIdlePerHost int) *http.Client {
+	t := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          maxIdlePerHost * 4,
+		MaxIdleConnsPerHost:   maxIdlePerHost,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// Request is a third party's call to an incoming URL, as the gateway read it.
+type Request struct {
+	Method string
+	Token  string
+	// Path is the raw (still percent-encoded) path below the token.
+	Path      string
+	Query     string
+	Header    http.Header
+	Body      []byte
+	CallerIP  string
+	Scheme    string
+	Host      string
+	RequestID string
+}
+
+// Response is what to answer: the upstream's status, headers and body.
+// Body may be nil; the caller must Close it.
+type Response struct {
+	Status        int
+	Header        http.Header
+	Body          io.ReadCloser
+	ContentLength int64 // -1 when unknown
+}
+
+// DeniedError is the one answer for an unknown token, a disabled webhook
+// and a path outside the scopes: the caller is told nothing more.
+type DeniedError struct{ Reason string }
+
+func (e *DeniedError) Error() string { return "access denied: " + e.Reason }
+
+// RateLimitedError says the webhook's rate limit is spent.
+type RateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitedError) Error() string { return "rate limited" }
+
+// hopHeaders are never forwarded in either direction (RFC 9110 7.6.1),
+// with the caller's credentials and forwarding headers it may have forged.
+var hopHeaders = []string{
+	"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+var callerOnly = []string{
+	"Authorization", "Cookie", "Host", "Forwarded", "X-Forwarded-For", "X-Forwarded-Proto",
+	"X-Forwarded-Host", "X-Real-Ip", "X-Request-Id", "Content-Length", "X-Hookgate-Incoming-Webhook",
+}
+
+func stripHop(h http.Header) {
+	for _, f := range h.Values("Connection") {
+		for _, name := range strings.Split(f, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, k := range hopHeaders {
+		h.Del(k)
+	}
+}
+
+// Serve answers one call. Errors are *DeniedError, *RateLimitedError or
+// *hookgate.Error (413, 502, 504, 503 when Redis is down).
+func (p *Proxy) Serve(ctx context.Context, req *Request) (*Response, error) {
+	start := time.Now()
+	route, allowed, wait, err := p.Lookup.Lookup(ctx, req.Token, p.Limits.Rate, p.Limits.Burst)
+	if err != nil {
+		return nil, err
+	}
+	if route == nil {
+		return nil, &DeniedError{Reason: DeniedUnknownToken}
+	}
+	entry := hookgate.IncomingRequestLog{
+		At: start.UTC(), RequestID: req.RequestID, Method: req.Method, Path: req.Path, Query: req.Query,
+		CallerIP: req.CallerIP, RequestBody: capString(req.Body, p.Limits.LogBodyBytes),
+	}
+	fail := func(status int, err error) (*Response, error) {
+		entry.Status, entry.LatencyMS = status, ms(time.Since(start))
+		var d *DeniedError
+		if errors.As(err, &d) {
+			entry.Denied = d.Reason
+		} else if errors.As(err, new(*RateLimitedError)) {
+			entry.Denied = "rate_limited"
+		} else {
+			entry.Error = hookgate.ErrorMessage(err)
+		}
+		p.Log.Record(route.Tenant, route.ID, entry)
+		return nil, err
+	}
+	if !route.Enabled {
+		return fail(http.StatusForbidden, &DeniedError{Reason: DeniedDisabled})
+	}
+	path, ok := CleanPath(req.Path)
+	if !ok {
+		return fail(http.StatusForbidden, &DeniedError{Reason: DeniedBadPath})
+	}
+	if !allowed {
+		return fail(http.StatusTooManyRequests, &RateLimitedError{RetryAfter: wait})
+	}
+	if len(req.Body) > p.Limits.MaxRequestBody {
+		return fail(http.StatusRequestEntityTooLarge, hookgate.Errorf(hookgate.ETOOLARGE, "request body is larger than %d bytes", p.Limits.MaxRequestBody))
+	}
+	if route.Transform != "" {
+		resp, err := p.transform(ctx, route, req, path, &entry)
+		if err != nil {
+			return fail(statusOf(err), err)
+		}
+		entry.Status, entry.LatencyMS = resp.Status, ms(time.Since(start))
+		p.Log.Record(route.Tenant, route.ID, entry)
+		return resp, nil
+	}
+	sc, reason := p.Scopes.Match(route.Scopes, req.Method, path)
+	if sc == nil {
+		return fail(http.StatusForbidden, &DeniedError{Reason: reason})
+	}
+	entry.Upstream = sc.Name
+	ctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
+	resp, err := p.forward(ctx, route, sc, req, req.Method, path, req.Query, req.Header, req.Body)
+	if err != nil {
+		cancel()
+		return fail(statusOf(err), err)
+	}
+	if resp.ContentLength > int64(p.Limits.MaxResponseBody) {
+		resp.Body.Close()
+		cancel()
+		return fail(http.StatusBadGateway, hookgate.Errorf(hookgate.EBADGATEWAY, "the upstream's answer is larger than %d bytes", p.Limits.MaxResponseBody))
+	}
+	entry.Status = resp.StatusCode
+	body := &streamBody{rc: resp.Body, left: int64(p.Limits.MaxResponseBody), keep: p.Limits.LogBodyBytes,
+		done: func(kept []byte, err error) {
+			cancel()
+			entry.LatencyMS = ms(time.Since(start))
+			entry.ResponseBody = string(kept)
+			if err != nil {
+				entry.Error = "response body: " + err.Error()
+			}
+			p.Log.Record(route.Tenant, route.ID, entry)
+		}}
+	h := resp.Header
+	stripHop(h)
+	h.Del("Set-Cookie")
+	return &Response{Status: resp.StatusCode, Header: h, Body: body, ContentLength: resp.ContentLength}, nil
+}
+
+// forward sends one request to sc's upstream as the route's owner.
+func (p *Proxy) forward(ctx context.Context, route *hookgate.IncomingRoute, sc *Scope, req *Request, method, path, query string, in http.Header, body []byte) (*http.Response, error) {
+	tok, err := p.Signer.Token(ownertoken.Owner{Subject: route.Owner, Tenant: route.Tenant, Scopes: route.Scopes, WebhookID: route.ID})
+	if err != nil {
+		return nil, err
+	}
+	target := sc.base + path
+	if query != "" {
+		target += "?" + query
+	}
+	var rd io.Reader
+	if len(body) > 0 {
+		rd = bytes.NewReader(body)
+	}
+	out, err := http.NewRequestWithContext(ctx, method, target, rd)
+	if err != nil {
+		return nil, hookgate.Errorf(hookgate.EBADGATEWAY, "cannot build the upstream request")
+	}
+	h := make(http.Header, len(in)+6)
+	for k, v := range in {
+		h[k] = v
+	}
+	stripHop(h)
+	for _, k := range callerOnly {
+		h.Del(k)
+	}
+	h.Set("Authorization", "Bearer "+tok)
+	if req.CallerIP != "" {
+		h.Set("X-Forwarded-For", req.CallerIP)
+	}
+	h.Set("X-Forwarded-Proto", req.Scheme)
+	if req.Host != "" {
+		h.Set("X-Forwarded-Host", req.Host)
+	}
+	h.Set("X-Request-Id", req.RequestID)
+	h.Set("X-Hookgate-Incoming-Webhook", route.ID)
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = []string{""} // no Go default
+	}
+	out.Header = h
+	resp, err := p.Client.Do(out)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, &hookgate.Error{Code: hookgate.ETIMEOUT, Message: "the upstream did not answer in time", Err: err}
+		}
+		return nil, &hookgate.Error{Code: hookgate.EBADGATEWAY, Message: "the upstream cannot be reached", Err: err}
+	}
+	return resp, nil
+}
+
+// transform runs the webhook's incoming transform, re-checks every request
+// it asks for against the scopes, then makes them in order.
+func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, req *Request, path string, entry *hookgate.IncomingRequestLog) (*Response, error) {
+	hdr := req.Header.Clone()
+	for _, k := range callerOnly {
+		hdr.Del(k)
+	}
+	res, err := p.Transformer.TransformIncoming(ctx, route.Transform, pipeline.IncomingRequest{
+		Method: req.Method, Path: path, Query: req.Query, Headers: hdr, Body: req.Body,
+	})
+	if err != nil {
+		if hookgate.ErrorCode(err) == hookgate.EUNAVAILABLE {
+			return nil, err
+		}
+		return nil, &hookgate.Error{Code: hookgate.EBADGATEWAY, Message: "the incoming transform failed", Err: err}
+	}
+	if res.Reject {
+		return nil, hookgate.Errorf(hookgate.EINVALID, "the request was rejected by transform %s: %s", route.Transform, res.Reason)
+	}
+	type planned struct {
+		sc                *Scope
+		method, path, qry string
+		header            http.Header
+		body              []byte
+	}
+	plan := make([]planned, 0, len(res.Requests))
+	for _, r := range res.Requests {
+		rp, rq, _ := strings.Cut(r.Path, "?")
+		clean, ok := CleanPath(rp)
+		if !ok {
+			return nil, &DeniedError{Reason: DeniedBadPath}
+		}
+		sc, reason := p.Scopes.Match(route.Scopes, r.Method, clean)
+		if sc == nil {
+			return nil, &DeniedError{Reason: reason}
+		}
+		h := http.Header{}
+		for k, v := range r.Headers {
+			h.Set(k, v)
+		}
+		plan = append(plan, planned{sc: sc, method: r.Method, path: clean, qry: rq, header: h, body: r.Body})
+	}
+	type result struct {
+		Method string          `json:"method"`
+		Path   string          `json:"path"`
+		Status int             `json:"status"`
+		Body   json.RawMessage `json:"body,omitempty"`
+	}
+	var results []result
+	var last *Response
+	var lastBody []byte
+	for _, pl := range plan {
+		entry.Upstream = pl.sc.Name
+		cctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
+		resp, err := p.forward(cctx, route, pl.sc, req, pl.method, pl.path, pl.qry, pl.header, pl.body)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, int64(p.Limits.MaxResponseBody)+1))
+		resp.Body.Close()
+		cancel()
+		if err != nil {
+			return nil, &hookgate.Error{Code: hookgate.EBADGATEWAY, Message: "reading the upstream's answer failed", Err: err}
+		}
+		if len(b) > p.Limits.MaxResponseBody {
+			return nil, hookgate.Errorf(hookgate.EBADGATEWAY, "the upstream's answer is larger than %d bytes", p.Limits.MaxResponseBody)
+		}
+		h := resp.Header
+		stripHop(h)
+		h.Del("Set-Cookie")
+		h.Del("Content-Length")
+		lastBody = b
+		last = &Response{Status: resp.StatusCode, Header: h, Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b))}
+		r := result{Method: pl.method, Path: pl.path, Status: resp.StatusCode}
+		if json.Valid(b) {
+			r.Body = b
+		}
+		results = append(results, r)
+		if resp.StatusCode >= 400 {
+			break
+		}
+	}
+	entry.ResponseBody = capString(lastBody, p.Limits.LogBodyBytes)
+	if len(results) == 1 {
+		return last, nil
+	}
+	// Several calls: a summary, with the first failure's status if any.
+	status := http.StatusOK
+	if last.Status >= 400 {
+		status = last.Status
+	}
+	b, _ := json.Marshal(map[string]any{"results": results})
+	return &Response{Status: status, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b))}, nil
+}
+
+func statusOf(err error) int {
+	var d *DeniedError
+	switch {
+	case errors.As(err, &d):
+		return http.StatusForbidden
+	case errors.As(err, new(*RateLimitedError)):
+		return http.StatusTooManyRequests
+	}
+	switch hookgate.ErrorCode(err) {
+	case hookgate.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case hookgate.EBADGATEWAY:
+		return http.StatusBadGateway
+	case hookgate.ETIMEOUT:
+		return http.StatusGatewayTimeout
+	case hookgate.EINVALID:
+		return http.StatusBadRequest
+	case hookgate.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func capString(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return string(b)
+}
+
+// errTooLarge ends a response body that grows past the cap: the caller's
+// connection is cut rather than handed a silently truncated body.
+var errTooLarge = errors.New("upstream response larger than incoming.max_response_body")
+
+// streamBody passes the upstream's body through, bounded, keeps its first
+// bytes for the request log, and reports once when it is closed.
+type streamBody struct {
+	rc   io.ReadCloser
+	left int64
+	keep int
+	kept []byte
+	err  error
+	done func(kept []byte, err error)
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if len(b.kept) < b.keep && n > 0 {
+		b.kept = append(b.kept, p[:min(n, b.keep-len(b.kept))]...)
+	}
+	b.left -= int64(n)
+	if b.left < 0 {
+		b.err = errTooLarge
+		return n, errTooLarge
+	}
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+func (b *streamBody) Close() error {
+	err := b.rc.Close()
+	if b.done != nil {
+		b.done(b.kept, b.err)
+		b.done = nil
+	}
+	return err
+}
