@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hookgate/hookgate/config"
 )
@@ -89,12 +90,14 @@ const maxPath = 4096
 // it starts with "/", every escape is well-formed and encodes none of
 // "/", "\", ".", "%" or a control character (no encoded traversal, no
 // double encoding), it holds no raw backslash, control, space, non-ASCII or
-// ";" byte, no "." or ".." segment and no empty segment but a trailing one.
+// ";" byte, no "." or ".." segment and no empty segment but a trailing one,
+// and it decodes to valid UTF-8 (no overlong encodings of "." or "/").
 // Anything else is refused: the caller gets Access denied.
 func CleanPath(raw string) (string, bool) {
 	if raw == "" || raw[0] != '/' || len(raw) > maxPath {
 		return "", false
 	}
+	var decoded []byte // only when there are escapes
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		switch {
@@ -106,10 +109,21 @@ func CleanPath(raw string) (string, bool) {
 			if v == '/' || v == '\\' || v == '.' || v == '%' || v < 0x20 || v == 0x7f {
 				return "", false
 			}
+			if decoded == nil {
+				decoded = append(make([]byte, 0, len(raw)), raw[:i]...)
+			}
+			decoded = append(decoded, v)
 			i += 2
+			continue
 		case c <= ' ' || c >= 0x7f || c == '\\' || c == ';' || c == '?' || c == '#':
 			return "", false
 		}
+		if decoded != nil {
+			decoded = append(decoded, c)
+		}
+	}
+	if decoded != nil && !utf8.Valid(decoded) {
+		return "", false
 	}
 	segs := strings.Split(raw[1:], "/")
 	for i, seg := range segs {
