@@ -164,7 +164,11 @@ func (p *Proxy) Serve(ctx context.Context, req *Request) (*Response, error) {
 	if !route.Enabled {
 		return fail(http.StatusForbidden, &DeniedError{Reason: DeniedDisabled})
 	}
-	path, ok := CleanPath(req.Path)
+	raw := req.Path
+	if raw == "" && route.Transform != "" {
+		raw = "/" // a transform may take messages POSTed to the bare URL
+	}
+	path, ok := CleanPath(raw)
 	if !ok {
 		return fail(http.StatusForbidden, &DeniedError{Reason: DeniedBadPath})
 	}
