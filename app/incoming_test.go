@@ -574,3 +574,35 @@ func TestIncomingRateLimitIsSharedAcrossProcesses(t *testing.T) {
 	w2 := e.create(e.token("acme", "admin"), map[string]any{"name": "fresh", "scopes": []string{"crm"}})
 	e.do("GET", e.path(w2)+"/crm/v1/x", "", nil).must(t, 201)
 }
+
+func TestIncomingRoutesAreDocumented(t *testing.T) {
+	e := startIncoming(t, nil)
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	e.do("GET", "/v1/openapi.json", "", nil).must(t, 200).json(t, &doc)
+	n := 0
+	for _, r := range e.app.Gateway.Routes() {
+		method, path, _ := strings.Cut(r, " ")
+		if !strings.Contains(path, "incoming-webhooks") && !strings.HasPrefix(path, "/in/") && !strings.Contains(path, "jwks") {
+			continue
+		}
+		n++
+		path = strings.ReplaceAll(path, ":id", "{id}")
+		if path == "/in/*" {
+			path = "/in/{token}/{path}"
+		}
+		ops := []string{strings.ToLower(method)}
+		if method == "ANY" {
+			ops = []string{"get", "post", "put", "patch", "delete", "head", "options"}
+		}
+		for _, op := range ops {
+			if _, ok := doc.Paths[path][op]; !ok {
+				t.Errorf("%s %s is not in openapi.yaml", op, path)
+			}
+		}
+	}
+	if n != 11 {
+		t.Fatalf("found %d incoming routes, want 11", n)
+	}
+}
