@@ -340,13 +340,28 @@ return {v, allowed, wait}
 // Lookup is the proxy's one round trip: the route of token (nil when no
 // webhook has it) and, for an enabled webhook, whether its rate limit lets
 // this request through, and if not how long to wait.
+//
+// Lookups made at the same moment by concurrent requests share a round
+// trip: each is still its own script run, checked against Redis, but they
+// travel in one pipeline (see lookupBatcher).
 func (s *Store) Lookup(ctx context.Context, token string, rate float64, burst int) (*hookgate.IncomingRoute, bool, time.Duration, error) {
 	hash := s.TokenHash(token)
-	res, err := lookupScript.Run(ctx, s.rdb, []string{s.routeKey(hash), s.bucketKey(hash)},
-		strconv.FormatFloat(rate, 'f', -1, 64), burst).Result()
-	if err != nil {
-		return nil, false, 0, wrap(ctx, err, "look up incoming token")
+	s.lookupOnce.Do(s.startLookups)
+	req := &lookupReq{ctx: ctx, keys: []string{s.routeKey(hash), s.bucketKey(hash)},
+		rate: strconv.FormatFloat(rate, 'f', -1, 64), burst: burst, done: make(chan struct{})}
+	select {
+	case s.lookups <- req:
+	case <-ctx.Done():
+		return nil, false, 0, ctx.Err()
 	}
+	<-req.done
+	if req.err != nil {
+		return nil, false, 0, wrap(ctx, req.err, "look up incoming token")
+	}
+	return parseLookup(req.res)
+}
+
+func parseLookup(res any) (*hookgate.IncomingRoute, bool, time.Duration, error) {
 	arr, ok := res.([]any)
 	if !ok || len(arr) != 3 {
 		return nil, false, 0, nil
@@ -361,24 +376,118 @@ func (s *Store) Lookup(ctx context.Context, token string, rate float64, burst in
 	return &r, allowed == 1, time.Duration(min(wait, math.MaxInt32)) * time.Millisecond, nil
 }
 
+type lookupReq struct {
+	ctx   context.Context
+	keys  []string
+	rate  string
+	burst int
+	res   any
+	err   error
+	done  chan struct{}
+}
+
+// Bounds of the lookup batcher: goroutines sending pipelines, and lookups
+// in one pipeline.
+const (
+	lookupSenders = 4
+	lookupBatch   = 128
+)
+
+// startLookups starts the goroutines that send lookups. Each takes one
+// waiting lookup and whatever others are already waiting (never waiting
+// for more), so a lone request goes out at once and a burst shares round
+// trips. They live as long as the process: they hold no resource but the
+// Redis client's pool.
+func (s *Store) startLookups() {
+	s.lookups = make(chan *lookupReq, lookupBatch*lookupSenders)
+	for range lookupSenders {
+		go func() {
+			batch := make([]*lookupReq, 0, lookupBatch)
+			for first := range s.lookups {
+				batch = append(batch[:0], first)
+			more:
+				for len(batch) < lookupBatch {
+					select {
+					case r := <-s.lookups:
+						batch = append(batch, r)
+					default:
+						break more
+					}
+				}
+				s.runLookups(batch)
+			}
+		}()
+	}
+}
+
+func (s *Store) runLookups(batch []*lookupReq) {
+	ctx := context.Background()
+	if len(batch) == 1 {
+		ctx = batch[0].ctx
+	}
+	cmds := make([]*redis.Cmd, len(batch))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, r := range batch {
+			cmds[i] = lookupScript.EvalSha(ctx, p, r.keys, r.rate, r.burst)
+		}
+		return nil
+	})
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err = lookupScript.Load(ctx, s.rdb).Err(); err == nil {
+			_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for i, r := range batch {
+					cmds[i] = lookupScript.EvalSha(ctx, p, r.keys, r.rate, r.burst)
+				}
+				return nil
+			})
+		}
+	}
+	for i, r := range batch {
+		r.res, r.err = cmds[i].Result()
+		if errors.Is(r.err, redis.Nil) {
+			r.err = nil
+		}
+		close(r.done)
+	}
+}
+
 // IncomingLogEntry is one request log entry to append.
 type IncomingLogEntry struct {
 	Tenant, ID string
 	Entry      hookgate.IncomingRequestLog
 }
 
-// AppendIncomingLog appends entries to their webhooks' request logs in one
-// round trip, keeping the newest max of each.
+// AppendIncomingLog appends entries (oldest first) to their webhooks' request
+// logs in one round trip, keeping the newest max of each: one LPUSH of all
+// of a webhook's entries and one LTRIM per webhook.
 func (s *Store) AppendIncomingLog(ctx context.Context, entries []IncomingLogEntry, max int) error {
+	type group struct {
+		key  string
+		vals []any
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	for _, e := range entries {
+		b, err := json.Marshal(e.Entry)
+		if err != nil {
+			return fmt.Errorf("encode incoming request log: %w", err)
+		}
+		key := s.incomingLogKey(e.Tenant, e.ID)
+		g, ok := byKey[key]
+		if !ok {
+			g = &group{key: key}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.vals = append(g.vals, b)
+	}
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, e := range entries {
-			b, err := json.Marshal(e.Entry)
-			if err != nil {
-				return err
+		for _, g := range groups {
+			if len(g.vals) > max {
+				g.vals = g.vals[len(g.vals)-max:]
 			}
-			key := s.incomingLogKey(e.Tenant, e.ID)
-			p.LPush(ctx, key, b)
-			p.LTrim(ctx, key, 0, int64(max-1))
+			p.LPush(ctx, g.key, g.vals...)
+			p.LTrim(ctx, g.key, 0, int64(max-1))
 		}
 		return nil
 	})

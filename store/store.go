@@ -28,6 +28,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -43,6 +44,9 @@ type Store struct {
 	// lookupKey keys the HMAC under which incoming webhook tokens are
 	// looked up (derived from the encryption key, never the key itself).
 	lookupKey []byte
+
+	lookupOnce sync.Once
+	lookups    chan *lookupReq
 }
 
 var _ hookgate.WebhookStore = (*Store)(nil)
