@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,6 +28,7 @@ type IncomingOptions struct {
 	Duration    time.Duration // of each throughput run
 	Requests    int           // sequential requests of each latency run
 	Concurrency int           // connections of the throughput runs
+	Rounds      int           // throughput rounds, each direct then proxied
 	Out         io.Writer
 }
 
@@ -39,6 +42,8 @@ type IncomingResult struct {
 	DirectPerS, ProxyPerS        float64       // Concurrency connections, as fast as answered
 	ThroughputRatio              float64       // ProxyPerS / DirectPerS
 	ConcurrentP50, ConcurrentP99 time.Duration // through the proxy, under the throughput load
+	DirectCPU, ProxyCPU          time.Duration // CPU of this process per request
+	RedisCPU                     time.Duration // redis-server CPU per proxied request
 }
 
 // upstreamBody is what the fake CRM answers: a task, as in seed 001.
@@ -150,8 +155,33 @@ func RunIncoming(ctx context.Context, o IncomingOptions) (*IncomingResult, error
 
 	// Throughput: Concurrency connections for Duration, direct, proxied,
 	// then direct again; the direct figure is the better of the two.
+	type cpu struct{ self, redis time.Duration }
+	cpuNow := func() cpu {
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		c := cpu{self: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
+		if info, err := rdb.Info(ctx, "cpu").Result(); err == nil {
+			for _, line := range strings.Split(info, "\n") {
+				k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+				if k == "used_cpu_sys" || k == "used_cpu_user" {
+					f, _ := strconv.ParseFloat(v, 64)
+					c.redis += time.Duration(f * float64(time.Second))
+				}
+			}
+		}
+		return c
+	}
+	var lastCPU struct {
+		self, redis time.Duration
+		n           int64
+	}
 	run := func(url string) (float64, []time.Duration, error) {
 		var n atomic.Int64
+		c0 := cpuNow()
+		defer func() {
+			c1 := cpuNow()
+			lastCPU.self, lastCPU.redis, lastCPU.n = c1.self-c0.self, c1.redis-c0.redis, n.Load()
+		}()
 		var firstErr error
 		var mu sync.Mutex
 		lat := make([][]time.Duration, o.Concurrency)
@@ -185,24 +215,39 @@ func RunIncoming(ctx context.Context, o IncomingOptions) (*IncomingResult, error
 		sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
 		return float64(n.Load()) / time.Since(start).Seconds(), all, firstErr
 	}
-	d1, _, err := run(direct)
-	if err != nil {
-		return nil, err
+	// Rounds of direct then proxied, so that both see the same machine
+	// (a shared one drifts); the ratio reported is the median round's.
+	fmt.Fprintf(o.Out, "throughput, %d connections, %d rounds of %s each way:\n", o.Concurrency, o.Rounds, o.Duration)
+	var ratios []float64
+	var plat []time.Duration
+	var dCPU, pCPU, rCPU time.Duration
+	var dN, pN int64
+	for i := range o.Rounds {
+		d, _, err := run(direct)
+		if err != nil {
+			return nil, err
+		}
+		dCPU, dN = dCPU+lastCPU.self, dN+lastCPU.n
+		p, lat, err := run(proxied)
+		if err != nil {
+			return nil, err
+		}
+		pCPU, rCPU, pN = pCPU+lastCPU.self, rCPU+lastCPU.redis, pN+lastCPU.n
+		plat = append(plat, lat...)
+		ratios = append(ratios, p/d)
+		fmt.Fprintf(o.Out, "  round %d: direct %6.0f req/s, proxied %6.0f req/s, ratio %.2f\n", i+1, d, p, p/d)
+		res.DirectPerS, res.ProxyPerS = res.DirectPerS+d/float64(o.Rounds), res.ProxyPerS+p/float64(o.Rounds)
 	}
-	pr, plat, err := run(proxied)
-	if err != nil {
-		return nil, err
-	}
-	d2, _, err := run(direct)
-	if err != nil {
-		return nil, err
-	}
-	res.DirectPerS, res.ProxyPerS = max(d1, d2), pr
-	res.ThroughputRatio = res.ProxyPerS / res.DirectPerS
+	sort.Float64s(ratios)
+	res.ThroughputRatio = ratios[len(ratios)/2]
+	sort.Slice(plat, func(i, j int) bool { return plat[i] < plat[j] })
 	res.ConcurrentP50, res.ConcurrentP99 = pct(plat, 0.5), pct(plat, 0.99)
-	fmt.Fprintf(o.Out, "throughput, %d connections, %s each:\n  direct  %8.0f req/s (runs: %.0f, %.0f)\n  proxied %8.0f req/s (p50 %d µs, p99 %d µs)\n\n",
-		o.Concurrency, o.Duration, res.DirectPerS, d1, d2, res.ProxyPerS, res.ConcurrentP50.Microseconds(), res.ConcurrentP99.Microseconds())
-	fmt.Fprintf(o.Out, "summary: incoming proxy adds %d µs at p50 and serves %.2fx the direct throughput\n",
-		res.Overhead.Microseconds(), res.ThroughputRatio)
+	res.DirectCPU, res.ProxyCPU, res.RedisCPU = dCPU/time.Duration(max(dN, 1)), pCPU/time.Duration(max(pN, 1)), rCPU/time.Duration(max(pN, 1))
+	fmt.Fprintf(o.Out, "  mean: direct %.0f req/s, proxied %.0f req/s (p50 %d µs, p99 %d µs under load)\n",
+		res.DirectPerS, res.ProxyPerS, res.ConcurrentP50.Microseconds(), res.ConcurrentP99.Microseconds())
+	fmt.Fprintf(o.Out, "  CPU per request in this process (client + upstream [+ hookgate]): direct %d µs, proxied %d µs; redis-server %d µs per proxied request (all its clients)\n\n",
+		res.DirectCPU.Microseconds(), res.ProxyCPU.Microseconds(), res.RedisCPU.Microseconds())
+	fmt.Fprintf(o.Out, "summary: incoming proxy adds %d µs at p50 and serves %.2fx the direct throughput (median of %d rounds)\n",
+		res.Overhead.Microseconds(), res.ThroughputRatio, o.Rounds)
 	return res, nil
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/ownertoken"
 	"github.com/hookgate/hookgate/pipeline"
@@ -51,26 +53,24 @@ type Proxy struct {
 	Transformer Transformer
 	Log         Recorder
 	Limits      Limits
-	Client      *http.Client
+	Client      *fasthttp.Client
 	Logger      *slog.Logger
 }
 
-// NewClient returns the HTTP client the proxy forwards with: one transport,
-// kept-alive connections, no redirects followed, no decompression (bodies
-// pass through as the upstream sent them). Upstreams come from the
-// operator's configuration, never from callers, so the SSRF guard of
-// deliveries does not apply to them: they are usually private addresses.
-func NewClient(maxIdlePerHost int) *http.Client {
-	t := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          maxIdlePerHost * 4,
-		MaxIdleConnsPerHost:   maxIdlePerHost,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
-		ExpectContinueTimeout: time.Second,
+// NewClient returns the HTTP client the proxy forwards with: fasthttp's,
+// as the gateway's server is, with kept-alive connections, responses
+// streamed, no redirects followed, the path sent byte for byte (never
+// normalised) and no default User-Agent. Upstreams come from the operator's
+// configuration, never from callers, so the SSRF guard of deliveries does
+// not apply to them: they are usually private addresses.
+func NewClient(maxConnsPerHost int) *fasthttp.Client {
+	return &fasthttp.Client{
+		Name: "", NoDefaultUserAgentHeader: true, DisablePathNormalizing: true, StreamResponseBody: true,
+		MaxConnsPerHost: maxConnsPerHost, MaxIdleConnDuration: 90 * time.Second, ReadBufferSize: 16 << 10,
+		Dial: (&fasthttp.TCPDialer{Concurrency: 0}).Dial,
+		// Only requests that never reached the upstream are retried.
+		RetryIf: func(*fasthttp.Request) bool { return false },
 	}
-	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // Request is a third party's call to an incoming URL, as the gateway read it.
@@ -230,44 +230,90 @@ func (p *Proxy) forward(ctx context.Context, route *hookgate.IncomingRoute, sc *
 	if query != "" {
 		target += "?" + query
 	}
-	var rd io.Reader
-	if len(body) > 0 {
-		rd = bytes.NewReader(body)
+	stripHop(in)
+	out := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(out)
+	out.Header.SetNoDefaultContentType(true)
+	out.URI().DisablePathNormalizing = true
+	out.SetRequestURI(target)
+	out.Header.SetMethod(method)
+	for k, vs := range in {
+		if skipForward(k) {
+			continue
+		}
+		for _, v := range vs {
+			out.Header.Add(k, v)
+		}
 	}
-	out, err := http.NewRequestWithContext(ctx, method, target, rd)
-	if err != nil {
-		return nil, hookgate.Errorf(hookgate.EBADGATEWAY, "cannot build the upstream request")
-	}
-	h := make(http.Header, len(in)+6)
-	for k, v := range in {
-		h[k] = v
-	}
-	stripHop(h)
-	for _, k := range callerOnly {
-		h.Del(k)
-	}
-	h.Set("Authorization", "Bearer "+tok)
+	out.Header.Set("Authorization", "Bearer "+tok)
 	if req.CallerIP != "" {
-		h.Set("X-Forwarded-For", req.CallerIP)
+		out.Header.Set("X-Forwarded-For", req.CallerIP)
 	}
-	h.Set("X-Forwarded-Proto", req.Scheme)
+	out.Header.Set("X-Forwarded-Proto", req.Scheme)
 	if req.Host != "" {
-		h.Set("X-Forwarded-Host", req.Host)
+		out.Header.Set("X-Forwarded-Host", req.Host)
 	}
-	h.Set("X-Request-Id", req.RequestID)
-	h.Set("X-Hookgate-Incoming-Webhook", route.ID)
-	if _, ok := h["User-Agent"]; !ok {
-		h["User-Agent"] = []string{""} // no Go default
+	out.Header.Set("X-Request-Id", req.RequestID)
+	out.Header.Set("X-Hookgate-Incoming-Webhook", route.ID)
+	if len(body) > 0 {
+		out.SetBodyRaw(body)
 	}
-	out.Header = h
-	resp, err := p.Client.Do(out)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(p.Limits.Timeout)
+	}
+	resp := fasthttp.AcquireResponse()
+	if err := p.Client.DoDeadline(out, resp, deadline); err != nil {
+		fasthttp.ReleaseResponse(resp)
+		var ne net.Error
+		if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 			return nil, &hookgate.Error{Code: hookgate.ETIMEOUT, Message: "the upstream did not answer in time", Err: err}
 		}
 		return nil, &hookgate.Error{Code: hookgate.EBADGATEWAY, Message: "the upstream cannot be reached", Err: err}
 	}
-	return resp, nil
+	h := make(http.Header, resp.Header.Len())
+	resp.Header.VisitAll(func(k, v []byte) { h.Add(string(k), string(v)) })
+	cl := int64(resp.Header.ContentLength())
+	if cl < 0 {
+		cl = -1
+	}
+	var rd io.Reader
+	if s := resp.BodyStream(); s != nil {
+		rd = s
+	} else {
+		rd = bytes.NewReader(resp.Body())
+	}
+	return &http.Response{StatusCode: resp.StatusCode(), Header: h, ContentLength: cl,
+		Body: &releaser{Reader: rd, resp: resp}}, nil
+}
+
+// skipForward reports whether a caller's header (hop-by-hop ones are
+// already gone) is not forwarded: the caller's credentials, or one hookgate
+// sets itself.
+func skipForward(k string) bool {
+	for _, h := range callerOnly {
+		if strings.EqualFold(k, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// releaser returns a streamed response (and its connection) to fasthttp
+// when the body is closed.
+type releaser struct {
+	io.Reader
+	resp *fasthttp.Response
+	once bool
+}
+
+func (r *releaser) Close() error {
+	if r.once {
+		return nil
+	}
+	r.once = true
+	fasthttp.ReleaseResponse(r.resp) // closes the body stream
+	return nil
 }
 
 // transform runs the webhook's incoming transform, re-checks every request

@@ -24,6 +24,7 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	suite := fs.String("suite", "delivery", "what to measure: delivery (hookgate vs bare asynq) or incoming (the /in/ proxy vs calling the upstream directly)")
 	requests := fs.Int("requests", 5000, "incoming: sequential requests of each latency run")
 	conns := fs.Int("connections", 32, "incoming: connections of the throughput runs")
+	rounds := fs.Int("rounds", 3, "incoming: throughput rounds, each direct then proxied for --duration")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
@@ -47,7 +48,7 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	case "delivery":
 	case "incoming":
 		_, err = bench.RunIncoming(context.Background(), bench.IncomingOptions{Config: cfg, Duration: *duration,
-			Requests: *requests, Concurrency: *conns, Out: stdout})
+			Requests: *requests, Concurrency: *conns, Rounds: max(*rounds, 1), Out: stdout})
 		return err
 	default:
 		return usageError{fmt.Sprintf("unknown --suite %q (delivery, incoming)", *suite)}
