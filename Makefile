@@ -36,8 +36,9 @@ test: redis plugins ## run every test (needs Redis; started if missing)
 test-short: redis ## unit tests only
 	$(GO) test -count=1 -short ./...
 
-bench: build redis ## the delivery benchmark: baseline asynq vs hookgate (see docs/benchmarks.md)
+bench: build redis ## the benchmarks: delivery (vs bare asynq) and the incoming proxy (vs direct); see docs/benchmarks.md
 	./$(BIN)/hookgate bench
+	./$(BIN)/hookgate bench --suite incoming
 
 vet: ## go vet
 	$(GO) vet ./...
