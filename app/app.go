@@ -186,8 +186,8 @@ func (a *App) newIncoming(cfg config.Config, st *store.Store, logger *slog.Logge
 		},
 	}
 	proxy := &incoming.Proxy{
-		Lookup: st, Scopes: scopes, Signer: a.Signer, Transformer: a.Pipeline, Log: a.IncomingLog, Logger: logger,
-		Client: incoming.NewClient(256),
+		Lookup: st, Scopes: scopes, Signer: a.Signer, Transformer: a.Pipeline, Log: a.IncomingLog,
+		Client: incoming.NewClient(1024, in.Timeout.D()),
 		Limits: incoming.Limits{Rate: in.Rate, Burst: in.Burst, Timeout: in.Timeout.D(), MaxRequestBody: in.MaxRequestBody,
 			MaxResponseBody: in.MaxResponseBody, LogBodyBytes: in.LogBodyBytes},
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -54,7 +53,6 @@ type Proxy struct {
 	Log         Recorder
 	Limits      Limits
 	Client      *fasthttp.Client
-	Logger      *slog.Logger
 }
 
 // NewClient returns the HTTP client the proxy forwards with: fasthttp's,
@@ -63,11 +61,16 @@ type Proxy struct {
 // normalised) and no default User-Agent. Upstreams come from the operator's
 // configuration, never from callers, so the SSRF guard of deliveries does
 // not apply to them: they are usually private addresses.
-func NewClient(maxConnsPerHost int) *fasthttp.Client {
+//
+// At most maxConnsPerHost connections are open to one upstream; a request
+// finding none free waits up to wait for one (then 502), rather than being
+// refused at once.
+func NewClient(maxConnsPerHost int, wait time.Duration) *fasthttp.Client {
 	return &fasthttp.Client{
-		Name: "", NoDefaultUserAgentHeader: true, DisablePathNormalizing: true, StreamResponseBody: true,
-		MaxConnsPerHost: maxConnsPerHost, MaxIdleConnDuration: 90 * time.Second, ReadBufferSize: 16 << 10,
-		Dial: (&fasthttp.TCPDialer{Concurrency: 0}).Dial,
+		NoDefaultUserAgentHeader: true, DisablePathNormalizing: true, StreamResponseBody: true,
+		MaxConnsPerHost: maxConnsPerHost, MaxConnWaitTimeout: wait,
+		MaxIdleConnDuration: 90 * time.Second, ReadBufferSize: 16 << 10,
+		Dial: (&fasthttp.TCPDialer{}).Dial,
 		// Only requests that never reached the upstream are retried.
 		RetryIf: func(*fasthttp.Request) bool { return false },
 	}
