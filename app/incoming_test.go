@@ -271,6 +271,8 @@ func TestIncomingDeniesTraversalAndEncodingTricks(t *testing.T) {
 		base,
 		base + "/",
 		"/in/" + token + "/../../v1/incoming-webhooks",
+		"/in/" + token + "/../../v1/webhooks",
+		"/in/" + token + "/../../healthz",
 		"/in/" + token + "/%2e%2e/%2e%2e/v1/incoming-webhooks",
 		"/in/not-a-token/crm/v1/entities/leads",
 		"/in/" + strings.ToUpper(token) + "/crm/v1/entities/leads",

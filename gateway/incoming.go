@@ -42,7 +42,6 @@ var admins = []string{hookgate.RoleAdmin}
 
 func (s *Server) registerIncoming() {
 	if s.incomingProxy != nil {
-		s.app.Use(s.incomingPathGuard)
 		s.addRoutes(
 			route{method: "GET", path: "/.well-known/jwks.json", handler: s.jwks},
 			route{method: methodAll, path: "/in/*", handler: s.proxyIncoming},

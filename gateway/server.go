@@ -102,6 +102,9 @@ func New(d Deps) *Server {
 		ReadBufferSize:        16 << 10,
 	})
 	s.app.Use(s.requestIDs, s.metrics.middleware)
+	if s.incomingProxy != nil {
+		s.app.Use(s.incomingPathGuard) // before every route, so no /in/ path reaches another
+	}
 	s.register()
 	return s
 }
