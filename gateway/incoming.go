@@ -110,9 +110,12 @@ func (s *Server) proxyIncoming(c *fiber.Ctx) error {
 	}
 	h := make(http.Header, req.Header.Len())
 	req.Header.VisitAll(func(k, v []byte) { h.Add(string(k), string(v)) })
+	// Fiber's strings point into buffers reused once the handler returns;
+	// the request log outlives it, so everything kept is copied.
 	in := &incoming.Request{
-		Method: c.Method(), Token: token, Path: path, Query: string(req.URI().QueryString()),
-		Header: h, Body: req.Body(), CallerIP: c.IP(), Scheme: c.Protocol(), Host: c.Hostname(), RequestID: requestID(c),
+		Method: strings.Clone(c.Method()), Token: token, Path: path, Query: string(req.URI().QueryString()),
+		Header: h, Body: req.Body(), CallerIP: strings.Clone(c.IP()), Scheme: strings.Clone(c.Protocol()),
+		Host: strings.Clone(c.Hostname()), RequestID: strings.Clone(requestID(c)),
 	}
 	resp, err := s.incomingProxy.Serve(c.UserContext(), in)
 	if err != nil {
