@@ -346,9 +346,20 @@ return {v, allowed, wait}
 // travel in one pipeline (see lookupBatcher).
 func (s *Store) Lookup(ctx context.Context, token string, rate float64, burst int) (*hookgate.IncomingRoute, bool, time.Duration, error) {
 	hash := s.TokenHash(token)
+	keys := []string{s.routeKey(hash), s.bucketKey(hash)}
+	rateArg := strconv.FormatFloat(rate, 'f', -1, 64)
+	// Alone: no batch to share, so no hand-off to a sender either.
+	if s.lookupsInFlight.Add(1) == 1 {
+		res, err := lookupScript.Run(ctx, s.rdb, keys, rateArg, burst).Result()
+		s.lookupsInFlight.Add(-1)
+		if err != nil {
+			return nil, false, 0, wrap(ctx, err, "look up incoming token")
+		}
+		return parseLookup(res)
+	}
+	defer s.lookupsInFlight.Add(-1)
 	s.lookupOnce.Do(s.startLookups)
-	req := &lookupReq{ctx: ctx, keys: []string{s.routeKey(hash), s.bucketKey(hash)},
-		rate: strconv.FormatFloat(rate, 'f', -1, 64), burst: burst, done: make(chan struct{})}
+	req := &lookupReq{ctx: ctx, keys: keys, rate: rateArg, burst: burst, done: make(chan struct{})}
 	select {
 	case s.lookups <- req:
 	case <-ctx.Done():

@@ -29,6 +29,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -45,8 +46,9 @@ type Store struct {
 	// looked up (derived from the encryption key, never the key itself).
 	lookupKey []byte
 
-	lookupOnce sync.Once
-	lookups    chan *lookupReq
+	lookupOnce      sync.Once
+	lookups         chan *lookupReq
+	lookupsInFlight atomic.Int64
 }
 
 var _ hookgate.WebhookStore = (*Store)(nil)
