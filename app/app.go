@@ -278,6 +278,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	a.writer.Shutdown()
 	a.IncomingLog.Shutdown()
+	a.Store.Close()
 	if err := a.Plugins.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("plugins: %w", err))
 	}

@@ -358,12 +358,20 @@ func (s *Store) Lookup(ctx context.Context, token string, rate float64, burst in
 		return parseLookup(res)
 	}
 	defer s.lookupsInFlight.Add(-1)
-	s.lookupOnce.Do(s.startLookups)
 	req := &lookupReq{ctx: ctx, keys: keys, rate: rateArg, burst: burst, done: make(chan struct{})}
-	select {
-	case s.lookups <- req:
-	case <-ctx.Done():
-		return nil, false, 0, ctx.Err()
+	s.lookupMu.RLock()
+	if s.lookupsClosed {
+		s.lookupMu.RUnlock()
+		s.runLookups([]*lookupReq{req})
+	} else {
+		s.lookupOnce.Do(s.startLookups)
+		select {
+		case s.lookups <- req:
+		case <-ctx.Done():
+			s.lookupMu.RUnlock()
+			return nil, false, 0, ctx.Err()
+		}
+		s.lookupMu.RUnlock()
 	}
 	<-req.done
 	if req.err != nil {
@@ -404,11 +412,26 @@ const (
 	lookupBatch   = 128
 )
 
+// Close stops the goroutines that send shared lookup pipelines, after they
+// have sent what is queued; later lookups each make their own round trip.
+// It does not close the Redis client, which the Store does not own.
+func (s *Store) Close() {
+	s.lookupMu.Lock()
+	defer s.lookupMu.Unlock()
+	if s.lookupsClosed {
+		return
+	}
+	s.lookupsClosed = true
+	s.lookupOnce.Do(func() {}) // never start them now
+	if s.lookups != nil {
+		close(s.lookups)
+	}
+}
+
 // startLookups starts the goroutines that send lookups. Each takes one
 // waiting lookup and whatever others are already waiting (never waiting
 // for more), so a lone request goes out at once and a burst shares round
-// trips. They live as long as the process: they hold no resource but the
-// Redis client's pool.
+// trips. They run until Close.
 func (s *Store) startLookups() {
 	s.lookups = make(chan *lookupReq, lookupBatch*lookupSenders)
 	for range lookupSenders {

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hookgate/hookgate"
@@ -88,5 +90,39 @@ func TestIncomingLookupRateLimitAndRotation(t *testing.T) {
 	}
 	if left, _ := rdb.Keys(ctx, prefix+":*in*").Result(); len(left) != 0 {
 		t.Fatalf("keys left after delete: %v", left)
+	}
+}
+
+func TestIncomingConcurrentLookupsSpendTheBucketExactly(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	w := &hookgate.IncomingWebhook{Tenant: "acme", Name: "busy", Owner: "u1", Scopes: []string{"crm"}, Enabled: true, Token: strings.Repeat("z", 43)}
+	if err := s.CreateIncoming(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	const callers, burst = 64, 10
+	var wg sync.WaitGroup
+	var allowed, refused atomic.Int64
+	for range callers {
+		wg.Go(func() {
+			r, ok, _, err := s.Lookup(ctx, w.Token, 0.001, burst)
+			if err != nil || r == nil || r.ID != w.ID {
+				t.Errorf("lookup: %+v %v", r, err)
+				return
+			}
+			if ok {
+				allowed.Add(1)
+			} else {
+				refused.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if allowed.Load() != burst || refused.Load() != callers-burst {
+		t.Fatalf("allowed %d, refused %d; want %d and %d", allowed.Load(), refused.Load(), burst, callers-burst)
+	}
+	s.Close()
+	if r, ok, _, err := s.Lookup(ctx, w.Token, 0.001, burst); err != nil || r == nil || ok {
+		t.Fatalf("after Close: %+v %v %v; want the route, refused", r, ok, err)
 	}
 }

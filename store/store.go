@@ -49,6 +49,8 @@ type Store struct {
 	lookupOnce      sync.Once
 	lookups         chan *lookupReq
 	lookupsInFlight atomic.Int64
+	lookupMu        sync.RWMutex // guards lookupsClosed against sends racing Close
+	lookupsClosed   bool
 }
 
 var _ hookgate.WebhookStore = (*Store)(nil)
