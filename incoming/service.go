@@ -53,7 +53,7 @@ func (s *Service) withURL(w *hookgate.IncomingWebhook) *hookgate.IncomingWebhook
 	return w
 }
 
-// validate applies p to w and checks the result.
+// apply applies p to w and checks the result.
 func (s *Service) apply(w *hookgate.IncomingWebhook, p *hookgate.IncomingPatch, create bool) error {
 	var v hookgate.Validation
 	if p.Name != nil {
