@@ -36,8 +36,9 @@ test: redis plugins ## run every test (needs Redis; started if missing)
 test-short: redis ## unit tests only
 	$(GO) test -count=1 -short ./...
 
-bench: build ## the delivery benchmark: baseline asynq vs hookgate, on its own Redis with AOF (docs/benchmarks.md)
+bench: build ## the benchmarks: delivery (vs bare asynq) and the incoming proxy (vs direct), on a Redis with AOF (docs/benchmarks.md)
 	./scripts/bench.sh $(BENCH_ARGS)
+	./scripts/bench.sh --suite incoming
 
 vet: ## go vet
 	$(GO) vet ./...

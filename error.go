@@ -20,6 +20,8 @@ const (
 	EEXPIRED      = "expired"                // a link or token that was valid has expired
 	EUNAVAILABLE  = "unavailable"            // a dependency (Redis) is down; try again
 	EINTERNAL     = "internal"               // a bug or an unexpected failure; details are logged, not returned
+	EBADGATEWAY   = "bad_gateway"            // an upstream (the CRM, through an incoming webhook) failed or is unreachable
+	ETIMEOUT      = "gateway_timeout"        // an upstream did not answer in time
 )
 
 // Error is hookgate's error: a machine-readable code, a human message safe to

@@ -22,9 +22,11 @@ import (
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/gateway"
+	"github.com/hookgate/hookgate/incoming"
 	"github.com/hookgate/hookgate/lifecycle"
 	"github.com/hookgate/hookgate/netguard"
 	"github.com/hookgate/hookgate/outgoing"
+	"github.com/hookgate/hookgate/ownertoken"
 	"github.com/hookgate/hookgate/pipeline"
 	"github.com/hookgate/hookgate/plugins/host"
 	"github.com/hookgate/hookgate/publish"
@@ -50,6 +52,10 @@ type App struct {
 	// Lifecycle pauses, resumes, auto-pauses, confirms and rotates webhooks,
 	// and holds the events of webhooks that are not active.
 	Lifecycle *lifecycle.Manager
+	// Signer mints owner tokens for incoming webhooks.
+	Signer *ownertoken.Signer
+	// IncomingLog writes incoming webhooks' request logs.
+	IncomingLog *incoming.LogWriter
 
 	queueName string
 	writer    *queue.LogWriter
@@ -134,7 +140,12 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	svc := &outgoing.Service{Store: st, Counter: st, MaxPerTenant: cfg.Webhooks.MaxPerTenant, NewID: newID,
 		Rules:             outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform),
 		NeedsConfirmation: a.Pipeline.NeedsConfirmation, Confirmer: a.Lifecycle, Held: a.Lifecycle, Logger: logger}
+	inSvc, proxy, err := a.newIncoming(cfg, st, logger)
+	if err != nil {
+		return nil, err
+	}
 	deps := gateway.Deps{
+		Incoming: inSvc, IncomingProxy: proxy, JWKS: a.Signer.JWKS(),
 		Config: cfg, Catalogue: cat, Verifier: verifier, Webhooks: svc, Publisher: pub,
 		Deliveries: &outgoing.Deliveries{Webhooks: st, Catalogue: cat, Log: a.Log, Recorder: a.writer, Queue: a.client, Worker: a.Worker,
 			AllowHTTP: d.AllowHTTP, NewID: newID},
@@ -145,6 +156,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if cfg.Server.Role == "worker" {
 		// A worker process serves health, readiness and metrics only.
 		deps.Webhooks, deps.Publisher, deps.Deliveries, deps.Plugins, deps.Lifecycle = nil, nil, nil, nil, nil
+		deps.Incoming, deps.IncomingProxy, deps.JWKS = nil, nil, nil
 	}
 	a.Gateway = gateway.New(deps)
 	if cfg.Server.Role != "api" {
@@ -155,6 +167,49 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		queue.RegisterQueueDepth(a.Registry, a.Redis, a.queueName)
 	}
 	return a, nil
+}
+
+// newIncoming builds the incoming webhook service and proxy: the scopes
+// from config, the owner-token signer, the request log writer.
+func (a *App) newIncoming(cfg config.Config, st *store.Store, logger *slog.Logger) (*incoming.Service, *incoming.Proxy, error) {
+	in := cfg.Incoming
+	scopes, err := incoming.ScopesFromConfig(in.Scopes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("incoming.scopes: %w", err)
+	}
+	key := ownertoken.GenerateKey()
+	if in.SigningKey != "" {
+		if key, err = ownertoken.LoadKey(in.SigningKey); err != nil {
+			return nil, nil, fmt.Errorf("incoming.signing_key: %w", err)
+		}
+	}
+	issuer := in.Issuer
+	if issuer == "" {
+		issuer = cfg.Server.PublicURL
+	}
+	if a.Signer, err = ownertoken.New(key, ownertoken.Options{Issuer: issuer, Audience: in.Audience, TTL: in.TokenTTL.D()}); err != nil {
+		return nil, nil, err
+	}
+	a.IncomingLog = incoming.NewLogWriter(st, in.LogEntries, 4096, logger)
+	svc := &incoming.Service{
+		Store: st, Scopes: scopes, PublicURL: cfg.Server.PublicURL, MaxPerTenant: in.MaxPerTenant,
+		MaxNameLength: cfg.Webhooks.MaxNameLength, LogEntries: in.LogEntries,
+		HasPlugin: func(name string) bool {
+			for _, p := range cfg.Plugins {
+				if p.Name == name {
+					return true
+				}
+			}
+			return false
+		},
+	}
+	proxy := &incoming.Proxy{
+		Lookup: st, Scopes: scopes, Signer: a.Signer, Transformer: a.Pipeline, Log: a.IncomingLog,
+		Client: incoming.NewClient(1024, in.Timeout.D()),
+		Limits: incoming.Limits{Rate: in.Rate, Burst: in.Burst, Timeout: in.Timeout.D(), MaxRequestBody: min(in.MaxRequestBody, cfg.Server.BodyLimit),
+			MaxResponseBody: in.MaxResponseBody, LogBodyBytes: in.LogBodyBytes},
+	}
+	return svc, proxy, nil
 }
 
 func newID(prefix string) string { return publish.NewID(prefix, time.Now()) }
@@ -197,6 +252,7 @@ func (a *App) Start(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("plugins: %w", err)
 	}
 	a.writer.Start()
+	a.IncomingLog.Start()
 	if a.server != nil {
 		if err := a.server.Start(); err != nil {
 			cancel()
@@ -241,6 +297,8 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.server.Shutdown()
 	}
 	a.writer.Shutdown()
+	a.IncomingLog.Shutdown()
+	a.Store.Close()
 	if err := a.Plugins.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("plugins: %w", err))
 	}

@@ -36,6 +36,7 @@ type Config struct {
 	Delivery  Delivery  `yaml:"delivery" envPrefix:"DELIVERY_"`
 	Lifecycle Lifecycle `yaml:"lifecycle" envPrefix:"LIFECYCLE_"`
 	Log       Log       `yaml:"log" envPrefix:"LOG_"`
+	Incoming  Incoming  `yaml:"incoming" envPrefix:"INCOMING_"`
 
 	// Plugins are the plugin processes started at boot (YAML only).
 	Plugins []Plugin `yaml:"plugins"`
@@ -180,6 +181,45 @@ type Lifecycle struct {
 	SweepInterval Duration `yaml:"sweep_interval" env:"SWEEP_INTERVAL"`
 }
 
+// Incoming is how incoming webhooks (secret URLs proxied to the CRM's API on
+// the owner's behalf) behave. See docs/incoming.md.
+type Incoming struct {
+	// Scopes maps a scope name (crm, tasks, ...) to the path prefixes it
+	// opens and the CRM service that serves them (YAML only). Webhooks may
+	// only name scopes listed here.
+	Scopes map[string]Scope `yaml:"scopes"`
+	// SigningKey is a PEM file holding the private key owner tokens are
+	// signed with: RSA (RS256, 2048 bits or more) or Ed25519 (EdDSA). Empty:
+	// an Ed25519 key is generated at start, which suits one process only.
+	SigningKey string   `yaml:"signing_key" env:"SIGNING_KEY"`
+	Issuer     string   `yaml:"issuer" env:"ISSUER"`       // iss of owner tokens; default server.public_url
+	Audience   string   `yaml:"audience" env:"AUDIENCE"`   // aud of owner tokens; default none
+	TokenTTL   Duration `yaml:"token_ttl" env:"TOKEN_TTL"` // lifetime of an owner token; default 60s
+	// Rate and Burst are each webhook's token bucket, shared by every
+	// hookgate process through Redis: Rate requests per second on average,
+	// up to Burst at once. Defaults 10 and 20.
+	Rate            float64  `yaml:"rate" env:"RATE"`
+	Burst           int      `yaml:"burst" env:"BURST"`
+	Timeout         Duration `yaml:"timeout" env:"TIMEOUT"`                     // whole upstream call; default 30s
+	MaxRequestBody  int      `yaml:"max_request_body" env:"MAX_REQUEST_BODY"`   // bytes; default 1 MiB (at most server.body_limit)
+	MaxResponseBody int      `yaml:"max_response_body" env:"MAX_RESPONSE_BODY"` // bytes passed back; default 10 MiB
+	LogEntries      int      `yaml:"log_entries" env:"LOG_ENTRIES"`             // requests kept per webhook; default 100
+	LogBodyBytes    int      `yaml:"log_body_bytes" env:"LOG_BODY_BYTES"`       // bytes of each body kept in the log; default 2048
+	MaxPerTenant    int      `yaml:"max_per_tenant" env:"MAX_PER_TENANT"`       // default 1000
+}
+
+// Scope is one tool of the CRM an incoming webhook can be given access to.
+type Scope struct {
+	// Prefixes are the paths it opens, each starting and ending with "/",
+	// such as /crm/.
+	Prefixes []string `yaml:"prefixes"`
+	// Upstream is the base URL of the CRM service serving them; the path is
+	// appended as it came: {upstream}/crm/v1/entities/leads.
+	Upstream string `yaml:"upstream"`
+	// Methods allowed; default all.
+	Methods []string `yaml:"methods"`
+}
+
 // Log is the structured log.
 type Log struct {
 	Level  string `yaml:"level" env:"LEVEL"`   // debug | info | warn | error; default info
@@ -228,6 +268,10 @@ func Default() Config {
 			SweepInterval: Duration(5 * time.Second),
 		},
 		Log: Log{Level: "info", Format: "json"},
+		Incoming: Incoming{
+			TokenTTL: Duration(60 * time.Second), Rate: 10, Burst: 20, Timeout: Duration(30 * time.Second),
+			MaxRequestBody: 1 << 20, MaxResponseBody: 10 << 20, LogEntries: 100, LogBodyBytes: 2048, MaxPerTenant: 1000,
+		},
 	}
 }
 
@@ -366,6 +410,9 @@ func (c *Config) Validate() error {
 	if err := c.validatePlugins(bad); err != nil {
 		return err
 	}
+	if err := c.validateIncoming(bad); err != nil {
+		return err
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -408,6 +455,58 @@ func (c *Config) validatePlugins(bad func(string, string, ...any) error) error {
 		}
 		if p.MaxOutput == 0 {
 			p.MaxOutput = DefaultPluginMaxOutput
+		}
+	}
+	return nil
+}
+
+// validateIncoming checks the incoming section.
+func (c *Config) validateIncoming(bad func(string, string, ...any) error) error {
+	in := c.Incoming
+	if in.TokenTTL < Duration(5*time.Second) || in.TokenTTL > Duration(time.Hour) {
+		return bad("incoming.token_ttl", "must be between 5s and 1h")
+	}
+	if in.Timeout <= 0 {
+		return bad("incoming.timeout", "must be a positive duration")
+	}
+	if in.Rate <= 0 {
+		return bad("incoming.rate", "must be positive (requests per second)")
+	}
+	for name, n := range map[string]int{
+		"incoming.burst": in.Burst, "incoming.max_request_body": in.MaxRequestBody,
+		"incoming.max_response_body": in.MaxResponseBody, "incoming.log_entries": in.LogEntries,
+		"incoming.max_per_tenant": in.MaxPerTenant,
+	} {
+		if n <= 0 {
+			return bad(name, "must be positive")
+		}
+	}
+	if in.LogBodyBytes < 0 {
+		return bad("incoming.log_body_bytes", "must not be negative")
+	}
+	for name, sc := range in.Scopes {
+		field := "incoming.scopes." + name
+		if name == "" || strings.ContainsAny(name, " /\\") {
+			return bad(field, "scope names are single words")
+		}
+		u, err := url.Parse(sc.Upstream)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return bad(field+".upstream", "must be an http(s) base URL such as http://crm-tasks:8080")
+		}
+		if len(sc.Prefixes) == 0 {
+			return bad(field+".prefixes", "name at least one path prefix such as /%s/", name)
+		}
+		for _, p := range sc.Prefixes {
+			if len(p) < 3 || p[0] != '/' || p[len(p)-1] != '/' || strings.Contains(p, "//") || strings.ContainsAny(p, "%\\?#") || strings.Contains(p, "/../") || strings.Contains(p, "/./") {
+				return bad(field+".prefixes", "%q must be a clean path starting and ending with /", p)
+			}
+		}
+		for _, m := range sc.Methods {
+			switch m {
+			case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+			default:
+				return bad(field+".methods", "%q is not an HTTP method (upper case)", m)
+			}
 		}
 	}
 	return nil
@@ -461,6 +560,9 @@ func (c *Config) Warnings() []string {
 	}
 	if c.Delivery.AllowHTTP {
 		w = append(w, "delivery.allow_http is on: deliveries may travel unencrypted")
+	}
+	if c.Incoming.SigningKey == "" {
+		w = append(w, "incoming.signing_key is not set: owner tokens are signed with a key generated at start, which other hookgate processes do not share and which changes on restart")
 	}
 	if len(c.Delivery.AllowedCIDRs) > 0 {
 		w = append(w, fmt.Sprintf("delivery.allowed_cidrs opens %v past the SSRF guard", c.Delivery.AllowedCIDRs))

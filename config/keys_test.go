@@ -316,9 +316,10 @@ func TestShippedConfigIsValidAndMatchesTheDefaults(t *testing.T) {
 	}
 	// config.yaml says "every value here is also the built-in default unless
 	// marked otherwise": the development secrets and the plugins are the
-	// marked exceptions.
+	// marked exceptions, and so are the example incoming scopes.
 	def := Default()
 	cfg.Auth.HS256Secret, cfg.Store.EncryptionKey, cfg.Plugins = "", "", nil
+	cfg.Incoming.Scopes = def.Incoming.Scopes
 	file, _ := yaml.Marshal(cfg) // YAML, so that an empty list and no list compare equal
 	code, _ := yaml.Marshal(def)
 	if string(file) != string(code) {
@@ -329,13 +330,15 @@ func TestShippedConfigIsValidAndMatchesTheDefaults(t *testing.T) {
 func TestWarningsNameUnsafeSettings(t *testing.T) {
 	c := Default()
 	c.Auth.HS256Secret, c.Store.EncryptionKey = "a-real-secret-of-enough-length-0123456789", "cmVhbA=="
+	c.Incoming.SigningKey = "/etc/hookgate/owner.pem"
 	if w := c.Warnings(); len(w) != 0 {
 		t.Fatalf("safe settings warn: %v", w)
 	}
 	c.Auth.HS256Secret, c.Store.EncryptionKey = DevHS256Secret, DevEncryptionKey
 	c.Delivery.AllowHTTP, c.Delivery.AllowedCIDRs = true, []string{"127.0.0.0/8"}
+	c.Incoming.SigningKey = ""
 	w := strings.Join(c.Warnings(), "\n")
-	for _, field := range []string{"auth.hs256_secret", "store.encryption_key", "delivery.allow_http", "delivery.allowed_cidrs"} {
+	for _, field := range []string{"auth.hs256_secret", "store.encryption_key", "delivery.allow_http", "delivery.allowed_cidrs", "incoming.signing_key"} {
 		if !strings.Contains(w, field) {
 			t.Errorf("no warning names %s:\n%s", field, w)
 		}

@@ -23,6 +23,8 @@ var statusOf = map[string]int{
 	hookgate.EEXPIRED:      fiber.StatusGone,
 	hookgate.EUNAVAILABLE:  fiber.StatusServiceUnavailable,
 	hookgate.EINTERNAL:     fiber.StatusInternalServerError,
+	hookgate.EBADGATEWAY:   fiber.StatusBadGateway,
+	hookgate.ETIMEOUT:      fiber.StatusGatewayTimeout,
 }
 
 // errorBody is the one error shape of the API.

@@ -99,7 +99,18 @@ func documentedRoutes(t *testing.T, raw []byte) []string {
 
 func TestEveryRouteIsInTheOpenAPIDocumentAndViceVersa(t *testing.T) {
 	g := wiredGateway(t)
-	registered := g.Routes()
+	var registered []string
+	for _, r := range g.Routes() {
+		// The incoming proxy serves every method under /in/; the document
+		// spells it as one path with each method.
+		if r == "ANY /in/*" {
+			for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"} {
+				registered = append(registered, m+" /in/:token/:path")
+			}
+			continue
+		}
+		registered = append(registered, r)
+	}
 	sort.Strings(registered)
 	if len(registered) < 10 {
 		t.Fatalf("the wiring registered only %v; the check would prove little", registered)

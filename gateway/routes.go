@@ -16,6 +16,9 @@ type route struct {
 	handler fiber.Handler
 }
 
+// methodAll in a route's method registers it for every method.
+const methodAll = "ANY"
+
 // addRoutes registers routes; every registration goes through here so that
 // the auth requirement of each route is stated in one place.
 func (s *Server) addRoutes(rs ...route) {
@@ -25,7 +28,11 @@ func (s *Server) addRoutes(rs ...route) {
 			handlers = append(handlers, s.authenticate(r.roles...))
 		}
 		handlers = append(handlers, r.handler)
-		s.app.Add(r.method, r.path, handlers...)
+		if r.method == methodAll {
+			s.app.All(r.path, handlers...)
+		} else {
+			s.app.Add(r.method, r.path, handlers...)
+		}
 		s.routes = append(s.routes, r)
 	}
 }
@@ -81,6 +88,7 @@ func (s *Server) register() {
 	if s.plugins != nil {
 		s.addRoutes(route{method: "GET", path: "/v1/plugins", auth: true, roles: managers, handler: s.listPlugins})
 	}
+	s.registerIncoming()
 }
 
 // Routes lists the registered routes as "METHOD /path" (Fiber's :param form).

@@ -43,6 +43,12 @@ type Deps struct {
 	Plugins PluginLister
 	// Lifecycle pauses, resumes, confirms and rotates webhooks. Optional.
 	Lifecycle LifecycleService
+	// Incoming manages incoming webhooks; IncomingProxy serves their URLs
+	// and JWKS is the owner-token key set served at /.well-known/jwks.json.
+	// Optional (together).
+	Incoming      IncomingService
+	IncomingProxy IncomingProxy
+	JWKS          []byte
 }
 
 // Server is the Fiber app with its dependencies.
@@ -63,6 +69,10 @@ type Server struct {
 	metrics    *httpMetrics
 	routes     []route
 	openapiDoc []byte
+
+	incoming      IncomingService
+	incomingProxy IncomingProxy
+	jwksDoc       []byte
 }
 
 // New builds the app and registers every route.
@@ -71,6 +81,7 @@ func New(d Deps) *Server {
 		cfg: d.Config, cat: d.Catalogue, verifier: d.Verifier, webhooks: d.Webhooks, publisher: d.Publisher, deliveries: d.Deliveries, plugins: d.Plugins,
 		lifecycle: d.Lifecycle,
 		ready:     d.Ready, log: d.Logger, reg: d.Registry,
+		incoming: d.Incoming, incomingProxy: d.IncomingProxy, jwksDoc: d.JWKS,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -95,6 +106,9 @@ func New(d Deps) *Server {
 		ReadBufferSize:        16 << 10,
 	})
 	s.app.Use(s.requestIDs, s.metrics.middleware, s.recoverPanics)
+	if s.incomingProxy != nil {
+		s.app.Use(s.incomingPathGuard) // before every route, so no /in/ path reaches another
+	}
 	s.register()
 	return s
 }

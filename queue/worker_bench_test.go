@@ -25,7 +25,9 @@ import (
 
 type oneWebhook struct{ w *hookgate.Webhook }
 
-func (o oneWebhook) Webhook(context.Context, string, string) (*hookgate.Webhook, error) { return o.w, nil }
+func (o oneWebhook) Webhook(context.Context, string, string) (*hookgate.Webhook, error) {
+	return o.w, nil
+}
 
 type okSender struct{}
 

@@ -21,11 +21,15 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -38,6 +42,15 @@ type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
 	seal   *sealer
+	// lookupKey keys the HMAC under which incoming webhook tokens are
+	// looked up (derived from the encryption key, never the key itself).
+	lookupKey []byte
+
+	lookupOnce      sync.Once
+	lookups         chan *lookupReq
+	lookupsInFlight atomic.Int64
+	lookupMu        sync.RWMutex // guards lookupsClosed against sends racing Close
+	lookupsClosed   bool
 }
 
 var _ hookgate.WebhookStore = (*Store)(nil)
@@ -57,7 +70,9 @@ func New(rdb redis.UniversalClient, prefix string, encryptionKey []byte) (*Store
 	if err != nil {
 		return nil, fmt.Errorf("new store: %w", err)
 	}
-	return &Store{rdb: rdb, prefix: prefix, seal: s}, nil
+	mac := hmac.New(sha256.New, encryptionKey)
+	mac.Write([]byte("hookgate incoming token lookup v1"))
+	return &Store{rdb: rdb, prefix: prefix, seal: s, lookupKey: mac.Sum(nil)}, nil
 }
 
 // ChangesChannel is the Pub/Sub channel on which the tenant of every created,

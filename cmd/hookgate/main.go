@@ -3,7 +3,7 @@
 //	hookgate serve   [--config config.yaml] [--role all|api|worker]
 //	hookgate token   --tenant T --sub U --roles admin,publisher [--ttl 1h]
 //	hookgate receive --secret S --port P [--status 200] [--confirm]
-//	hookgate bench   [--rate 1000] [--duration 10s]
+//	hookgate bench   [--suite delivery|incoming] [--rate 1000] [--duration 10s]
 //	hookgate version
 package main
 
@@ -50,6 +50,7 @@ commands:
   token     mint a development API token signed with the configured HS256 secret
   receive   run a small webhook receiver that verifies and prints deliveries
   bench     measure delivery throughput and latency against bare asynq
+            (--suite incoming: the incoming proxy against calling the upstream directly)
   version   print the version
 
 run 'hookgate <command> -h' for a command's flags`

@@ -1,0 +1,489 @@
+package incoming
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/ownertoken"
+	"github.com/hookgate/hookgate/pipeline"
+)
+
+// Lookuper finds the route of a token and takes one request from its rate
+// limit, in one round trip (implemented by store.Store).
+type Lookuper interface {
+	Lookup(ctx context.Context, token string, rate float64, burst int) (*hookgate.IncomingRoute, bool, time.Duration, error)
+}
+
+// Transformer runs incoming transforms (implemented by pipeline.Pipeline).
+type Transformer interface {
+	TransformIncoming(ctx context.Context, plugin string, req pipeline.IncomingRequest) (*pipeline.IncomingResult, error)
+}
+
+// Recorder keeps request log entries (implemented by LogWriter).
+type Recorder interface {
+	Record(tenant, id string, e hookgate.IncomingRequestLog)
+}
+
+// Limits bound the proxy.
+type Limits struct {
+	Rate            float64
+	Burst           int
+	Timeout         time.Duration
+	MaxRequestBody  int
+	MaxResponseBody int
+	LogBodyBytes    int
+}
+
+// Proxy serves incoming webhook URLs.
+type Proxy struct {
+	Lookup      Lookuper
+	Scopes      Scopes
+	Signer      *ownertoken.Signer
+	Transformer Transformer
+	Log         Recorder
+	Limits      Limits
+	Client      *fasthttp.Client
+}
+
+// NewClient returns the HTTP client the proxy forwards with: fasthttp's,
+// as the gateway's server is, with kept-alive connections, responses
+// streamed, no redirects followed, the path sent byte for byte (never
+// normalised) and no default User-Agent. Upstreams come from the operator's
+// configuration, never from callers, so the SSRF guard of deliveries does
+// not apply to them: they are usually private addresses.
+//
+// At most maxConnsPerHost connections are open to one upstream; a request
+// finding none free waits up to wait for one (then 502), rather than being
+// refused at once.
+func NewClient(maxConnsPerHost int, wait time.Duration) *fasthttp.Client {
+	return &fasthttp.Client{
+		NoDefaultUserAgentHeader: true, DisablePathNormalizing: true, StreamResponseBody: true,
+		MaxConnsPerHost: maxConnsPerHost, MaxConnWaitTimeout: wait,
+		MaxIdleConnDuration: 90 * time.Second, ReadBufferSize: 16 << 10,
+		Dial: (&fasthttp.TCPDialer{}).Dial,
+		// Only requests that never reached the upstream are retried.
+		RetryIf: func(*fasthttp.Request) bool { return false },
+	}
+}
+
+// Request is a third party's call to an incoming URL, as the gateway read it.
+type Request struct {
+	Method string
+	Token  string
+	// Path is the raw (still percent-encoded) path below the token.
+	Path      string
+	Query     string
+	Header    http.Header
+	Body      []byte
+	CallerIP  string
+	Scheme    string
+	Host      string
+	RequestID string
+}
+
+// Response is what to answer: the upstream's status, headers and body.
+// Body may be nil; the caller must Close it.
+type Response struct {
+	Status        int
+	Header        http.Header
+	Body          io.ReadCloser
+	ContentLength int64 // -1 when unknown
+}
+
+// DeniedError is the one answer for an unknown token, a disabled webhook
+// and a path outside the scopes: the caller is told nothing more.
+type DeniedError struct{ Reason string }
+
+func (e *DeniedError) Error() string { return "access denied: " + e.Reason }
+
+// RateLimitedError says the webhook's rate limit is spent.
+type RateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitedError) Error() string { return "rate limited" }
+
+// hopHeaders are never forwarded in either direction (RFC 9110 7.6.1),
+// with the caller's credentials and forwarding headers it may have forged.
+var hopHeaders = []string{
+	"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+var callerOnly = []string{
+	"Authorization", "Cookie", "Host", "Forwarded", "X-Forwarded-For", "X-Forwarded-Proto",
+	"X-Forwarded-Host", "X-Real-Ip", "X-Request-Id", "Content-Length", "X-Hookgate-Incoming-Webhook",
+}
+
+func stripHop(h http.Header) {
+	for _, f := range h.Values("Connection") {
+		for _, name := range strings.Split(f, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, k := range hopHeaders {
+		h.Del(k)
+	}
+}
+
+// Serve answers one call. Errors are *DeniedError, *RateLimitedError or
+// *hookgate.Error (413, 502, 504, 503 when Redis is down).
+func (p *Proxy) Serve(ctx context.Context, req *Request) (*Response, error) {
+	start := time.Now()
+	route, allowed, wait, err := p.Lookup.Lookup(ctx, req.Token, p.Limits.Rate, p.Limits.Burst)
+	if err != nil {
+		return nil, err
+	}
+	if route == nil {
+		return nil, &DeniedError{Reason: DeniedUnknownToken}
+	}
+	entry := hookgate.IncomingRequestLog{
+		At: start.UTC(), RequestID: req.RequestID, Method: req.Method, Path: req.Path, Query: req.Query,
+		CallerIP: req.CallerIP, RequestBody: capString(req.Body, p.Limits.LogBodyBytes),
+	}
+	fail := func(status int, err error) (*Response, error) {
+		entry.Status, entry.LatencyMS = status, ms(time.Since(start))
+		var d *DeniedError
+		if errors.As(err, &d) {
+			entry.Denied = d.Reason
+		} else if errors.As(err, new(*RateLimitedError)) {
+			entry.Denied = "rate_limited"
+		} else {
+			entry.Error = hookgate.ErrorMessage(err)
+		}
+		p.Log.Record(route.Tenant, route.ID, entry)
+		return nil, err
+	}
+	if !route.Enabled {
+		return fail(http.StatusForbidden, &DeniedError{Reason: DeniedDisabled})
+	}
+	raw := req.Path
+	if raw == "" && route.Transform != "" {
+		raw = "/" // a transform may take messages POSTed to the bare URL
+	}
+	path, ok := CleanPath(raw)
+	if !ok {
+		return fail(http.StatusForbidden, &DeniedError{Reason: DeniedBadPath})
+	}
+	if !allowed {
+		return fail(http.StatusTooManyRequests, &RateLimitedError{RetryAfter: wait})
+	}
+	if len(req.Body) > p.Limits.MaxRequestBody {
+		return fail(http.StatusRequestEntityTooLarge, hookgate.Errorf(hookgate.ETOOLARGE, "request body is larger than %d bytes", p.Limits.MaxRequestBody))
+	}
+	if route.Transform != "" {
+		resp, err := p.transform(ctx, route, req, path, &entry)
+		if err != nil {
+			return fail(statusOf(err), err)
+		}
+		entry.Status, entry.LatencyMS = resp.Status, ms(time.Since(start))
+		p.Log.Record(route.Tenant, route.ID, entry)
+		return resp, nil
+	}
+	sc, reason := p.Scopes.Match(route.Scopes, req.Method, path)
+	if sc == nil {
+		return fail(http.StatusForbidden, &DeniedError{Reason: reason})
+	}
+	entry.Upstream = sc.Name
+	ctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
+	resp, err := p.forward(ctx, route, sc, req, req.Method, path, req.Query, req.Header, req.Body)
+	if err != nil {
+		cancel()
+		return fail(statusOf(err), err)
+	}
+	if resp.ContentLength > int64(p.Limits.MaxResponseBody) {
+		resp.Body.Close()
+		cancel()
+		return fail(http.StatusBadGateway, hookgate.Errorf(hookgate.EBADGATEWAY, "the upstream's answer is larger than %d bytes", p.Limits.MaxResponseBody))
+	}
+	entry.Status = resp.StatusCode
+	body := &streamBody{rc: resp.Body, left: int64(p.Limits.MaxResponseBody), keep: p.Limits.LogBodyBytes,
+		done: func(kept []byte, err error) {
+			cancel()
+			entry.LatencyMS = ms(time.Since(start))
+			entry.ResponseBody = string(kept)
+			if err != nil {
+				entry.Error = "response body: " + err.Error()
+			}
+			p.Log.Record(route.Tenant, route.ID, entry)
+		}}
+	h := resp.Header
+	stripHop(h)
+	h.Del("Set-Cookie")
+	return &Response{Status: resp.StatusCode, Header: h, Body: body, ContentLength: resp.ContentLength}, nil
+}
+
+// forward sends one request to sc's upstream as the route's owner.
+func (p *Proxy) forward(ctx context.Context, route *hookgate.IncomingRoute, sc *Scope, req *Request, method, path, query string, in http.Header, body []byte) (*http.Response, error) {
+	tok, err := p.Signer.Token(ownertoken.Owner{Subject: route.Owner, Tenant: route.Tenant, Scopes: route.Scopes, WebhookID: route.ID})
+	if err != nil {
+		return nil, err
+	}
+	target := sc.base + path
+	if query != "" {
+		target += "?" + query
+	}
+	stripHop(in)
+	out := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(out)
+	out.Header.SetNoDefaultContentType(true)
+	out.URI().DisablePathNormalizing = true
+	out.SetRequestURI(target)
+	out.Header.SetMethod(method)
+	for k, vs := range in {
+		if skipForward(k) {
+			continue
+		}
+		for _, v := range vs {
+			out.Header.Add(k, v)
+		}
+	}
+	out.Header.Set("Authorization", "Bearer "+tok)
+	if req.CallerIP != "" {
+		out.Header.Set("X-Forwarded-For", req.CallerIP)
+	}
+	out.Header.Set("X-Forwarded-Proto", req.Scheme)
+	if req.Host != "" {
+		out.Header.Set("X-Forwarded-Host", req.Host)
+	}
+	out.Header.Set("X-Request-Id", req.RequestID)
+	out.Header.Set("X-Hookgate-Incoming-Webhook", route.ID)
+	if len(body) > 0 {
+		out.SetBodyRaw(body)
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(p.Limits.Timeout)
+	}
+	resp := fasthttp.AcquireResponse()
+	if err := p.Client.DoDeadline(out, resp, deadline); err != nil {
+		fasthttp.ReleaseResponse(resp)
+		var ne net.Error
+		if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			return nil, &hookgate.Error{Code: hookgate.ETIMEOUT, Message: "the upstream did not answer in time", Err: err}
+		}
+		return nil, &hookgate.Error{Code: hookgate.EBADGATEWAY, Message: "the upstream cannot be reached", Err: err}
+	}
+	h := make(http.Header, resp.Header.Len())
+	resp.Header.VisitAll(func(k, v []byte) { h.Add(string(k), string(v)) })
+	cl := int64(resp.Header.ContentLength())
+	if cl < 0 {
+		cl = -1
+	}
+	var rd io.Reader
+	if s := resp.BodyStream(); s != nil {
+		rd = s
+	} else {
+		rd = bytes.NewReader(resp.Body())
+	}
+	return &http.Response{StatusCode: resp.StatusCode(), Header: h, ContentLength: cl,
+		Body: &releaser{Reader: rd, resp: resp}}, nil
+}
+
+// skipForward reports whether a caller's header (hop-by-hop ones are
+// already gone) is not forwarded: the caller's credentials, or one hookgate
+// sets itself.
+func skipForward(k string) bool {
+	for _, h := range callerOnly {
+		if strings.EqualFold(k, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// releaser returns a streamed response (and its connection) to fasthttp
+// when the body is closed.
+type releaser struct {
+	io.Reader
+	resp *fasthttp.Response
+	once bool
+}
+
+func (r *releaser) Close() error {
+	if r.once {
+		return nil
+	}
+	r.once = true
+	fasthttp.ReleaseResponse(r.resp) // closes the body stream
+	return nil
+}
+
+// transform runs the webhook's incoming transform, re-checks every request
+// it asks for against the scopes, then makes them in order.
+func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, req *Request, path string, entry *hookgate.IncomingRequestLog) (*Response, error) {
+	hdr := req.Header.Clone()
+	for _, k := range callerOnly {
+		hdr.Del(k)
+	}
+	res, err := p.Transformer.TransformIncoming(ctx, route.Transform, pipeline.IncomingRequest{
+		Method: req.Method, Path: path, Query: req.Query, Headers: hdr, Body: req.Body,
+	})
+	if err != nil {
+		if hookgate.ErrorCode(err) == hookgate.EUNAVAILABLE {
+			return nil, err
+		}
+		return nil, &hookgate.Error{Code: hookgate.EBADGATEWAY, Message: "the incoming transform failed", Err: err}
+	}
+	if res.Reject {
+		return nil, hookgate.Errorf(hookgate.EINVALID, "the request was rejected by transform %s: %s", route.Transform, res.Reason)
+	}
+	type planned struct {
+		sc                *Scope
+		method, path, qry string
+		header            http.Header
+		body              []byte
+	}
+	plan := make([]planned, 0, len(res.Requests))
+	for _, r := range res.Requests {
+		rp, rq, _ := strings.Cut(r.Path, "?")
+		clean, ok := CleanPath(rp)
+		if !ok {
+			return nil, &DeniedError{Reason: DeniedBadPath}
+		}
+		sc, reason := p.Scopes.Match(route.Scopes, r.Method, clean)
+		if sc == nil {
+			return nil, &DeniedError{Reason: reason}
+		}
+		h := http.Header{}
+		for k, v := range r.Headers {
+			h.Set(k, v)
+		}
+		plan = append(plan, planned{sc: sc, method: r.Method, path: clean, qry: rq, header: h, body: r.Body})
+	}
+	type result struct {
+		Method string          `json:"method"`
+		Path   string          `json:"path"`
+		Status int             `json:"status"`
+		Body   json.RawMessage `json:"body,omitempty"`
+	}
+	var results []result
+	var last *Response
+	var lastBody []byte
+	for _, pl := range plan {
+		entry.Upstream = pl.sc.Name
+		cctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
+		resp, err := p.forward(cctx, route, pl.sc, req, pl.method, pl.path, pl.qry, pl.header, pl.body)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, int64(p.Limits.MaxResponseBody)+1))
+		resp.Body.Close()
+		cancel()
+		if err != nil {
+			return nil, &hookgate.Error{Code: hookgate.EBADGATEWAY, Message: "reading the upstream's answer failed", Err: err}
+		}
+		if len(b) > p.Limits.MaxResponseBody {
+			return nil, hookgate.Errorf(hookgate.EBADGATEWAY, "the upstream's answer is larger than %d bytes", p.Limits.MaxResponseBody)
+		}
+		h := resp.Header
+		stripHop(h)
+		h.Del("Set-Cookie")
+		h.Del("Content-Length")
+		lastBody = b
+		last = &Response{Status: resp.StatusCode, Header: h, Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b))}
+		r := result{Method: pl.method, Path: pl.path, Status: resp.StatusCode}
+		if json.Valid(b) {
+			r.Body = b
+		}
+		results = append(results, r)
+		if resp.StatusCode >= 400 {
+			break
+		}
+	}
+	entry.ResponseBody = capString(lastBody, p.Limits.LogBodyBytes)
+	if len(results) == 1 {
+		return last, nil
+	}
+	// Several calls: a summary, with the first failure's status if any.
+	status := http.StatusOK
+	if last.Status >= 400 {
+		status = last.Status
+	}
+	b, _ := json.Marshal(map[string]any{"results": results})
+	return &Response{Status: status, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b))}, nil
+}
+
+func statusOf(err error) int {
+	var d *DeniedError
+	switch {
+	case errors.As(err, &d):
+		return http.StatusForbidden
+	case errors.As(err, new(*RateLimitedError)):
+		return http.StatusTooManyRequests
+	}
+	switch hookgate.ErrorCode(err) {
+	case hookgate.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case hookgate.EBADGATEWAY:
+		return http.StatusBadGateway
+	case hookgate.ETIMEOUT:
+		return http.StatusGatewayTimeout
+	case hookgate.EINVALID:
+		return http.StatusBadRequest
+	case hookgate.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func capString(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return string(b)
+}
+
+// errTooLarge ends a response body that grows past the cap: the caller's
+// connection is cut rather than handed a silently truncated body.
+var errTooLarge = errors.New("upstream response larger than incoming.max_response_body")
+
+// streamBody passes the upstream's body through, bounded, keeps its first
+// bytes for the request log, and reports once when it is closed.
+type streamBody struct {
+	rc   io.ReadCloser
+	left int64
+	keep int
+	kept []byte
+	err  error
+	done func(kept []byte, err error)
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if len(b.kept) < b.keep && n > 0 {
+		b.kept = append(b.kept, p[:min(n, b.keep-len(b.kept))]...)
+	}
+	b.left -= int64(n)
+	if b.left < 0 {
+		b.err = errTooLarge
+		return n, errTooLarge
+	}
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+func (b *streamBody) Close() error {
+	err := b.rc.Close()
+	if b.done != nil {
+		b.done(b.kept, b.err)
+		b.done = nil
+	}
+	return err
+}
