@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"context"
+	"io/fs"
 	"log/slog"
 	"net"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/console"
 )
 
 // TokenVerifier turns a bearer token into a verified principal.
@@ -60,13 +62,14 @@ type Server struct {
 	metrics    *httpMetrics
 	routes     []route
 	openapiDoc []byte
+	consoleFS  fs.FS
 }
 
 // New builds the app and registers every route.
 func New(d Deps) *Server {
 	s := &Server{
 		cfg: d.Config, cat: d.Catalogue, verifier: d.Verifier, webhooks: d.Webhooks, publisher: d.Publisher, deliveries: d.Deliveries, plugins: d.Plugins,
-		ready: d.Ready, log: d.Logger, reg: d.Registry,
+		ready: d.Ready, log: d.Logger, reg: d.Registry, consoleFS: console.Files(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
