@@ -12,16 +12,15 @@ import (
 	"github.com/hookgate/hookgate/console"
 )
 
-// consoleRedirect sends /console to /console/ so relative asset URLs resolve.
-func (s *Server) consoleRedirect(c *fiber.Ctx) error {
-	return c.Redirect("/console/", fiber.StatusMovedPermanently)
-}
-
 // consoleAsset serves one embedded console file. The console is a
 // single-page app routed by the URL fragment, so every page is index.html and
-// only files that exist are served; nothing here reads the request beyond
+// only files that exist are served (/console itself redirects to /console/); nothing here reads the request beyond
 // its path.
 func (s *Server) consoleAsset(c *fiber.Ctx) error {
+	if c.Path() == "/console" {
+		// Relative asset URLs resolve only under /console/.
+		return c.Redirect("/console/", fiber.StatusMovedPermanently)
+	}
 	name := path.Clean("/" + c.Params("*"))
 	name = strings.TrimPrefix(name, "/")
 	if name == "" {

@@ -43,7 +43,6 @@ func (s *Server) register() {
 		route{method: "GET", path: "/v1/event-types", auth: true, handler: s.listEventTypes},
 		// The console's static files: public, since they hold no data; the
 		// console signs in against the API like any other client.
-		route{method: "GET", path: "/console", handler: s.consoleRedirect},
 		route{method: "GET", path: "/console/*", handler: s.consoleAsset},
 	)
 	if s.publisher != nil {

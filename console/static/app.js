@@ -1,7 +1,7 @@
 // app.js: the console's shell: sign-in, the fragment router and the header.
 // Pages live in their own modules; each renders into <main>.
 import * as api from './api.js';
-import { h, toast, errorSlot, showErrors, clearErrors, busy } from './dom.js';
+import { h, fill, toast, errorSlot, showErrors, clearErrors, busy } from './dom.js';
 import { webhooksPage } from './webhooks.js';
 import { deliveriesPage } from './deliveries.js';
 import { incomingPage, requestsPage } from './incoming.js';
@@ -58,7 +58,7 @@ function signInPage(note, kind = 'info') {
     toast('Signed in');
     go('#/webhooks');
   });
-  main.replaceChildren(form);
+  fill(main, form);
   ta.focus();
 }
 

@@ -1,7 +1,7 @@
 // deliveries.js: the delivery log of one webhook: filters, expandable rows
 // (payload, headers, response), Retry, and auto-refresh while open.
 import * as api from './api.js';
-import { h, toast, when, busy } from './dom.js';
+import { h, fill, toast, when, busy } from './dom.js';
 
 const REFRESH_MS = 3000;
 const STATUSES = ['succeeded', 'failed', 'retrying', 'pending', 'held'];
@@ -26,7 +26,7 @@ export function deliveriesPage(main, webhookID) {
   auto.addEventListener('change', schedule);
   refreshBtn.addEventListener('click', () => busy(refreshBtn, 'Refreshing…', load));
 
-  main.replaceChildren(
+  fill(main, 
     h('p', {}, h('a', { href: '#/webhooks' }, '← Outgoing webhooks')),
     title,
     h('div', { class: 'toolbar' }, status, event, eventList,
@@ -37,7 +37,7 @@ export function deliveriesPage(main, webhookID) {
     state.hook = w;
     title.textContent = `Delivery log — ${w.name}`;
     for (const e of w.events || []) eventList.append(h('option', { value: e }));
-  }).catch((e) => { body.replaceChildren(h('p', { class: 'note error', role: 'alert' }, 'Could not load the webhook: ' + e.message)); alive = false; });
+  }).catch((e) => { fill(body, h('p', { class: 'note error', role: 'alert' }, 'Could not load the webhook: ' + e.message)); alive = false; });
 
   async function load(more = false) {
     const q = new URLSearchParams({ limit: '50' });
@@ -67,9 +67,9 @@ export function deliveriesPage(main, webhookID) {
   }
 
   function render() {
-    if (state.error) { body.replaceChildren(h('p', { class: 'note error', role: 'alert' }, 'Could not load the deliveries: ' + state.error.message)); return; }
+    if (state.error) { fill(body, h('p', { class: 'note error', role: 'alert' }, 'Could not load the deliveries: ' + state.error.message)); return; }
     if (!state.list.length) {
-      body.replaceChildren(h('div', { class: 'empty', id: 'dl-empty' }, h('p', {}, state.status || state.event
+      fill(body, h('div', { class: 'empty', id: 'dl-empty' }, h('p', {}, state.status || state.event
         ? 'No delivery matches these filters.' : 'No deliveries yet. They appear here as events are sent to this webhook.')));
       return;
     }
@@ -101,7 +101,7 @@ export function deliveriesPage(main, webhookID) {
         h('td', { 'data-label': 'Actions', class: 'actions' }, acts)));
       if (open) rows.push(h('tr', { class: 'detail', id: 'd-' + d.id }, h('td', { colspan: 8 }, detailView(state.open.get(d.id)))));
     }
-    body.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { class: 'grid', id: 'dl-table' },
+    fill(body, h('div', { class: 'table-wrap' }, h('table', { class: 'grid', id: 'dl-table' },
       h('caption', { class: 'offscreen' }, 'Deliveries, newest first'),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, h('span', { class: 'offscreen' }, 'Expand')),
         ['Time', 'Event', 'Endpoint', 'Status', 'Response time', 'Attempts', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),

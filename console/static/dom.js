@@ -135,6 +135,8 @@ export function showErrors(form, err) {
     summary.textContent = msg;
     summary.hidden = false;
   }
+  // Focus the first invalid control in the order of the form, not of the map.
+  first = form.querySelector('[aria-invalid="true"]') || first;
   if (first && first.focus) first.focus();
 }
 
@@ -160,4 +162,11 @@ export async function busy(button, label, fn) {
     button.removeAttribute('aria-busy');
     button.textContent = old;
   }
+}
+
+/** fill replaces el's children (arrays flattened, null and false skipped). */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
 }

@@ -3,7 +3,7 @@
 // /v1/incoming-webhooks[/{id}[/rotate|/requests]]; when this server does not
 // offer them the page says so.
 import * as api from './api.js';
-import { h, id, toast, copy, when, modal, confirm, showErrors, clearErrors, errorSlot, busy } from './dom.js';
+import { h, fill, id, toast, copy, when, modal, confirm, showErrors, clearErrors, errorSlot, busy } from './dom.js';
 
 // The scopes of seed 001's "Access"; the server's configuration decides which
 // exist and refuses unknown ones by name (shown next to the field).
@@ -14,7 +14,7 @@ const address = (w) => w.url || w.address || w.webhook_url || '';
 async function available() { return api.has('GET', '/v1/incoming-webhooks'); }
 
 function unavailable(main) {
-  main.replaceChildren(h('h1', {}, 'Incoming webhooks'),
+  fill(main, h('h1', {}, 'Incoming webhooks'),
     h('p', { class: 'note info', id: 'in-unavailable' }, 'This hookgate does not offer incoming webhooks (its API has no /v1/incoming-webhooks).'));
 }
 
@@ -27,7 +27,7 @@ export function incomingPage(main) {
 
   available().then((ok) => {
     if (!ok) { unavailable(main); return; }
-    main.replaceChildren(
+    fill(main, 
       h('div', { class: 'page-head' }, h('h1', {}, 'Incoming webhooks'),
         h('button', { type: 'button', id: 'in-new', onclick: () => create() }, '+ New incoming webhook')),
       h('p', { class: 'lead' }, 'An incoming webhook is a secret address through which another system calls the CRM’s API with your permissions, limited to the tools you give it access to. Keep the address secret; rotate it if it leaks.'),
@@ -48,14 +48,14 @@ export function incomingPage(main) {
   }
 
   function render() {
-    if (state.error) { body.replaceChildren(h('p', { class: 'note error', role: 'alert' }, 'Could not load the incoming webhooks: ' + state.error.message)); return; }
+    if (state.error) { fill(body, h('p', { class: 'note error', role: 'alert' }, 'Could not load the incoming webhooks: ' + state.error.message)); return; }
     if (!state.list.length) {
-      body.replaceChildren(h('div', { class: 'empty', id: 'in-empty' }, state.search ? h('p', {}, `No incoming webhook matches “${state.search}”.`)
+      fill(body, h('div', { class: 'empty', id: 'in-empty' }, state.search ? h('p', {}, `No incoming webhook matches “${state.search}”.`)
         : [h('p', { class: 'big' }, 'No incoming webhooks yet'), h('p', {}, 'Create one to let another system call the CRM without a token of its own.'),
           h('button', { type: 'button', onclick: () => create() }, 'Create an incoming webhook')]));
       return;
     }
-    body.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { class: 'grid', id: 'in-table' },
+    fill(body, h('div', { class: 'table-wrap' }, h('table', { class: 'grid', id: 'in-table' },
       h('caption', { class: 'offscreen' }, 'Incoming webhooks'),
       h('thead', {}, h('tr', {}, ['Name', 'Access', 'Enabled', 'Webhook address', 'Created', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, state.list.map((w) => h('tr', { 'data-id': w.id, 'data-name': w.name },
@@ -159,7 +159,7 @@ export function requestsPage(main, webhookID) {
   let alive = true;
   const body = h('div', { id: 'rq-body' });
   const title = h('h1', {}, 'Request log');
-  main.replaceChildren(h('p', {}, h('a', { href: '#/incoming' }, '← Incoming webhooks')), title,
+  fill(main, h('p', {}, h('a', { href: '#/incoming' }, '← Incoming webhooks')), title,
     h('p', { class: 'lead' }, 'The latest calls to this address, newest first. Refreshes by itself.'), body);
   api.get('/v1/incoming-webhooks/' + encodeURIComponent(webhookID)).then((w) => { title.textContent = `Request log — ${w.name}`; }).catch(() => {});
   const open = new Set();
@@ -169,11 +169,11 @@ export function requestsPage(main, webhookID) {
       const r = await api.get(`/v1/incoming-webhooks/${encodeURIComponent(webhookID)}/requests`);
       list = Array.isArray(r) ? r : (r.data || []);
     } catch (e) {
-      body.replaceChildren(h('p', { class: 'note error', role: 'alert' }, 'Could not load the request log: ' + e.message));
+      fill(body, h('p', { class: 'note error', role: 'alert' }, 'Could not load the request log: ' + e.message));
       return;
     }
     if (!alive) return;
-    if (!list.length) { body.replaceChildren(h('div', { class: 'empty', id: 'rq-empty' }, h('p', {}, 'No calls yet.'))); return; }
+    if (!list.length) { fill(body, h('div', { class: 'empty', id: 'rq-empty' }, h('p', {}, 'No calls yet.'))); return; }
     const rows = [];
     list.forEach((q, i) => {
       const key = q.id || q.request_id || String(i);
@@ -196,7 +196,7 @@ export function requestsPage(main, webhookID) {
           h('div', {}, h('h4', {}, 'Response body'), h('pre', { tabindex: 0 }, q.response_body || '(empty)'))))));
       }
     });
-    body.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { class: 'grid' },
+    fill(body, h('div', { class: 'table-wrap' }, h('table', { class: 'grid' },
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, h('span', { class: 'offscreen' }, 'Expand')),
         ['Time', 'Method', 'Path', 'Status', 'Latency', 'Caller', 'Denied because'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, rows))));

@@ -1,22 +1,22 @@
 // plugins.js: the loaded plugins with their health, version and formats.
-import { h, busy } from './dom.js';
+import { h, fill, busy } from './dom.js';
 import { pluginList } from './catalog.js';
 
 export function pluginsPage(main) {
   const body = h('div', { id: 'pl-body' });
   const refresh = h('button', { type: 'button', class: 'secondary', id: 'pl-refresh' }, 'Refresh');
   refresh.addEventListener('click', () => busy(refresh, 'Refreshing…', () => load(true)));
-  main.replaceChildren(h('div', { class: 'page-head' }, h('h1', {}, 'Plugins'), refresh),
+  fill(main, h('div', { class: 'page-head' }, h('h1', {}, 'Plugins'), refresh),
     h('p', { class: 'lead' }, 'Plugins turn events into the formats webhooks choose. Each runs in its own process; hookgate restarts one that fails.'),
     body);
   async function load(fresh) {
     let list;
     try { list = await pluginList(fresh); } catch (e) {
-      body.replaceChildren(h('p', { class: 'note error', role: 'alert' }, 'Could not load the plugins: ' + e.message));
+      fill(body, h('p', { class: 'note error', role: 'alert' }, 'Could not load the plugins: ' + e.message));
       return;
     }
-    if (!list.length) { body.replaceChildren(h('div', { class: 'empty', id: 'pl-empty' }, h('p', {}, 'No plugin is loaded: webhooks can use the standard format only.'))); return; }
-    body.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { class: 'grid', id: 'pl-table' },
+    if (!list.length) { fill(body, h('div', { class: 'empty', id: 'pl-empty' }, h('p', {}, 'No plugin is loaded: webhooks can use the standard format only.'))); return; }
+    fill(body, h('div', { class: 'table-wrap' }, h('table', { class: 'grid', id: 'pl-table' },
       h('caption', { class: 'offscreen' }, 'Loaded plugins'),
       h('thead', {}, h('tr', {}, ['Name', 'Health', 'Version', 'Formats', 'Transforms', 'Incoming', 'Restarts'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, list.map((p) => h('tr', { 'data-name': p.name },

@@ -1,6 +1,6 @@
 // webhooks.js: the outgoing webhooks list and the create/edit dialog.
 import * as api from './api.js';
-import { h, id, toast, copy, when, modal, confirm, showErrors, clearErrors, errorSlot, busy } from './dom.js';
+import { h, fill, id, toast, copy, when, modal, confirm, showErrors, clearErrors, errorSlot, busy } from './dom.js';
 import { eventTypes, formats } from './catalog.js';
 
 const STATUS = { active: 'Active', paused: 'Paused', error: 'Error', unconfirmed: 'Unconfirmed' };
@@ -56,7 +56,7 @@ export function webhooksPage(main) {
   sort.addEventListener('change', () => { state.sort = sort.value; load(); });
   const body = h('div', { id: 'wh-body' });
 
-  main.replaceChildren(
+  fill(main, 
     h('div', { class: 'page-head' },
       h('h1', {}, 'Outgoing webhooks'),
       h('button', { type: 'button', id: 'wh-new', onclick: () => edit(null) }, '+ New webhook')),
@@ -91,11 +91,11 @@ export function webhooksPage(main) {
 
   function render() {
     if (state.error) {
-      body.replaceChildren(h('p', { class: 'note error', role: 'alert' }, 'Could not load the webhooks: ' + state.error.message));
+      fill(body, h('p', { class: 'note error', role: 'alert' }, 'Could not load the webhooks: ' + state.error.message));
       return;
     }
     if (!state.list.length) {
-      body.replaceChildren(state.search
+      fill(body, state.search
         ? h('div', { class: 'empty' }, h('p', {}, `No webhook matches “${state.search}”.`))
         : h('div', { class: 'empty', id: 'wh-empty' },
           h('p', { class: 'big' }, 'No webhooks yet'),
@@ -116,7 +116,7 @@ export function webhooksPage(main) {
         w.consecutive_failures ? h('div', { class: 'muted' }, `${w.consecutive_failures} in a row`) : null),
       h('td', { 'data-label': 'Deliveries' }, h('a', { href: `#/webhooks/${encodeURIComponent(w.id)}/deliveries`, class: 'deliveries-link' }, 'Delivery log')),
       h('td', { 'data-label': 'Actions', class: 'actions' }, actions(w))));
-    body.replaceChildren(
+    fill(body, 
       h('div', { class: 'table-wrap' }, h('table', { class: 'grid', id: 'wh-table' },
         h('caption', { class: 'offscreen' }, 'Outgoing webhooks'),
         h('thead', {}, h('tr', {}, sortHeader(), ['Events', 'Endpoints', 'Status', 'Enabled', 'Last triggered', 'Last status', 'Failures', 'Deliveries', 'Actions']
@@ -241,7 +241,7 @@ export function webhookDialog(w, features) {
       const on = h('input', { type: 'checkbox', class: 'ep-enabled', checked: ep.enabled !== false, id: id('epon') });
       const result = h('span', { class: 'test-result', role: 'status' });
       const row = h('div', { class: 'endpoint-row' });
-      const rm = h('button', { type: 'button', class: 'icon danger ep-remove', title: 'Remove endpoint' }, '🗑');
+      const rm = h('button', { type: 'button', class: 'icon danger ep-remove', title: 'Remove endpoint' }, '✕');
       const r = { row, url, on, result, id: ep.id || '' };
       rm.addEventListener('click', () => {
         const i = rows.indexOf(r);
@@ -307,7 +307,7 @@ export function webhookDialog(w, features) {
     // --- events
     async function renderPicker() {
       let types = [];
-      try { types = await eventTypes(); } catch (e) { picker.replaceChildren(h('p', { class: 'note error' }, 'Could not load the event types: ' + e.message)); return; }
+      try { types = await eventTypes(); } catch (e) { fill(picker, h('p', { class: 'note error' }, 'Could not load the event types: ' + e.message)); return; }
       const fmt = formatList.find((f) => f.name === format.value);
       const only = fmt && fmt.eventTypes && fmt.eventTypes.length ? new Set(fmt.eventTypes) : null;
       const offered = types.filter((t) => !only || only.has(t.name));
@@ -378,7 +378,7 @@ export function webhookDialog(w, features) {
         for (const l of picker.querySelectorAll('.ev-label')) l.hidden = !!q && !l.dataset.name.includes(q);
       });
       const count = h('span', { class: 'muted', id: 'ev-count', 'aria-live': 'polite' });
-      picker.replaceChildren(
+      fill(picker, 
         h('div', { class: 'picker-head' }, filterBox, count),
         h('label', { for: 'ev-all', class: 'ev-label all', 'data-name': '*' }, all, ' All events (*), including types added later'),
         only ? h('p', { class: 'hint' }, `The ${format.value} format sends only these events.`) : null,
@@ -440,7 +440,7 @@ export function webhookDialog(w, features) {
       formatList = list;
       const cur = editing ? w.format : 'standard';
       if (!list.some((f) => f.name === cur)) list.push({ name: cur, label: cur + ' (not loaded)', healthy: false, eventTypes: [] });
-      format.replaceChildren(...list.map((f) => h('option', { value: f.name, selected: f.name === cur },
+      fill(format, ...list.map((f) => h('option', { value: f.name, selected: f.name === cur },
         f.label + (f.healthy ? '' : ' — unavailable'))));
       renderPicker();
     });
@@ -470,7 +470,7 @@ export function webhookDialog(w, features) {
       saved = true;
       toast(editing ? `Webhook “${res.name}” saved.` : `Webhook “${res.name}” created.`);
       if (!editing && res.secret) {
-        form.replaceChildren(
+        fill(form, 
           h('p', {}, `Webhook “${res.name}” is created`, res.status === 'unconfirmed' ? ' and waits for its endpoints to confirm the subscription.' : '.'),
           secretPanel(res.secret),
           h('div', { class: 'buttons' }, h('button', { type: 'button', id: 'done', autofocus: true, onclick: () => close(true) }, 'Done')));
