@@ -185,7 +185,7 @@ func TestConsoleManagesOutgoingWebhooks(t *testing.T) {
 		t.Fatalf("delivery not signed with the secret the console showed")
 	}
 
-	tb.run(chromedp.Click(row + ` a.deliveries-link`), chromedp.WaitVisible("#dl-body"))
+	tb.run(chromedp.Click(row+` a.deliveries-link`), chromedp.WaitVisible("#dl-body"))
 	tb.until(`document.querySelector('h1').textContent === 'Delivery log — ERP Sync'`)
 	// Auto-refresh brings in the event's deliveries: one succeeded, one failed after its retries.
 	okRow := `#dl-table tr[data-status="succeeded"]:not(:has(.chip))`

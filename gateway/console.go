@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"path"
@@ -38,4 +39,42 @@ func (s *Server) consoleAsset(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, console.ContentType(name))
 	return c.Send(b)
+}
+
+// LoginCodeTaker redeems the one-time codes of console login links
+// (implemented by store.LoginCodes).
+type LoginCodeTaker interface {
+	Take(ctx context.Context, code string) (string, error)
+}
+
+type loginInput struct {
+	Code string `json:"code"`
+}
+
+type loginAnswer struct {
+	Token string `json:"token"`
+}
+
+// redeemLoginCode exchanges the one-time code of a login link for the token
+// it was issued with. The code works once; the answer to an unknown, used
+// or expired code is the same 401. The token is verified like any bearer
+// token before it is handed out, so a link minted with a key the server no
+// longer accepts does not sign in.
+func (s *Server) redeemLoginCode(c *fiber.Ctx) error {
+	var in loginInput
+	if err := decodeJSON(c, &in); err != nil {
+		return s.writeError(c, err)
+	}
+	if in.Code == "" {
+		return s.writeError(c, hookgate.FieldError("code", "code is required"))
+	}
+	tok, err := s.loginCodes.Take(c.UserContext(), in.Code)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	if _, err := s.verifier.Verify(c.UserContext(), tok); err != nil {
+		return s.writeError(c, &hookgate.Error{Code: hookgate.EUNAUTHORIZED, Message: "the token of this login link is not valid any more", Err: err})
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(loginAnswer{Token: tok})
 }

@@ -70,6 +70,10 @@ func (s *Server) register() {
 			route{method: "POST", path: "/v1/webhooks/:id/preview", auth: true, roles: managers, handler: s.previewWebhook},
 		)
 	}
+	if s.loginCodes != nil {
+		// Public: the one-time code is the credential (see docs/console.md).
+		s.addRoutes(route{method: "POST", path: "/v1/console/login", handler: s.redeemLoginCode})
+	}
 	if s.plugins != nil {
 		s.addRoutes(route{method: "GET", path: "/v1/plugins", auth: true, roles: managers, handler: s.listPlugins})
 	}

@@ -43,6 +43,8 @@ type Deps struct {
 	Formats func(name string) bool
 	// Plugins lists the loaded plugins for GET /v1/plugins. Optional.
 	Plugins PluginLister
+	// LoginCodes redeems console login links (POST /v1/console/login). Optional.
+	LoginCodes LoginCodeTaker
 }
 
 // Server is the Fiber app with its dependencies.
@@ -63,13 +65,14 @@ type Server struct {
 	routes     []route
 	openapiDoc []byte
 	consoleFS  fs.FS
+	loginCodes LoginCodeTaker
 }
 
 // New builds the app and registers every route.
 func New(d Deps) *Server {
 	s := &Server{
 		cfg: d.Config, cat: d.Catalogue, verifier: d.Verifier, webhooks: d.Webhooks, publisher: d.Publisher, deliveries: d.Deliveries, plugins: d.Plugins,
-		ready: d.Ready, log: d.Logger, reg: d.Registry, consoleFS: console.Files(),
+		ready: d.Ready, log: d.Logger, reg: d.Registry, consoleFS: console.Files(), loginCodes: d.LoginCodes,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

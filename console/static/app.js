@@ -73,6 +73,11 @@ function go(hash) {
 }
 
 function route() {
+  if (location.hash.startsWith('#login=')) {
+    // A login link opened in a tab where the console already runs.
+    takeLoginLink().then((ok) => { if (ok) route(); });
+    return;
+  }
   if (!api.token()) { signInPage(); return; }
   const hash = location.hash || '#/webhooks';
   for (const [re, page] of routes) {
@@ -110,16 +115,24 @@ function signOut(note, kind) {
 }
 
 /**
- * takeLoginLink reads a login link's fragment once (#token=...), keeps the
- * token in session storage and removes it from the address bar and from
- * history, so it stays in no URL after sign-in. The fragment never reaches
- * the server nor any Referer header.
+ * takeLoginLink redeems a login link (#login=<one-time code>, printed by
+ * `hookgate token --console`): the code is read once, removed from the
+ * address bar and from history before anything else, and exchanged through
+ * POST /v1/console/login for the token, which then lives in session storage
+ * only. A fragment never reaches a server nor a Referer header, and the code
+ * works once.
  */
 async function takeLoginLink() {
-  const m = location.hash.match(/^#token=([^&]+)/);
+  const m = location.hash.match(/^#login=([A-Za-z0-9_-]+)/);
   if (!m) return true;
   history.replaceState(null, '', location.pathname + '#/webhooks');
-  const t = decodeURIComponent(m[1]);
+  let t;
+  try {
+    t = (await api.call('POST', '/v1/console/login', { code: m[1] }, { token: '' })).token;
+  } catch (e) {
+    signInPage('This login link does not work: ' + e.message, 'error');
+    return false;
+  }
   const msg = await checkToken(t);
   if (msg) { signInPage('This login link does not work: ' + msg, 'error'); return false; }
   api.setToken(t);
