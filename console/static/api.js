@@ -69,9 +69,9 @@ const known = new Map();
  * has reports whether the server offers a route, so that the console shows
  * only what this server can do. path is in OpenAPI form
  * (/v1/webhooks/{id}/pause). A route documented in /v1/openapi.json counts;
- * otherwise the route is probed without a token and without side effects: a
- * GET answers 401 when the route exists (it needs a token) and 404 when it
- * does not; a GET on a POST-only route answers 405.
+ * otherwise the route is probed with a GET, without a token and so without
+ * side effects: an unknown route answers 404, while a route that exists
+ * answers 401 (it needs a token) or 405 (a POST-only route).
  */
 export async function has(method, path) {
   if (!documented) {
@@ -83,7 +83,7 @@ export async function has(method, path) {
   if (!known.has(key)) {
     const url = path.replace(/\{[^}]+\}/g, '_');
     known.set(key, fetch(url, { method: 'GET', cache: 'no-store', credentials: 'omit' })
-      .then((r) => r.status === 401 || r.status === 405 || r.status === 403)
+      .then((r) => r.status !== 404)
       .catch(() => false));
   }
   return known.get(key);
