@@ -312,7 +312,8 @@ func (tb *tab) shot(name string) {
 		return
 	}
 	var png []byte
-	tb.run(chromedp.FullScreenshot(&png, 100))
+	// Toasts are feedback of earlier steps; keep them out of the picture.
+	tb.run(chromedp.Evaluate(`document.querySelectorAll('.toast').forEach(t => t.remove())`, nil), chromedp.CaptureScreenshot(&png))
 	if err := os.WriteFile(filepath.Join("..", "docs", name), png, 0o644); err != nil {
 		tb.t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ export function deliveriesPage(main, webhookID) {
       rows.push(h('tr', { 'data-id': d.id, 'data-status': d.status, class: ok ? 'ok' : (d.status === 'failed' || d.status === 'retrying' ? 'fail' : '') },
         h('td', { class: 'expand-cell' }, expander),
         h('td', { 'data-label': 'Time' }, when(d.created_at)),
-        h('td', { 'data-label': 'Event' }, h('code', {}, d.event_type), d.test ? h('span', { class: 'chip' }, 'test') : null),
+        h('td', { 'data-label': 'Event' }, h('div', {}, h('code', {}, d.event_type), d.test ? [' ', h('span', { class: 'chip' }, 'test')] : null)),
         h('td', { 'data-label': 'Endpoint' }, h('span', { class: 'url' }, d.url)),
         h('td', { 'data-label': 'Status' }, statusCell(d)),
         h('td', { 'data-label': 'Response time', class: 'num' }, d.duration_ms ? `${Math.round(d.duration_ms)} ms` : '—'),

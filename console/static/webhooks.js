@@ -104,7 +104,7 @@ export function webhooksPage(main) {
       return;
     }
     const rows = state.list.map((w) => h('tr', { 'data-id': w.id, 'data-name': w.name },
-      h('td', { 'data-label': 'Name', class: 'name' }, h('strong', {}, w.name), w.description ? h('div', { class: 'muted' }, w.description) : null),
+      h('td', { 'data-label': 'Name', class: 'name' }, h('div', {}, h('strong', {}, w.name), w.description ? h('div', { class: 'muted' }, w.description) : null)),
       h('td', { 'data-label': 'Events' }, eventSummary(w.events)),
       h('td', { 'data-label': 'Endpoints' }, h('ul', { class: 'plain' }, (w.endpoints || []).map((e) =>
         h('li', { class: e.enabled ? '' : 'muted' }, h('span', { class: 'url' }, e.url), e.enabled ? '' : ' (off)')))),
@@ -112,8 +112,8 @@ export function webhooksPage(main) {
       h('td', { 'data-label': 'Enabled' }, h('span', { class: 'badge ' + (w.enabled ? 'on' : 'off') }, w.enabled ? 'Enabled' : 'Disabled')),
       h('td', { 'data-label': 'Last triggered' }, when(w.last_triggered_at)),
       h('td', { 'data-label': 'Last status' }, w.last_status_code ? codeBadge(w.last_status_code) : '—'),
-      h('td', { 'data-label': 'Failures', class: 'num' }, String(w.failure_count || 0),
-        w.consecutive_failures ? h('div', { class: 'muted' }, `${w.consecutive_failures} in a row`) : null),
+      h('td', { 'data-label': 'Failures', class: 'num' }, h('div', {}, String(w.failure_count || 0),
+        w.consecutive_failures ? h('div', { class: 'muted' }, `${w.consecutive_failures} in a row`) : null)),
       h('td', { 'data-label': 'Deliveries' }, h('a', { href: `#/webhooks/${encodeURIComponent(w.id)}/deliveries`, class: 'deliveries-link' }, 'Delivery log')),
       h('td', { 'data-label': 'Actions', class: 'actions' }, actions(w))));
     fill(body, 
