@@ -27,7 +27,7 @@ func TestConsoleIsReadableOnAPhoneAndUsableByKeyboard(t *testing.T) {
 	var w struct{ ID string }
 	srv.api("POST", "/v1/webhooks", admin, map[string]any{"name": "A webhook with a rather long name for a phone",
 		"endpoints": []map[string]any{{"url": hs.URL + "/a/very/long/path/that/would/not/fit/on/a/narrow/screen/without/wrapping"}},
-		"events": []string{"contact.created", "contact.updated", "deal.*", "task.created", "lead.created"}}, &w)
+		"events":    []string{"contact.created", "contact.updated", "deal.*", "task.created", "lead.created"}}, &w)
 
 	tb := newTab(t, 390, 844)
 	// A phone's viewport (a headless window alone may be wider than asked).
