@@ -30,8 +30,6 @@ func TestConsoleIsReadableOnAPhoneAndUsableByKeyboard(t *testing.T) {
 		"events":    []string{"contact.created", "contact.updated", "deal.*", "task.created", "lead.created"}}, &w)
 
 	tb := newTab(t, 390, 844)
-	// A phone's viewport (a headless window alone may be wider than asked).
-	tb.run(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
 	tb.signIn(srv.base, admin)
 	var width int
 	tb.eval(`window.innerWidth`, &width)

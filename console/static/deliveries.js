@@ -3,7 +3,7 @@
 import * as api from './api.js';
 import { h, fill, toast, when, busy } from './dom.js';
 
-const REFRESH_MS = 3000;
+const REFRESH_MS = 2000;
 const STATUSES = ['succeeded', 'failed', 'retrying', 'pending', 'held'];
 
 export function deliveriesPage(main, webhookID) {
