@@ -463,7 +463,13 @@ export function webhookDialog(w, features) {
           ? api.patch('/v1/webhooks/' + encodeURIComponent(w.id), body)
           : api.post('/v1/webhooks', body));
       } catch (err) {
-        showErrors(form, err);
+        // A bad pattern (events[2]) is shown by the Events picker as a whole.
+        const fields = {};
+        for (const [k, v] of Object.entries(err.fields || {})) {
+          const key = /^events\[\d+\]$/.test(k) ? 'events' : k;
+          fields[key] = fields[key] ? fields[key] + ' ' + v : v;
+        }
+        showErrors(form, { message: err.message, fields });
         toast('Not saved: ' + err.message, 'error');
         return;
       }
