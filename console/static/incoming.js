@@ -37,11 +37,12 @@ export function incomingPage(main) {
   });
 
   async function load() {
-    const q = new URLSearchParams({ sort: 'name' });
+    // Only the parameters issue 7 names (search); sorted by name here.
+    const q = new URLSearchParams();
     if (state.search) q.set('search', state.search);
     try {
-      const r = await api.get('/v1/incoming-webhooks?' + q);
-      state.list = Array.isArray(r) ? r : (r.data || []);
+      const r = await api.get('/v1/incoming-webhooks' + (state.search ? '?' + q : ''));
+      state.list = (Array.isArray(r) ? r : (r.data || [])).slice().sort((a, b) => String(a.name).localeCompare(String(b.name)));
       state.error = null;
     } catch (e) { state.error = e; }
     render();
