@@ -190,78 +190,42 @@ type tab struct {
 	errs []string
 }
 
-// shared is the one Chromium of this package's tests, started on first use
-// with a fresh profile and stopped by TestMain; each test gets its own tab
-// (its own sessionStorage). One browser instead of one per test keeps the
-// suite quick.
-var shared struct {
-	once    sync.Once
-	ctx     context.Context
-	err     error
-	profile string
-	stop    func()
-}
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	code := m.Run()
-	if shared.stop != nil {
-		shared.stop()
-	}
-	os.Exit(code)
-}
-
-func browserContext(t *testing.T) context.Context {
-	t.Helper()
-	exe := chromium(t)
-	shared.once.Do(func() {
-		profile, err := os.MkdirTemp("", "hookgate-chromium-")
-		if err != nil {
-			shared.err = err
-			return
-		}
-		opts := []chromedp.ExecAllocatorOption{
-			chromedp.ExecPath(exe),
-			chromedp.Flag("headless", true),
-			chromedp.Flag("no-sandbox", true),
-			chromedp.Flag("disable-gpu", true),
-			chromedp.Flag("no-first-run", true),
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true),
-			chromedp.Flag("disable-dev-shm-usage", true),
-			chromedp.UserDataDir(profile),
-			chromedp.WindowSize(1280, 900),
-		}
-		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-		// chromedp logs protocol events it does not know (newer Chromium) as
-		// errors: noise here. Page errors are caught per tab below.
-		quiet := func(string, ...any) {}
-		ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithErrorf(quiet), chromedp.WithLogf(quiet))
-		shared.ctx, shared.profile = ctx, profile
-		shared.stop = func() {
-			_ = chromedp.Cancel(ctx) // closes the browser and waits for it
-			cancelCtx()
-			cancelAlloc()
-			os.RemoveAll(profile)
-		}
-		shared.err = chromedp.Run(ctx)
-	})
-	if shared.err != nil {
-		t.Fatalf("start chromium: %v", shared.err)
-	}
-	return shared.ctx
-}
-
-// newTab opens a tab of width x height CSS pixels in the shared browser.
+// newTab starts Chromium for one test, on a fresh profile, with a tab of
+// width x height CSS pixels. The browser is stopped when the test ends,
+// before its server shuts down (cleanups run last-in first-out), so no
+// connection the browser keeps open delays the server's graceful shutdown.
 func newTab(t *testing.T, width, height int) *tab {
 	t.Helper()
-	ctx, cancelTab := chromedp.NewContext(browserContext(t))
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	exe := chromium(t)
+	profile, err := os.MkdirTemp("", "hookgate-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(profile) })
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(width, height),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	// chromedp logs protocol events it does not know (newer Chromium) as
+	// errors: noise here. Page errors are caught below.
+	quiet := func(string, ...any) {}
+	browserCtx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(quiet), chromedp.WithLogf(quiet))
+	ctx, cancelTimeout := context.WithTimeout(browserCtx, 90*time.Second)
 	tb := &tab{t: t, ctx: ctx}
 	t.Cleanup(func() {
 		cancelTimeout()
-		cancelTab()
+		cancelBrowser()
+		cancelAlloc() // kills the browser process and waits for it to exit
 	})
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch e := ev.(type) {
@@ -277,8 +241,10 @@ func newTab(t *testing.T, width, height int) *tab {
 			}
 		}
 	})
+	// The viewport is set explicitly: a headless window alone may be wider
+	// than asked.
 	if err := chromedp.Run(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
-		t.Fatalf("open a tab: %v", err)
+		t.Fatalf("start chromium: %v", err)
 	}
 	t.Cleanup(func() {
 		tb.mu.Lock()
