@@ -7,7 +7,7 @@ CONFIG    ?= config.yaml
 PLUGINS   := $(notdir $(wildcard plugins/cloudcx plugins/ucrm plugins/uspacy))
 export REDIS_ADDR ?= 127.0.0.1:6379
 
-.PHONY: all build plugins run test test-short bench redis vet fmt proto console docker clean help
+.PHONY: all build plugins run test test-short bench redis chromium vet fmt proto console console-screenshots docker clean help
 
 all: build
 
@@ -23,15 +23,27 @@ plugins: ## build the built-in plugins into bin/plugins/
 	  CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/plugins/$$p ./plugins/$$p || exit 1; \
 	done
 
+chromium: ## make sure a Chromium for the console's browser tests is installed
+	@./scripts/ensure-chromium.sh
+
+console: ## the console has no build step: check its JavaScript modules parse (needs node) and run its browser tests
+	@if command -v node >/dev/null 2>&1; then for f in console/static/*.js; do node --check $$f || exit 1; done; fi
+	@./scripts/ensure-chromium.sh
+	HOOKGATE_REQUIRE_BROWSER=1 $(GO) test -count=1 ./console/
+
+console-screenshots: ## rewrite the console screenshots in docs/
+	@./scripts/ensure-chromium.sh
+	$(GO) test -count=1 ./console/ -args -screenshots
+
 redis: ## make sure a Redis answers at $$REDIS_ADDR (starts a local one if not)
 	@./scripts/ensure-redis.sh
 
 run: build redis ## start hookgate with config.yaml
 	./$(BIN)/hookgate serve --config $(CONFIG)
 
-test: redis plugins ## run every test (needs Redis; started if missing)
+test: redis chromium plugins ## run every test (needs Redis and Chromium; installed/started if missing)
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 15m ./...
+	HOOKGATE_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 15m ./...
 
 test-short: redis ## unit tests only
 	$(GO) test -count=1 -short ./...

@@ -75,11 +75,7 @@ func QueueName(cfg config.Config) string { return cfg.Redis.Prefix }
 func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, Logger: logger, Registry: prometheus.NewRegistry(), queueName: QueueName(cfg)}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a.Redis = redis.NewClient(&redis.Options{
-		Addr: cfg.Redis.Addr, Username: cfg.Redis.Username, Password: cfg.Redis.Password, DB: cfg.Redis.DB,
-		PoolSize: cfg.Redis.PoolSize, MinIdleConns: 8,
-		ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, DialTimeout: 2 * time.Second,
-	})
+	a.Redis = NewRedis(cfg.Redis)
 	key, _ := base64.StdEncoding.DecodeString(cfg.Store.EncryptionKey)
 	st, err := store.New(a.Redis, cfg.Redis.Prefix, key)
 	if err != nil {
@@ -151,12 +147,12 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 			AllowHTTP: d.AllowHTTP, NewID: newID},
 		Ready:  func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
-		Plugins: a.Plugins, Lifecycle: a.Lifecycle,
+		Plugins: a.Plugins, Lifecycle: a.Lifecycle, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
 	}
 	if cfg.Server.Role == "worker" {
 		// A worker process serves health, readiness and metrics only.
 		deps.Webhooks, deps.Publisher, deps.Deliveries, deps.Plugins, deps.Lifecycle = nil, nil, nil, nil, nil
-		deps.Incoming, deps.IncomingProxy, deps.JWKS = nil, nil, nil
+		deps.Incoming, deps.IncomingProxy, deps.JWKS, deps.LoginCodes = nil, nil, nil, nil
 	}
 	a.Gateway = gateway.New(deps)
 	if cfg.Server.Role != "api" {
@@ -210,6 +206,16 @@ func (a *App) newIncoming(cfg config.Config, st *store.Store, logger *slog.Logge
 			MaxResponseBody: in.MaxResponseBody, LogBodyBytes: in.LogBodyBytes},
 	}
 	return svc, proxy, nil
+}
+
+// NewRedis returns the Redis client of a configuration (the app's, and the
+// CLI's for commands that write to Redis such as token --console).
+func NewRedis(cfg config.Redis) redis.UniversalClient {
+	return redis.NewClient(&redis.Options{
+		Addr: cfg.Addr, Username: cfg.Username, Password: cfg.Password, DB: cfg.DB,
+		PoolSize: cfg.PoolSize, MinIdleConns: 8,
+		ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, DialTimeout: 2 * time.Second,
+	})
 }
 
 func newID(prefix string) string { return publish.NewID(prefix, time.Now()) }

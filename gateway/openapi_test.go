@@ -109,6 +109,9 @@ func TestEveryRouteIsInTheOpenAPIDocumentAndViceVersa(t *testing.T) {
 			}
 			continue
 		}
+		if r == "GET /console/*" { // the console's files, documented as the console
+			r = "GET /console/"
+		}
 		registered = append(registered, r)
 	}
 	sort.Strings(registered)

@@ -48,6 +48,9 @@ func (s *Server) register() {
 		route{method: "GET", path: "/metrics", handler: s.metricsHandler()},
 		route{method: "GET", path: "/v1/openapi.json", handler: s.openapi},
 		route{method: "GET", path: "/v1/event-types", auth: true, handler: s.listEventTypes},
+		// The console's static files: public, since they hold no data; the
+		// console signs in against the API like any other client.
+		route{method: "GET", path: "/console/*", handler: s.consoleAsset},
 	)
 	if s.publisher != nil {
 		s.addRoutes(
@@ -84,6 +87,10 @@ func (s *Server) register() {
 			// the unguessable token in it.
 			route{method: "GET", path: "/v1/subscriptions/confirm", handler: s.confirmSubscription},
 		)
+	}
+	if s.loginCodes != nil {
+		// Public: the one-time code is the credential (see docs/console.md).
+		s.addRoutes(route{method: "POST", path: "/v1/console/login", handler: s.redeemLoginCode})
 	}
 	if s.plugins != nil {
 		s.addRoutes(route{method: "GET", path: "/v1/plugins", auth: true, roles: managers, handler: s.listPlugins})

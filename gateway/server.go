@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"context"
+	"io/fs"
 	"log/slog"
 	"net"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/console"
 )
 
 // TokenVerifier turns a bearer token into a verified principal.
@@ -49,6 +51,8 @@ type Deps struct {
 	Incoming      IncomingService
 	IncomingProxy IncomingProxy
 	JWKS          []byte
+	// LoginCodes redeems console login links (POST /v1/console/login). Optional.
+	LoginCodes LoginCodeTaker
 }
 
 // Server is the Fiber app with its dependencies.
@@ -73,6 +77,8 @@ type Server struct {
 	incoming      IncomingService
 	incomingProxy IncomingProxy
 	jwksDoc       []byte
+	consoleFS     fs.FS
+	loginCodes    LoginCodeTaker
 }
 
 // New builds the app and registers every route.
@@ -82,6 +88,7 @@ func New(d Deps) *Server {
 		lifecycle: d.Lifecycle,
 		ready:     d.Ready, log: d.Logger, reg: d.Registry,
 		incoming: d.Incoming, incomingProxy: d.IncomingProxy, jwksDoc: d.JWKS,
+		consoleFS: console.Files(), loginCodes: d.LoginCodes,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

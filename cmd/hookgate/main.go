@@ -1,7 +1,7 @@
 // Command hookgate is the webhook gateway. Subcommands:
 //
 //	hookgate serve   [--config config.yaml] [--role all|api|worker]
-//	hookgate token   --tenant T --sub U --roles admin,publisher [--ttl 1h]
+//	hookgate token   --tenant T --sub U --roles admin,publisher [--ttl 1h] [--console [--link-ttl 15m]]
 //	hookgate receive --secret S --port P [--status 200] [--confirm]
 //	hookgate bench   [--suite delivery|incoming] [--rate 1000] [--duration 10s]
 //	hookgate version
@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/receiver"
+	"github.com/hookgate/hookgate/store"
 )
 
 func main() {
@@ -48,6 +50,7 @@ const usage = `usage: hookgate <command> [flags]
 commands:
   serve     run the gateway (API, console, incoming URLs and delivery workers)
   token     mint a development API token signed with the configured HS256 secret
+            (--console: print a one-time console login link instead)
   receive   run a small webhook receiver that verifies and prints deliveries
   bench     measure delivery throughput and latency against bare asynq
             (--suite incoming: the incoming proxy against calling the upstream directly)
@@ -63,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return serve(args[1:], stderr)
 	case "token":
-		return token(args[1:], stdout)
+		return token(args[1:], stdout, stderr)
 	case "receive":
 		return receive(args[1:], stdout)
 	case "bench":
@@ -120,6 +123,15 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	logger.Info("hookgate started", "version", hookgate.Version, "listen", a.Addr(), "role", cfg.Server.Role,
 		"public_url", cfg.Server.PublicURL, "console", strings.TrimRight(cfg.Server.PublicURL, "/")+"/console/")
+	if cfg.Auth.HS256Secret == config.DevHS256Secret && cfg.Server.Role != "worker" {
+		// Development only (the shipped secret, warned about above): hand the
+		// newcomer a way in. Production tokens come from the CRM's issuer.
+		if link, err := devConsoleLink(cfg); err != nil {
+			logger.Warn("no console login link", "err", err)
+		} else {
+			fmt.Fprintf(stderr, "\nConsole (development secret; this link signs in once, as admin of tenant %q):\n  %s\nMore links: hookgate token --console --tenant %s\n\n", devTenant, link, devTenant)
+		}
+	}
 	serveErr := a.Wait(ctx)
 	logger.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.D().String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
@@ -127,18 +139,23 @@ func serve(args []string, stderr io.Writer) error {
 	return errors.Join(serveErr, a.Shutdown(sctx))
 }
 
-func token(args []string, stdout io.Writer) error {
+func token(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	cfgPath := fs.String("config", "config.yaml", "configuration file")
 	tenant := fs.String("tenant", "", "tenant id (required)")
 	sub := fs.String("sub", "admin", "subject (user id)")
 	roles := fs.String("roles", "admin,publisher", "comma-separated roles: admin, publisher, system")
-	ttl := fs.Duration("ttl", time.Hour, "lifetime")
+	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token (with --console: of the console session)")
+	consoleLink := fs.Bool("console", false, "print a one-time login link to the web console instead of the token (needs Redis and the admin role)")
+	linkTTL := fs.Duration("link-ttl", 15*time.Minute, "with --console: how long the link can be used (once)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
 	if *tenant == "" {
 		return usageError{"token: --tenant is required"}
+	}
+	if *linkTTL <= 0 {
+		return usageError{"token: --link-ttl must be positive"}
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
@@ -150,12 +167,53 @@ func token(args []string, stdout io.Writer) error {
 			rs = append(rs, r)
 		}
 	}
+	if *consoleLink && !slices.Contains(rs, hookgate.RoleAdmin) {
+		return usageError{"token: --console needs the admin role in --roles"}
+	}
 	tok, err := auth.Mint(cfg.Auth, hookgate.Principal{Subject: *sub, Tenant: *tenant, Roles: rs}, *ttl)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, tok)
+	if !*consoleLink {
+		fmt.Fprintln(stdout, tok)
+		return nil
+	}
+	link, err := consoleLoginLink(cfg, tok, *linkTTL)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "Open this link to sign in to the hookgate console as %s of tenant %s.\nIt works once, within %s; the session lasts %s.\n", *sub, *tenant, *linkTTL, *ttl)
+	fmt.Fprintln(stdout, link)
 	return nil
+}
+
+// devTenant is the tenant of the login link `serve` prints with the
+// development secret.
+const devTenant = "demo"
+
+func devConsoleLink(cfg config.Config) (string, error) {
+	tok, err := auth.Mint(cfg.Auth, hookgate.Principal{Subject: "admin", Tenant: devTenant,
+		Roles: []string{hookgate.RoleAdmin, hookgate.RolePublisher}}, 8*time.Hour)
+	if err != nil {
+		return "", err
+	}
+	return consoleLoginLink(cfg, tok, 15*time.Minute)
+}
+
+// consoleLoginLink stores tok under a one-time code in Redis and returns the
+// console URL that redeems it. The code travels in the URL fragment, which
+// browsers never send to a server; the console exchanges it once through
+// POST /v1/console/login and then removes it from the address bar.
+func consoleLoginLink(cfg config.Config, tok string, ttl time.Duration) (string, error) {
+	rdb := app.NewRedis(cfg.Redis)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	code, err := store.NewLoginCodes(rdb, cfg.Redis.Prefix).Issue(ctx, tok, ttl)
+	if err != nil {
+		return "", fmt.Errorf("store the login link in Redis at %s: %w", cfg.Redis.Addr, err)
+	}
+	return strings.TrimRight(cfg.Server.PublicURL, "/") + "/console/#login=" + code, nil
 }
 
 type multiFlag []string

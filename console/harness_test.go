@@ -1,0 +1,360 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/app"
+	"github.com/hookgate/hookgate/auth"
+	"github.com/hookgate/hookgate/config"
+)
+
+// -screenshots rewrites the console screenshots in docs/ (for README.md).
+var screenshots = flag.Bool("screenshots", false, "save console screenshots into ../docs/")
+
+// server is a running hookgate on loopback with its own Redis prefix.
+type server struct {
+	t    *testing.T
+	app  *app.App
+	base string
+	cfg  config.Config
+}
+
+func redisAddr() string {
+	if a := os.Getenv("REDIS_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:6379"
+}
+
+// startServer runs the real hookgate (app.New) against real Redis, with
+// delivery to loopback allowed and short retry delays, changed by mutate.
+func startServer(t *testing.T, mutate func(*config.Config)) *server {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Redis.Addr = redisAddr()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	cfg.Redis.Prefix = "hgconsole" + hex.EncodeToString(b[:])
+	cfg.Auth.HS256Secret = config.DevHS256Secret
+	cfg.Store.EncryptionKey = config.DevEncryptionKey
+	cfg.Server.Listen = "127.0.0.1:0"
+	cfg.Delivery.AllowHTTP = true
+	cfg.Delivery.AllowedCIDRs = []string{"127.0.0.0/8"}
+	cfg.Delivery.RetryDelays = []hookgate.Duration{hookgate.Duration(50 * time.Millisecond), hookgate.Duration(100 * time.Millisecond)}
+	cfg.Delivery.RetryJitter = 0
+	cfg.Delivery.Timeout = hookgate.Duration(2 * time.Second)
+	cfg.Delivery.Concurrency = 16
+	cfg.Log.Level = "warn"
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background(), ln); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{t: t, app: a, base: "http://" + a.Addr(), cfg: cfg}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr})
+		defer rdb.Close()
+		for _, pattern := range []string{cfg.Redis.Prefix + ":*", "asynq:{" + app.QueueName(cfg) + "}*"} {
+			iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+			for iter.Next(ctx) {
+				rdb.Del(ctx, iter.Val())
+			}
+		}
+		rdb.SRem(ctx, "asynq:queues", app.QueueName(cfg))
+	})
+	return s
+}
+
+// hasRoute reports whether the running gateway registered "METHOD /path"
+// (Fiber's :param form): routes of features built on other branches are
+// tested once they are there.
+func (s *server) hasRoute(route string) bool {
+	return slices.Contains(s.app.Gateway.Routes(), route)
+}
+
+func (s *server) requireRoute(route string) {
+	s.t.Helper()
+	if !s.hasRoute(route) {
+		s.t.Skipf("this build has no %s route (another issue's API); the test runs once it is merged", route)
+	}
+}
+
+func (s *server) token(tenant string, roles ...string) string {
+	s.t.Helper()
+	tok, err := auth.Mint(s.cfg.Auth, hookgate.Principal{Subject: "user-" + tenant, Tenant: tenant, Roles: roles}, time.Hour)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return tok
+}
+
+// api calls the JSON API and decodes the answer into out (when not nil).
+func (s *server) api(method, path, token string, body any, out any) int {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, s.base+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			s.t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// chromium finds the browser: $CHROMIUM, or Debian's chromium on PATH.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, c := range []string{os.Getenv("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
+		if c == "" {
+			continue
+		}
+		if p, err := exec.LookPath(c); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("HOOKGATE_REQUIRE_BROWSER") != "" {
+		t.Fatal("no chromium found; run scripts/ensure-chromium.sh (make test does)")
+	}
+	t.Skip("no chromium found: the browser tests need Debian's chromium (make test installs it with scripts/ensure-chromium.sh)")
+	return ""
+}
+
+// tab is one headless Chromium tab on a fresh profile; it records every
+// uncaught JavaScript exception and console error so that a test fails on
+// any of them.
+type tab struct {
+	t    *testing.T
+	ctx  context.Context
+	mu   sync.Mutex
+	errs []string
+}
+
+// newTab starts Chromium for one test, on a fresh profile, with a tab of
+// width x height CSS pixels. The browser is stopped when the test ends,
+// before its server shuts down (cleanups run last-in first-out), so no
+// connection the browser keeps open delays the server's graceful shutdown.
+func newTab(t *testing.T, width, height int) *tab {
+	t.Helper()
+	exe := chromium(t)
+	profile, err := os.MkdirTemp("", "hookgate-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(profile) })
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(width, height),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	// chromedp logs protocol events it does not know (newer Chromium) as
+	// errors: noise here. Page errors are caught below.
+	quiet := func(string, ...any) {}
+	browserCtx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(quiet), chromedp.WithLogf(quiet))
+	ctx, cancelTimeout := context.WithTimeout(browserCtx, 90*time.Second)
+	tb := &tab{t: t, ctx: ctx}
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelBrowser()
+		cancelAlloc() // kills the browser process and waits for it to exit
+	})
+	chromedp.ListenTarget(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			tb.record("exception: " + e.ExceptionDetails.Text + " " + describe(e.ExceptionDetails.Exception))
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.APITypeError {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, describe(a))
+				}
+				tb.record("console.error: " + strings.Join(parts, " "))
+			}
+		}
+	})
+	// The viewport is set explicitly: a headless window alone may be wider
+	// than asked.
+	if err := chromedp.Run(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	t.Cleanup(func() {
+		tb.mu.Lock()
+		defer tb.mu.Unlock()
+		for _, e := range tb.errs {
+			t.Errorf("browser: %s", e)
+		}
+	})
+	return tb
+}
+
+func describe(o *runtime.RemoteObject) string {
+	if o == nil {
+		return ""
+	}
+	if o.Description != "" {
+		return o.Description
+	}
+	return string(o.Value)
+}
+
+func (tb *tab) record(s string) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.errs = append(tb.errs, s)
+}
+
+// grantClipboard lets the console write and the test read the clipboard.
+func (tb *tab) grantClipboard(origin string) {
+	tb.t.Helper()
+	tb.run(browser.GrantPermissions([]browser.PermissionType{browser.PermissionTypeClipboardReadWrite,
+		browser.PermissionTypeClipboardSanitizedWrite}).WithOrigin(origin))
+}
+
+// run runs actions and fails the test with the step that failed.
+func (tb *tab) run(actions ...chromedp.Action) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		tb.screenshotOnFailure()
+		tb.t.Fatalf("browser: %v", err)
+	}
+}
+
+// text returns the text content of the first element matching sel, once visible.
+func (tb *tab) text(sel string) string {
+	tb.t.Helper()
+	var s string
+	tb.run(chromedp.WaitVisible(sel), chromedp.TextContent(sel, &s))
+	return strings.TrimSpace(s)
+}
+
+// until waits (polling in the page, no sleeps) until the JavaScript
+// expression is truthy.
+func (tb *tab) until(expr string) {
+	tb.t.Helper()
+	var ok bool
+	tb.run(chromedp.Poll(expr, &ok, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
+}
+
+func (tb *tab) eval(expr string, out any) {
+	tb.t.Helper()
+	tb.run(chromedp.Evaluate(expr, out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+}
+
+// shot saves a screenshot into docs/ when -screenshots is given.
+func (tb *tab) shot(name string) {
+	tb.t.Helper()
+	if !*screenshots {
+		return
+	}
+	var png []byte
+	// Toasts are feedback of earlier steps; keep them out of the picture.
+	tb.run(chromedp.Evaluate(`document.querySelectorAll('.toast').forEach(t => t.remove())`, nil), chromedp.CaptureScreenshot(&png))
+	if err := os.WriteFile(filepath.Join("..", "docs", name), png, 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
+}
+
+func (tb *tab) screenshotOnFailure() {
+	var png []byte
+	ctx, cancel := context.WithTimeout(tb.ctx, 3*time.Second)
+	defer cancel()
+	if chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)) == nil {
+		p := filepath.Join(os.TempDir(), "hookgate-console-failure-"+strings.ReplaceAll(tb.t.Name(), "/", "_")+".png")
+		if os.WriteFile(p, png, 0o644) == nil {
+			tb.t.Logf("screenshot of the failure: %s", p)
+		}
+	}
+}
+
+// signIn opens the console and signs in by pasting the token.
+func (tb *tab) signIn(base, token string) {
+	tb.t.Helper()
+	tb.run(chromedp.Navigate(base+"/console/"), chromedp.WaitVisible("#token"),
+		chromedp.SetValue("#token", token), chromedp.Click("#signin"),
+		chromedp.WaitVisible("#wh-body"))
+}
+
+// quote makes s a JavaScript string literal.
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// set gives the control sel the value and fires the event the console
+// listens to (change for selects, input for text), as a user's edit does.
+func (tb *tab) set(sel, value, event string) {
+	tb.t.Helper()
+	tb.run(chromedp.WaitVisible(sel), chromedp.Evaluate(fmt.Sprintf(`(() => { const e = document.querySelector(%s); e.value = %s; e.dispatchEvent(new Event(%s, {bubbles: true})); return true; })()`,
+		quote(sel), quote(value), quote(event)), nil))
+}
