@@ -608,3 +608,26 @@ func TestIncomingRoutesAreDocumented(t *testing.T) {
 		t.Fatalf("found %d incoming routes, want 11", n)
 	}
 }
+
+// Admins can list the configured scopes (what the console offers), without
+// the internal upstream addresses; publishers cannot.
+func TestIncomingScopesAreListedForAdmins(t *testing.T) {
+	e := startIncoming(t, nil)
+	r := e.do("GET", "/v1/incoming-scopes", e.token("acme", "admin"), nil).must(t, 200)
+	var res struct {
+		Data []struct {
+			Name     string   `json:"name"`
+			Prefixes []string `json:"prefixes"`
+			Methods  []string `json:"methods"`
+		}
+	}
+	r.json(t, &res)
+	if len(res.Data) != 3 || res.Data[0].Name != "chats" || res.Data[1].Name != "crm" || res.Data[2].Name != "tasks" ||
+		res.Data[0].Methods[0] != "GET" || res.Data[1].Prefixes[0] != "/crm/" {
+		t.Fatalf("scopes %s", r.Body)
+	}
+	if strings.Contains(string(r.Body), "127.0.0.1") {
+		t.Fatalf("upstream addresses exposed: %s", r.Body)
+	}
+	e.do("GET", "/v1/incoming-scopes", e.token("acme", "publisher"), nil).must(t, 403)
+}

@@ -6,13 +6,20 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/hookgate/hookgate/config"
 )
 
 // TestConsoleManagesIncomingWebhooks creates an incoming webhook through the
 // console (issue 7's API), copies its address, disables, rotates and deletes
 // it, and opens its request log. It runs once the server has the routes.
 func TestConsoleManagesIncomingWebhooks(t *testing.T) {
-	srv := startServer(t, nil)
+	srv := startServer(t, func(c *config.Config) {
+		c.Incoming.Scopes = map[string]config.Scope{
+			"crm":   {Prefixes: []string{"/crm/"}, Upstream: "http://127.0.0.1:9"},
+			"tasks": {Prefixes: []string{"/tasks/"}, Upstream: "http://127.0.0.1:9"},
+		}
+	})
 	srv.requireRoute("POST /v1/incoming-webhooks")
 	srv.requireRoute("POST /v1/incoming-webhooks/:id/rotate")
 	srv.requireRoute("GET /v1/incoming-webhooks/:id/requests")
@@ -22,8 +29,14 @@ func TestConsoleManagesIncomingWebhooks(t *testing.T) {
 	tb.signIn(srv.base, admin)
 
 	tb.run(chromedp.Click(`a[data-nav="incoming"]`), chromedp.WaitVisible("#in-empty"),
-		chromedp.Click("#in-new"), chromedp.WaitVisible("#scope-crm"),
-		chromedp.SendKeys("dialog input[required]", "Website forms"),
+		chromedp.Click("#in-new"), chromedp.WaitVisible("#scope-crm"))
+	// The dialog offers the configured scopes, and only those.
+	var offered []string
+	tb.eval(`[...document.querySelectorAll('input.scope')].map((b) => b.value)`, &offered)
+	if strings.Join(offered, ",") != "crm,tasks" {
+		t.Fatalf("scopes offered %v, want the configured crm and tasks", offered)
+	}
+	tb.run(chromedp.SendKeys("dialog input[required]", "Website forms"),
 		chromedp.Click("#scope-crm"), chromedp.Click("#scope-tasks"), chromedp.Click("#in-save"))
 	addr := tb.text("#in-address")
 	if !strings.Contains(addr, "/in/") {

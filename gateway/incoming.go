@@ -26,6 +26,8 @@ type IncomingService interface {
 	SetEnabled(ctx context.Context, tenant, id string, on bool) (*hookgate.IncomingWebhook, error)
 	Delete(ctx context.Context, tenant, id string) error
 	Requests(ctx context.Context, tenant, id string, limit int) ([]hookgate.IncomingRequestLog, error)
+	// ScopeList describes the configured scopes, sorted by name.
+	ScopeList() []incoming.ScopeInfo
 }
 
 // IncomingProxy serves incoming webhook URLs (implemented by incoming.Proxy).
@@ -58,6 +60,7 @@ func (s *Server) registerIncoming() {
 			route{method: "POST", path: "/v1/incoming-webhooks/:id/enable", auth: true, roles: admins, handler: s.enableIncoming(true)},
 			route{method: "POST", path: "/v1/incoming-webhooks/:id/disable", auth: true, roles: admins, handler: s.enableIncoming(false)},
 			route{method: "GET", path: "/v1/incoming-webhooks/:id/requests", auth: true, roles: admins, handler: s.incomingRequests},
+			route{method: "GET", path: "/v1/incoming-scopes", auth: true, roles: admins, handler: s.listIncomingScopes},
 		)
 	}
 }
@@ -280,4 +283,11 @@ func (s *Server) incomingRequests(c *fiber.Ctx) error {
 		return s.writeError(c, err)
 	}
 	return c.JSON(requestLogPage{Data: list})
+}
+
+// listIncomingScopes lists the scopes an incoming webhook may be given, as
+// configured (the console offers them as checkboxes). Upstream addresses
+// are internal and not shown.
+func (s *Server) listIncomingScopes(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"data": s.incoming.ScopeList()})
 }

@@ -178,3 +178,6 @@ func (s *Service) Requests(ctx context.Context, tenant, id string, limit int) ([
 	}
 	return s.Store.IncomingLog(ctx, tenant, id, limit)
 }
+
+// ScopeList describes the configured scopes, sorted by name.
+func (s *Service) ScopeList() []ScopeInfo { return s.Scopes.Info() }

@@ -7,7 +7,17 @@ import { h, fill, id, toast, copy, when, modal, confirm, showErrors, clearErrors
 
 // The scopes of seed 001's "Access"; the server's configuration decides which
 // exist and refuses unknown ones by name (shown next to the field).
-const KNOWN_SCOPES = ['crm', 'tasks', 'chats', 'activities'];
+// The scopes offered come from the server's configuration
+// (GET /v1/incoming-scopes); a server without that route offers none but
+// still takes scopes typed by hand.
+async function configuredScopes() {
+  try {
+    const r = await api.get('/v1/incoming-scopes');
+    return (r.data || []).map((s) => s.name);
+  } catch (e) {
+    return [];
+  }
+}
 
 const address = (w) => w.url || w.address || w.webhook_url || '';
 
@@ -98,7 +108,7 @@ export function incomingPage(main) {
   }
 
   async function create() {
-    const known = new Set(KNOWN_SCOPES);
+    const known = new Set(await configuredScopes());
     for (const w of state.list) for (const s of w.scopes || []) known.add(s);
     const created = await modal('New incoming webhook', (close) => {
       const nameId = id('in-name');
