@@ -154,7 +154,7 @@ type Delivery struct {
 	LogMaxAge        Duration   `yaml:"log_max_age" env:"LOG_MAX_AGE"`               // default 720h (30 days)
 	Concurrency      int        `yaml:"concurrency" env:"CONCURRENCY"`               // worker goroutines per process; default 256
 	EndpointInFlight int        `yaml:"endpoint_in_flight" env:"ENDPOINT_IN_FLIGHT"` // concurrent requests per endpoint; default 32
-	PollInterval     Duration   `yaml:"poll_interval" env:"POLL_INTERVAL"`           // asynq TaskCheckInterval; default 10ms
+	PollInterval     Duration   `yaml:"poll_interval" env:"POLL_INTERVAL"`           // asynq TaskCheckInterval; default 2ms
 	MaxFanout        int        `yaml:"max_fanout" env:"MAX_FANOUT"`                 // deliveries one event may create; default 1000
 }
 
@@ -260,7 +260,7 @@ func Default() Config {
 			RetryDelays: []Duration{Duration(time.Minute), Duration(5 * time.Minute), Duration(30 * time.Minute)},
 			MaxRetries:  10, RetryJitter: 0.1, RetryAfterMax: Duration(time.Hour), GonePolicy: "disable_endpoint",
 			MaxResponseBody: 64 << 10, LogMaxEntries: 200, LogMaxAge: Duration(30 * 24 * time.Hour),
-			Concurrency: 256, EndpointInFlight: 32, PollInterval: Duration(10 * time.Millisecond), MaxFanout: 1000,
+			Concurrency: 256, EndpointInFlight: 32, PollInterval: Duration(2 * time.Millisecond), MaxFanout: 1000,
 		},
 		Lifecycle: Lifecycle{
 			HoldMax: 10000, AutoPauseAfter: 10, ConfirmTTL: Duration(72 * time.Hour),
