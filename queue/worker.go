@@ -324,6 +324,12 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			wk.Lifecycle.Gone(ctx, w, ep.ID)
 		}
 	}
+	if rec.Delivery.Status == hookgate.DeliverySucceeded {
+		// The event's data is kept for a manual retry, which only a failed
+		// delivery can get; the attempt keeps the body as sent. Not storing
+		// it again trims a large share of the log's write volume.
+		rec.Delivery.Data = nil
+	}
 	consecutive, err := wk.Log.Record(ctx, rec)
 	if err != nil {
 		wk.Logger.Warn("delivery log write failed", "delivery_id", d.ID, "err", err)
