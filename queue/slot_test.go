@@ -58,6 +58,8 @@ var bg = context.Background()
 // A full endpoint that keeps finishing requests is waited on, not skipped.
 func TestSlotWaitsWhileEndpointProgresses(t *testing.T) {
 	s := newEndpointSlot(1)
+	s.acquire(bg, "warm")
+	s.release("warm", time.Millisecond) // the endpoint answers fast
 	if !s.acquire(bg, "a") {
 		t.Fatal("first acquire failed on an empty slot")
 	}
@@ -74,6 +76,8 @@ func TestSlotWaitsWhileEndpointProgresses(t *testing.T) {
 // away at once so they can be re-scheduled.
 func TestSlotTurnsAwayWhenEndpointStalls(t *testing.T) {
 	s := newEndpointSlot(2)
+	s.acquire(bg, "warm")
+	s.release("warm", time.Millisecond)
 	s.acquire(bg, "a")
 	s.acquire(bg, "b")
 	s.released.Store(time.Now().Add(-2 * stallAfter).UnixNano())
@@ -93,5 +97,30 @@ func TestSlotWaitEndsWithContext(t *testing.T) {
 	cancel()
 	if s.acquire(ctx, "b") {
 		t.Fatal("acquired a taken place after the context ended")
+	}
+}
+
+// An endpoint whose requests are slow (or that has not answered yet) is
+// never waited on, however recently a request of it finished: a timeout
+// ending is not progress.
+func TestSlotDoesNotWaitForSlowEndpoints(t *testing.T) {
+	fresh := newEndpointSlot(1)
+	fresh.acquire(bg, "a")
+	if fresh.acquire(bg, "b") {
+		t.Fatal("acquired a taken place")
+	}
+	slow := newEndpointSlot(1)
+	slow.acquire(bg, "t")
+	slow.release("t", 5*time.Second) // a request that ran into the timeout
+	slow.acquire(bg, "a")
+	done := make(chan bool, 1)
+	go func() { done <- slow.acquire(bg, "b") }()
+	select {
+	case ok := <-done:
+		if ok {
+			t.Fatal("acquired a taken place")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a delivery waited on an endpoint that times out")
 	}
 }

@@ -82,8 +82,9 @@ type keyEntry struct {
 
 // endpointSlot bounds the requests in flight to one endpoint. A delivery
 // that finds every place taken waits for one while the endpoint is making
-// progress (a request finished within stallAfter), which is the normal state
-// of a busy but healthy receiver. When the endpoint has stalled (it hangs or
+// progress (it answers in less than stallAfter on average and a request
+// finished within stallAfter), which is the normal state of a busy but
+// healthy receiver. When the endpoint has stalled (it hangs or
 // times out on everything), the delivery is re-scheduled instead, paced to
 // come back after about the time the endpoint needs to serve the deliveries
 // waiting before it: a dead endpoint then costs a poll per waiting delivery
@@ -109,10 +110,8 @@ const stallAfter = 100 * time.Millisecond
 
 func newEndpointSlot(limit int) *endpointSlot {
 	limit = max(limit, 1)
-	s := &endpointSlot{n: make(chan struct{}, limit), limit: limit,
+	return &endpointSlot{n: make(chan struct{}, limit), limit: limit,
 		inflight: map[string]time.Time{}, waiting: map[string]time.Time{}}
-	s.released.Store(time.Now().UnixNano())
-	return s
 }
 
 // acquire takes a place for delivery id, waiting while the endpoint makes
@@ -133,6 +132,12 @@ func (s *endpointSlot) take(ctx context.Context) bool {
 	case s.n <- struct{}{}:
 		return true
 	default:
+	}
+	// Wait only for an endpoint known to answer quickly: one whose requests
+	// take stallAfter or more on average (or that has not answered yet) is
+	// re-scheduled at once, so that its waiters never park workers.
+	if m := s.ewma.Load(); m == 0 || m >= int64(stallAfter) {
+		return false
 	}
 	var t *time.Timer
 	for {
