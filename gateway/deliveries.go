@@ -60,27 +60,11 @@ func (s *Server) listDeliveries(c *fiber.Ctx) error {
 }
 
 func (s *Server) getDelivery(c *fiber.Ctx) error {
-	ns, err := s.namespace(c, false)
-	if err != nil {
-		return s.writeError(c, err)
-	}
-	d, err := s.deliveries.FindDelivery(c.UserContext(), ns, c.Params("id"))
-	if err != nil {
-		return s.writeError(c, err)
-	}
-	return c.JSON(d)
+	return serveByID(s, c, fiber.StatusOK, s.deliveries.FindDelivery)
 }
 
 func (s *Server) retryDelivery(c *fiber.Ctx) error {
-	ns, err := s.namespace(c, false)
-	if err != nil {
-		return s.writeError(c, err)
-	}
-	d, err := s.deliveries.RetryDelivery(c.UserContext(), ns, c.Params("id"))
-	if err != nil {
-		return s.writeError(c, err)
-	}
-	return c.Status(fiber.StatusAccepted).JSON(d)
+	return serveByID(s, c, fiber.StatusAccepted, s.deliveries.RetryDelivery)
 }
 
 type testResults struct {

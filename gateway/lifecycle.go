@@ -19,27 +19,11 @@ type LifecycleService interface {
 }
 
 func (s *Server) pauseWebhook(c *fiber.Ctx) error {
-	ns, err := s.namespace(c, false)
-	if err != nil {
-		return s.writeError(c, err)
-	}
-	w, err := s.lifecycle.Pause(c.UserContext(), ns, c.Params("id"))
-	if err != nil {
-		return s.writeError(c, err)
-	}
-	return c.JSON(w)
+	return serveByID(s, c, fiber.StatusOK, s.lifecycle.Pause)
 }
 
 func (s *Server) resumeWebhook(c *fiber.Ctx) error {
-	ns, err := s.namespace(c, false)
-	if err != nil {
-		return s.writeError(c, err)
-	}
-	res, err := s.lifecycle.Resume(c.UserContext(), ns, c.Params("id"))
-	if err != nil {
-		return s.writeError(c, err)
-	}
-	return c.JSON(res)
+	return serveByID(s, c, fiber.StatusOK, s.lifecycle.Resume)
 }
 
 type confirmationSends struct {

@@ -107,15 +107,7 @@ func (s *Server) pageLimit(c *fiber.Ctx) (int, error) {
 }
 
 func (s *Server) getWebhook(c *fiber.Ctx) error {
-	ns, err := s.namespace(c, false)
-	if err != nil {
-		return s.writeError(c, err)
-	}
-	w, err := s.webhooks.FindWebhookByID(c.UserContext(), ns, c.Params("id"))
-	if err != nil {
-		return s.writeError(c, err)
-	}
-	return c.JSON(w)
+	return serveByID(s, c, fiber.StatusOK, s.webhooks.FindWebhookByID)
 }
 
 func (s *Server) updateWebhook(c *fiber.Ctx) error {
@@ -151,4 +143,19 @@ type eventTypeList struct {
 
 func (s *Server) listEventTypes(c *fiber.Ctx) error {
 	return c.JSON(eventTypeList{Data: s.cat.Types()})
+}
+
+// serveByID serves a route acting on the resource :id in the caller's
+// namespace: act's result is the JSON answer, with status; its error is
+// written as the API's error.
+func serveByID[T any](s *Server, c *fiber.Ctx, status int, act func(ctx context.Context, ns, id string) (T, error)) error {
+	ns, err := s.namespace(c, false)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	v, err := act(c.UserContext(), ns, c.Params("id"))
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.Status(status).JSON(v)
 }
