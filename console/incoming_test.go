@@ -89,18 +89,3 @@ func TestConsoleManagesIncomingWebhooks(t *testing.T) {
 		chromedp.Click(row+` [data-action="delete"]`), chromedp.WaitVisible(`dialog [data-action="confirm"]`),
 		chromedp.Click(`dialog [data-action="confirm"]`), chromedp.WaitVisible("#in-empty"))
 }
-
-// TestConsoleSaysWhenIncomingWebhooksAreMissing checks the page on a server
-// without issue 7's routes: a clear notice rather than an error.
-func TestConsoleSaysWhenIncomingWebhooksAreMissing(t *testing.T) {
-	srv := startServer(t, nil)
-	if srv.hasRoute("GET /v1/incoming-webhooks") {
-		t.Skip("this server has incoming webhooks (TestConsoleManagesIncomingWebhooks covers them)")
-	}
-	tb := newTab(t, 1024, 768)
-	tb.signIn(srv.base, srv.token("acme", "admin"))
-	tb.run(chromedp.Click(`a[data-nav="incoming"]`))
-	if msg := tb.text("#in-unavailable"); !strings.Contains(msg, "does not offer incoming webhooks") {
-		t.Fatalf("notice %q", msg)
-	}
-}
