@@ -7,7 +7,7 @@ CONFIG    ?= config.yaml
 PLUGINS   := $(notdir $(wildcard plugins/cloudcx plugins/ucrm plugins/uspacy))
 export REDIS_ADDR ?= 127.0.0.1:6379
 
-.PHONY: all build plugins run test test-short bench redis chromium vet fmt proto console console-screenshots docker clean help
+.PHONY: all build plugins node-plugin run test test-short bench redis chromium vet fmt proto console console-screenshots docker clean help
 
 all: build
 
@@ -41,12 +41,17 @@ redis: ## make sure a Redis answers at $$REDIS_ADDR (starts a local one if not)
 run: build redis ## start hookgate with config.yaml
 	./$(BIN)/hookgate serve --config $(CONFIG)
 
-test: redis chromium plugins ## run every test (needs Redis and Chromium; installed/started if missing)
+test: redis chromium plugins node-plugin ## run every test (needs Redis and Chromium; installed/started if missing)
 	$(GO) vet ./...
 	HOOKGATE_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 15m ./...
 
 test-short: redis ## unit tests only
 	$(GO) test -count=1 -short ./...
+
+node-plugin: ## install the Node.js example plugin's packages (when npm is present) so its test runs
+	@if command -v npm >/dev/null 2>&1; then \
+	  [ -d examples/node-plugin/node_modules ] || (cd examples/node-plugin && npm ci --no-audit --no-fund --loglevel=error); \
+	else echo "npm not found: the Node.js example plugin's test will be skipped"; fi
 
 bench: build ## the benchmarks: delivery (vs bare asynq) and the incoming proxy (vs direct), on a Redis with AOF (docs/benchmarks.md)
 	./scripts/bench.sh $(BENCH_ARGS)
