@@ -3,14 +3,11 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -22,14 +19,10 @@ import (
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 )
 
-func redisAddr() string {
-	if a := os.Getenv("REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
-}
+func redisAddr() string { return testenv.RedisAddr() }
 
 // syncBuffer collects log output so tests can check what was logged.
 type syncBuffer struct {
@@ -61,19 +54,7 @@ type harness struct {
 
 func testConfig(t testing.TB) config.Config {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Redis.Addr = redisAddr()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	cfg.Redis.Prefix = "hgtest" + hex.EncodeToString(b[:])
-	cfg.Auth.HS256Secret = config.DevHS256Secret
-	cfg.Store.EncryptionKey = config.DevEncryptionKey
-	cfg.Server.Listen = "127.0.0.1:0"
-	cfg.Delivery.AllowHTTP = true
-	cfg.Delivery.AllowedCIDRs = []string{"127.0.0.0/8"}
-	cfg.Delivery.RetryDelays = []hookgate.Duration{hookgate.Duration(50 * time.Millisecond), hookgate.Duration(100 * time.Millisecond)}
-	cfg.Delivery.RetryJitter = 0
-	cfg.Delivery.Timeout = hookgate.Duration(2 * time.Second)
+	cfg := testenv.Config("hgtest")
 	cfg.Delivery.Concurrency = 32
 	cfg.Log.Level = "debug"
 	return cfg

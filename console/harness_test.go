@@ -3,8 +3,6 @@ package console_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -30,6 +28,7 @@ import (
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 )
 
 // -screenshots rewrites the console screenshots in docs/ (for README.md).
@@ -43,30 +42,13 @@ type server struct {
 	cfg  config.Config
 }
 
-func redisAddr() string {
-	if a := os.Getenv("REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
-}
+func redisAddr() string { return testenv.RedisAddr() }
 
 // startServer runs the real hookgate (app.New) against real Redis, with
 // delivery to loopback allowed and short retry delays, changed by mutate.
 func startServer(t *testing.T, mutate func(*config.Config)) *server {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Redis.Addr = redisAddr()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	cfg.Redis.Prefix = "hgconsole" + hex.EncodeToString(b[:])
-	cfg.Auth.HS256Secret = config.DevHS256Secret
-	cfg.Store.EncryptionKey = config.DevEncryptionKey
-	cfg.Server.Listen = "127.0.0.1:0"
-	cfg.Delivery.AllowHTTP = true
-	cfg.Delivery.AllowedCIDRs = []string{"127.0.0.0/8"}
-	cfg.Delivery.RetryDelays = []hookgate.Duration{hookgate.Duration(50 * time.Millisecond), hookgate.Duration(100 * time.Millisecond)}
-	cfg.Delivery.RetryJitter = 0
-	cfg.Delivery.Timeout = hookgate.Duration(2 * time.Second)
+	cfg := testenv.Config("hgconsole")
 	cfg.Delivery.Concurrency = 16
 	cfg.Log.Level = "warn"
 	if mutate != nil {
