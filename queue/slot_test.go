@@ -22,10 +22,10 @@ func busyDelay(t *testing.T, err error) time.Duration {
 
 func TestBusyEndpointPacesWaitingDeliveriesByServiceTime(t *testing.T) {
 	s := newEndpointSlot(2)
-	if !s.acquire(bg, "a") || !s.acquire(bg, "b") {
+	if !s.acquire(bg) || !s.acquire(bg) {
 		t.Fatal("places free")
 	}
-	if s.acquire(bg, "c") {
+	if s.acquire(bg) {
 		t.Fatal("a third place past the bound of 2")
 	}
 	// Nothing has finished: the requests may hang, so waiters wait at least
@@ -38,13 +38,13 @@ func TestBusyEndpointPacesWaitingDeliveriesByServiceTime(t *testing.T) {
 		t.Fatalf("10 waiting for 2 places behind hanging requests: delay %s, want 1.25 s x0.5..1.5", last)
 	}
 	// A fast endpoint: one place frees after 1 ms; the waiters come back soon.
-	s.release("a", time.Millisecond)
-	s.release("b", time.Millisecond)
+	s.release(time.Millisecond)
+	s.release(time.Millisecond)
 	f := newEndpointSlot(2)
-	f.acquire(bg, "x")
-	f.release("x", time.Millisecond)
-	f.acquire(bg, "y")
-	f.acquire(bg, "z")
+	f.acquire(bg)
+	f.release(time.Millisecond)
+	f.acquire(bg)
+	f.acquire(bg)
 	if d := busyDelay(t, f.busy("w")); d > 30*time.Millisecond {
 		t.Fatalf("a fast endpoint's waiter waits %s", d)
 	}
@@ -58,15 +58,15 @@ var bg = context.Background()
 // A full endpoint that keeps finishing requests is waited on, not skipped.
 func TestSlotWaitsWhileEndpointProgresses(t *testing.T) {
 	s := newEndpointSlot(1)
-	s.acquire(bg, "warm")
-	s.release("warm", time.Millisecond) // the endpoint answers fast
-	if !s.acquire(bg, "a") {
+	s.acquire(bg)
+	s.release(time.Millisecond) // the endpoint answers fast
+	if !s.acquire(bg) {
 		t.Fatal("first acquire failed on an empty slot")
 	}
 	done := make(chan bool)
-	go func() { done <- s.acquire(bg, "b") }()
+	go func() { done <- s.acquire(bg) }()
 	time.Sleep(stallAfter / 4)
-	s.release("a", time.Millisecond) // the endpoint finished a request
+	s.release(time.Millisecond) // the endpoint finished a request
 	if !<-done {
 		t.Fatal("waiter was turned away although the endpoint made progress")
 	}
@@ -76,26 +76,26 @@ func TestSlotWaitsWhileEndpointProgresses(t *testing.T) {
 // away at once so they can be re-scheduled.
 func TestSlotTurnsAwayWhenEndpointStalls(t *testing.T) {
 	s := newEndpointSlot(2)
-	s.acquire(bg, "warm")
-	s.release("warm", time.Millisecond)
-	s.acquire(bg, "a")
-	s.acquire(bg, "b")
+	s.acquire(bg)
+	s.release(time.Millisecond)
+	s.acquire(bg)
+	s.acquire(bg)
 	s.released.Store(time.Now().Add(-2 * stallAfter).UnixNano())
-	if s.acquire(bg, "c") {
+	if s.acquire(bg) {
 		t.Fatal("acquired a third place of two")
 	}
-	s.release("a", time.Millisecond)
-	if !s.acquire(bg, "c") {
+	s.release(time.Millisecond)
+	if !s.acquire(bg) {
 		t.Fatal("place freed by a release was not acquired")
 	}
 }
 
 func TestSlotWaitEndsWithContext(t *testing.T) {
 	s := newEndpointSlot(1)
-	s.acquire(bg, "a")
+	s.acquire(bg)
 	ctx, cancel := context.WithCancel(bg)
 	cancel()
-	if s.acquire(ctx, "b") {
+	if s.acquire(ctx) {
 		t.Fatal("acquired a taken place after the context ended")
 	}
 }
@@ -105,16 +105,16 @@ func TestSlotWaitEndsWithContext(t *testing.T) {
 // ending is not progress.
 func TestSlotDoesNotWaitForSlowEndpoints(t *testing.T) {
 	fresh := newEndpointSlot(1)
-	fresh.acquire(bg, "a")
-	if fresh.acquire(bg, "b") {
+	fresh.acquire(bg)
+	if fresh.acquire(bg) {
 		t.Fatal("acquired a taken place")
 	}
 	slow := newEndpointSlot(1)
-	slow.acquire(bg, "t")
-	slow.release("t", 5*time.Second) // a request that ran into the timeout
-	slow.acquire(bg, "a")
+	slow.acquire(bg)
+	slow.release(5*time.Second) // a request that ran into the timeout
+	slow.acquire(bg)
 	done := make(chan bool, 1)
-	go func() { done <- slow.acquire(bg, "b") }()
+	go func() { done <- slow.acquire(bg) }()
 	select {
 	case ok := <-done:
 		if ok {
@@ -122,5 +122,19 @@ func TestSlotDoesNotWaitForSlowEndpoints(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a delivery waited on an endpoint that times out")
+	}
+}
+
+// A fast endpoint that starts hanging: its mean still says milliseconds,
+// but nothing has finished for seconds, so waiters are paced by that.
+func TestBusyDelayFollowsRequestsThatStartedHanging(t *testing.T) {
+	s := newEndpointSlot(2)
+	s.acquire(bg)
+	s.release(time.Millisecond)
+	s.acquire(bg)
+	s.acquire(bg)
+	s.released.Store(time.Now().Add(-3 * time.Second).UnixNano())
+	if d := busyDelay(t, s.busy("w")); d < 1500*time.Millisecond {
+		t.Fatalf("delay %s behind requests hanging for 3 s, want at least 1.5 s", d)
 	}
 }

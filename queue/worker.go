@@ -96,8 +96,8 @@ type endpointSlot struct {
 	released atomic.Int64 // unix nanos of the last finished request
 
 	mu       sync.Mutex
-	inflight map[string]time.Time // delivery id -> request start
 	waiting  map[string]time.Time // delivery id -> last found busy
+	nwaiting atomic.Int64         // len(waiting), read without the lock
 	pruned   time.Time
 }
 
@@ -110,24 +110,13 @@ const stallAfter = 100 * time.Millisecond
 
 func newEndpointSlot(limit int) *endpointSlot {
 	limit = max(limit, 1)
-	return &endpointSlot{n: make(chan struct{}, limit), limit: limit,
-		inflight: map[string]time.Time{}, waiting: map[string]time.Time{}}
+	return &endpointSlot{n: make(chan struct{}, limit), limit: limit, waiting: map[string]time.Time{}}
 }
 
-// acquire takes a place for delivery id, waiting while the endpoint makes
-// progress; false means the endpoint is at its bound and stalled.
-func (s *endpointSlot) acquire(ctx context.Context, id string) bool {
-	if !s.take(ctx) {
-		return false
-	}
-	s.mu.Lock()
-	delete(s.waiting, id)
-	s.inflight[id] = time.Now()
-	s.mu.Unlock()
-	return true
-}
-
-func (s *endpointSlot) take(ctx context.Context) bool {
+// acquire takes a place, waiting while the endpoint makes progress; false
+// means the endpoint is at its bound and stalled. The fast path takes no
+// lock: a healthy endpoint's deliveries touch only the channel.
+func (s *endpointSlot) acquire(ctx context.Context) bool {
 	select {
 	case s.n <- struct{}{}:
 		return true
@@ -162,10 +151,7 @@ func (s *endpointSlot) take(ctx context.Context) bool {
 }
 
 // release gives the place back and folds the request's duration into the mean.
-func (s *endpointSlot) release(id string, took time.Duration) {
-	s.mu.Lock()
-	delete(s.inflight, id)
-	s.mu.Unlock()
+func (s *endpointSlot) release(took time.Duration) {
 	s.released.Store(time.Now().UnixNano())
 	<-s.n
 	if old := s.ewma.Load(); old == 0 {
@@ -176,16 +162,18 @@ func (s *endpointSlot) release(id string, took time.Duration) {
 }
 
 // busy records that delivery id waits and says when it should look again:
-// a request's expected duration (the mean, or the age of the oldest request
-// in flight when longer: requests that hang) times the waiting deliveries
-// per place, from 0.5x to 1.5x so that they do not come back together.
+// a request's expected duration (the mean, or, when longer, the time since a
+// request last finished: with every place taken, all requests but the one
+// that took the last freed place have been in flight at least that long, so
+// it tracks requests that hang) times the waiting deliveries per place, from
+// 0.5x to 1.5x so that they do not come back together.
 func (s *endpointSlot) busy(id string) error {
 	now := time.Now()
 	s.mu.Lock()
 	s.waiting[id] = now
 	base := time.Duration(s.ewma.Load())
-	for _, t := range s.inflight {
-		base = max(base, now.Sub(t))
+	if r := s.released.Load(); r != 0 {
+		base = max(base, now.Sub(time.Unix(0, r)))
 	}
 	if s.ewma.Load() == 0 {
 		// No request has finished yet: they may all be hanging.
@@ -201,9 +189,22 @@ func (s *endpointSlot) busy(id string) error {
 		}
 		s.pruned = now
 	}
+	s.nwaiting.Store(int64(len(s.waiting)))
 	d := min(base*time.Duration(max(1, len(s.waiting)/s.limit)), maxBusyDelay)
 	s.mu.Unlock()
 	return &busyError{delay: d/2 + time.Duration(rand.Int64N(int64(d)))}
+}
+
+// gotPlace forgets that delivery id was waiting, if it was; with nobody
+// waiting (the usual case) it takes no lock.
+func (s *endpointSlot) gotPlace(id string) {
+	if s.nwaiting.Load() == 0 {
+		return
+	}
+	s.mu.Lock()
+	delete(s.waiting, id)
+	s.nwaiting.Store(int64(len(s.waiting)))
+	s.mu.Unlock()
 }
 
 // busyError re-schedules a delivery whose endpoint is at its bound.
@@ -277,12 +278,12 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if w.Status != hookgate.StatusActive {
 		// Held deliveries go back to the queue as new tasks on release: carry
 		// the attempts already made so the numbering goes on.
-		retried, _ := asynq.GetRetryCount(ctx)
-		d.Attempt0 += retried
 		if wk.Lifecycle != nil {
-			err := wk.Lifecycle.Hold(ctx, w, []*Delivery{&d})
+			retried, _ := asynq.GetRetryCount(ctx)
+			held := d
+			held.Attempt0 += retried
+			err := wk.Lifecycle.Hold(ctx, w, []*Delivery{&held})
 			if errors.Is(err, ErrWebhookActive) {
-				d.Attempt0 -= retried
 				return errEndpointBusy
 			}
 			if err != nil {
@@ -293,12 +294,13 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return &retryError{delay: 5 * time.Second, cause: "webhook is " + string(w.Status)}
 	}
 	slot := wk.slot(ep.ID)
-	if !slot.acquire(ctx, d.ID) {
+	if !slot.acquire(ctx) {
 		wk.Metrics.busy()
 		return slot.busy(d.ID)
 	}
+	slot.gotPlace(d.ID)
 	began := time.Now()
-	defer func() { slot.release(d.ID, time.Since(began)) }()
+	defer func() { slot.release(time.Since(began)) }()
 
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
