@@ -7,7 +7,7 @@ CONFIG    ?= config.yaml
 PLUGINS   := $(notdir $(wildcard plugins/cloudcx plugins/ucrm plugins/uspacy))
 export REDIS_ADDR ?= 127.0.0.1:6379
 
-.PHONY: all build plugins node-plugin run test test-short bench redis chromium vet fmt proto console console-screenshots docker clean help
+.PHONY: all build plugins node-plugin run test test-short fuzz bench redis chromium vet fmt proto console console-screenshots docker clean help
 
 all: build
 
@@ -47,6 +47,9 @@ test: redis chromium plugins node-plugin ## run every test (needs Redis and Chro
 
 test-short: redis ## unit tests only
 	$(GO) test -count=1 -short ./...
+
+fuzz: redis ## run every fuzz target for FUZZTIME each (default 30s; FUZZ_ONLY=regexp picks targets)
+	./scripts/fuzz.sh
 
 node-plugin: ## install the Node.js example plugin's packages (when npm is present) so its test runs
 	@if command -v npm >/dev/null 2>&1; then \
