@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/caarlos0/env/v11"
 	"gopkg.in/yaml.v3"
@@ -344,8 +345,8 @@ func (c *Config) Validate() error {
 	if c.Redis.Addr == "" {
 		return bad("redis.addr", "is required")
 	}
-	if c.Redis.Prefix == "" || strings.ContainsAny(c.Redis.Prefix, " {}") {
-		return bad("redis.prefix", "must be a non-empty word without spaces or braces")
+	if !validPrefix(c.Redis.Prefix) {
+		return bad("redis.prefix", "must be a non-empty word without spaces, braces or the glob characters * ? [ ] \\")
 	}
 	if err := c.Auth.validate(bad); err != nil {
 		return err
@@ -572,3 +573,19 @@ func (c *Config) Warnings() []string {
 
 // DevEncryptionKey is the encryption key of the shipped config.yaml.
 const DevEncryptionKey = "aG9va2dhdGUtZGV2LWtleS0zMi1ieXRlcy1sb25nISE="
+
+// validPrefix reports whether p can prefix Redis keys and name the asynq
+// queue: braces would break the hash tag of the queue's keys, and glob
+// characters would make an ACL key pattern or a SCAN for "<prefix>:*" match
+// other deployments' keys.
+func validPrefix(p string) bool {
+	if p == "" || strings.ContainsAny(p, "{}*?[]\\") {
+		return false
+	}
+	for _, r := range p {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}

@@ -281,6 +281,13 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"server.body_limit", func(c *Config) { c.Server.BodyLimit = 10 }},
 		{"redis.addr", func(c *Config) { c.Redis.Addr = "" }},
 		{"redis.prefix", func(c *Config) { c.Redis.Prefix = "a b" }},
+		// Glob characters would make the documented ACL patterns, and
+		// SCAN-ing a deployment's keys, match other deployments' keys.
+		{"redis.prefix", func(c *Config) { c.Redis.Prefix = "hook*" }},
+		{"redis.prefix", func(c *Config) { c.Redis.Prefix = "hook?" }},
+		{"redis.prefix", func(c *Config) { c.Redis.Prefix = "h[a-z]" }},
+		{"redis.prefix", func(c *Config) { c.Redis.Prefix = `h\x` }},
+		{"redis.prefix", func(c *Config) { c.Redis.Prefix = "h\tx" }},
 		{"auth.algorithms", func(c *Config) { c.Auth.Algorithms = []string{"none"} }},
 		{"auth.algorithms", func(c *Config) { c.Auth.Algorithms = nil }},
 		{"auth.hs256_secret", func(c *Config) { c.Auth.HS256Secret = "short" }},
