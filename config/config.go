@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -283,12 +284,21 @@ func Load(path string) (Config, error) {
 }
 
 func load(path string, environ []string) (Config, error) {
-	cfg := Default()
+	var b []byte
 	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return cfg, fmt.Errorf("read config: %w", err)
+		var err error
+		if b, err = os.ReadFile(path); err != nil {
+			return Default(), fmt.Errorf("read config: %w", err)
 		}
+	}
+	return parse(path, b, environ)
+}
+
+// parse reads the YAML b (named path in errors) over the defaults, then the
+// environment, and validates the result.
+func parse(path string, b []byte, environ []string) (Config, error) {
+	cfg := Default()
+	if len(b) > 0 {
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
@@ -389,7 +399,8 @@ func (c *Config) Validate() error {
 			return bad("delivery.retry_delays", "every delay must be positive")
 		}
 	}
-	if c.Delivery.RetryJitter < 0 || c.Delivery.RetryJitter >= 1 {
+	// Written so that NaN (YAML .nan) fails too.
+	if !(c.Delivery.RetryJitter >= 0 && c.Delivery.RetryJitter < 1) {
 		return bad("delivery.retry_jitter", "must be in [0, 1)")
 	}
 	switch c.Delivery.GonePolicy {
@@ -470,8 +481,10 @@ func (c *Config) validateIncoming(bad func(string, string, ...any) error) error 
 	if in.Timeout <= 0 {
 		return bad("incoming.timeout", "must be a positive duration")
 	}
-	if in.Rate <= 0 {
-		return bad("incoming.rate", "must be positive (requests per second)")
+	// NaN and +Inf (YAML .nan, .inf) would reach the rate limiter's script,
+	// which cannot read them, and fail every incoming call.
+	if !(in.Rate > 0) || math.IsInf(in.Rate, 1) {
+		return bad("incoming.rate", "must be a positive number (requests per second)")
 	}
 	for name, n := range map[string]int{
 		"incoming.burst": in.Burst, "incoming.max_request_body": in.MaxRequestBody,

@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"reflect"
 	"slices"
@@ -302,6 +303,9 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"delivery.timeout", func(c *Config) { c.Delivery.Timeout = Duration(time.Minute) }},
 		{"delivery.retry_delays", func(c *Config) { c.Delivery.RetryDelays = []Duration{Duration(time.Second), 0} }},
 		{"delivery.retry_jitter", func(c *Config) { c.Delivery.RetryJitter = 1 }},
+		{"delivery.retry_jitter", func(c *Config) { c.Delivery.RetryJitter = math.NaN() }},
+		{"incoming.rate", func(c *Config) { c.Incoming.Rate = math.NaN() }},
+		{"incoming.rate", func(c *Config) { c.Incoming.Rate = math.Inf(1) }},
 		{"delivery.gone_policy", func(c *Config) { c.Delivery.GonePolicy = "ignore" }},
 		{"delivery.allowed_cidrs", func(c *Config) { c.Delivery.AllowedCIDRs = []string{"10.0.0.1"} }},
 		{"log.level", func(c *Config) { c.Log.Level = "verbose" }},
