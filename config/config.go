@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/caarlos0/env/v11"
 	"gopkg.in/yaml.v3"
@@ -282,12 +284,21 @@ func Load(path string) (Config, error) {
 }
 
 func load(path string, environ []string) (Config, error) {
-	cfg := Default()
+	var b []byte
 	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return cfg, fmt.Errorf("read config: %w", err)
+		var err error
+		if b, err = os.ReadFile(path); err != nil {
+			return Default(), fmt.Errorf("read config: %w", err)
 		}
+	}
+	return parse(path, b, environ)
+}
+
+// parse reads the YAML b (named path in errors) over the defaults, then the
+// environment, and validates the result.
+func parse(path string, b []byte, environ []string) (Config, error) {
+	cfg := Default()
+	if len(b) > 0 {
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
@@ -344,8 +355,8 @@ func (c *Config) Validate() error {
 	if c.Redis.Addr == "" {
 		return bad("redis.addr", "is required")
 	}
-	if c.Redis.Prefix == "" || strings.ContainsAny(c.Redis.Prefix, " {}") {
-		return bad("redis.prefix", "must be a non-empty word without spaces or braces")
+	if !validPrefix(c.Redis.Prefix) {
+		return bad("redis.prefix", "must be a non-empty word without spaces, braces or the glob characters * ? [ ] \\")
 	}
 	if err := c.Auth.validate(bad); err != nil {
 		return err
@@ -388,7 +399,8 @@ func (c *Config) Validate() error {
 			return bad("delivery.retry_delays", "every delay must be positive")
 		}
 	}
-	if c.Delivery.RetryJitter < 0 || c.Delivery.RetryJitter >= 1 {
+	// Written so that NaN (YAML .nan) fails too.
+	if !(c.Delivery.RetryJitter >= 0 && c.Delivery.RetryJitter < 1) {
 		return bad("delivery.retry_jitter", "must be in [0, 1)")
 	}
 	switch c.Delivery.GonePolicy {
@@ -469,8 +481,10 @@ func (c *Config) validateIncoming(bad func(string, string, ...any) error) error 
 	if in.Timeout <= 0 {
 		return bad("incoming.timeout", "must be a positive duration")
 	}
-	if in.Rate <= 0 {
-		return bad("incoming.rate", "must be positive (requests per second)")
+	// NaN and +Inf (YAML .nan, .inf) would reach the rate limiter's script,
+	// which cannot read them, and fail every incoming call.
+	if !(in.Rate > 0) || math.IsInf(in.Rate, 1) {
+		return bad("incoming.rate", "must be a positive number (requests per second)")
 	}
 	for name, n := range map[string]int{
 		"incoming.burst": in.Burst, "incoming.max_request_body": in.MaxRequestBody,
@@ -572,3 +586,19 @@ func (c *Config) Warnings() []string {
 
 // DevEncryptionKey is the encryption key of the shipped config.yaml.
 const DevEncryptionKey = "aG9va2dhdGUtZGV2LWtleS0zMi1ieXRlcy1sb25nISE="
+
+// validPrefix reports whether p can prefix Redis keys and name the asynq
+// queue: braces would break the hash tag of the queue's keys, and glob
+// characters would make an ACL key pattern or a SCAN for "<prefix>:*" match
+// other deployments' keys.
+func validPrefix(p string) bool {
+	if p == "" || strings.ContainsAny(p, "{}*?[]\\") {
+		return false
+	}
+	for _, r := range p {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}

@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"reflect"
 	"slices"
@@ -281,6 +282,13 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"server.body_limit", func(c *Config) { c.Server.BodyLimit = 10 }},
 		{"redis.addr", func(c *Config) { c.Redis.Addr = "" }},
 		{"redis.prefix", func(c *Config) { c.Redis.Prefix = "a b" }},
+		// Glob characters would make the documented ACL patterns, and
+		// SCAN-ing a deployment's keys, match other deployments' keys.
+		{"redis.prefix", func(c *Config) { c.Redis.Prefix = "hook*" }},
+		{"redis.prefix", func(c *Config) { c.Redis.Prefix = "hook?" }},
+		{"redis.prefix", func(c *Config) { c.Redis.Prefix = "h[a-z]" }},
+		{"redis.prefix", func(c *Config) { c.Redis.Prefix = `h\x` }},
+		{"redis.prefix", func(c *Config) { c.Redis.Prefix = "h\tx" }},
 		{"auth.algorithms", func(c *Config) { c.Auth.Algorithms = []string{"none"} }},
 		{"auth.algorithms", func(c *Config) { c.Auth.Algorithms = nil }},
 		{"auth.hs256_secret", func(c *Config) { c.Auth.HS256Secret = "short" }},
@@ -295,6 +303,9 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"delivery.timeout", func(c *Config) { c.Delivery.Timeout = Duration(time.Minute) }},
 		{"delivery.retry_delays", func(c *Config) { c.Delivery.RetryDelays = []Duration{Duration(time.Second), 0} }},
 		{"delivery.retry_jitter", func(c *Config) { c.Delivery.RetryJitter = 1 }},
+		{"delivery.retry_jitter", func(c *Config) { c.Delivery.RetryJitter = math.NaN() }},
+		{"incoming.rate", func(c *Config) { c.Incoming.Rate = math.NaN() }},
+		{"incoming.rate", func(c *Config) { c.Incoming.Rate = math.Inf(1) }},
 		{"delivery.gone_policy", func(c *Config) { c.Delivery.GonePolicy = "ignore" }},
 		{"delivery.allowed_cidrs", func(c *Config) { c.Delivery.AllowedCIDRs = []string{"10.0.0.1"} }},
 		{"log.level", func(c *Config) { c.Log.Level = "verbose" }},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate"
@@ -36,18 +37,47 @@ func (s *Deliveries) ListDeliveries(ctx context.Context, ns string, f hookgate.D
 	default:
 		return nil, "", hookgate.FieldError("status", "status must be pending, retrying, succeeded, failed or held")
 	}
-	return s.Log.List(ctx, f)
+	list, next, err := s.Log.List(ctx, f)
+	for _, d := range list {
+		d.Error = shownError(d.ErrorClass, d.Error)
+	}
+	return list, next, err
 }
 
 // FindDelivery returns one delivery with its attempts and event.
 func (s *Deliveries) FindDelivery(ctx context.Context, ns, id string) (*store.StoredDelivery, error) {
-	return s.Log.Find(ctx, ns, id)
+	d, err := s.Log.Find(ctx, ns, id)
+	if err != nil {
+		return nil, err
+	}
+	d.Error = shownError(d.ErrorClass, d.Error)
+	for i := range d.AttemptLog {
+		a := &d.AttemptLog[i]
+		a.Error = shownError(a.ErrorClass, a.Error)
+	}
+	return d, nil
+}
+
+// shownError is the recorded error of an attempt as the API shows it. The
+// worker records a transport failure as its class and a safe message that
+// starts with the class (sender.Result.Message); hookgate before that
+// recorded Go's own error text, which names the address dialled, its port
+// and the resolver. Such a record, kept until delivery.log_max_age, is shown
+// by its class alone.
+func shownError(class, msg string) string {
+	switch class {
+	case hookgate.ClassTimeout, hookgate.ClassDNS, hookgate.ClassConnect, hookgate.ClassTLS, hookgate.ClassSSRFBlocked:
+		if !strings.HasPrefix(msg, class+": ") {
+			return class + ": no details recorded (see the server log)"
+		}
+	}
+	return msg
 }
 
 // RetryDelivery queues one more attempt of a failed delivery, with the same
 // delivery id, now.
 func (s *Deliveries) RetryDelivery(ctx context.Context, ns, id string) (*store.StoredDelivery, error) {
-	d, err := s.Log.Find(ctx, ns, id)
+	d, err := s.FindDelivery(ctx, ns, id)
 	if err != nil {
 		return nil, err
 	}

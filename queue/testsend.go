@@ -16,11 +16,16 @@ import (
 // documents show it: "HTTP 200 OK" on success, "Failed: 503" or
 // "Failed: timeout" otherwise.
 type TestResult struct {
-	URL        string  `json:"url"`
-	EndpointID string  `json:"endpoint_id,omitempty"`
-	OK         bool    `json:"ok"`
-	StatusCode int     `json:"status_code,omitempty"`
-	Message    string  `json:"message"`
+	URL        string `json:"url"`
+	EndpointID string `json:"endpoint_id,omitempty"`
+	OK         bool   `json:"ok"`
+	StatusCode int    `json:"status_code,omitempty"`
+	Message    string `json:"message"`
+	// Error is why a failed send failed, as the delivery log records it:
+	// the error class and a message safe to show ("connect: connection
+	// refused", "HTTP 503"), never an address or port. Empty on success and
+	// when the format skipped the event (Message says so).
+	Error      string  `json:"error,omitempty"`
 	DeliveryID string  `json:"delivery_id,omitempty"`
 	DurationMS float64 `json:"duration_ms"`
 }
@@ -40,6 +45,9 @@ func (wk *Worker) SendTest(ctx context.Context, w *hookgate.Webhook, eps []hookg
 			att, _ := wk.attempt(ctx, w, ep, d)
 			att.N = 1
 			r := TestResult{URL: ep.URL, EndpointID: ep.ID, OK: att.OK(), StatusCode: att.StatusCode, DurationMS: att.DurationMS}
+			if !r.OK && att.ErrorClass != hookgate.ClassSkipped {
+				r.Error = att.Error
+			}
 			switch {
 			case r.OK:
 				r.Message = strings.TrimSpace("HTTP " + strconv.Itoa(att.StatusCode) + " " + http.StatusText(att.StatusCode))

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -400,8 +400,17 @@ func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate
 	att := &hookgate.Attempt{At: start.UTC()}
 	p, err := wk.Renderer.Render(ctx, &d.Event, w)
 	if err != nil {
-		att.ErrorClass, att.Error = hookgate.ClassPluginError, err.Error()
+		// The delivery log shows the plugin host's message ("plugin x: did
+		// not answer within 2s"), not the wrapped cause: that is for the
+		// server log.
+		msg := "the payload could not be rendered"
+		if hookgate.ErrorCode(err) != hookgate.EINTERNAL {
+			msg = hookgate.ErrorMessage(err)
+		}
+		att.ErrorClass, att.Error = hookgate.ClassPluginError, "plugin_error: "+msg
 		att.DurationMS = ms(time.Since(start))
+		wk.Logger.Warn("delivery attempt failed", "delivery_id", d.ID, "tenant", d.Namespace, "webhook_id", w.ID, "endpoint_id", ep.ID,
+			"class", att.ErrorClass, "err", err)
 		return att, 0
 	}
 	if p.Skip {
@@ -413,10 +422,9 @@ func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate
 	att.DurationMS = ms(res.Duration)
 	att.StatusCode = res.StatusCode
 	att.ErrorClass = res.ErrorClass
+	att.Error = res.Message
 	if res.Err != nil {
-		att.Error = res.Err.Error()
-	} else if res.ErrorClass != "" {
-		att.Error = "HTTP " + strconv.Itoa(res.StatusCode)
+		wk.logTransportError(d, w, ep, res)
 	}
 	att.ResponseHeaders = res.Headers
 	att.ResponseBody = string(res.Body)
@@ -431,6 +439,30 @@ func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate
 	}
 	att.RequestBody = string(body)
 	return att, res.RetryAfter
+}
+
+// logTransportError writes the detail of an attempt that got no answer to
+// the server log: the error as Go reports it (addresses, ports, resolver),
+// which the delivery log must not show. The URL is reduced to its host: a
+// url.Error would print the path and query, where receivers often keep a
+// token. A refused address is a warning (someone points a webhook inside);
+// the rest is an endpoint's own trouble.
+func (wk *Worker) logTransportError(d *Delivery, w *hookgate.Webhook, ep *hookgate.Endpoint, res *sender.Result) {
+	err := res.Err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	host := ""
+	if u, perr := url.Parse(ep.URL); perr == nil {
+		host = u.Host
+	}
+	level := slog.LevelInfo
+	if res.ErrorClass == hookgate.ClassSSRFBlocked {
+		level = slog.LevelWarn
+	}
+	wk.Logger.Log(context.Background(), level, "delivery attempt failed", "delivery_id", d.ID, "tenant", d.Namespace, "webhook_id", w.ID,
+		"endpoint_id", ep.ID, "host", host, "class", res.ErrorClass, "err", err)
 }
 
 // request builds the signed request: the one place that signs deliveries.

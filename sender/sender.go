@@ -22,6 +22,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -107,8 +108,15 @@ type Result struct {
 	// ClassHTTPStatus otherwise.
 	ErrorClass string
 	// Err is the transport error when no answer came; nil when there was
-	// an answer, whatever its status.
+	// an answer, whatever its status. Its text names addresses, ports, the
+	// resolver and the URL: for the server log, never for a tenant.
 	Err error
+	// Message describes a failure in words safe to show whoever owns the
+	// webhook: it starts with ErrorClass ("connect: connection refused",
+	// "dns: the host name does not resolve (no such host)") or is
+	// "HTTP <status>" for an answer that is not 2xx, and never holds an
+	// address, a port or the URL. "" on success.
+	Message string
 	// RetryAfter is the receiver's Retry-After on a 429 or 503, in seconds
 	// or as an HTTP date, converted to a duration; 0 if absent or invalid.
 	// Callers apply their own cap.
@@ -207,18 +215,19 @@ func (s *Sender) Send(ctx context.Context, req *Request) *Result {
 	return res
 }
 
-func (s *Sender) send(ctx context.Context, req *Request, res *Result) {
+func (s *Sender) send(parent context.Context, req *Request, res *Result) {
 	timeout := req.Timeout
 	if timeout <= 0 {
 		timeout = s.timeout
 	}
 	timeout = min(timeout, s.maxTimeout)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
 		res.Err, res.ErrorClass = err, hookgate.ClassConnect
+		res.Message = explain(err, res.ErrorClass, timeout, false)
 		return
 	}
 	hreq.Header = s.headers(req.Headers)
@@ -226,6 +235,7 @@ func (s *Sender) send(ctx context.Context, req *Request, res *Result) {
 	resp, err := s.client.Do(hreq)
 	if err != nil {
 		res.Err, res.ErrorClass = err, classify(err)
+		res.Message = explain(err, res.ErrorClass, timeout, parent.Err() != nil)
 		return
 	}
 	defer resp.Body.Close()
@@ -238,6 +248,9 @@ func (s *Sender) send(ctx context.Context, req *Request, res *Result) {
 		res.ErrorClass = hookgate.ClassRedirect
 	default:
 		res.ErrorClass = hookgate.ClassHTTPStatus
+	}
+	if res.ErrorClass != "" {
+		res.Message = "HTTP " + strconv.Itoa(resp.StatusCode)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		if v := resp.Header["Retry-After"]; len(v) > 0 {

@@ -33,7 +33,9 @@ export function statusBadge(w) {
 export function testLine(r) {
   if (r.ok) return `HTTP ${r.status_code} ${reason(r.status_code)} = Success`.replace('  ', ' ');
   if (r.status_code) return `Failed: ${r.status_code}`;
-  return `Failed: ${r.message || 'no answer'}`;
+  // error is the class and a safe reason ("connect: connection refused").
+  if (r.error) return `Failed: ${r.error}`;
+  return r.message || 'Failed: no answer';
 }
 
 function reason(code) {

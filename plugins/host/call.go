@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -36,22 +38,47 @@ func (h *Host) Format(ctx context.Context, format string, ev *hookgate.Event, w 
 	if err != nil {
 		return nil, err
 	}
+	pl, err := payloadOf(format, res)
+	if err != nil {
+		return nil, p.invalid("%s", err)
+	}
+	return pl, nil
+}
+
+// payloadOf turns a format plugin's answer into the payload a delivery
+// sends, or says how the answer breaks the contract.
+func payloadOf(format string, res *pb.OutgoingResponse) (*hookgate.Payload, error) {
 	if res.Skip {
 		return &hookgate.Payload{Skip: true, SkipReason: res.SkipReason}, nil
 	}
 	if len(res.Body) == 0 {
-		return nil, p.invalid("format %s returned an empty body", format)
+		return nil, fmt.Errorf("format %s returned an empty body", format)
 	}
 	ct := res.ContentType
 	if ct == "" {
 		ct = "application/json"
 	}
-	if isJSON(ct) && !json.Valid(res.Body) {
-		return nil, p.invalid("format %s returned invalid JSON for content type %s", format, ct)
+	if !httpguts.ValidHeaderFieldValue(ct) {
+		return nil, fmt.Errorf("format %s returned a content type that is not a valid header value", format)
 	}
-	for k := range res.Headers {
-		if !validHeader(k) {
-			return nil, p.invalid("format %s returned a forbidden header %q", format, k)
+	if isJSON(ct) && !json.Valid(res.Body) {
+		return nil, fmt.Errorf("format %s returned invalid JSON for content type %s", format, ct)
+	}
+	var seen map[string]bool
+	for k, v := range res.Headers {
+		if !validHeader(k, v) {
+			return nil, fmt.Errorf("format %s returned a forbidden or malformed header %q", format, k)
+		}
+		if len(res.Headers) > 1 {
+			// Two spellings of one name would send the header twice.
+			if seen == nil {
+				seen = make(map[string]bool, len(res.Headers))
+			}
+			ck := http.CanonicalHeaderKey(k)
+			if seen[ck] {
+				return nil, fmt.Errorf("format %s returned the header %s twice", format, ck)
+			}
+			seen[ck] = true
 		}
 	}
 	return &hookgate.Payload{Body: res.Body, ContentType: ct, Headers: res.Headers}, nil
@@ -238,14 +265,18 @@ func isJSON(ct string) bool {
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
-// validHeader refuses headers a plugin must not set: hop-by-hop and framing
-// headers, and hookgate's own signature and identity headers.
-func validHeader(k string) bool {
-	if k == "" || strings.ContainsAny(k, " \t\r\n:") {
+// validHeader refuses headers a plugin must not set: a name or value that
+// net/http would refuse to send (the delivery would then fail at every
+// attempt, as if the receiver could not be reached), hop-by-hop and framing
+// headers, the content type (the answer's own field), and hookgate's
+// signature and identity headers.
+func validHeader(k, v string) bool {
+	if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
 		return false
 	}
 	switch ck := http.CanonicalHeaderKey(k); {
 	case ck == "Content-Length", ck == "Host", ck == "Connection", ck == "Transfer-Encoding",
+		ck == "Te", ck == "Trailer", ck == "Upgrade", ck == "Keep-Alive", ck == "Proxy-Connection",
 		ck == "Content-Type", strings.HasPrefix(ck, "X-Webhook-"), strings.HasPrefix(ck, "Webhook-"):
 		return false
 	}

@@ -196,6 +196,11 @@ func TestInvalidAnswersArePluginErrors(t *testing.T) {
 	for _, tc := range []struct{ fault, want string }{
 		{"badjson", "invalid JSON"},
 		{"oversize", "max_output"},
+		// Answers net/http would refuse to send: refused here, as the
+		// plugin's fault, not left to fail every attempt as "connect".
+		{"badheader", "malformed header"},
+		{"badtype", "content type"},
+		{"dupheader", "twice"},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			h := startHost(t, nil, faulty(t, tc.fault))

@@ -5,6 +5,9 @@
 //	hang:N     never answer the Nth call of each process
 //	badjson    answer with invalid JSON for application/json
 //	oversize   answer with 2 MiB
+//	badheader  answer with a header value that carries a line break
+//	badtype    answer with a content type that carries a line break
+//	dupheader  answer with one header in two spellings
 //	garbage    print garbage on stdout before the handshake, on the first
 //	           start only (FAULT_STATE names a marker file), and on every call
 package main
@@ -39,6 +42,12 @@ func (f *faulty) Outgoing(_ context.Context, req sdk.Outgoing) (sdk.Result, erro
 		select {}
 	case f.mode == "badjson":
 		return sdk.Result{Body: []byte("{not json"), ContentType: "application/json"}, nil
+	case f.mode == "badheader":
+		return sdk.Result{Body: []byte(`{}`), Headers: map[string]string{"X-Note": "a\r\nX-Webhook-Signature: forged"}}, nil
+	case f.mode == "badtype":
+		return sdk.Result{Body: []byte(`{}`), ContentType: "application/json\r\nX-Injected: 1"}, nil
+	case f.mode == "dupheader":
+		return sdk.Result{Body: []byte(`{}`), Headers: map[string]string{"X-Note": "a", "x-note": "b"}}, nil
 	case f.mode == "oversize":
 		return sdk.Result{Body: make([]byte, 2<<20), ContentType: "application/octet-stream"}, nil
 	case f.mode == "garbage":
