@@ -272,8 +272,8 @@ func TestIncomingTokensAreNeverLoggedCountedOrShown(t *testing.T) {
 
 	show(e.do("GET", base+"/down/v1/x?a=1", "", nil)).apiErr(t, 502, hookgate.EBADGATEWAY)
 	show(e.do("GET", base+"/slow/v1/x", "", nil)).apiErr(t, 504, hookgate.ETIMEOUT)
-	// A request the HTTP server cannot parse: its error quotes the request line.
-	show(rawRequest(t, e.app.Addr(), "GET "+base+"/crm/v1/x HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n"))
+	// A request the HTTP server cannot parse: fasthttp's error quotes it.
+	show(rawRequest(t, e.app.Addr(), "GET "+base+"/crm/v1/x HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n")).apiErr(t, 400, hookgate.EMALFORMED)
 	var page struct{ Data []hookgate.IncomingRequestLog }
 	eventually(t, 5*time.Second, "the request log", func() bool {
 		show(e.do("GET", "/v1/incoming-webhooks/"+w.ID+"/requests", admin, nil).must(t, 200)).json(t, &page)
