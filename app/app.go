@@ -173,6 +173,10 @@ func (a *App) newIncoming(cfg config.Config, st *store.Store, logger *slog.Logge
 	if err != nil {
 		return nil, nil, fmt.Errorf("incoming.scopes: %w", err)
 	}
+	forward, err := incoming.NewHeaderSet(in.ForwardHeaders)
+	if err != nil {
+		return nil, nil, fmt.Errorf("incoming.forward_headers: %w", err)
+	}
 	key := ownertoken.GenerateKey()
 	if in.SigningKey != "" {
 		if key, err = ownertoken.LoadKey(in.SigningKey); err != nil {
@@ -201,7 +205,7 @@ func (a *App) newIncoming(cfg config.Config, st *store.Store, logger *slog.Logge
 	}
 	proxy := &incoming.Proxy{
 		Lookup: st, Scopes: scopes, Signer: a.Signer, Transformer: a.Pipeline, Log: a.IncomingLog,
-		Client: incoming.NewClient(1024, in.Timeout.D()),
+		Client: incoming.NewClient(1024, in.Timeout.D()), Forward: forward,
 		Limits: incoming.Limits{Rate: in.Rate, Burst: in.Burst, Timeout: in.Timeout.D(), MaxRequestBody: min(in.MaxRequestBody, cfg.Server.BodyLimit),
 			MaxResponseBody: in.MaxResponseBody, LogBodyBytes: in.LogBodyBytes},
 	}

@@ -78,6 +78,11 @@ type Server struct {
 	IdleTimeout     Duration `yaml:"idle_timeout" env:"IDLE_TIMEOUT"`         // default 120s
 	ShutdownTimeout Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT"` // default 20s
 	BodyLimit       int      `yaml:"body_limit" env:"BODY_LIMIT"`             // bytes of any request body; default 1 MiB
+	// TrustedProxies are the peers (CIDR ranges or addresses) whose
+	// X-Forwarded-For, -Proto, -Host, -Ssl and X-Url-Scheme hookgate
+	// believes, e.g. the load balancer in front of it. Default none: every
+	// caller's forwarding headers are ignored.
+	TrustedProxies []string `yaml:"trusted_proxies" env:"TRUSTED_PROXIES"`
 }
 
 // Redis is the one Redis hookgate and its queues use.
@@ -208,6 +213,10 @@ type Incoming struct {
 	LogEntries      int      `yaml:"log_entries" env:"LOG_ENTRIES"`             // requests kept per webhook; default 100
 	LogBodyBytes    int      `yaml:"log_body_bytes" env:"LOG_BODY_BYTES"`       // bytes of each body kept in the log; default 2048
 	MaxPerTenant    int      `yaml:"max_per_tenant" env:"MAX_PER_TENANT"`       // default 1000
+	// ForwardHeaders are caller headers forwarded to upstreams on top of
+	// the built-in list (docs/incoming.md); headers that carry credentials
+	// or steer the upstream are refused. Default none.
+	ForwardHeaders []string `yaml:"forward_headers" env:"FORWARD_HEADERS"`
 }
 
 // Scope is one tool of the CRM an incoming webhook can be given access to.
@@ -351,6 +360,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.BodyLimit < 1024 {
 		return bad("server.body_limit", "must be at least 1024 bytes")
+	}
+	for _, p := range c.Server.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return bad("server.trusted_proxies", "%q is neither a CIDR range nor an IP address", p)
+		}
 	}
 	if c.Redis.Addr == "" {
 		return bad("redis.addr", "is required")

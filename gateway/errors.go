@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/incoming"
 )
 
 // statusOf is the one table from domain error codes to HTTP statuses.
@@ -49,7 +50,9 @@ func (s *Server) writeError(c *fiber.Ctx, err error) error {
 	}
 	rid := requestID(c)
 	if status >= 500 {
-		s.log.Error("request failed", "request_id", rid, "method", c.Method(), "path", c.Path(), "code", code, "err", err)
+		// The path and the error may hold an incoming webhook's token.
+		s.log.Error("request failed", "request_id", rid, "method", c.Method(), "path", incoming.Redact(c.Path()),
+			"code", code, "err", incoming.Redact(err.Error()))
 	}
 	body := errorBody{Error: errorDetail{Code: code, Message: hookgate.ErrorMessage(err), RequestID: rid}}
 	var he *hookgate.Error
@@ -88,9 +91,10 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 			return c.Status(fe.Code).JSON(errorBody{Error: errorDetail{Code: "timeout", Message: "Request timed out.", RequestID: requestID(c)}})
 		}
 		if code != hookgate.EINTERNAL {
-			return s.writeError(c, hookgate.Errorf(code, "%s", fe.Message))
+			// Fiber's and fasthttp's messages may quote the request line.
+			return s.writeError(c, hookgate.Errorf(code, "%s", incoming.Redact(fe.Message)))
 		}
 	}
-	s.log.Error("unhandled error", slog.String("request_id", requestID(c)), slog.Any("err", err))
+	s.log.Error("unhandled error", slog.String("request_id", requestID(c)), slog.String("err", incoming.Redact(err.Error())))
 	return s.writeError(c, err)
 }

@@ -114,10 +114,13 @@ func (s *Server) proxyIncoming(c *fiber.Ctx) error {
 	h := make(http.Header, req.Header.Len())
 	req.Header.VisitAll(func(k, v []byte) { h.Add(string(k), string(v)) })
 	// Fiber's strings point into buffers reused once the handler returns;
-	// the request log outlives it, so everything kept is copied.
+	// the request log outlives it, so everything kept is copied. The body
+	// is the raw one (fasthttp's Request.Body, not Fiber's c.Body(), which
+	// would inflate every Content-Encoding with no bound): it is forwarded
+	// as the caller sent it.
 	in := &incoming.Request{
 		Method: strings.Clone(c.Method()), Token: token, Path: path, Query: string(req.URI().QueryString()),
-		Header: h, Body: req.Body(), CallerIP: strings.Clone(c.IP()), Scheme: strings.Clone(c.Protocol()),
+		Header: h, Body: req.Body(), CallerIP: s.clientIP(c), Scheme: scheme(c),
 		Host: strings.Clone(c.Hostname()), RequestID: strings.Clone(requestID(c)),
 	}
 	resp, err := s.incomingProxy.Serve(c.UserContext(), in)
@@ -129,7 +132,7 @@ func (s *Server) proxyIncoming(c *fiber.Ctx) error {
 			return denied(c)
 		case errors.As(err, &rl):
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(max(rl.RetryAfter.Seconds(), 1)))))
-			return s.writeError(c, hookgate.Errorf(hookgate.ERATELIMITED, "this incoming webhook's rate limit is spent; retry later"))
+			return s.writeError(c, hookgate.Errorf(hookgate.ERATELIMITED, "the rate limit of this URL is spent; retry later"))
 		}
 		return s.writeError(c, err)
 	}

@@ -73,6 +73,7 @@ type Server struct {
 	metrics    *httpMetrics
 	routes     []route
 	openapiDoc []byte
+	trusted    proxyTrust
 
 	incoming      IncomingService
 	incomingProxy IncomingProxy
@@ -102,6 +103,7 @@ func New(d Deps) *Server {
 	}
 	s.formats = formats
 	s.metrics = newHTTPMetrics(s.reg)
+	s.trusted = newProxyTrust(d.Config.Server.TrustedProxies)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "hookgate",
 		DisableStartupMessage: true,
@@ -111,6 +113,12 @@ func New(d Deps) *Server {
 		IdleTimeout:           d.Config.Server.IdleTimeout.D(),
 		ErrorHandler:          s.errorHandler,
 		ReadBufferSize:        16 << 10,
+		// Forwarding headers (X-Forwarded-*, X-Url-Scheme) are believed
+		// only from server.trusted_proxies, for the API as for incoming
+		// URLs; Fiber believes any caller's by default. ProxyHeader stays
+		// unset: see clientIP.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          d.Config.Server.TrustedProxies,
 	})
 	s.app.Use(s.requestIDs, s.metrics.middleware, s.recoverPanics)
 	if s.incomingProxy != nil {

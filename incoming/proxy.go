@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -53,21 +54,33 @@ type Proxy struct {
 	Log         Recorder
 	Limits      Limits
 	Client      *fasthttp.Client
+	// Forward are the caller's headers passed to the upstream; nil:
+	// DefaultForwardHeaders.
+	Forward HeaderSet
 }
 
 // NewClient returns the HTTP client the proxy forwards with: fasthttp's,
-// as the gateway's server is, with kept-alive connections, responses
-// streamed, no redirects followed, the path sent byte for byte (never
-// normalised) and no default User-Agent. Upstreams come from the operator's
-// configuration, never from callers, so the SSRF guard of deliveries does
-// not apply to them: they are usually private addresses.
+// as the gateway's server is, with kept-alive connections, no redirects
+// followed, the path sent byte for byte (never normalised) and no default
+// User-Agent. Upstreams come from the operator's configuration, never from
+// callers, so the SSRF guard of deliveries does not apply to them: they are
+// usually private addresses.
+//
+// An answer is read whole only when it declares a Content-Length of at most
+// BufferedAnswer bytes (one read, the common small JSON answer); a longer or
+// chunked one is streamed to the caller as it arrives, so a proxied answer
+// costs a bounded amount of memory whatever its size. fasthttp cannot
+// stream an answer delimited by the connection's close (neither
+// Content-Length nor chunked): such an answer is read whole and refused past
+// BufferedAnswer bytes.
 //
 // At most maxConnsPerHost connections are open to one upstream; a request
 // finding none free waits up to wait for one (then 502), rather than being
 // refused at once.
 func NewClient(maxConnsPerHost int, wait time.Duration) *fasthttp.Client {
 	return &fasthttp.Client{
-		NoDefaultUserAgentHeader: true, DisablePathNormalizing: true, StreamResponseBody: true,
+		NoDefaultUserAgentHeader: true, DisablePathNormalizing: true,
+		StreamResponseBody: true, MaxResponseBodySize: BufferedAnswer,
 		MaxConnsPerHost: maxConnsPerHost, MaxConnWaitTimeout: wait,
 		MaxIdleConnDuration: 90 * time.Second, ReadBufferSize: 16 << 10,
 		Dial: (&fasthttp.TCPDialer{}).Dial,
@@ -76,15 +89,25 @@ func NewClient(maxConnsPerHost int, wait time.Duration) *fasthttp.Client {
 	}
 }
 
+// BufferedAnswer is the largest upstream answer read whole before it is
+// passed on (see NewClient); larger ones are streamed.
+const BufferedAnswer = 64 << 10
+
 // Request is a third party's call to an incoming URL, as the gateway read it.
 type Request struct {
 	Method string
 	Token  string
 	// Path is the raw (still percent-encoded) path below the token.
-	Path      string
-	Query     string
-	Header    http.Header
-	Body      []byte
+	Path   string
+	Query  string
+	Header http.Header
+	// Body is the caller's body as it arrived: never decoded, whatever its
+	// Content-Encoding (only a transform's copy is, within a bound).
+	Body []byte
+	// CallerIP, Scheme and Host are the client's address, the scheme and the
+	// host as hookgate sees them: from the connection, or from the
+	// forwarding headers of a trusted proxy (server.trusted_proxies), never
+	// from the caller's own. They become X-Forwarded-For, -Proto and -Host.
 	CallerIP  string
 	Scheme    string
 	Host      string
@@ -106,21 +129,24 @@ type DeniedError struct{ Reason string }
 
 func (e *DeniedError) Error() string { return "access denied: " + e.Reason }
 
-// RateLimitedError says the webhook's rate limit is spent.
+// RateLimitedError says the rate limit of the token called is spent (the
+// same answer whether a webhook has the token or not).
 type RateLimitedError struct{ RetryAfter time.Duration }
 
 func (e *RateLimitedError) Error() string { return "rate limited" }
 
-// hopHeaders are never forwarded in either direction (RFC 9110 7.6.1),
-// with the caller's credentials and forwarding headers it may have forged.
+// hopHeaders are never passed on in either direction (RFC 9110 7.6.1).
 var hopHeaders = []string{
 	"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization",
 	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
 }
 
+// callerOnly are the caller's headers an incoming transform does not see:
+// its credentials, and the forwarding headers it may have forged.
 var callerOnly = []string{
 	"Authorization", "Cookie", "Host", "Forwarded", "X-Forwarded-For", "X-Forwarded-Proto",
-	"X-Forwarded-Host", "X-Real-Ip", "X-Request-Id", "Content-Length", "X-Hookgate-Incoming-Webhook",
+	"X-Forwarded-Host", "X-Forwarded-Ssl", "X-Url-Scheme", "X-Real-Ip", "X-Request-Id", "Content-Length",
+	"X-Hookgate-Incoming-Webhook",
 }
 
 func stripHop(h http.Header) {
@@ -137,19 +163,29 @@ func stripHop(h http.Header) {
 }
 
 // Serve answers one call. Errors are *DeniedError, *RateLimitedError or
-// *hookgate.Error (413, 502, 504, 503 when Redis is down).
+// *hookgate.Error (413, 415, 502, 504, 503 when Redis is down).
+//
+// Every call that is refused does the same work, whatever the reason: one
+// Redis round trip running the same commands (the token's route and its
+// rate-limit bucket, which exists per token hash whether a webhook has the
+// token or not), then the same path and scope checks, then the same answer.
+// So neither the answer, nor its time, nor the rate limit tells a caller
+// whether a token exists, is disabled, or opens other paths.
 func (p *Proxy) Serve(ctx context.Context, req *Request) (*Response, error) {
 	start := time.Now()
 	route, allowed, wait, err := p.Lookup.Lookup(ctx, req.Token, p.Limits.Rate, p.Limits.Burst)
 	if err != nil {
 		return nil, err
 	}
-	if route == nil {
-		return nil, &DeniedError{Reason: DeniedUnknownToken}
-	}
 	entry := hookgate.IncomingRequestLog{
 		At: start.UTC(), RequestID: req.RequestID, Method: req.Method, Path: req.Path, Query: req.Query,
 		CallerIP: req.CallerIP, RequestBody: capString(req.Body, p.Limits.LogBodyBytes),
+	}
+	// A call with an unknown token belongs to no webhook: nothing is logged.
+	record := func() {
+		if route != nil {
+			p.Log.Record(route.Tenant, route.ID, entry)
+		}
 	}
 	fail := func(status int, err error) (*Response, error) {
 		entry.Status, entry.LatencyMS = status, ms(time.Since(start))
@@ -161,22 +197,15 @@ func (p *Proxy) Serve(ctx context.Context, req *Request) (*Response, error) {
 		} else {
 			entry.Error = hookgate.ErrorMessage(err)
 		}
-		p.Log.Record(route.Tenant, route.ID, entry)
+		record()
 		return nil, err
-	}
-	if !route.Enabled {
-		return fail(http.StatusForbidden, &DeniedError{Reason: DeniedDisabled})
-	}
-	raw := req.Path
-	if raw == "" && route.Transform != "" {
-		raw = "/" // a transform may take messages POSTed to the bare URL
-	}
-	path, ok := CleanPath(raw)
-	if !ok {
-		return fail(http.StatusForbidden, &DeniedError{Reason: DeniedBadPath})
 	}
 	if !allowed {
 		return fail(http.StatusTooManyRequests, &RateLimitedError{RetryAfter: wait})
+	}
+	path, sc, reason := p.authorize(route, req)
+	if reason != "" {
+		return fail(http.StatusForbidden, &DeniedError{Reason: reason})
 	}
 	if len(req.Body) > p.Limits.MaxRequestBody {
 		return fail(http.StatusRequestEntityTooLarge, hookgate.Errorf(hookgate.ETOOLARGE, "request body is larger than %d bytes", p.Limits.MaxRequestBody))
@@ -187,12 +216,8 @@ func (p *Proxy) Serve(ctx context.Context, req *Request) (*Response, error) {
 			return fail(statusOf(err), err)
 		}
 		entry.Status, entry.LatencyMS = resp.Status, ms(time.Since(start))
-		p.Log.Record(route.Tenant, route.ID, entry)
+		record()
 		return resp, nil
-	}
-	sc, reason := p.Scopes.Match(route.Scopes, req.Method, path)
-	if sc == nil {
-		return fail(http.StatusForbidden, &DeniedError{Reason: reason})
 	}
 	entry.Upstream = sc.Name
 	ctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
@@ -202,6 +227,7 @@ func (p *Proxy) Serve(ctx context.Context, req *Request) (*Response, error) {
 		return fail(statusOf(err), err)
 	}
 	if resp.ContentLength > int64(p.Limits.MaxResponseBody) {
+		// Refused on its Content-Length, before a byte of it is read.
 		resp.Body.Close()
 		cancel()
 		return fail(http.StatusBadGateway, hookgate.Errorf(hookgate.EBADGATEWAY, "the upstream's answer is larger than %d bytes", p.Limits.MaxResponseBody))
@@ -213,14 +239,47 @@ func (p *Proxy) Serve(ctx context.Context, req *Request) (*Response, error) {
 			entry.LatencyMS = ms(time.Since(start))
 			entry.ResponseBody = string(kept)
 			if err != nil {
-				entry.Error = "response body: " + err.Error()
+				entry.Error = "response body: " + Redact(err.Error())
 			}
-			p.Log.Record(route.Tenant, route.ID, entry)
+			record()
 		}}
 	h := resp.Header
 	stripHop(h)
 	h.Del("Set-Cookie")
 	return &Response{Status: resp.StatusCode, Header: h, Body: body, ContentLength: resp.ContentLength}, nil
+}
+
+// authorize decides whether req may go through route (nil for an unknown
+// token): the clean path, and for a webhook without a transform the scope
+// it falls in; else the reason to deny. It runs the same checks whatever
+// the outcome, so that a refusal costs the same for an unknown token, a
+// disabled webhook and a path outside the scopes.
+func (p *Proxy) authorize(route *hookgate.IncomingRoute, req *Request) (string, *Scope, string) {
+	var scopes []string
+	enabled, transform := false, ""
+	if route != nil {
+		scopes, enabled, transform = route.Scopes, route.Enabled, route.Transform
+	}
+	raw := req.Path
+	if raw == "" && transform != "" {
+		raw = "/" // a transform may take messages POSTed to the bare URL
+	}
+	path, clean := CleanPath(raw)
+	// A transform's own requests are checked against the scopes instead.
+	sc, reason := p.Scopes.Match(scopes, req.Method, path)
+	switch {
+	case route == nil:
+		return "", nil, DeniedUnknownToken
+	case !enabled:
+		return "", nil, DeniedDisabled
+	case !clean:
+		return "", nil, DeniedBadPath
+	case transform != "":
+		return path, nil, ""
+	case sc == nil:
+		return "", nil, reason
+	}
+	return path, sc, ""
 }
 
 // forward sends one request to sc's upstream as the route's owner.
@@ -241,7 +300,7 @@ func (p *Proxy) forward(ctx context.Context, route *hookgate.IncomingRoute, sc *
 	out.SetRequestURI(target)
 	out.Header.SetMethod(method)
 	for k, vs := range in {
-		if skipForward(k) {
+		if !p.Forward.has(k) {
 			continue
 		}
 		for _, v := range vs {
@@ -269,8 +328,14 @@ func (p *Proxy) forward(ctx context.Context, route *hookgate.IncomingRoute, sc *
 	if err := p.Client.DoDeadline(out, resp, deadline); err != nil {
 		fasthttp.ReleaseResponse(resp)
 		var ne net.Error
-		if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		switch {
+		case errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 			return nil, &hookgate.Error{Code: hookgate.ETIMEOUT, Message: "the upstream did not answer in time", Err: err}
+		case errors.Is(err, fasthttp.ErrBodyTooLarge):
+			// Only an answer delimited by the connection's close gets here:
+			// a longer one with a length or in chunks is streamed.
+			return nil, &hookgate.Error{Code: hookgate.EBADGATEWAY, Err: err, Message: fmt.Sprintf(
+				"the upstream's answer has neither a Content-Length nor chunked encoding and is larger than %d bytes", BufferedAnswer)}
 		}
 		return nil, &hookgate.Error{Code: hookgate.EBADGATEWAY, Message: "the upstream cannot be reached", Err: err}
 	}
@@ -280,42 +345,48 @@ func (p *Proxy) forward(ctx context.Context, route *hookgate.IncomingRoute, sc *
 	if cl < 0 {
 		cl = -1
 	}
-	var rd io.Reader
+	rel := &releaser{resp: resp, size: cl}
 	if s := resp.BodyStream(); s != nil {
-		rd = s
+		rel.Reader = s
 	} else {
-		rd = bytes.NewReader(resp.Body())
+		// No body (HEAD, 204, 304): nothing is left on the connection.
+		rel.Reader, rel.done = bytes.NewReader(resp.Body()), true
 	}
-	return &http.Response{StatusCode: resp.StatusCode(), Header: h, ContentLength: cl,
-		Body: &releaser{Reader: rd, resp: resp}}, nil
-}
-
-// skipForward reports whether a caller's header (hop-by-hop ones are
-// already gone) is not forwarded: the caller's credentials, or one hookgate
-// sets itself.
-func skipForward(k string) bool {
-	for _, h := range callerOnly {
-		if strings.EqualFold(k, h) {
-			return true
-		}
-	}
-	return false
+	return &http.Response{StatusCode: resp.StatusCode(), Header: h, ContentLength: cl, Body: rel}, nil
 }
 
 // releaser returns a streamed response (and its connection) to fasthttp
-// when the body is closed.
+// when the body is closed. fasthttp puts the connection back in its pool
+// even when the body was not read to its end; the next request on it would
+// then read the rest of this answer as its own. So a body closed before its
+// end (over the size limit, or the caller gone) closes its connection.
 type releaser struct {
 	io.Reader
-	resp *fasthttp.Response
-	once bool
+	resp   *fasthttp.Response
+	size   int64 // Content-Length, -1 when unknown
+	read   int64
+	done   bool // read to its end
+	closed bool
+}
+
+func (r *releaser) Read(p []byte) (int, error) {
+	n, err := r.Reader.Read(p)
+	r.read += int64(n)
+	if err == io.EOF || (r.size >= 0 && r.read >= r.size) {
+		r.done = true
+	}
+	return n, err
 }
 
 func (r *releaser) Close() error {
-	if r.once {
+	if r.closed {
 		return nil
 	}
-	r.once = true
-	fasthttp.ReleaseResponse(r.resp) // closes the body stream
+	r.closed = true
+	if !r.done {
+		r.resp.SetConnectionClose()
+	}
+	fasthttp.ReleaseResponse(r.resp) // closes the body stream, releasing or closing the connection
 	return nil
 }
 
@@ -326,8 +397,14 @@ func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, re
 	for _, k := range callerOnly {
 		hdr.Del(k)
 	}
+	body, err := decodeBody(hdr, req.Body, p.Limits.MaxRequestBody)
+	if err != nil {
+		return nil, err
+	}
+	hdr.Del("Content-Encoding") // the plugin reads the decoded body
+	entry.RequestBody = capString(body, p.Limits.LogBodyBytes)
 	res, err := p.Transformer.TransformIncoming(ctx, route.Transform, pipeline.IncomingRequest{
-		Method: req.Method, Path: path, Query: req.Query, Headers: hdr, Body: req.Body,
+		Method: req.Method, Path: path, Query: req.Query, Headers: hdr, Body: body,
 	})
 	if err != nil {
 		if hookgate.ErrorCode(err) == hookgate.EUNAVAILABLE {
@@ -377,6 +454,11 @@ func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, re
 		if err != nil {
 			cancel()
 			return nil, err
+		}
+		if resp.ContentLength > int64(p.Limits.MaxResponseBody) {
+			resp.Body.Close()
+			cancel()
+			return nil, hookgate.Errorf(hookgate.EBADGATEWAY, "the upstream's answer is larger than %d bytes", p.Limits.MaxResponseBody)
 		}
 		b, err := io.ReadAll(io.LimitReader(resp.Body, int64(p.Limits.MaxResponseBody)+1))
 		resp.Body.Close()
@@ -431,8 +513,10 @@ func statusOf(err error) int {
 		return http.StatusBadGateway
 	case hookgate.ETIMEOUT:
 		return http.StatusGatewayTimeout
-	case hookgate.EINVALID:
+	case hookgate.EINVALID, hookgate.EMALFORMED:
 		return http.StatusBadRequest
+	case hookgate.EUNSUPPORTED:
+		return http.StatusUnsupportedMediaType
 	case hookgate.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	}
@@ -468,11 +552,12 @@ func (b *streamBody) Read(p []byte) (int, error) {
 	if len(b.kept) < b.keep && n > 0 {
 		b.kept = append(b.kept, p[:min(n, b.keep-len(b.kept))]...)
 	}
-	b.left -= int64(n)
-	if b.left < 0 {
-		b.err = errTooLarge
+	if int64(n) > b.left {
+		// Not a byte past the cap reaches the caller.
+		n, b.left, b.err = int(b.left), -1, errTooLarge
 		return n, errTooLarge
 	}
+	b.left -= int64(n)
 	if err != nil && err != io.EOF {
 		b.err = err
 	}

@@ -26,11 +26,14 @@ import (
 //	P:t:{T}:in:ids        ZSET    the tenant's webhook ids, scored by creation (unix ms)
 //	P:t:{T}:in:<id>:log   LIST    the request log, newest first, capped
 //	P:in:{H}:route        STRING  "1" (enabled) or "0", then the IncomingRoute JSON
-//	P:in:{H}:rl           HASH    the webhook's rate-limit bucket (tokens, ts)
+//	P:in:{H}:rl           HASH    the rate-limit bucket of token hash H (tokens, ts)
 //
 // The route and the bucket share a hash tag, so the proxy's lookup and rate
 // limit run as one Lua script in one round trip. Only the hash of a token is
 // ever a key; the token itself is readable only with the encryption key.
+// A bucket exists per token called, whether a webhook has it or not (so the
+// rate limit does not tell which tokens exist); it expires once it would be
+// full again, so the buckets of guessed tokens last seconds.
 
 var _ hookgate.IncomingStore = (*Store)(nil)
 
@@ -307,14 +310,15 @@ func (s *Store) DeleteIncoming(ctx context.Context, tenant, id string) error {
 	return wrap(ctx, err, "delete incoming webhook %s", id)
 }
 
-// lookupScript reads a token's route and, for an enabled webhook, takes one
-// token from its bucket (rate ARGV[1] per second, burst ARGV[2]) on Redis's
-// clock, so every hookgate process shares one bucket. It answers 0 for an
-// unknown token, else {route, allowed (1/0), retry after ms}.
+// lookupScript reads a token's route and takes one token from the bucket
+// of the token's hash (rate ARGV[1] per second, burst ARGV[2]) on Redis's
+// clock, so every hookgate process shares one bucket. It runs the same
+// commands whether the route exists, is enabled or not: the time it takes
+// and the rate limit say nothing of the token. It answers {route or "",
+// allowed (1/0), retry after ms}.
 var lookupScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-if string.sub(v, 1, 1) ~= '1' then return {v, 1, 0} end
+if not v then v = '' end
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -338,8 +342,10 @@ return {v, allowed, wait}
 `)
 
 // Lookup is the proxy's one round trip: the route of token (nil when no
-// webhook has it) and, for an enabled webhook, whether its rate limit lets
-// this request through, and if not how long to wait.
+// webhook has it) and whether the token's rate limit lets this request
+// through, and if not how long to wait. The limit is kept per token, known
+// or not, and taken before anything else is decided, so it answers the
+// same for every token.
 //
 // Lookups made at the same moment by concurrent requests share a round
 // trip: each is still its own script run, checked against Redis, but they
@@ -383,16 +389,20 @@ func (s *Store) Lookup(ctx context.Context, token string, rate float64, burst in
 func parseLookup(res any) (*hookgate.IncomingRoute, bool, time.Duration, error) {
 	arr, ok := res.([]any)
 	if !ok || len(arr) != 3 {
-		return nil, false, 0, nil
+		return nil, false, 0, fmt.Errorf("look up incoming token: unexpected answer %T", res)
 	}
 	v, _ := arr[0].(string)
 	allowed, _ := arr[1].(int64)
 	wait, _ := arr[2].(int64)
+	retry := time.Duration(min(wait, math.MaxInt32)) * time.Millisecond
+	if v == "" {
+		return nil, allowed == 1, retry, nil
+	}
 	var r hookgate.IncomingRoute
 	if len(v) < 2 || json.Unmarshal([]byte(v[1:]), &r) != nil {
 		return nil, false, 0, fmt.Errorf("look up incoming token: corrupt route record")
 	}
-	return &r, allowed == 1, time.Duration(min(wait, math.MaxInt32)) * time.Millisecond, nil
+	return &r, allowed == 1, retry, nil
 }
 
 type lookupReq struct {

@@ -29,8 +29,17 @@ func TestIncomingLookupRateLimitAndRotation(t *testing.T) {
 	if err != nil || ok || wait <= 0 {
 		t.Fatalf("third request: allowed %v, wait %s, %v; want refused with a wait", ok, wait, err)
 	}
-	if r, _, _, err := s.Lookup(ctx, "no-such-token", 1, 1); r != nil || err != nil {
-		t.Fatalf("unknown token: %+v %v", r, err)
+	// An unknown token has a bucket of its own, spent the same way, so the
+	// rate limit does not tell which tokens exist; it expires once full.
+	for i, want := range []bool{true, true, false} {
+		r, ok, wait, err := s.Lookup(ctx, "no-such-token", 0.001, 2)
+		if r != nil || err != nil || ok != want || (!ok && wait <= 0) {
+			t.Fatalf("unknown token, call %d: %+v allowed %v wait %s %v; want no route, allowed %v", i+1, r, ok, wait, err, want)
+		}
+	}
+	unknownBucket := prefix + ":in:{" + s.TokenHash("no-such-token") + "}:rl"
+	if ttl := rdb.PTTL(ctx, unknownBucket).Val(); ttl <= 0 {
+		t.Fatalf("an unknown token's bucket %s has TTL %s; want it to expire", unknownBucket, ttl)
 	}
 
 	// The token is sealed at rest; only its keyed hash is a key.
@@ -51,13 +60,14 @@ func TestIncomingLookupRateLimitAndRotation(t *testing.T) {
 		t.Fatalf("other tenant: %v", err)
 	}
 
-	// Disable: the route says so, without spending the bucket.
+	// Disable: the route says so; the token's bucket is spent all the same
+	// (it was spent above), as for any token.
 	got.Enabled = false
 	if err := s.UpdateIncoming(ctx, got, ""); err != nil {
 		t.Fatal(err)
 	}
-	if r, ok, _, _ := s.Lookup(ctx, w.Token, 0.001, 2); r == nil || r.Enabled || !ok {
-		t.Fatalf("disabled: %+v %v", r, ok)
+	if r, ok, _, _ := s.Lookup(ctx, w.Token, 0.001, 2); r == nil || r.Enabled || ok {
+		t.Fatalf("disabled: %+v allowed %v; want the disabled route, refused", r, ok)
 	}
 	// Rotate: the old token is gone at once, the new one has a fresh bucket.
 	got.Enabled = true
@@ -88,8 +98,13 @@ func TestIncomingLookupRateLimitAndRotation(t *testing.T) {
 	if r, _, _, _ := s.Lookup(ctx, "tok-two-"+strings.Repeat("y", 35), 1, 1); r != nil {
 		t.Fatal("deleted webhook's token still opens it")
 	}
-	if left, _ := rdb.Keys(ctx, prefix+":*in*").Result(); len(left) != 0 {
-		t.Fatalf("keys left after delete: %v", left)
+	// Only buckets are left (of the lookups made after the rotation and
+	// the deletion, as of any unknown token), each expiring.
+	left, _ := rdb.Keys(ctx, prefix+":*in*").Result()
+	for _, k := range left {
+		if !strings.HasSuffix(k, "}:rl") || rdb.PTTL(ctx, k).Val() <= 0 {
+			t.Fatalf("key %s left after delete (all left: %v)", k, left)
+		}
 	}
 }
 
