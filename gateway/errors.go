@@ -11,20 +11,21 @@ import (
 
 // statusOf is the one table from domain error codes to HTTP statuses.
 var statusOf = map[string]int{
-	hookgate.EINVALID:      fiber.StatusBadRequest,
-	hookgate.EMALFORMED:    fiber.StatusBadRequest,
-	hookgate.ENOTFOUND:     fiber.StatusNotFound,
-	hookgate.ECONFLICT:     fiber.StatusConflict,
-	hookgate.EUNAUTHORIZED: fiber.StatusUnauthorized,
-	hookgate.EFORBIDDEN:    fiber.StatusForbidden,
-	hookgate.ETOOLARGE:     fiber.StatusRequestEntityTooLarge,
-	hookgate.EUNSUPPORTED:  fiber.StatusUnsupportedMediaType,
-	hookgate.ERATELIMITED:  fiber.StatusTooManyRequests,
-	hookgate.EEXPIRED:      fiber.StatusGone,
-	hookgate.EUNAVAILABLE:  fiber.StatusServiceUnavailable,
-	hookgate.EINTERNAL:     fiber.StatusInternalServerError,
-	hookgate.EBADGATEWAY:   fiber.StatusBadGateway,
-	hookgate.ETIMEOUT:      fiber.StatusGatewayTimeout,
+	hookgate.EINVALID:         fiber.StatusBadRequest,
+	hookgate.EMALFORMED:       fiber.StatusBadRequest,
+	hookgate.ENOTFOUND:        fiber.StatusNotFound,
+	hookgate.ECONFLICT:        fiber.StatusConflict,
+	hookgate.EUNAUTHORIZED:    fiber.StatusUnauthorized,
+	hookgate.EFORBIDDEN:       fiber.StatusForbidden,
+	hookgate.ETOOLARGE:        fiber.StatusRequestEntityTooLarge,
+	hookgate.EHEADERSTOOLARGE: fiber.StatusRequestHeaderFieldsTooLarge,
+	hookgate.EUNSUPPORTED:     fiber.StatusUnsupportedMediaType,
+	hookgate.ERATELIMITED:     fiber.StatusTooManyRequests,
+	hookgate.EEXPIRED:         fiber.StatusGone,
+	hookgate.EUNAVAILABLE:     fiber.StatusServiceUnavailable,
+	hookgate.EINTERNAL:        fiber.StatusInternalServerError,
+	hookgate.EBADGATEWAY:      fiber.StatusBadGateway,
+	hookgate.ETIMEOUT:         fiber.StatusGatewayTimeout,
 }
 
 // errorBody is the one error shape of the API.
@@ -66,11 +67,13 @@ func (s *Server) writeError(c *fiber.Ctx, err error) error {
 // 413 for an oversize body or 404 for an unknown route) into the error shape.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if requestID(c) == "" {
-		// Fasthttp refuses an oversize body before any middleware runs;
-		// the answer still carries a request id.
+		// Fasthttp refuses an oversize body or header before any middleware
+		// runs; the answer still carries a request id, and the refusal a
+		// line at debug level (anyone can cause one: not an error of ours).
 		rid := newRequestID()
 		c.Locals(localsRequestID, rid)
 		c.Set(headerRequestID, rid)
+		s.log.Debug("request refused before routing", "request_id", rid, "err", err.Error())
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
@@ -78,6 +81,11 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		switch fe.Code {
 		case fiber.StatusRequestEntityTooLarge:
 			code = hookgate.ETOOLARGE
+		case fiber.StatusRequestHeaderFieldsTooLarge:
+			// Fiber's answer to fasthttp's ErrSmallBuffer: the request line
+			// and headers do not fit the read buffer (server.go).
+			return s.writeError(c, hookgate.Errorf(hookgate.EHEADERSTOOLARGE,
+				"request headers are too large: the request line and headers must fit in %d KB", maxHeaderBytes>>10))
 		case fiber.StatusNotFound:
 			code = hookgate.ENOTFOUND
 		case fiber.StatusMethodNotAllowed:

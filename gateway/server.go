@@ -110,9 +110,9 @@ func New(d Deps) *Server {
 		WriteTimeout:          d.Config.Server.WriteTimeout.D(),
 		IdleTimeout:           d.Config.Server.IdleTimeout.D(),
 		ErrorHandler:          s.errorHandler,
-		ReadBufferSize:        16 << 10,
+		ReadBufferSize:        maxHeaderBytes,
 	})
-	s.app.Use(s.requestIDs, s.metrics.middleware, s.recoverPanics)
+	s.app.Use(s.requestIDs, s.metrics.middleware, s.recoverPanics, s.refuseEncodedBodies)
 	if s.incomingProxy != nil {
 		s.app.Use(s.incomingPathGuard) // before every route, so no /in/ path reaches another
 	}
@@ -129,6 +129,12 @@ func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 // Shutdown stops accepting connections and waits for in-flight requests,
 // at most until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+// maxHeaderBytes bounds the request line and headers of a request: fasthttp
+// reads them into a buffer of this size and refuses what does not fit
+// (431). Large enough for any bearer token and cookie; a constant, not a
+// setting, because no client of the API needs more.
+const maxHeaderBytes = 16 << 10
 
 // ReadyTimeout bounds the /readyz dependency check.
 const ReadyTimeout = 2 * time.Second
