@@ -123,9 +123,17 @@ func (s *Server) refuseEncodedBodies(c *fiber.Ctx) error {
 	if s.incomingProxy != nil && strings.HasPrefix(c.Path(), "/in/") {
 		return c.Next()
 	}
-	if enc := c.Request().Header.Peek(fiber.HeaderContentEncoding); len(enc) > 0 && !onlyIdentity(string(enc)) {
+	// Every Content-Encoding line counts: Fiber's decoder reads the last,
+	// a Peek would see the first.
+	var refused string
+	c.Request().Header.VisitAll(func(k, v []byte) {
+		if refused == "" && bytes.EqualFold(k, []byte(fiber.HeaderContentEncoding)) && !onlyIdentity(string(v)) {
+			refused = string(v)
+		}
+	})
+	if refused != "" {
 		return s.writeError(c, hookgate.Errorf(hookgate.EUNSUPPORTED,
-			"Content-Encoding %q is not accepted; send an uncompressed body", truncate(string(enc), 64)))
+			"Content-Encoding %q is not accepted; send an uncompressed body", truncate(refused, 64)))
 	}
 	return c.Next()
 }
