@@ -202,3 +202,54 @@ func TestBodiesThatAreNotUTF8AreRefused(t *testing.T) {
 	// Valid UTF-8 beyond ASCII is accepted.
 	h.do("POST", "/v1/events", pub, `{"type":"contact.created","data":{"name":"Zoë 東京 🚀"}}`).must(t, 202)
 }
+
+// Requests fasthttp cannot read (a connection reset mid-body, bytes that are
+// not HTTP, a bad Content-Length) are the client's doing and anyone can send
+// them: none is logged at ERROR (a reset was, twice), and neither the log
+// nor the answer quotes the raw request, which may carry a token.
+func TestUnreadableRequestsAreNotLoggedAsErrors(t *testing.T) {
+	h := start(t, nil)
+	const secret = "Bearer sekrit.token.value"
+	requests := []struct {
+		raw   string
+		reset bool
+	}{
+		{"POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: " + secret + "\r\nContent-Length: 100\r\n\r\n{\"a\":", true},
+		{"NOT-HTTP-" + strings.ReplaceAll(secret, " ", "-") + "\r\n\r\n", false},
+		{"GET /v1/webhooks HTTP/1.1\r\nHost: x\r\nAuthorization: " + secret + "\r\nContent-Length: -5\r\n\r\n", false},
+	}
+	for _, rq := range requests {
+		conn, err := net.Dial("tcp", h.app.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(conn, rq.raw); err != nil {
+			t.Fatal(err)
+		}
+		if rq.reset {
+			// The server waits for the rest of the body; a reset ends it.
+			_ = conn.(*net.TCPConn).SetLinger(0)
+			conn.Close()
+			continue
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", rq.raw, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		conn.Close()
+		response{Status: resp.StatusCode, Header: resp.Header, Body: b}.apiErr(t, http.StatusBadRequest, hookgate.EMALFORMED)
+		if strings.Contains(string(b), "sekrit") {
+			t.Fatalf("the answer quotes the request: %s", b)
+		}
+	}
+	eventually(t, 5*time.Second, "every refusal to be logged", func() bool {
+		return strings.Count(h.logs.String(), "request refused before routing") == len(requests)
+	})
+	logs := h.logs.String()
+	if strings.Contains(logs, `"level":"ERROR"`) || strings.Contains(logs, "sekrit") {
+		t.Fatalf("an unreadable request was logged as an error, or its bytes were logged:\n%s", logs)
+	}
+}
