@@ -162,7 +162,7 @@ func TestOversizeRequestHeaderIs431WithoutAnErrorLog(t *testing.T) {
 		resp.Body.Close()
 		conn.Close()
 		r := response{Status: resp.StatusCode, Header: resp.Header, Body: b}
-		ae := r.apiErr(t, http.StatusRequestHeaderFieldsTooLarge, hookgate.EHEADERSTOOLARGE)
+		ae := r.apiErr(t, http.StatusRequestHeaderFieldsTooLarge, hookgate.EHDRTOOLARGE)
 		if !strings.Contains(ae.Error.Message, "header") {
 			t.Fatalf("message %q", ae.Error.Message)
 		}

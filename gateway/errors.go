@@ -11,21 +11,21 @@ import (
 
 // statusOf is the one table from domain error codes to HTTP statuses.
 var statusOf = map[string]int{
-	hookgate.EINVALID:         fiber.StatusBadRequest,
-	hookgate.EMALFORMED:       fiber.StatusBadRequest,
-	hookgate.ENOTFOUND:        fiber.StatusNotFound,
-	hookgate.ECONFLICT:        fiber.StatusConflict,
-	hookgate.EUNAUTHORIZED:    fiber.StatusUnauthorized,
-	hookgate.EFORBIDDEN:       fiber.StatusForbidden,
-	hookgate.ETOOLARGE:        fiber.StatusRequestEntityTooLarge,
-	hookgate.EHEADERSTOOLARGE: fiber.StatusRequestHeaderFieldsTooLarge,
-	hookgate.EUNSUPPORTED:     fiber.StatusUnsupportedMediaType,
-	hookgate.ERATELIMITED:     fiber.StatusTooManyRequests,
-	hookgate.EEXPIRED:         fiber.StatusGone,
-	hookgate.EUNAVAILABLE:     fiber.StatusServiceUnavailable,
-	hookgate.EINTERNAL:        fiber.StatusInternalServerError,
-	hookgate.EBADGATEWAY:      fiber.StatusBadGateway,
-	hookgate.ETIMEOUT:         fiber.StatusGatewayTimeout,
+	hookgate.EINVALID:      fiber.StatusBadRequest,
+	hookgate.EMALFORMED:    fiber.StatusBadRequest,
+	hookgate.ENOTFOUND:     fiber.StatusNotFound,
+	hookgate.ECONFLICT:     fiber.StatusConflict,
+	hookgate.EUNAUTHORIZED: fiber.StatusUnauthorized,
+	hookgate.EFORBIDDEN:    fiber.StatusForbidden,
+	hookgate.ETOOLARGE:     fiber.StatusRequestEntityTooLarge,
+	hookgate.EHDRTOOLARGE:  fiber.StatusRequestHeaderFieldsTooLarge,
+	hookgate.EUNSUPPORTED:  fiber.StatusUnsupportedMediaType,
+	hookgate.ERATELIMITED:  fiber.StatusTooManyRequests,
+	hookgate.EEXPIRED:      fiber.StatusGone,
+	hookgate.EUNAVAILABLE:  fiber.StatusServiceUnavailable,
+	hookgate.EINTERNAL:     fiber.StatusInternalServerError,
+	hookgate.EBADGATEWAY:   fiber.StatusBadGateway,
+	hookgate.ETIMEOUT:      fiber.StatusGatewayTimeout,
 }
 
 // errorBody is the one error shape of the API.
@@ -115,7 +115,7 @@ func (s *Server) refusedBeforeRouting(c *fiber.Ctx, err error) error {
 	case fiber.StatusRequestHeaderFieldsTooLarge:
 		// fasthttp's ErrSmallBuffer: the request line and headers do not
 		// fit the read buffer (server.go).
-		return s.writeError(c, hookgate.Errorf(hookgate.EHEADERSTOOLARGE,
+		return s.writeError(c, hookgate.Errorf(hookgate.EHDRTOOLARGE,
 			"request headers are too large: the request line and headers must fit in %d KB", maxHeaderBytes>>10))
 	case fiber.StatusRequestTimeout:
 		return c.Status(status).JSON(errorBody{Error: errorDetail{Code: "timeout", Message: "Request timed out.", RequestID: rid}})
