@@ -1,8 +1,10 @@
 package hookgate_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/hookgate/hookgate"
 )
@@ -55,4 +57,35 @@ func TestEndpointURLIsTheFormValidatedAndStored(t *testing.T) {
 			t.Errorf("EndpointURL(%q) = %q, %v; want EINVALID mentioning %q", tc.raw, got, err, tc.problem)
 		}
 	}
+}
+
+// FuzzEndpointURL: whatever the string, EndpointURL does not panic, and what
+// it accepts is the input less its surrounding whitespace, has no space or
+// control character left, parses with a host, and is accepted again as is.
+func FuzzEndpointURL(f *testing.F) {
+	for _, s := range []string{" https://x.example/hook\n", "https://x.example/a b", "http://[::1]:80/", "https://x.example/\u202e", "\xffhttps://x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, err := hookgate.EndpointURL(raw, true)
+		if err != nil {
+			if hookgate.ErrorCode(err) != hookgate.EINVALID {
+				t.Fatalf("EndpointURL(%q): %v, want EINVALID", raw, err)
+			}
+			return
+		}
+		if got != strings.TrimSpace(raw) {
+			t.Fatalf("EndpointURL(%q) = %q: more than the padding changed", raw, got)
+		}
+		if strings.IndexFunc(got, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+			t.Fatalf("EndpointURL(%q) = %q keeps a space or control character", raw, got)
+		}
+		u, err := url.Parse(got)
+		if err != nil || u.Host == "" {
+			t.Fatalf("EndpointURL(%q) = %q does not parse with a host: %v", raw, got, err)
+		}
+		if again, err := hookgate.EndpointURL(got, true); err != nil || again != got {
+			t.Fatalf("EndpointURL is not idempotent on %q: %q, %v", got, again, err)
+		}
+	})
 }

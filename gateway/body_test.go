@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // decodingCalls are the methods that decode a request body by its
@@ -90,4 +91,26 @@ func fiberCtxNames(f *ast.File) map[string]bool {
 		return true
 	})
 	return names
+}
+
+// FuzzInvalidUTF8At: the offset it reports is where valid UTF-8 stops.
+func FuzzInvalidUTF8At(f *testing.F) {
+	for _, s := range []string{"", "abc", "a\xffb", "\xed\xa0\x80", "Zoë 東京 🚀\xc0\xaf", "\xf0\x9f\x9a"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		at := invalidUTF8At(b)
+		if at < 0 {
+			if !utf8.Valid(b) {
+				t.Fatalf("%q: -1 for invalid UTF-8", b)
+			}
+			return
+		}
+		if !utf8.Valid(b[:at]) {
+			t.Fatalf("%q: offset %d is not the first invalid byte", b, at)
+		}
+		if r, size := utf8.DecodeRune(b[at:]); r != utf8.RuneError || size != 1 {
+			t.Fatalf("%q: offset %d starts a valid rune", b, at)
+		}
+	})
 }
