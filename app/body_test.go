@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/config"
 )
 
 // bombSize is what the gzip bomb below decodes to. Small enough that a
@@ -146,24 +147,9 @@ func TestIncomingURLsForwardEncodedBodiesRaw(t *testing.T) {
 func TestOversizeRequestHeaderIs431WithoutAnErrorLog(t *testing.T) {
 	h := start(t, nil)
 	for _, size := range []int{20 << 10, 40 << 10, 64 << 10} {
-		conn, err := net.Dial("tcp", h.app.Addr())
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-		req := fmt.Sprintf("GET /v1/webhooks HTTP/1.1\r\nHost: %s\r\nX-Big: %s\r\nConnection: close\r\n\r\n", h.app.Addr(), strings.Repeat("a", size))
-		// The server may answer and close before reading all of it.
-		go func() { _, _ = io.WriteString(conn, req) }()
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Fatalf("%d-byte header: %v", size, err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		conn.Close()
-		r := response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+		r := sendWithHeader(t, h, size)
 		ae := r.apiErr(t, http.StatusRequestHeaderFieldsTooLarge, hookgate.EHDRTOOLARGE)
-		if !strings.Contains(ae.Error.Message, "header") {
+		if !strings.Contains(ae.Error.Message, "header") || !strings.Contains(ae.Error.Message, "16384") {
 			t.Fatalf("message %q", ae.Error.Message)
 		}
 	}
@@ -171,6 +157,33 @@ func TestOversizeRequestHeaderIs431WithoutAnErrorLog(t *testing.T) {
 		t.Fatalf("an oversize header was logged as an error:\n%s", logs)
 	}
 	h.do("GET", "/healthz", "", nil).must(t, 200)
+
+	// server.header_limit sets the bound.
+	big := start(t, func(c *config.Config) { c.Server.HeaderLimit = 128 << 10 })
+	sendWithHeader(t, big, 64<<10).must(t, http.StatusOK)
+	sendWithHeader(t, big, 200<<10).apiErr(t, http.StatusRequestHeaderFieldsTooLarge, hookgate.EHDRTOOLARGE)
+}
+
+// sendWithHeader sends GET /healthz with one header of size bytes through
+// a raw connection (no client library refuses or trims it).
+func sendWithHeader(t *testing.T, h *harness, size int) response {
+	t.Helper()
+	conn, err := net.Dial("tcp", h.app.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	req := fmt.Sprintf("GET /healthz HTTP/1.1\r\nHost: %s\r\nX-Big: %s\r\nConnection: close\r\n\r\n", h.app.Addr(), strings.Repeat("a", size))
+	// The server may answer and close before reading all of it.
+	go func() { _, _ = io.WriteString(conn, req) }()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("%d-byte header: %v", size, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
 // Event data is delivered as the publisher sent it, so bytes that are not

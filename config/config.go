@@ -76,6 +76,7 @@ type Server struct {
 	IdleTimeout     Duration `yaml:"idle_timeout" env:"IDLE_TIMEOUT"`         // default 120s
 	ShutdownTimeout Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT"` // default 20s
 	BodyLimit       int      `yaml:"body_limit" env:"BODY_LIMIT"`             // bytes of any request body; default 1 MiB
+	HeaderLimit     int      `yaml:"header_limit" env:"HEADER_LIMIT"`         // bytes of a request's line and headers; default 16 KiB
 }
 
 // Redis is the one Redis hookgate and its queues use.
@@ -238,7 +239,7 @@ func Default() Config {
 			Listen: ":8080", PublicURL: "http://localhost:8080", Role: "all",
 			ReadTimeout: Duration(10 * time.Second), WriteTimeout: Duration(30 * time.Second),
 			IdleTimeout: Duration(120 * time.Second), ShutdownTimeout: Duration(20 * time.Second),
-			BodyLimit: 1 << 20,
+			BodyLimit: 1 << 20, HeaderLimit: 16 << 10,
 		},
 		Redis: Redis{Addr: "127.0.0.1:6379", Prefix: "hookgate"},
 		Auth: Auth{
@@ -340,6 +341,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.BodyLimit < 1024 {
 		return bad("server.body_limit", "must be at least 1024 bytes")
+	}
+	if c.Server.HeaderLimit < 4<<10 || c.Server.HeaderLimit > 1<<20 {
+		return bad("server.header_limit", "must be from 4096 to 1048576 bytes")
 	}
 	if c.Redis.Addr == "" {
 		return bad("redis.addr", "is required")

@@ -279,6 +279,8 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"server.role", func(c *Config) { c.Server.Role = "both" }},
 		{"server.read_timeout", func(c *Config) { c.Server.ReadTimeout = 0 }},
 		{"server.body_limit", func(c *Config) { c.Server.BodyLimit = 10 }},
+		{"server.header_limit", func(c *Config) { c.Server.HeaderLimit = 1024 }},
+		{"server.header_limit", func(c *Config) { c.Server.HeaderLimit = 2 << 20 }},
 		{"redis.addr", func(c *Config) { c.Redis.Addr = "" }},
 		{"redis.prefix", func(c *Config) { c.Redis.Prefix = "a b" }},
 		{"auth.algorithms", func(c *Config) { c.Auth.Algorithms = []string{"none"} }},

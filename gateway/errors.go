@@ -114,9 +114,9 @@ func (s *Server) refusedBeforeRouting(c *fiber.Ctx, err error) error {
 		return s.writeError(c, hookgate.Errorf(hookgate.ETOOLARGE, "request body is larger than %d bytes", s.cfg.Server.BodyLimit))
 	case fiber.StatusRequestHeaderFieldsTooLarge:
 		// fasthttp's ErrSmallBuffer: the request line and headers do not
-		// fit the read buffer (server.go).
+		// fit the read buffer (server.header_limit).
 		return s.writeError(c, hookgate.Errorf(hookgate.EHDRTOOLARGE,
-			"request headers are too large: the request line and headers must fit in %d KB", maxHeaderBytes>>10))
+			"request headers are too large: the request line and headers must fit in %d bytes", s.headerLimit()))
 	case fiber.StatusRequestTimeout:
 		return c.Status(status).JSON(errorBody{Error: errorDetail{Code: "timeout", Message: "Request timed out.", RequestID: rid}})
 	case fiber.StatusMethodNotAllowed:

@@ -110,7 +110,9 @@ func New(d Deps) *Server {
 		WriteTimeout:          d.Config.Server.WriteTimeout.D(),
 		IdleTimeout:           d.Config.Server.IdleTimeout.D(),
 		ErrorHandler:          s.errorHandler,
-		ReadBufferSize:        maxHeaderBytes,
+		// fasthttp reads the request line and headers into this buffer and
+		// refuses what does not fit (431, errors.go).
+		ReadBufferSize: s.headerLimit(),
 	})
 	s.app.Use(s.requestIDs, s.metrics.middleware, s.recoverPanics, s.refuseEncodedBodies)
 	if s.incomingProxy != nil {
@@ -130,11 +132,14 @@ func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 // at most until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
 
-// maxHeaderBytes bounds the request line and headers of a request: fasthttp
-// reads them into a buffer of this size and refuses what does not fit
-// (431). Large enough for any bearer token and cookie; a constant, not a
-// setting, because no client of the API needs more.
-const maxHeaderBytes = 16 << 10
+// headerLimit is server.header_limit, or its default for a Server built
+// from a zero Config (tests).
+func (s *Server) headerLimit() int {
+	if s.cfg.Server.HeaderLimit > 0 {
+		return s.cfg.Server.HeaderLimit
+	}
+	return config.Default().Server.HeaderLimit
+}
 
 // ReadyTimeout bounds the /readyz dependency check.
 const ReadyTimeout = 2 * time.Second
