@@ -4,19 +4,18 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/hookgate/hookgate"
 )
 
-// FuzzEndpointURL checks CheckEndpointURL, which every endpoint URL passes
+// FuzzEndpointURL checks EndpointURL, which every endpoint URL passes
 // before it is saved or test-sent. It never panics; a refusal is a
-// validation error with a message; an accepted URL parses, is https (or
-// http when allowed), names a host, carries no credentials or fragment,
-// stays accepted when written back by net/url and when http is allowed.
-//
-// The URL is judged as CheckEndpointURL reads it, surrounding white space
-// trimmed: whether the stored URL is the trimmed one is the API's business
-// (it is being normalised on save), not this function's.
+// validation error with a message; what it accepts is the input less its
+// surrounding whitespace (nothing else rewritten), has no space or control
+// character left, parses, is https (or http when allowed), names a host,
+// carries no credentials or fragment, is accepted again as is, stays
+// accepted when written back by net/url and when http is allowed.
 func FuzzEndpointURL(f *testing.F) {
 	for _, seed := range []string{
 		"https://erp.example.com/hook",
@@ -36,6 +35,10 @@ func FuzzEndpointURL(f *testing.F) {
 		"//a.example/",
 		"https:a.example",
 		"https://a.example\x00/",
+		" https://x.example/hook\n",
+		"https://x.example/a b",
+		"https://x.example/\u202e",
+		"\xffhttps://x",
 		"https://xn--e1afmkfd.xn--p1ai/путь",
 		"",
 	} {
@@ -43,14 +46,23 @@ func FuzzEndpointURL(f *testing.F) {
 		f.Add(seed, true)
 	}
 	f.Fuzz(func(t *testing.T, raw string, allowHTTP bool) {
-		err := hookgate.CheckEndpointURL(raw, allowHTTP)
+		got, err := hookgate.EndpointURL(raw, allowHTTP)
 		if err != nil {
 			if hookgate.ErrorCode(err) != hookgate.EINVALID || hookgate.ErrorMessage(err) == "" {
 				t.Fatalf("%q refused without a validation message: %v", raw, err)
 			}
 			return
 		}
-		u, perr := url.Parse(strings.TrimSpace(raw))
+		if got != strings.TrimSpace(raw) {
+			t.Fatalf("EndpointURL(%q) = %q: more than the padding changed", raw, got)
+		}
+		if strings.IndexFunc(got, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+			t.Fatalf("EndpointURL(%q) = %q keeps a space or control character", raw, got)
+		}
+		if again, err := hookgate.EndpointURL(got, allowHTTP); err != nil || again != got {
+			t.Fatalf("EndpointURL is not idempotent on %q: %q, %v", got, again, err)
+		}
+		u, perr := url.Parse(got)
 		if perr != nil {
 			t.Fatalf("%q accepted but does not parse: %v", raw, perr)
 		}

@@ -15,6 +15,7 @@ const (
 	EUNAUTHORIZED = "unauthorized"           // missing or invalid credentials
 	EFORBIDDEN    = "forbidden"              // valid credentials, missing permission
 	ETOOLARGE     = "payload_too_large"      // a body or a batch over its limit
+	EHDRTOOLARGE  = "headers_too_large"      // the request line and headers over the server's limit
 	EUNSUPPORTED  = "unsupported_media_type" // wrong Content-Type
 	ERATELIMITED  = "rate_limited"           // too many requests
 	EEXPIRED      = "expired"                // a link or token that was valid has expired

@@ -49,12 +49,18 @@ func (p *WebhookPatch) Apply(w *Webhook, newID func() string) {
 		eps := make([]Endpoint, 0, len(*p.Endpoints))
 		for _, in := range *p.Endpoints {
 			e := Endpoint{URL: in.URL, Enabled: in.Enabled == nil || *in.Enabled}
+			// Matched in the form it is stored in (Validate stores it so), so
+			// that a URL sent again with padding keeps its endpoint id.
+			key := in.URL
+			if u, err := normalizeEndpointURL(in.URL); err == nil {
+				key = u
+			}
 			switch {
 			case in.ID != "" && ids[in.ID]:
 				e.ID = in.ID
-			case old[in.URL] != "":
-				e.ID = old[in.URL]
-				delete(old, in.URL)
+			case old[key] != "":
+				e.ID = old[key]
+				delete(old, key)
 			default:
 				e.ID = newID()
 			}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // WebhookStatus is the delivery state of an outgoing webhook.
@@ -163,7 +165,8 @@ type WebhookRules struct {
 	MaxDescriptionLen int
 }
 
-// Validate checks w against the rules, canonicalising its event patterns.
+// Validate checks w against the rules, canonicalising its event patterns
+// and its endpoint URLs (EndpointURL).
 // It returns an EINVALID error with one message per bad field.
 func (w *Webhook) Validate(r WebhookRules) error {
 	var v Validation
@@ -185,13 +188,17 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	urls := map[string]int{}
 	for i, e := range w.Endpoints {
 		field := "endpoints[" + strconv.Itoa(i) + "].url"
-		if err := CheckEndpointURL(e.URL, r.AllowHTTP); err != nil {
+		u, err := EndpointURL(e.URL, r.AllowHTTP)
+		if err != nil {
 			v.Add(field, "%s", ErrorMessage(err))
-		} else if j, dup := urls[strings.TrimSpace(e.URL)]; dup {
+			continue
+		}
+		w.Endpoints[i].URL = u // stored as validated
+		if j, dup := urls[u]; dup {
 			// The same URL twice would receive every event twice.
 			v.Add(field, "Webhook URL is the same as endpoints[%d]", j)
 		} else {
-			urls[strings.TrimSpace(e.URL)] = i
+			urls[u] = i
 		}
 	}
 	if len(w.Events) == 0 {
@@ -249,38 +256,74 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	return v.Err()
 }
 
-// CheckEndpointURL validates a delivery URL: absolute, http(s), a host (not
-// a bare port, no IPv6 zone), no userinfo, no fragment, and https unless
-// allowHTTP.
-func CheckEndpointURL(raw string, allowHTTP bool) error {
-	u, err := url.Parse(strings.TrimSpace(raw))
+// EndpointURL returns the delivery URL raw in the one form that is
+// validated, stored and dialled, or an EINVALID error saying what is wrong.
+// Every route that takes an endpoint URL (create, update, test before save)
+// goes through it, so what passed validation is what deliveries reach: a URL
+// validated trimmed but stored padded failed every delivery as "connect".
+// The URL must be absolute, http(s) (http only with allowHTTP), with a host,
+// no userinfo and no fragment.
+func EndpointURL(raw string, allowHTTP bool) (string, error) {
+	s, err := normalizeEndpointURL(raw)
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(s)
 	// Hostname, not Host: "https://:443/" has a port and no host (a dial
 	// would go to this machine).
 	if err != nil || !u.IsAbs() || u.Hostname() == "" || u.Opaque != "" {
-		return Errorf(EINVALID, "Webhook URL must be an absolute URL")
+		return "", Errorf(EINVALID, "Webhook URL must be an absolute URL")
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !allowHTTP {
-			return Errorf(EINVALID, "Webhook URL must use HTTPS")
+			return "", Errorf(EINVALID, "Webhook URL must use HTTPS")
 		}
 	default:
-		return Errorf(EINVALID, "Webhook URL must use HTTPS")
+		return "", Errorf(EINVALID, "Webhook URL must use HTTPS")
 	}
 	if strings.Contains(u.Hostname(), "%") {
 		// An IPv6 zone names an interface of this machine, and only
 		// link-local addresses (which the SSRF guard refuses) take one; net/url
 		// also writes some zones back in a form it cannot read.
-		return Errorf(EINVALID, "Webhook URL must not name a network interface (an IPv6 zone)")
+		return "", Errorf(EINVALID, "Webhook URL must not name a network interface (an IPv6 zone)")
 	}
 	if u.User != nil {
-		return Errorf(EINVALID, "Webhook URL must not contain credentials")
+		return "", Errorf(EINVALID, "Webhook URL must not contain credentials")
 	}
 	if u.Fragment != "" {
-		return Errorf(EINVALID, "Webhook URL must not contain a fragment")
+		return "", Errorf(EINVALID, "Webhook URL must not contain a fragment")
 	}
-	return nil
+	return s, nil
+}
+
+// CheckEndpointURL reports whether EndpointURL accepts raw.
+func CheckEndpointURL(raw string, allowHTTP bool) error {
+	_, err := EndpointURL(raw, allowHTTP)
+	return err
+}
+
+// normalizeEndpointURL removes the whitespace around raw (pasted URLs carry
+// it) and refuses what no trimming makes safe: invalid UTF-8, and spaces,
+// control characters (CR/LF would split a request line) or invisible
+// format characters (zero-width, bidi overrides) inside. Nothing else is
+// rewritten: the admin sees back what they typed, less the padding.
+func normalizeEndpointURL(raw string) (string, error) {
+	if !utf8.ValidString(raw) {
+		return "", Errorf(EINVALID, "Webhook URL must be valid UTF-8")
+	}
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return "", Errorf(EINVALID, "Webhook URL is required")
+	}
+	lead := len(raw) - len(strings.TrimLeftFunc(raw, unicode.IsSpace))
+	for i, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return "", Errorf(EINVALID, "Webhook URL must not contain spaces or control characters (%U at byte %d); percent-encode them", r, lead+i)
+		}
+	}
+	return s, nil
 }
 
 // Duration is a time.Duration that reads and writes JSON and YAML as a Go

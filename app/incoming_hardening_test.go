@@ -48,14 +48,14 @@ func gzipped(t *testing.T, b []byte) []byte {
 	return buf.Bytes()
 }
 
-// bombSize is what the gzip bomb inflates to.
-const bombSize = 128 << 20
+// incomingBombSize is what the gzip bomb inflates to.
+const incomingBombSize = 128 << 20
 
-var gzipBomb = sync.OnceValue(func() []byte {
+var incomingGzipBomb = sync.OnceValue(func() []byte {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	zeros := make([]byte, 1<<20)
-	for range bombSize / len(zeros) {
+	for range incomingBombSize / len(zeros) {
 		zw.Write(zeros)
 	}
 	zw.Close()
@@ -67,7 +67,7 @@ var gzipBomb = sync.OnceValue(func() []byte {
 func TestIncomingForwardsACompressedBodyAsSent(t *testing.T) {
 	e := startIncoming(t, nil)
 	w := e.create(e.token("acme", "admin"), map[string]any{"name": "gz", "scopes": []string{"crm"}})
-	bomb := gzipBomb()
+	bomb := incomingGzipBomb()
 	var r response
 	alloc := allocatedDuring(func() {
 		r = e.do("POST", e.path(w)+"/crm/v1/entities/leads", "", bomb, "Content-Encoding", "gzip")
@@ -77,7 +77,7 @@ func TestIncomingForwardsACompressedBodyAsSent(t *testing.T) {
 	if len(calls) != 1 || calls[0].Body != string(bomb) || calls[0].Header.Get("Content-Encoding") != "gzip" {
 		t.Fatalf("the upstream did not get the caller's %d gzip bytes as sent (%d calls)", len(bomb), len(calls))
 	}
-	t.Logf("a %d-byte gzip body inflating to %d MiB: %.1f MiB allocated in the process", len(bomb), bombSize>>20, float64(alloc)/(1<<20))
+	t.Logf("a %d-byte gzip body inflating to %d MiB: %.1f MiB allocated in the process", len(bomb), incomingBombSize>>20, float64(alloc)/(1<<20))
 	if alloc > 32<<20 {
 		t.Fatalf("forwarding a %d-byte gzip body allocated %d MiB: it was inflated", len(bomb), alloc>>20)
 	}
@@ -102,10 +102,10 @@ func TestIncomingTransformInflatesGzipWithinTheLimit(t *testing.T) {
 
 	var r response
 	alloc := allocatedDuring(func() {
-		r = e.do("POST", e.path(w), "", gzipBomb(), "Content-Encoding", "gzip")
+		r = e.do("POST", e.path(w), "", incomingGzipBomb(), "Content-Encoding", "gzip")
 	})
 	r.apiErr(t, 413, hookgate.ETOOLARGE)
-	t.Logf("gzip bomb of %d MiB to a transform: %.1f MiB allocated in the process", bombSize>>20, float64(alloc)/(1<<20))
+	t.Logf("gzip bomb of %d MiB to a transform: %.1f MiB allocated in the process", incomingBombSize>>20, float64(alloc)/(1<<20))
 	if alloc > 32<<20 {
 		t.Fatalf("refusing a gzip bomb allocated %d MiB", alloc>>20)
 	}

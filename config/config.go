@@ -83,6 +83,7 @@ type Server struct {
 	// believes, e.g. the load balancer in front of it. Default none: every
 	// caller's forwarding headers are ignored.
 	TrustedProxies []string `yaml:"trusted_proxies" env:"TRUSTED_PROXIES"`
+	HeaderLimit    int      `yaml:"header_limit" env:"HEADER_LIMIT"` // bytes of a request's line and headers; default 16 KiB
 }
 
 // Redis is the one Redis hookgate and its queues use.
@@ -249,7 +250,7 @@ func Default() Config {
 			Listen: ":8080", PublicURL: "http://localhost:8080", Role: "all",
 			ReadTimeout: Duration(10 * time.Second), WriteTimeout: Duration(30 * time.Second),
 			IdleTimeout: Duration(120 * time.Second), ShutdownTimeout: Duration(20 * time.Second),
-			BodyLimit: 1 << 20,
+			BodyLimit: 1 << 20, HeaderLimit: 16 << 10,
 		},
 		Redis: Redis{Addr: "127.0.0.1:6379", Prefix: "hookgate"},
 		Auth: Auth{
@@ -365,6 +366,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
 			return bad("server.trusted_proxies", "%q is neither a CIDR range nor an IP address", p)
 		}
+	}
+	if c.Server.HeaderLimit < 4<<10 || c.Server.HeaderLimit > 1<<20 {
+		return bad("server.header_limit", "must be from 4096 to 1048576 bytes")
 	}
 	if c.Redis.Addr == "" {
 		return bad("redis.addr", "is required")

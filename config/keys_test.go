@@ -282,6 +282,8 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"server.body_limit", func(c *Config) { c.Server.BodyLimit = 10 }},
 		{"server.trusted_proxies", func(c *Config) { c.Server.TrustedProxies = []string{"load-balancer"} }},
 		{"server.trusted_proxies", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/33"} }},
+		{"server.header_limit", func(c *Config) { c.Server.HeaderLimit = 1024 }},
+		{"server.header_limit", func(c *Config) { c.Server.HeaderLimit = 2 << 20 }},
 		{"redis.addr", func(c *Config) { c.Redis.Addr = "" }},
 		{"redis.prefix", func(c *Config) { c.Redis.Prefix = "a b" }},
 		// Glob characters would make the documented ACL patterns, and

@@ -77,10 +77,8 @@ func (s *Server) testWebhook(c *fiber.Ctx) error {
 		return s.writeError(c, err)
 	}
 	var req outgoing.TestRequest
-	if len(c.Request().Body()) > 0 {
-		if err := decodeJSON(c, &req); err != nil {
-			return s.writeError(c, err)
-		}
+	if err := decodeOptionalJSON(c, &req); err != nil {
+		return s.writeError(c, err)
 	}
 	rs, err := s.deliveries.TestWebhook(c.UserContext(), ns, c.Params("id"), req)
 	if err != nil {

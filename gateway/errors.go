@@ -19,6 +19,7 @@ var statusOf = map[string]int{
 	hookgate.EUNAUTHORIZED: fiber.StatusUnauthorized,
 	hookgate.EFORBIDDEN:    fiber.StatusForbidden,
 	hookgate.ETOOLARGE:     fiber.StatusRequestEntityTooLarge,
+	hookgate.EHDRTOOLARGE:  fiber.StatusRequestHeaderFieldsTooLarge,
 	hookgate.EUNSUPPORTED:  fiber.StatusUnsupportedMediaType,
 	hookgate.ERATELIMITED:  fiber.StatusTooManyRequests,
 	hookgate.EEXPIRED:      fiber.StatusGone,
@@ -66,14 +67,11 @@ func (s *Server) writeError(c *fiber.Ctx, err error) error {
 }
 
 // errorHandler turns errors escaping handlers (including Fiber's own, such as
-// 413 for an oversize body or 404 for an unknown route) into the error shape.
+// 404 for an unknown route) into the error shape.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if requestID(c) == "" {
-		// Fasthttp refuses an oversize body before any middleware runs;
-		// the answer still carries a request id.
-		rid := newRequestID()
-		c.Locals(localsRequestID, rid)
-		c.Set(headerRequestID, rid)
+		// No middleware ran: fasthttp could not read the request.
+		return s.refusedBeforeRouting(c, err)
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
@@ -96,5 +94,45 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		}
 	}
 	s.log.Error("unhandled error", slog.String("request_id", requestID(c)), slog.String("err", incoming.Redact(err.Error())))
+	return s.writeError(c, err)
+}
+
+// refusedBeforeRouting answers a request fasthttp could not read, as Fiber
+// maps its errors (app.serverErrorHandler): an oversize body or header, a
+// timeout, a connection that failed mid-request, bytes that are not HTTP.
+// Each is the client's doing, and anyone can cause one without credentials,
+// so none is logged above debug, and none is answered or logged with
+// fasthttp's own text, which quotes the raw request (a bearer token with it).
+func (s *Server) refusedBeforeRouting(c *fiber.Ctx, err error) error {
+	rid := newRequestID()
+	c.Locals(localsRequestID, rid)
+	c.Set(headerRequestID, rid)
+	status := fiber.StatusInternalServerError
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		status = fe.Code
+	}
+	s.log.Debug("request refused before routing", "request_id", rid, "status", status)
+	switch status {
+	case fiber.StatusRequestEntityTooLarge:
+		return s.writeError(c, hookgate.Errorf(hookgate.ETOOLARGE, "request body is larger than %d bytes", s.cfg.Server.BodyLimit))
+	case fiber.StatusRequestHeaderFieldsTooLarge:
+		// fasthttp's ErrSmallBuffer: the request line and headers do not
+		// fit the read buffer (server.header_limit).
+		return s.writeError(c, hookgate.Errorf(hookgate.EHDRTOOLARGE,
+			"request headers are too large: the request line and headers must fit in %d bytes", s.headerLimit()))
+	case fiber.StatusRequestTimeout:
+		return c.Status(status).JSON(errorBody{Error: errorDetail{Code: "timeout", Message: "Request timed out.", RequestID: rid}})
+	case fiber.StatusMethodNotAllowed:
+		return c.Status(status).JSON(errorBody{Error: errorDetail{Code: "method_not_allowed", Message: "Method not allowed.", RequestID: rid}})
+	case fiber.StatusBadGateway:
+		// Fiber's name for a net.Error while reading the request: the
+		// client's connection failed (reset, closed). The answer rarely
+		// arrives; it is still the client's fault, not a gateway error.
+		return s.writeError(c, hookgate.Errorf(hookgate.EMALFORMED, "the connection failed while the request was being read"))
+	case fiber.StatusBadRequest:
+		return s.writeError(c, hookgate.Errorf(hookgate.EMALFORMED, "the request is not valid HTTP/1.1"))
+	}
+	s.log.Error("unhandled error reading a request", "request_id", rid, "err", err)
 	return s.writeError(c, err)
 }

@@ -63,10 +63,8 @@ func (s *Server) rotateSecret(c *fiber.Ctx) error {
 		return s.writeError(c, err)
 	}
 	var in rotateInput
-	if len(c.Body()) > 0 {
-		if err := decodeJSON(c, &in); err != nil {
-			return s.writeError(c, err)
-		}
+	if err := decodeOptionalJSON(c, &in); err != nil {
+		return s.writeError(c, err)
 	}
 	w, err := s.lifecycle.RotateSecret(c.UserContext(), ns, c.Params("id"), in.GracePeriod)
 	if err != nil {

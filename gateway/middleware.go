@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -108,26 +110,84 @@ func principal(c *fiber.Ctx) *hookgate.Principal {
 	return p
 }
 
-// decodeJSON reads the raw request body (never decompressed: a compressed
-// body is refused, so no decompression bomb can pass the size limit) into v.
-func decodeJSON(c *fiber.Ctx, v any) error {
-	if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") {
-		return hookgate.Errorf(hookgate.EUNSUPPORTED, "Content-Encoding %q is not accepted; send an uncompressed body", enc)
+// refuseEncodedBodies answers 415 to any request that declares a
+// Content-Encoding other than identity, before any handler runs. Fiber's
+// Ctx.Body (and BodyParser, FormValue, MultipartForm) decode every listed
+// coding, stacked, with no bound on the decoded size: a few hundred bytes of
+// gzip inside the body limit become gigabytes in memory. No API route takes
+// a compressed body, so refusing here, once, keeps a future handler from
+// reaching the decoder by accident. Incoming webhook URLs are proxied byte
+// for byte and are not the API's to refuse: a path the router sends to the
+// proxy passes untouched.
+func (s *Server) refuseEncodedBodies(c *fiber.Ctx) error {
+	if s.incomingProxy != nil && strings.HasPrefix(c.Path(), "/in/") {
+		return c.Next()
 	}
+	// Every Content-Encoding line counts: Fiber's decoder reads the last,
+	// a Peek would see the first.
+	var refused string
+	c.Request().Header.VisitAll(func(k, v []byte) {
+		if refused == "" && bytes.EqualFold(k, []byte(fiber.HeaderContentEncoding)) && !onlyIdentity(string(v)) {
+			refused = string(v)
+		}
+	})
+	if refused != "" {
+		return s.writeError(c, hookgate.Errorf(hookgate.EUNSUPPORTED,
+			"Content-Encoding %q is not accepted; send an uncompressed body", truncate(refused, 64)))
+	}
+	return c.Next()
+}
+
+// onlyIdentity reports whether a Content-Encoding value lists no coding but
+// identity (RFC 9110 section 8.4: a comma-separated list, case-insensitive).
+func onlyIdentity(v string) bool {
+	for coding := range strings.SplitSeq(v, ",") {
+		if c := strings.TrimSpace(coding); c != "" && !strings.EqualFold(c, "identity") {
+			return false
+		}
+	}
+	return true
+}
+
+// truncate cuts s to at most n bytes, on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// requestBody is the one accessor of the request body in the gateway: the
+// bytes as received, never decoded (refuseEncodedBodies has refused any
+// encoding). Handlers never call Ctx.Body, which decodes; a test scans the
+// package for it.
+func requestBody(c *fiber.Ctx) []byte { return c.Request().Body() }
+
+// decodeJSON reads the request body into v: application/json, valid UTF-8,
+// one JSON value, no unknown fields. It is the one JSON reader of the API.
+func decodeJSON(c *fiber.Ctx, v any) error {
 	ct := c.Get(fiber.HeaderContentType)
 	if mt, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mt), fiber.MIMEApplicationJSON) {
 		return hookgate.Errorf(hookgate.EUNSUPPORTED, "Content-Type must be application/json")
 	}
-	body := c.Request().Body()
+	body := requestBody(c)
 	if len(body) == 0 {
 		return hookgate.Errorf(hookgate.EMALFORMED, "request body is empty; expected a JSON object")
+	}
+	// encoding/json replaces invalid UTF-8 in strings with U+FFFD but copies
+	// a json.RawMessage (event data) as is, and that reaches receivers as
+	// invalid JSON. JSON text is UTF-8 (RFC 8259 section 8.1): refuse the rest.
+	if at := invalidUTF8At(body); at >= 0 {
+		return hookgate.Errorf(hookgate.EMALFORMED, "request body is not valid UTF-8 at byte %d (counting from 0)", at)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var he *hookgate.Error
-		if e, ok := err.(*hookgate.Error); ok {
-			he = e
+		if errors.As(err, &he) {
 			return he
 		}
 		return hookgate.Errorf(hookgate.EMALFORMED, "malformed JSON body: %s", jsonErrorText(err))
@@ -136,6 +196,31 @@ func decodeJSON(c *fiber.Ctx, v any) error {
 		return hookgate.Errorf(hookgate.EMALFORMED, "malformed JSON body: unexpected data after the object")
 	}
 	return nil
+}
+
+// decodeOptionalJSON is decodeJSON for routes whose body may be absent: an
+// empty body leaves v as it is.
+func decodeOptionalJSON(c *fiber.Ctx, v any) error {
+	if len(requestBody(c)) == 0 {
+		return nil
+	}
+	return decodeJSON(c, v)
+}
+
+// invalidUTF8At returns the offset of the first byte of b that does not
+// start a valid UTF-8 sequence, or -1 when b is valid UTF-8.
+func invalidUTF8At(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
 }
 
 // jsonErrorText describes a decoding error without echoing the input.

@@ -112,15 +112,17 @@ func New(d Deps) *Server {
 		WriteTimeout:          d.Config.Server.WriteTimeout.D(),
 		IdleTimeout:           d.Config.Server.IdleTimeout.D(),
 		ErrorHandler:          s.errorHandler,
-		ReadBufferSize:        16 << 10,
 		// Forwarding headers (X-Forwarded-*, X-Url-Scheme) are believed
 		// only from server.trusted_proxies, for the API as for incoming
 		// URLs; Fiber believes any caller's by default. ProxyHeader stays
 		// unset: see clientIP.
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          d.Config.Server.TrustedProxies,
+		// fasthttp reads the request line and headers into this buffer and
+		// refuses what does not fit (431, errors.go).
+		ReadBufferSize: s.headerLimit(),
 	})
-	s.app.Use(s.requestIDs, s.metrics.middleware, s.recoverPanics)
+	s.app.Use(s.requestIDs, s.metrics.middleware, s.recoverPanics, s.refuseEncodedBodies)
 	if s.incomingProxy != nil {
 		s.app.Use(s.incomingPathGuard) // before every route, so no /in/ path reaches another
 	}
@@ -137,6 +139,15 @@ func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 // Shutdown stops accepting connections and waits for in-flight requests,
 // at most until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+// headerLimit is server.header_limit, or its default for a Server built
+// from a zero Config (tests).
+func (s *Server) headerLimit() int {
+	if s.cfg.Server.HeaderLimit > 0 {
+		return s.cfg.Server.HeaderLimit
+	}
+	return config.Default().Server.HeaderLimit
+}
 
 // ReadyTimeout bounds the /readyz dependency check.
 const ReadyTimeout = 2 * time.Second

@@ -171,8 +171,11 @@ func (s *Deliveries) urlEndpoints(urls []string) ([]hookgate.Endpoint, error) {
 	}
 	var v hookgate.Validation
 	eps := make([]hookgate.Endpoint, 0, len(urls))
-	for i, u := range urls {
-		if err := hookgate.CheckEndpointURL(u, s.AllowHTTP); err != nil {
+	for i, raw := range urls {
+		// Tried in the form a save would store (hookgate.EndpointURL), so
+		// that a test that passes means a saved webhook reaches the URL.
+		u, err := hookgate.EndpointURL(raw, s.AllowHTTP)
+		if err != nil {
 			v.Add("urls["+strconv.Itoa(i)+"]", "%s", hookgate.ErrorMessage(err))
 		}
 		eps = append(eps, hookgate.Endpoint{ID: "test", URL: u, Enabled: true})

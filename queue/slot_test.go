@@ -111,7 +111,7 @@ func TestSlotDoesNotWaitForSlowEndpoints(t *testing.T) {
 	}
 	slow := newEndpointSlot(1)
 	slow.acquire(bg)
-	slow.release(5*time.Second) // a request that ran into the timeout
+	slow.release(5 * time.Second) // a request that ran into the timeout
 	slow.acquire(bg)
 	done := make(chan bool, 1)
 	go func() { done <- slow.acquire(bg) }()

@@ -66,11 +66,12 @@ func (s *LoginCodes) Issue(ctx context.Context, token string, ttl time.Duration)
 }
 
 // Take returns the token of code and forgets the code. An unknown, used or
-// expired code is EUNAUTHORIZED.
+// expired code is EUNAUTHORIZED, said only once Redis has answered: every
+// code is looked up, even one that cannot have been issued (its hash is no
+// key), so that with Redis down the answer is EUNAVAILABLE whatever the
+// code, not a claim that the link is dead, which would send its holder
+// after a new link that cannot be issued either.
 func (s *LoginCodes) Take(ctx context.Context, code string) (string, error) {
-	if len(code) != 43 {
-		return "", errLoginCode
-	}
 	b, err := s.rdb.GetDel(ctx, s.key(code)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return "", errLoginCode

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -58,4 +59,23 @@ func TestLoginCodeExpiresWithItsTTL(t *testing.T) {
 func loginRedis(t *testing.T) (*redis.Client, string) {
 	rdb := newClient(t)
 	return rdb, newPrefix(t, rdb)
+}
+
+// With Redis unreachable, no code is called unknown: every shape of code is
+// EUNAVAILABLE, the answer Redis being down gets everywhere.
+func TestLoginCodeTakeWithRedisDownIsUnavailable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	defer rdb.Close()
+	codes := store.NewLoginCodes(rdb, "hookgate-test-down")
+	for _, c := range []string{strings.Repeat("A", 43), "short", strings.Repeat("A", 44), "", "\x00"} {
+		if _, err := codes.Take(context.Background(), c); hookgate.ErrorCode(err) != hookgate.EUNAVAILABLE {
+			t.Errorf("take %q with Redis down: %v, want EUNAVAILABLE", c, err)
+		}
+	}
 }
