@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -427,7 +428,9 @@ func (c *Config) Validate() error {
 		return bad("delivery.gone_policy", "must be retry, fail or disable_endpoint")
 	}
 	for _, cidr := range c.Delivery.AllowedCIDRs {
-		if _, _, err := net.ParseCIDR(cidr); err != nil {
+		// The SSRF guard's own parser (netip), stricter than net.ParseCIDR
+		// ("::1/000" passes the latter): what passes here starts the guard.
+		if _, err := netip.ParsePrefix(strings.TrimSpace(cidr)); err != nil {
 			return bad("delivery.allowed_cidrs", "%q is not a CIDR range", cidr)
 		}
 	}
