@@ -571,6 +571,15 @@ func (a *Auth) validate(bad func(string, string, ...any) error) error {
 	if a.TenantClaim == "" || a.RolesClaim == "" || a.SubjectClaim == "" {
 		return bad("auth.tenant_claim", "subject, tenant and roles claim names are required")
 	}
+	granted := 0
+	for _, values := range a.Roles {
+		granted += len(values)
+	}
+	if granted == 0 {
+		// "roles:" left empty in YAML replaces the defaults with nothing:
+		// no token could then do anything, which is never what was meant.
+		return bad("auth.roles", "grants no hookgate role to any token role value; list them (admin: [admin]) or remove the key for the defaults")
+	}
 	for role := range a.Roles {
 		switch role {
 		case hookgate.RoleAdmin, hookgate.RolePublisher, hookgate.RoleSystem:

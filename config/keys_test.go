@@ -280,6 +280,8 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"server.role", func(c *Config) { c.Server.Role = "both" }},
 		{"server.read_timeout", func(c *Config) { c.Server.ReadTimeout = 0 }},
 		{"server.body_limit", func(c *Config) { c.Server.BodyLimit = 10 }},
+		{"auth.roles", func(c *Config) { c.Auth.Roles = nil }},
+		{"auth.roles", func(c *Config) { c.Auth.Roles = map[string][]string{"admin": nil} }},
 		{"server.trusted_proxies", func(c *Config) { c.Server.TrustedProxies = []string{"load-balancer"} }},
 		{"server.trusted_proxies", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/33"} }},
 		{"server.header_limit", func(c *Config) { c.Server.HeaderLimit = 1024 }},
