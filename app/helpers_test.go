@@ -113,10 +113,11 @@ func (h *harness) restartWith(between func()) {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := h.app.Shutdown(ctx); err != nil {
+	err := h.app.Shutdown(ctx)
+	h.app = nil // a second Shutdown (the cleanup's) would close closed channels
+	if err != nil {
 		h.t.Fatalf("shutdown: %v", err)
 	}
-	h.app = nil
 	if between != nil {
 		between()
 	}

@@ -22,17 +22,16 @@ type ownRedis struct {
 	path, dir string
 	port      int
 	addr      string
-	aof       bool // appendonly yes (appendfsync everysec), kept in dir across restarts
+	fsync     string // "": appendonly no; else appendonly yes with this appendfsync, kept in dir across restarts
 	cmd       *exec.Cmd
 }
 
-func startOwnRedis(t *testing.T) *ownRedis { return startOwnRedisWith(t, false) }
+func startOwnRedis(t *testing.T) *ownRedis { return startOwnRedisAOF(t, "") }
 
-// startOwnRedisAOF starts a redis-server with appendonly yes and the default
-// appendfsync everysec: a restart on the same dir reloads what it wrote.
-func startOwnRedisAOF(t *testing.T) *ownRedis { return startOwnRedisWith(t, true) }
-
-func startOwnRedisWith(t *testing.T, aof bool) *ownRedis {
+// startOwnRedisAOF starts a redis-server with appendonly yes and appendfsync
+// fsync ("everysec", the default, or "always"): a restart on the same dir
+// reloads what it wrote. fsync "" is appendonly no.
+func startOwnRedisAOF(t *testing.T, fsync string) *ownRedis {
 	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -44,7 +43,7 @@ func startOwnRedisWith(t *testing.T, aof bool) *ownRedis {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	r := &ownRedis{t: t, path: path, port: port, dir: t.TempDir(), addr: "127.0.0.1:" + strconv.Itoa(port), aof: aof}
+	r := &ownRedis{t: t, path: path, port: port, dir: t.TempDir(), addr: "127.0.0.1:" + strconv.Itoa(port), fsync: fsync}
 	r.start()
 	t.Cleanup(r.stop)
 	return r
@@ -53,12 +52,11 @@ func startOwnRedisWith(t *testing.T, aof bool) *ownRedis {
 // start runs the server (again, on the same port) and waits until it answers.
 func (r *ownRedis) start() {
 	r.t.Helper()
-	appendonly := "no"
-	if r.aof {
-		appendonly = "yes"
+	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--dir", r.dir, "--appendonly", "no"}
+	if r.fsync != "" {
+		args = append(args[:len(args)-1], "yes", "--appendfsync", r.fsync)
 	}
-	r.cmd = exec.Command(r.path, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", appendonly, "--appendfsync", "everysec", "--dir", r.dir)
+	r.cmd = exec.Command(r.path, args...)
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
