@@ -222,7 +222,8 @@ func TestRefusedEventsRetriedWithTheirKeyAreDeliveredAcrossRedisRestarts(t *test
 			w := h.createWebhook(h.token("acme", "admin"), map[string]any{"name": "w", "events": []string{"contact.created"},
 				"endpoints": endpoints(srv.URL+paths[0], srv.URL+paths[1], srv.URL+paths[2], srv.URL+paths[3])})
 
-			ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+			// Deadlines, not durations: on an idle machine a case takes under 10 s.
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
 			p := newOutagePublisher(t, h.base, h.token("acme", "publisher"), "k-"+tc.name)
 			stop := make(chan struct{})
@@ -237,20 +238,16 @@ func TestRefusedEventsRetriedWithTheirKeyAreDeliveredAcrossRedisRestarts(t *test
 			// Two outages of about 2 s, each while events are being published.
 			for range 2 {
 				from := p.accepted.Load()
-				eventually(t, 10*time.Second, "events to be accepted before the outage", func() bool { return p.accepted.Load() >= from+100 })
+				eventually(t, 30*time.Second, "events to be accepted before the outage", func() bool { return p.accepted.Load() >= from+100 })
 				tc.stop(rs)
-				refusedBefore := p.refusals.Load()
 				select { // the outage: Redis stays away this long
 				case <-time.After(2 * time.Second):
 				case <-ctx.Done():
 				}
-				if p.refusals.Load() == refusedBefore {
-					t.Fatal("no event was refused while Redis was down")
-				}
 				rs.start()
 			}
 			from := p.accepted.Load()
-			eventually(t, 15*time.Second, "events to be accepted after the last outage", func() bool { return p.accepted.Load() >= from+100 })
+			eventually(t, 30*time.Second, "events to be accepted after the last outage", func() bool { return p.accepted.Load() >= from+100 })
 			close(stop)
 			<-done
 			if runErr != nil {
@@ -261,6 +258,9 @@ func TestRefusedEventsRetriedWithTheirKeyAreDeliveredAcrossRedisRestarts(t *test
 			p.mu.Unlock()
 			if len(answers) != started {
 				t.Fatalf("%d events started, %d accepted", started, len(answers))
+			}
+			if retried == 0 {
+				t.Fatal("the outages refused no event")
 			}
 
 			// After the outage the worker leaves deliveries late, not lost:
@@ -305,7 +305,7 @@ func TestRefusedEventsRetriedWithTheirKeyAreDeliveredAcrossRedisRestarts(t *test
 				sort.Ints(out)
 				return out
 			}
-			deadline := time.Now().Add(15 * time.Second)
+			deadline := time.Now().Add(60 * time.Second)
 			for len(missing()) > 0 && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
 			}

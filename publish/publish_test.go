@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -109,7 +110,7 @@ func (h holder) Hold(ctx context.Context, w *hookgate.Webhook, ds []*queue.Deliv
 // env is a publisher on the real Redis, under its own prefix and queue,
 // with one active and one paused webhook of one endpoint each.
 type env struct {
-	t              *testing.T
+	t              testing.TB
 	trips          *roundTrips
 	rdb            *redis.Client
 	prefix         string
@@ -119,7 +120,7 @@ type env struct {
 	active, paused *hookgate.Webhook
 }
 
-func newEnv(t *testing.T, hooks ...*hookgate.Webhook) *env {
+func newEnv(t testing.TB, hooks ...*hookgate.Webhook) *env {
 	t.Helper()
 	e := &env{t: t, trips: &roundTrips{}, prefix: testenv.Prefix("hgpub")}
 	e.rdb = redis.NewClient(&redis.Options{Addr: testenv.RedisAddr()})
@@ -426,6 +427,36 @@ func TestPublishRoundTrips(t *testing.T) {
 			if n := e.trips.count(); n != tc.want {
 				t.Fatalf("%d round trips, want %d", n, tc.want)
 			}
+		})
+	}
+}
+
+// BenchmarkPublish publishes single events to one active endpoint, one at a
+// time, on the real Redis: without a key, and with a fresh key each (claim,
+// enqueue, confirm). It reports Redis round trips per publish.
+func BenchmarkPublish(b *testing.B) {
+	for _, keyed := range []bool{false, true} {
+		name := "no-key"
+		if keyed {
+			name = "key"
+		}
+		b.Run(name, func(b *testing.B) {
+			e := newEnv(b)
+			e.pub.Matcher = matcher{e.active}
+			ev := event(`{"deal": 1, "amount": 1200, "currency": "EUR"}`)
+			e.trips.reset(0)
+			b.ResetTimer()
+			for i := range b.N {
+				key := ""
+				if keyed {
+					key = "bench-" + strconv.Itoa(i)
+				}
+				if _, err := e.pub.Publish(context.Background(), "acme", []publish.Input{ev}, key); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(e.trips.count())/float64(b.N), "roundtrips/op")
 		})
 	}
 }
