@@ -106,14 +106,21 @@ func start(t testing.TB, mutate func(*config.Config)) *harness {
 
 // restart stops hookgate cleanly and starts a new one on the same Redis
 // prefix (the same deployment), on a new port.
-func (h *harness) restart() {
+func (h *harness) restart() { h.restartWith(nil) }
+
+// restartWith is restart running between (when not nil) while no hookgate runs.
+func (h *harness) restartWith(between func()) {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := h.app.Shutdown(ctx); err != nil {
+	err := h.app.Shutdown(ctx)
+	h.app = nil // a second Shutdown (the cleanup's) would close closed channels
+	if err != nil {
 		h.t.Fatalf("shutdown: %v", err)
 	}
-	h.app = nil
+	if between != nil {
+		between()
+	}
 	a, err := app.New(h.cfg, slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		h.t.Fatal(err)

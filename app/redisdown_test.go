@@ -22,10 +22,16 @@ type ownRedis struct {
 	path, dir string
 	port      int
 	addr      string
+	fsync     string // "": appendonly no; else appendonly yes with this appendfsync, kept in dir across restarts
 	cmd       *exec.Cmd
 }
 
-func startOwnRedis(t *testing.T) *ownRedis {
+func startOwnRedis(t *testing.T) *ownRedis { return startOwnRedisAOF(t, "") }
+
+// startOwnRedisAOF starts a redis-server with appendonly yes and appendfsync
+// fsync ("everysec", the default, or "always"): a restart on the same dir
+// reloads what it wrote. fsync "" is appendonly no.
+func startOwnRedisAOF(t *testing.T, fsync string) *ownRedis {
 	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -37,7 +43,7 @@ func startOwnRedis(t *testing.T) *ownRedis {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	r := &ownRedis{t: t, path: path, port: port, dir: t.TempDir(), addr: "127.0.0.1:" + strconv.Itoa(port)}
+	r := &ownRedis{t: t, path: path, port: port, dir: t.TempDir(), addr: "127.0.0.1:" + strconv.Itoa(port), fsync: fsync}
 	r.start()
 	t.Cleanup(r.stop)
 	return r
@@ -46,8 +52,11 @@ func startOwnRedis(t *testing.T) *ownRedis {
 // start runs the server (again, on the same port) and waits until it answers.
 func (r *ownRedis) start() {
 	r.t.Helper()
-	r.cmd = exec.Command(r.path, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir)
+	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--dir", r.dir, "--appendonly", "no"}
+	if r.fsync != "" {
+		args = append(args[:len(args)-1], "yes", "--appendfsync", r.fsync)
+	}
+	r.cmd = exec.Command(r.path, args...)
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
@@ -58,7 +67,17 @@ func (r *ownRedis) start() {
 	})
 }
 
-// stop kills the server (only the one this test started) and waits for it.
+// shutdown stops the server cleanly (SHUTDOWN: it writes and syncs what it
+// holds, then exits) and waits for it.
+func (r *ownRedis) shutdown() {
+	r.t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: r.addr})
+	defer rdb.Close()
+	_ = rdb.Shutdown(context.Background()).Err() // the connection closes: no answer
+	_ = r.cmd.Wait()
+}
+
+// stop kills the server (SIGKILL, only the one this test started) and waits for it.
 func (r *ownRedis) stop() {
 	if r.cmd.ProcessState != nil {
 		return
