@@ -228,7 +228,7 @@ func TestConsoleManagesOutgoingWebhooks(t *testing.T) {
 	// Validation errors from the API appear next to their fields.
 	tb.run(chromedp.Click(`a[data-nav="webhooks"]`), chromedp.WaitVisible("#wh-new"), chromedp.Click("#wh-new"),
 		chromedp.WaitVisible(`label[data-name="contact.created"]`),
-		chromedp.SetValue(`.endpoint-row[data-index="0"] .ep-url`, "not a url"), chromedp.Click("#save"))
+		chromedp.SetValue(`.endpoint-row[data-index="0"] .ep-url`, "not-a-url"), chromedp.Click("#save"))
 	if msg := tb.text(`dialog [data-error-for="name"]`); msg != "name is required" {
 		t.Fatalf("name error %q", msg)
 	}
