@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -23,8 +24,14 @@ func (s *Server) publishEvent(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return s.writeError(c, err)
 	}
-	key := c.Get("Idempotency-Key")
-	if len(key) > maxIdempotencyKey {
+	raw := c.Request().Header.Peek("Idempotency-Key")
+	key := strings.TrimSpace(string(raw))
+	switch {
+	case raw != nil && key == "":
+		// A blank key would silently mean "no key": repeats would then be
+		// new events. Say so instead.
+		return s.writeError(c, hookgate.FieldError("Idempotency-Key", "Idempotency-Key is blank; send a key or leave the header out"))
+	case len(key) > maxIdempotencyKey:
 		return s.writeError(c, hookgate.FieldError("Idempotency-Key", "Idempotency-Key must be at most %d characters", maxIdempotencyKey))
 	}
 	if err := s.publisher.Validate(&in); err != nil {
