@@ -22,6 +22,7 @@ import (
 
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/publish"
 	"github.com/hookgate/hookgate/queue"
 	"github.com/hookgate/hookgate/receiver"
@@ -205,15 +206,15 @@ func TestRefusedEventsRetriedWithTheirKeyAreDeliveredAcrossRedisRestarts(t *test
 	for _, tc := range []struct {
 		name  string
 		fsync string
-		stop  func(*ownRedis)
+		stop  func(*testenv.RedisServer)
 	}{
-		{"shutdown", "everysec", (*ownRedis).shutdown},
-		{"kill9", "everysec", (*ownRedis).stop},
-		{"kill9-fsync-always", "always", (*ownRedis).stop},
+		{"shutdown", "everysec", (*testenv.RedisServer).Shutdown},
+		{"kill9", "everysec", (*testenv.RedisServer).Kill},
+		{"kill9-fsync-always", "always", (*testenv.RedisServer).Kill},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rs := startOwnRedisAOF(t, tc.fsync)
-			h := start(t, func(c *config.Config) { c.Redis.Addr = rs.addr })
+			rs := testenv.StartRedisServer(t, tc.fsync)
+			h := start(t, func(c *config.Config) { c.Redis.Addr = rs.Addr })
 			rec := receiver.NewRecorder()
 			srv := httptest.NewServer(rec)
 			defer srv.Close()
@@ -244,7 +245,7 @@ func TestRefusedEventsRetriedWithTheirKeyAreDeliveredAcrossRedisRestarts(t *test
 				case <-time.After(2 * time.Second):
 				case <-ctx.Done():
 				}
-				rs.start()
+				rs.Start()
 			}
 			from := p.accepted.Load()
 			eventually(t, 30*time.Second, "events to be accepted after the last outage", func() bool { return p.accepted.Load() >= from+100 })
@@ -271,7 +272,7 @@ func TestRefusedEventsRetriedWithTheirKeyAreDeliveredAcrossRedisRestarts(t *test
 			// hookgate, expire the leases it left, make what is scheduled due,
 			// start it again (the recoverer runs at start).
 			p.client.CloseIdleConnections() // idle keep-alive connections would hold the drain
-			rdb := redis.NewClient(&redis.Options{Addr: rs.addr})
+			rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
 			defer rdb.Close()
 			queueName := app.QueueName(h.cfg)
 			insp := asynq.NewInspectorFromRedisClient(rdb)

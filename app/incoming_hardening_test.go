@@ -22,6 +22,7 @@ import (
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/incoming"
+	"github.com/hookgate/hookgate/internal/testenv"
 )
 
 // allocatedDuring is how many bytes the whole process (hookgate runs in
@@ -238,7 +239,7 @@ func rawRequest(t *testing.T, addr, text string) response {
 // 503, 504), no error answer, no log line, no metric and no request log
 // entry holds it.
 func TestIncomingTokensAreNeverLoggedCountedOrShown(t *testing.T) {
-	rs := startOwnRedis(t)
+	rs := testenv.StartRedisServer(t, "")
 	slow := newCRMService(t, "slow")
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
@@ -255,7 +256,7 @@ func TestIncomingTokensAreNeverLoggedCountedOrShown(t *testing.T) {
 	closed := "http://" + ln.Addr().String()
 	ln.Close()
 	e := startIncoming(t, func(c *config.Config) {
-		c.Redis.Addr = rs.addr
+		c.Redis.Addr = rs.Addr
 		c.Incoming.Scopes["slow"] = config.Scope{Prefixes: []string{"/slow/"}, Upstream: slow.srv.URL}
 		c.Incoming.Scopes["down"] = config.Scope{Prefixes: []string{"/down/"}, Upstream: closed}
 		c.Incoming.Timeout = hookgate.Duration(300 * time.Millisecond)
@@ -280,7 +281,7 @@ func TestIncomingTokensAreNeverLoggedCountedOrShown(t *testing.T) {
 		return len(page.Data) == 2
 	})
 
-	rs.stop()
+	rs.Kill()
 	show(e.do("GET", base+"/crm/v1/x", "", nil)).apiErr(t, 503, hookgate.EUNAVAILABLE)
 	metrics := show(e.do("GET", "/metrics", "", nil).must(t, 200))
 	if !strings.Contains(string(metrics.Body), `route="/in/*"`) {

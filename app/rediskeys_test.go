@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -87,9 +88,9 @@ func documentedACL(t *testing.T, prefix, password string) []any {
 // in the keyspace is one of the documented ones: hookgate's under the
 // prefix, asynq's as listed. A new key outside that layout fails the test.
 func TestRedisKeysStayWithinTheDocumentedLayout(t *testing.T) {
-	r := startOwnRedis(t)
+	r := testenv.StartRedisServer(t, "")
 	ctx := context.Background()
-	root := redis.NewClient(&redis.Options{Addr: r.addr})
+	root := redis.NewClient(&redis.Options{Addr: r.Addr})
 	defer root.Close()
 	var prefix string
 	e := startIncoming(t, func(c *config.Config) {
@@ -97,7 +98,7 @@ func TestRedisKeysStayWithinTheDocumentedLayout(t *testing.T) {
 		if err := root.Do(ctx, documentedACL(t, prefix, "keys-test-password")...).Err(); err != nil {
 			t.Fatalf("ACL SETUSER from docs/redis.md: %v", err)
 		}
-		c.Redis.Addr, c.Redis.Username, c.Redis.Password = r.addr, "hookgate-"+prefix, "keys-test-password"
+		c.Redis.Addr, c.Redis.Username, c.Redis.Password = r.Addr, "hookgate-"+prefix, "keys-test-password"
 	})
 	// The harness deletes its keys as the default user; the server is ours.
 

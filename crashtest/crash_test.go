@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/queue"
 	"github.com/hookgate/hookgate/receiver"
 )
@@ -176,8 +177,8 @@ func TestWorkerKilledMidDeliveryIsRedeliveredWithTheSameID(t *testing.T) {
 
 func TestRedisKilledAndRestartedDeliversEveryAcceptedEvent(t *testing.T) {
 	// appendfsync always: an event answered 202 is on disk before the answer.
-	rs := startRedis(t, "always")
-	h := startHookgate(t, rs.addr(), "HOOKGATE_DELIVERY_CONCURRENCY=1")
+	rs := testenv.StartRedisServer(t, "always")
+	h := startHookgate(t, rs.Addr, "HOOKGATE_DELIVERY_CONCURRENCY=1")
 	admin, pub := h.token("acme", "admin"), h.token("acme", "publisher")
 
 	// Endpoint A takes nothing until released, and the one worker waits on
@@ -204,8 +205,8 @@ func TestRedisKilledAndRestartedDeliversEveryAcceptedEvent(t *testing.T) {
 		h.call("POST", "/v1/events", pub, map[string]any{"type": "deal.created", "data": map[string]any{"n": i}}, nil, 202)
 	}
 
-	rs.kill()
-	rs.start("always")
+	rs.Kill()
+	rs.Start()
 	// hookgate reconnects by itself.
 	poll(t, 30*time.Second, "hookgate to be ready again", func() bool {
 		resp, err := http.Get(h.base + "/readyz")

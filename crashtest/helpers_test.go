@@ -62,51 +62,6 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// redisServer is a redis-server child process with AOF on.
-type redisServer struct {
-	t    *testing.T
-	dir  string
-	port int
-	cmd  *exec.Cmd
-}
-
-// startRedis starts redis-server on a free port with appendonly on and
-// appendfsync as given, its files in a temporary directory.
-func startRedis(t *testing.T, fsync string) *redisServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server is not installed")
-	}
-	r := &redisServer{t: t, dir: t.TempDir(), port: freePort(t)}
-	r.start(fsync)
-	t.Cleanup(func() { r.kill() })
-	return r
-}
-
-func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
-
-func (r *redisServer) start(fsync string) {
-	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
-		"--appendonly", "yes", "--appendfsync", fsync, "--save", "", "--daemonize", "no")
-	r.cmd.Stdout, r.cmd.Stderr = io.Discard, io.Discard
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: r.addr()})
-	defer rdb.Close()
-	poll(r.t, 10*time.Second, "redis to answer", func() bool { return rdb.Ping(context.Background()).Err() == nil })
-}
-
-// kill sends SIGKILL: no chance to write anything more.
-func (r *redisServer) kill() {
-	if r.cmd != nil && r.cmd.Process != nil {
-		_ = r.cmd.Process.Kill()
-		_ = r.cmd.Wait()
-		r.cmd = nil
-	}
-}
-
 // hookgateProc is a `hookgate serve` child process.
 type hookgateProc struct {
 	t    *testing.T

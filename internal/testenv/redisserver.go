@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"io"
 	"net"
 	"os/exec"
 	"strconv"
@@ -11,12 +12,27 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// StartRedis starts a redis-server of the test's own on a free loopback
-// port (no persistence) and returns its address; it is killed when the
-// test ends. For tests that must count what Redis runs, or stop it, without
-// touching the shared one. Skips the test when redis-server is not
-// installed.
-func StartRedis(t testing.TB) string {
+// RedisServer is a redis-server child process of one test, on a free
+// loopback port, for tests that count what Redis runs, stop it, or kill it
+// without touching the shared one. It is killed when the test ends.
+type RedisServer struct {
+	// Addr is host:port; it stays the same across restarts.
+	Addr string
+
+	t     testing.TB
+	path  string
+	dir   string
+	port  int
+	fsync string
+	cmd   *exec.Cmd
+}
+
+// StartRedisServer starts a redis-server and waits until it answers. fsync
+// "" keeps nothing on disk; "everysec" or "always" turns the append-only
+// file on with that appendfsync, in a directory that Start reuses, so a
+// restart reloads what the server wrote. Skips the test when redis-server
+// is not installed.
+func StartRedisServer(t testing.TB, fsync string) *RedisServer {
 	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -28,24 +44,63 @@ func StartRedis(t testing.TB) string {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cmd := exec.Command(path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	r := &RedisServer{t: t, path: path, dir: t.TempDir(), port: port, fsync: fsync,
+		Addr: "127.0.0.1:" + strconv.Itoa(port)}
+	r.Start()
+	t.Cleanup(r.Kill)
+	return r
+}
+
+// StartRedis starts a redis-server that keeps nothing on disk and returns
+// its address.
+func StartRedis(t testing.TB) string { return StartRedisServer(t, "").Addr }
+
+// Start runs the server (again, on the same port and directory) and waits
+// until it answers.
+func (r *RedisServer) Start() {
+	r.t.Helper()
+	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--dir", r.dir, "--daemonize", "no"}
+	if r.fsync == "" {
+		args = append(args, "--appendonly", "no")
+	} else {
+		args = append(args, "--appendonly", "yes", "--appendfsync", r.fsync)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	r.cmd = exec.Command(r.path, args...)
+	r.cmd.Stdout, r.cmd.Stderr = io.Discard, io.Discard
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
 	defer rdb.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for rdb.Ping(context.Background()).Err() != nil {
 		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not answer within 10s", addr)
+			r.t.Fatalf("redis-server on %s did not answer within 10s", r.Addr)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return addr
+}
+
+// Shutdown stops the server cleanly (SHUTDOWN: it writes and syncs what it
+// holds, then exits) and waits for it.
+func (r *RedisServer) Shutdown() {
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer rdb.Close()
+	_ = rdb.Shutdown(context.Background()).Err() // the connection closes: no answer
+	r.wait()
+}
+
+// Kill sends SIGKILL (no chance to write anything more) and waits for the
+// process. Killing a server that is not running does nothing.
+func (r *RedisServer) Kill() {
+	if r.cmd != nil && r.cmd.Process != nil && r.cmd.ProcessState == nil {
+		_ = r.cmd.Process.Kill()
+	}
+	r.wait()
+}
+
+func (r *RedisServer) wait() {
+	if r.cmd != nil && r.cmd.ProcessState == nil {
+		_ = r.cmd.Wait()
+	}
 }
