@@ -565,6 +565,11 @@ func (a *Auth) validate(bad func(string, string, ...any) error) error {
 	if needSecret && len(a.HS256Secret) < 32 {
 		return bad("auth.hs256_secret", "must be at least 32 characters when HS256 is accepted")
 	}
+	if needSecret && (strings.TrimSpace(a.HS256Secret) != a.HS256Secret || strings.ContainsFunc(a.HS256Secret, unicode.IsControl)) {
+		// A newline pasted with the secret (a mounted secret file, a YAML
+		// block) makes every token fail to verify, with nothing to say why.
+		return bad("auth.hs256_secret", "must not hold control characters or start or end with white space (a pasted newline?)")
+	}
 	if needKeys && len(a.PublicKeys) == 0 && a.JWKSFile == "" {
 		return bad("auth.public_keys", "set public_keys or jwks_file for RS256/ES256/EdDSA")
 	}

@@ -281,6 +281,8 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"server.read_timeout", func(c *Config) { c.Server.ReadTimeout = 0 }},
 		{"server.body_limit", func(c *Config) { c.Server.BodyLimit = 10 }},
 		{"auth.roles", func(c *Config) { c.Auth.Roles = nil }},
+		{"auth.hs256_secret", func(c *Config) { c.Auth.HS256Secret = "\n" + strings.Repeat("0", 32) }},
+		{"auth.hs256_secret", func(c *Config) { c.Auth.HS256Secret = strings.Repeat("0", 32) + "\n" }},
 		{"auth.roles", func(c *Config) { c.Auth.Roles = map[string][]string{"admin": nil} }},
 		{"server.trusted_proxies", func(c *Config) { c.Server.TrustedProxies = []string{"load-balancer"} }},
 		{"server.trusted_proxies", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.0/33"} }},
