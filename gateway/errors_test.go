@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -39,6 +42,25 @@ func TestEveryErrorCodeIsInTheOpenAPIDocument(t *testing.T) {
 	for _, code := range codes {
 		if !slices.Contains(enum, code) {
 			t.Errorf("error code %q is not in openapi.yaml's Error.code enum %v", code, enum)
+		}
+	}
+}
+
+// TestEveryErrorCodeIsInTheAPIDocs: docs/api.md's table of errors has a row
+// for every code with the status it is answered with: clients match on
+// codes, so a code nobody documented is a code nobody handles.
+func TestEveryErrorCodeIsInTheAPIDocs(t *testing.T) {
+	apiMD, err := os.ReadFile("../docs/api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	statuses := map[string]int{"method_not_allowed": 405, "timeout": 408}
+	for code, status := range statusOf {
+		statuses[code] = status
+	}
+	for code, status := range statuses {
+		if row := "| " + strconv.Itoa(status) + " | `" + code + "` |"; !strings.Contains(string(apiMD), row) {
+			t.Errorf("docs/api.md's table of errors has no row starting %q", row)
 		}
 	}
 }
