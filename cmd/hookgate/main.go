@@ -189,7 +189,7 @@ func token(args []string, stdout, stderr io.Writer) error {
 
 // devTenant is the tenant of the login link `serve` prints with the
 // development secret.
-const devTenant = "demo"
+const devTenant = "acme"
 
 func devConsoleLink(cfg config.Config) (string, error) {
 	tok, err := auth.Mint(cfg.Auth, hookgate.Principal{Subject: "admin", Tenant: devTenant,
