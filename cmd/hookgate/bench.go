@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/bench"
-	"github.com/hookgate/hookgate/config"
 )
 
 func runBench(args []string, stdout, _ io.Writer) error {
@@ -40,7 +39,7 @@ func runBench(args []string, stdout, _ io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}

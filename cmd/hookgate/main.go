@@ -13,9 +13,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -81,6 +83,23 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return usageError{fmt.Sprintf("unknown command %q\n\n%s", args[0], usage)}
 }
 
+// loadConfig is config.Load for the subcommands: a missing file is reported
+// with the path looked for and the ways to point hookgate at its settings,
+// since the default "config.yaml" only exists inside the repository.
+func loadConfig(path string) (config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil && errors.Is(err, fs.ErrNotExist) {
+		where := path
+		if abs, aerr := filepath.Abs(path); aerr == nil {
+			where = abs
+		}
+		return cfg, fmt.Errorf("configuration file %s not found (looked for %s): "+
+			"pass --config with the path of your config.yaml, or --config \"\" to take every setting "+
+			"from HOOKGATE_* environment variables (docs/configuration.md): %w", path, where, err)
+	}
+	return cfg, err
+}
+
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Level))
@@ -98,7 +117,7 @@ func serve(args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
@@ -157,7 +176,7 @@ func token(args []string, stdout, stderr io.Writer) error {
 	if *linkTTL <= 0 {
 		return usageError{"token: --link-ttl must be positive"}
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
