@@ -176,7 +176,7 @@ func checkEnvStruct(prefix, key string, environ map[string]string, t reflect.Typ
 			values, elem = strings.Split(v, ","), f.Type.Elem()
 		}
 		for _, s := range values {
-			if !parses(strings.TrimSpace(s), elem) {
+			if !parses(s, elem) {
 				return fmt.Errorf("environment variable %s (%s): %q is not %s", prefix+f.Tag.Get("env"), name, v, expected(f.Type))
 			}
 		}
@@ -188,17 +188,25 @@ func checkEnvStruct(prefix, key string, environ map[string]string, t reflect.Typ
 // decoder (github.com/caarlos0/env), which uses strconv and UnmarshalText.
 func parses(s string, t reflect.Type) bool {
 	var err error
+	bits := 0
+	switch t.Kind() {
+	case reflect.Int, reflect.Uint:
+		bits = 32 // as the decoder reads int and uint, whatever the platform
+	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		bits = t.Bits()
+	}
 	switch {
 	case t == durationType:
 		_, err = time.ParseDuration(s)
 	case t.Kind() == reflect.Bool:
 		_, err = strconv.ParseBool(s)
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
-		_, err = strconv.ParseInt(s, 0, t.Bits())
+		_, err = strconv.ParseInt(s, 10, bits)
 	case t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64:
-		_, err = strconv.ParseUint(s, 0, t.Bits())
+		_, err = strconv.ParseUint(s, 10, bits)
 	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
-		_, err = strconv.ParseFloat(s, t.Bits())
+		_, err = strconv.ParseFloat(s, bits)
 	}
 	return err == nil
 }
