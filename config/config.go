@@ -310,6 +310,13 @@ func load(path string, environ []string) (Config, error) {
 func parse(path string, b []byte, environ []string) (Config, error) {
 	cfg := Default()
 	if len(b) > 0 {
+		var root yaml.Node
+		if err := yaml.Unmarshal(b, &root); err != nil {
+			return cfg, fmt.Errorf("parse %s: %w", path, err)
+		}
+		if err := checkYAML(path, &root, &cfg); err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
@@ -321,6 +328,9 @@ func parse(path string, b []byte, environ []string) (Config, error) {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			envMap[k] = v
 		}
+	}
+	if err := checkEnv("HOOKGATE_", envMap, &cfg); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
 	}
 	if err := env.ParseWithOptions(&cfg, env.Options{Prefix: "HOOKGATE_", Environment: envMap}); err != nil {
 		return cfg, fmt.Errorf("environment: %w", err)

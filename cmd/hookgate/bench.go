@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,11 +9,10 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/bench"
-	"github.com/hookgate/hookgate/config"
 )
 
 func runBench(args []string, stdout, _ io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs := newFlagSet("bench")
 	cfgPath := fs.String("config", "config.yaml", "configuration file (Redis address and delivery settings)")
 	events := fs.Int("events", 20000, "events for the throughput runs")
 	rate := fs.Int("rate", 1000, "offered events/s for the latency run")
@@ -26,8 +24,8 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	conns := fs.Int("connections", 32, "incoming: connections of the throughput runs")
 	rounds := fs.Int("rounds", 3, "incoming: throughput rounds, each direct then proxied for --duration")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -40,7 +38,7 @@ func runBench(args []string, stdout, _ io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}

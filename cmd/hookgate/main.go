@@ -1,4 +1,5 @@
-// Command hookgate is the webhook gateway. Subcommands:
+// Command hookgate is the webhook gateway. Subcommands (each with --help;
+// the list and the help texts are in help.go):
 //
 //	hookgate serve   [--config config.yaml] [--role all|api|worker]
 //	hookgate token   --tenant T --sub U --roles admin,publisher [--ttl 1h] [--console [--link-ttl 15m]]
@@ -10,12 +11,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -45,26 +47,23 @@ type usageError struct{ msg string }
 
 func (u usageError) Error() string { return u.msg }
 
-const usage = `usage: hookgate <command> [flags]
-
-commands:
-  serve     run the gateway (API, console, incoming URLs and delivery workers)
-  token     mint a development API token signed with the configured HS256 secret
-            (--console: print a one-time console login link instead)
-  receive   run a small webhook receiver that verifies and prints deliveries
-  bench     measure delivery throughput and latency against bare asynq
-            (--suite incoming: the incoming proxy against calling the upstream directly)
-  version   print the version
-
-run 'hookgate <command> -h' for a command's flags`
-
+// run runs the subcommand args[0]. A subcommand's --help is not an error:
+// it prints the help to stdout and run returns nil.
 func run(args []string, stdout, stderr io.Writer) error {
+	err := runCommand(args, stdout, stderr)
+	if errors.Is(err, errHelped) {
+		return nil
+	}
+	return err
+}
+
+func runCommand(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError{usage}
 	}
 	switch args[0] {
 	case "serve":
-		return serve(args[1:], stderr)
+		return serve(args[1:], stdout, stderr)
 	case "token":
 		return token(args[1:], stdout, stderr)
 	case "receive":
@@ -72,13 +71,36 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
+		if err := parseFlags(newFlagSet("version"), args[1:], stdout); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "hookgate", hookgate.Version)
 		return nil
 	case "help", "-h", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			return runCommand([]string{args[1], "--help"}, stdout, stderr)
+		}
 		fmt.Fprintln(stdout, usage)
 		return nil
 	}
 	return usageError{fmt.Sprintf("unknown command %q\n\n%s", args[0], usage)}
+}
+
+// loadConfig is config.Load for the subcommands: a missing file is reported
+// with the path looked for and the ways to point hookgate at its settings,
+// since the default "config.yaml" only exists inside the repository.
+func loadConfig(path string) (config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil && errors.Is(err, fs.ErrNotExist) {
+		where := path
+		if abs, aerr := filepath.Abs(path); aerr == nil {
+			where = abs
+		}
+		return cfg, fmt.Errorf("configuration file %s not found (looked for %s): "+
+			"pass --config with the path of your config.yaml, or --config \"\" to take every setting "+
+			"from HOOKGATE_* environment variables (docs/configuration.md): %w", path, where, err)
+	}
+	return cfg, err
 }
 
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
@@ -91,14 +113,14 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-func serve(args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+func serve(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve")
 	cfgPath := fs.String("config", "config.yaml", "configuration file (empty: defaults and environment only)")
 	role := fs.String("role", "", "all | api | worker (overrides server.role)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
@@ -140,7 +162,7 @@ func serve(args []string, stderr io.Writer) error {
 }
 
 func token(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs := newFlagSet("token")
 	cfgPath := fs.String("config", "config.yaml", "configuration file")
 	tenant := fs.String("tenant", "", "tenant id (required)")
 	sub := fs.String("sub", "admin", "subject (user id)")
@@ -148,8 +170,8 @@ func token(args []string, stdout, stderr io.Writer) error {
 	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token (with --console: of the console session)")
 	consoleLink := fs.Bool("console", false, "print a one-time login link to the web console instead of the token (needs Redis and the admin role)")
 	linkTTL := fs.Duration("link-ttl", 15*time.Minute, "with --console: how long the link can be used (once)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
 	}
 	if *tenant == "" {
 		return usageError{"token: --tenant is required"}
@@ -157,7 +179,7 @@ func token(args []string, stdout, stderr io.Writer) error {
 	if *linkTTL <= 0 {
 		return usageError{"token: --link-ttl must be positive"}
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
@@ -189,7 +211,7 @@ func token(args []string, stdout, stderr io.Writer) error {
 
 // devTenant is the tenant of the login link `serve` prints with the
 // development secret.
-const devTenant = "demo"
+const devTenant = "acme"
 
 func devConsoleLink(cfg config.Config) (string, error) {
 	tok, err := auth.Mint(cfg.Auth, hookgate.Principal{Subject: "admin", Tenant: devTenant,
@@ -222,7 +244,7 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func receive(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("receive", flag.ContinueOnError)
+	fs := newFlagSet("receive")
 	var secrets multiFlag
 	fs.Var(&secrets, "secret", "webhook secret to verify with (repeatable; none: print without verifying)")
 	port := fs.Int("port", 9000, "port to listen on (127.0.0.1)")
@@ -230,8 +252,8 @@ func receive(args []string, stdout io.Writer) error {
 	status := fs.Int("status", 200, "HTTP status to answer with")
 	confirm := fs.Bool("confirm", false, "follow SubscribeURL of SubscriptionConfirmation messages")
 	tolerance := fs.Duration("tolerance", 5*time.Minute, "accepted clock difference of webhook timestamps")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,18 +12,23 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/store"
 )
 
 // TestServeStopsGracefullyOnSIGTERM runs `hookgate serve` in-process against
-// real Redis, waits until it answers, sends the process SIGTERM, and expects
-// serve to drain and return without error, with the port closed.
+// real Redis with the development secret, waits until it answers, sends the
+// process SIGTERM, and expects serve to drain and return without error, with
+// the port closed. The login link it printed must sign in as admin of tenant
+// acme, the tenant of every walk-through in the docs.
 func TestServeStopsGracefullyOnSIGTERM(t *testing.T) {
 	redisAddr := os.Getenv("REDIS_ADDR")
 	if redisAddr == "" {
@@ -56,8 +62,9 @@ func TestServeStopsGracefullyOnSIGTERM(t *testing.T) {
 		rdb.SRem(ctx, "asynq:queues", prefix)
 	})
 
+	var stderr lockedBuffer
 	done := make(chan error, 1)
-	go func() { done <- run([]string{"serve", "--config", path}, io.Discard, io.Discard) }()
+	go func() { done <- run([]string{"serve", "--config", path}, io.Discard, &stderr) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/readyz")
@@ -94,6 +101,56 @@ func TestServeStopsGracefullyOnSIGTERM(t *testing.T) {
 		c.Close()
 		t.Fatal("the port still accepts connections after shutdown")
 	}
+
+	printed := stderr.String()
+	_, after, ok := strings.Cut(printed, "http://localhost:8080/console/#login=")
+	if !ok {
+		t.Fatalf("serve printed no login link:\n%s", printed)
+	}
+	code, _, _ := strings.Cut(after, "\n")
+	if !strings.Contains(printed, `as admin of tenant "acme"`) || !strings.Contains(printed, "hookgate token --console --tenant acme") {
+		t.Fatalf("the login link is not announced for tenant acme:\n%s", printed)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer rdb.Close()
+	tok, err := store.NewLoginCodes(rdb, prefix).Take(context.Background(), strings.TrimSpace(code))
+	if err != nil {
+		t.Fatalf("redeem the printed login code: %v", err)
+	}
+	cfgLoaded, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewVerifier(cfgLoaded.Auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := v.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Tenant != "acme" || !p.Has("admin") {
+		t.Fatalf("the printed link signs in as %+v, want admin of tenant acme", p)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that serve's goroutines may write to while
+// the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestServeStopsOnABadConfigNamingTheField(t *testing.T) {
