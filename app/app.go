@@ -135,7 +135,8 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	pub.Holder = a.Lifecycle
 	svc := &outgoing.Service{Store: st, Counter: st, MaxPerTenant: cfg.Webhooks.MaxPerTenant, NewID: newID,
 		Rules:             outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform),
-		NeedsConfirmation: a.Pipeline.NeedsConfirmation, Confirmer: a.Lifecycle, Held: a.Lifecycle, Logger: logger}
+		NeedsConfirmation: a.Pipeline.NeedsConfirmation, Confirmer: a.Lifecycle, Held: a.Lifecycle, Logger: logger,
+		Invalidate: a.Index.Invalidate}
 	inSvc, proxy, err := a.newIncoming(cfg, st, logger)
 	if err != nil {
 		return nil, err

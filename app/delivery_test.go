@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -513,5 +514,41 @@ func TestTestSendReportsInTheProductWording(t *testing.T) {
 	}
 	if bad.Count() != 1 {
 		t.Fatalf("a failed test send was retried (%d requests)", bad.Count())
+	}
+}
+
+// A webhook created, changed or deleted is seen by the very next publish
+// in the same process: the change notice through Redis arrives later, so
+// the API drops its cached view itself. Without that, an event published
+// right after a create matched the webhooks as they were before it.
+func TestPublishRightAfterAChangeSeesIt(t *testing.T) {
+	h := start(t, nil)
+	admin := h.token("acme", "admin")
+	pub := h.token("acme", "publisher")
+	srv := httptest.NewServer(receiver.NewRecorder())
+	defer srv.Close()
+	publish := func() int {
+		var res struct {
+			Deliveries int `json:"deliveries"`
+		}
+		h.do("POST", "/v1/events", pub, map[string]any{"type": "contact.created", "data": map[string]any{"n": 1}}).must(t, 202).json(t, &res)
+		return res.Deliveries
+	}
+	publish() // the tenant's webhooks are cached from here on
+	var ids []string
+	for i := 1; i <= 20; i++ {
+		w := h.createWebhook(admin, map[string]any{"name": fmt.Sprintf("w%d", i), "endpoints": endpoints(srv.URL), "events": []string{"contact.*"}})
+		ids = append(ids, w.ID)
+		if n := publish(); n != i {
+			t.Fatalf("publish right after creating webhook %d: %d deliveries, want %d", i, n, i)
+		}
+	}
+	h.do("PATCH", "/v1/webhooks/"+ids[0], admin, map[string]any{"events": []string{"deal.*"}}).must(t, 200)
+	if n := publish(); n != 19 {
+		t.Fatalf("publish right after an update: %d deliveries, want 19", n)
+	}
+	h.do("DELETE", "/v1/webhooks/"+ids[1], admin, nil).must(t, 204)
+	if n := publish(); n != 18 {
+		t.Fatalf("publish right after a delete: %d deliveries, want 18", n)
 	}
 }

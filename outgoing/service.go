@@ -58,6 +58,17 @@ type Service struct {
 	Held HeldCounter
 	// Logger reports confirmation sends that failed. Optional.
 	Logger *slog.Logger
+	// Invalidate drops this process's cached view of a namespace's webhooks
+	// after a change, so that an event published right after a create or
+	// an update in the same process sees it; other processes learn of it
+	// through the store's change notices. Optional.
+	Invalidate func(ns string)
+}
+
+func (s *Service) invalidate(ns string) {
+	if s.Invalidate != nil {
+		s.Invalidate(ns)
+	}
 }
 
 // needsConfirmation reports whether w must confirm its subscription before
@@ -161,6 +172,7 @@ func (s *Service) CreateWebhook(ctx context.Context, ns, owner string, in *hookg
 	if err := s.Store.CreateWebhook(ctx, w); err != nil {
 		return nil, err
 	}
+	s.invalidate(w.Tenant)
 	s.requestConfirmation(ctx, w)
 	s.decorate(ctx, w)
 	return w, nil
@@ -198,6 +210,7 @@ func (s *Service) UpdateWebhook(ctx context.Context, ns, id string, p *hookgate.
 	if err != nil {
 		return nil, err
 	}
+	s.invalidate(ns)
 	if newlyUnconfirmed {
 		s.requestConfirmation(ctx, w)
 	}
@@ -242,5 +255,9 @@ func (s *Service) FindWebhooks(ctx context.Context, f hookgate.WebhookFilter) ([
 
 // DeleteWebhook removes a webhook.
 func (s *Service) DeleteWebhook(ctx context.Context, ns, id string) error {
-	return s.Store.DeleteWebhook(ctx, ns, id)
+	if err := s.Store.DeleteWebhook(ctx, ns, id); err != nil {
+		return err
+	}
+	s.invalidate(ns)
+	return nil
 }
