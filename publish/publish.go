@@ -374,9 +374,16 @@ func (p *Publisher) claim(ctx context.Context, tenant string, ins []Input, plans
 // flatten gathers the tasks of every event not skipped, and the deliveries
 // to hold grouped by webhook (one Hold per webhook), in event order.
 func flatten(plans []plan) ([]queue.Item, []held) {
+	if len(plans) == 1 {
+		// One event (the usual publish): its plan is already grouped.
+		if plans[0].skip {
+			return nil, nil
+		}
+		return plans[0].items, plans[0].holds
+	}
 	var items []queue.Item
 	var holds []held
-	at := map[*hookgate.Webhook]int{}
+	var at map[*hookgate.Webhook]int
 	for i := range plans {
 		pl := &plans[i]
 		if pl.skip {
@@ -387,6 +394,9 @@ func flatten(plans []plan) ([]queue.Item, []held) {
 			if j, ok := at[h.w]; ok {
 				holds[j].ds = append(holds[j].ds, h.ds...)
 			} else {
+				if at == nil {
+					at = map[*hookgate.Webhook]int{}
+				}
 				at[h.w] = len(holds)
 				holds = append(holds, held{w: h.w, ds: append([]*queue.Delivery(nil), h.ds...)})
 			}
