@@ -38,8 +38,8 @@ console-screenshots: ## rewrite the console screenshots in docs/
 redis: ## make sure a Redis answers at $$REDIS_ADDR (starts a local one if not)
 	@./scripts/ensure-redis.sh
 
-run: build redis ## start hookgate with config.yaml
-	./$(BIN)/hookgate serve --config $(CONFIG)
+run: build redis ## start hookgate in development mode (--dev: http and loopback receivers, 127.0.0.1 only) with $(CONFIG)
+	./$(BIN)/hookgate serve --dev --config $(CONFIG)
 
 test: redis chromium plugins node-plugin ## run every test (needs Redis and Chromium; installed/started if missing)
 	$(GO) vet ./...

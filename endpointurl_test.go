@@ -39,7 +39,7 @@ func TestEndpointURLIsTheFormValidatedAndStored(t *testing.T) {
 		{raw: "x.example/hook", problem: "absolute"},
 		{raw: "https://user:pw@x.example/", problem: "credentials"},
 		{raw: "https://x.example/#frag", problem: "fragment"},
-		{raw: "ftp://x.example/", problem: "HTTPS"},
+		{raw: "ftp://x.example/", problem: "not supported"},
 	} {
 		got, err := hookgate.EndpointURL(tc.raw, tc.allowHTTP)
 		if tc.problem == "" {

@@ -256,6 +256,11 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	return v.Err()
 }
 
+// MsgHTTPSRequired is the refusal of an http:// endpoint URL while
+// delivery.allow_http is off; it names the ways to open http.
+const MsgHTTPSRequired = "Webhook URL must use HTTPS (http:// is accepted when delivery.allow_http is on, " +
+	"or by `hookgate serve --dev` for local trials)"
+
 // EndpointURL returns the delivery URL raw in the one form that is
 // validated, stored and dialled, or an EINVALID error saying what is wrong.
 // Every route that takes an endpoint URL (create, update, test before save)
@@ -278,10 +283,13 @@ func EndpointURL(raw string, allowHTTP bool) (string, error) {
 	case "https":
 	case "http":
 		if !allowHTTP {
-			return "", Errorf(EINVALID, "Webhook URL must use HTTPS")
+			return "", Errorf(EINVALID, "%s", MsgHTTPSRequired)
 		}
 	default:
-		return "", Errorf(EINVALID, "Webhook URL must use HTTPS")
+		if allowHTTP {
+			return "", Errorf(EINVALID, "Webhook URL scheme %q is not supported: use https:// or http://", u.Scheme)
+		}
+		return "", Errorf(EINVALID, "Webhook URL scheme %q is not supported: use https://", u.Scheme)
 	}
 	if strings.Contains(u.Hostname(), "%") {
 		// An IPv6 zone names an interface of this machine, and only

@@ -378,7 +378,7 @@ func TestCreateValidationNamesEveryBadField(t *testing.T) {
 		{"too many endpoints", ok(func(m map[string]any) { m["endpoints"] = manyEndpoints }), "endpoints", "at most 10"},
 		{"http refused", ok(func(m map[string]any) { m["endpoints"] = endpoints("http://erp.example.com/hook") }), "endpoints[0].url", "Webhook URL must use HTTPS"},
 		{"relative url", ok(func(m map[string]any) { m["endpoints"] = endpoints("/hook") }), "endpoints[0].url", "absolute"},
-		{"ftp url", ok(func(m map[string]any) { m["endpoints"] = endpoints("ftp://erp.example.com/") }), "endpoints[0].url", "HTTPS"},
+		{"ftp url", ok(func(m map[string]any) { m["endpoints"] = endpoints("ftp://erp.example.com/") }), "endpoints[0].url", `scheme "ftp" is not supported`},
 		{"userinfo", ok(func(m map[string]any) {
 			m["endpoints"] = endpoints("https://ok.example.com", "https://user:pass@erp.example.com/hook")
 		}), "endpoints[1].url", "credentials"},

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -646,4 +647,28 @@ func validPrefix(p string) bool {
 		}
 	}
 	return true
+}
+
+// DevCIDRs are the ranges development mode opens past the SSRF guard: this
+// machine, where a newcomer's receiver and stand-in CRM listen.
+var DevCIDRs = []string{"127.0.0.0/8", "::1/128"}
+
+// Dev turns c into development mode (`hookgate serve --dev`, what `make run`
+// starts): http:// endpoints and loopback receivers are accepted, and the
+// listener is bound to 127.0.0.1 on its port, so the shipped development
+// secret is not offered to the network. Production settings are untouched
+// otherwise; Validate runs again after it.
+func (c *Config) Dev() error {
+	c.Delivery.AllowHTTP = true
+	for _, cidr := range DevCIDRs {
+		if !slices.Contains(c.Delivery.AllowedCIDRs, cidr) {
+			c.Delivery.AllowedCIDRs = append(c.Delivery.AllowedCIDRs, cidr)
+		}
+	}
+	_, port, err := net.SplitHostPort(c.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("server.listen %q: %w", c.Server.Listen, err)
+	}
+	c.Server.Listen = net.JoinHostPort("127.0.0.1", port)
+	return c.Validate()
 }

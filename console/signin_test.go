@@ -2,12 +2,14 @@ package console_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/store"
 )
@@ -76,7 +78,7 @@ func TestConsoleShowsHTTPSRequirementNextToTheURL(t *testing.T) {
 		chromedp.SetValue(`.endpoint-row[data-index="1"] .ep-url`, "http://hooks.example.com/b"),
 		chromedp.Click(`label[data-name="deal.created"] input`),
 		chromedp.Click("#test-endpoints"))
-	if msg := tb.text(slot); msg != "Webhook URL must use HTTPS" {
+	if msg := tb.text(slot); msg != hookgate.MsgHTTPSRequired {
 		t.Fatalf("test endpoints: message next to the http URL %q", msg)
 	}
 	var ok bool
@@ -85,7 +87,7 @@ func TestConsoleShowsHTTPSRequirementNextToTheURL(t *testing.T) {
 		t.Fatal("the error is not on the http endpoint alone")
 	}
 	tb.run(chromedp.Click("#save"))
-	tb.until(`!document.querySelector('#save').disabled && document.querySelector('` + slot + `').textContent === 'Webhook URL must use HTTPS'`)
+	tb.until(`!document.querySelector('#save').disabled && document.querySelector('` + slot + `').textContent === ` + strconv.Quote(hookgate.MsgHTTPSRequired))
 	var n struct{ Data []any }
 	srv.api("GET", "/v1/webhooks", srv.token("acme", "admin"), nil, &n)
 	if len(n.Data) != 0 {

@@ -25,6 +25,7 @@ var commands = []command{
 		purpose: "run the gateway (API, console, incoming URLs and delivery workers)",
 		examples: []string{
 			"hookgate serve --config config.yaml",
+			"hookgate serve --dev    # local trial: http:// and loopback receivers, 127.0.0.1 only (make run)",
 			"HOOKGATE_REDIS_ADDR=redis:6379 hookgate serve --config /etc/hookgate/config.yaml --role worker",
 		},
 		settings: "every setting of the configuration file, each overridable by its HOOKGATE_<SECTION>_<FIELD>\n" +

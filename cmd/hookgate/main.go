@@ -117,6 +117,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve")
 	cfgPath := fs.String("config", "config.yaml", "configuration file (empty: defaults and environment only)")
 	role := fs.String("role", "", "all | api | worker (overrides server.role)")
+	dev := fs.Bool("dev", false, "development mode: accept http:// and loopback receivers, listen on 127.0.0.1 only (make run uses it)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -130,9 +131,17 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if *dev {
+		if err := cfg.Dev(); err != nil {
+			return err
+		}
+	}
 	logger := newLogger(cfg.Log, stderr)
-	for _, w := range cfg.Warnings() {
-		logger.Warn(w)
+	if !*dev {
+		// In development mode the banner below says all of this at once.
+		for _, w := range cfg.Warnings() {
+			logger.Warn(w)
+		}
 	}
 	a, err := app.New(cfg, logger)
 	if err != nil {
@@ -145,6 +154,13 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("hookgate started", "version", hookgate.Version, "listen", a.Addr(), "role", cfg.Server.Role,
 		"public_url", cfg.Server.PublicURL, "console", strings.TrimRight(cfg.Server.PublicURL, "/")+"/console/")
+	if *dev {
+		fmt.Fprintf(stderr, "\nDEVELOPMENT MODE (hookgate serve --dev): listening on %s only; http:// and loopback receivers (%s) are accepted.\n"+
+			"Not for production: drop --dev there, and set your own secrets (docs/configuration.md).\n", a.Addr(), strings.Join(config.DevCIDRs, ", "))
+		for _, w := range cfg.Warnings() {
+			fmt.Fprintln(stderr, "  -", w)
+		}
+	}
 	if cfg.Auth.HS256Secret == config.DevHS256Secret && cfg.Server.Role != "worker" {
 		// Development only (the shipped secret, warned about above): hand the
 		// newcomer a way in. Production tokens come from the CRM's issuer.

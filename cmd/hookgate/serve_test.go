@@ -30,60 +30,11 @@ import (
 // the port closed. The login link it printed must sign in as admin of tenant
 // acme, the tenant of every walk-through in the docs.
 func TestServeStopsGracefullyOnSIGTERM(t *testing.T) {
-	redisAddr := os.Getenv("REDIS_ADDR")
-	if redisAddr == "" {
-		redisAddr = "127.0.0.1:6379"
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "hgserve" + hex.EncodeToString(b[:])
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	cfg := fmt.Sprintf("server: {listen: %q, shutdown_timeout: 5s}\nredis: {addr: %q, prefix: %s}\nauth: {hs256_secret: %q}\nstore: {encryption_key: %q}\nlog: {level: error}\n",
-		addr, redisAddr, prefix, config.DevHS256Secret, config.DevEncryptionKey)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-		defer rdb.Close()
-		ctx := context.Background()
-		for _, pattern := range []string{prefix + ":*", "asynq:{" + prefix + "}*"} {
-			iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-			for iter.Next(ctx) {
-				rdb.Del(ctx, iter.Val())
-			}
-		}
-		rdb.SRem(ctx, "asynq:queues", prefix)
-	})
-
+	path, addr, redisAddr, prefix := serveConfig(t, "")
 	var stderr lockedBuffer
 	done := make(chan error, 1)
 	go func() { done <- run([]string{"serve", "--config", path}, io.Discard, &stderr) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve ended before it was ready: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve did not become ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitReady(t, addr, done)
 	// serve registered its signal handler before it started listening, so
 	// this SIGTERM goes to serve, not to the default handler.
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
@@ -131,6 +82,75 @@ func TestServeStopsGracefullyOnSIGTERM(t *testing.T) {
 	}
 	if p.Tenant != "acme" || !p.Has("admin") {
 		t.Fatalf("the printed link signs in as %+v, want admin of tenant acme", p)
+	}
+}
+
+// serveConfig writes a config file for an in-process `hookgate serve` on a
+// free port of 127.0.0.1 (listen as given by listenHost, "" for 127.0.0.1),
+// on real Redis under a prefix of its own that is removed after the test.
+func serveConfig(t *testing.T, listenHost string) (path, addr, redisAddr, prefix string) {
+	t.Helper()
+	redisAddr = os.Getenv("REDIS_ADDR")
+	if redisAddr == "" {
+		redisAddr = "127.0.0.1:6379"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	listen := addr
+	if listenHost != "" {
+		_, port, _ := net.SplitHostPort(addr)
+		listen = listenHost + ":" + port
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix = "hgserve" + hex.EncodeToString(b[:])
+	path = filepath.Join(t.TempDir(), "config.yaml")
+	cfg := fmt.Sprintf("server: {listen: %q, shutdown_timeout: 5s}\nredis: {addr: %q, prefix: %s}\nauth: {hs256_secret: %q}\nstore: {encryption_key: %q}\nlog: {level: error}\n",
+		listen, redisAddr, prefix, config.DevHS256Secret, config.DevEncryptionKey)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+		defer rdb.Close()
+		ctx := context.Background()
+		for _, pattern := range []string{prefix + ":*", "asynq:{" + prefix + "}*"} {
+			iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+			for iter.Next(ctx) {
+				rdb.Del(ctx, iter.Val())
+			}
+		}
+		rdb.SRem(ctx, "asynq:queues", prefix)
+	})
+	return path, addr, redisAddr, prefix
+}
+
+// waitReady waits until the serve started in the background answers
+// /readyz on addr, failing the test if it ends first.
+func waitReady(t *testing.T, addr string, done <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended before it was ready: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not become ready")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
