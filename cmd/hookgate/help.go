@@ -54,6 +54,17 @@ var commands = []command{
 		settings: "none: it reads no configuration file, only its flags",
 	},
 	{
+		name:    "crm",
+		purpose: "run a stand-in CRM for incoming webhooks: verifies owner tokens, answers what it saw",
+		examples: []string{
+			"hookgate crm --port 9100",
+			"hookgate crm --port 9100 --hookgate https://hooks.example.com",
+		},
+		settings: "none from the file: --hookgate names the hookgate whose owner tokens it accepts (its JWKS at\n" +
+			"/.well-known/jwks.json; --issuer when incoming.issuer is not server.public_url). The shipped\n" +
+			"incoming.scopes point at 127.0.0.1:9100 (docs/incoming.md)",
+	},
+	{
 		name:    "bench",
 		purpose: "measure delivery throughput and latency against bare asynq",
 		more:    "(--suite incoming: the incoming proxy against calling the upstream directly)",

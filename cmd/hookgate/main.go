@@ -4,6 +4,7 @@
 //	hookgate serve   [--config config.yaml] [--role all|api|worker]
 //	hookgate token   --tenant T --sub U --roles admin,publisher [--ttl 1h] [--console [--link-ttl 15m]]
 //	hookgate receive --secret S --port P [--status 200] [--confirm]
+//	hookgate crm     [--port 9100] [--hookgate http://localhost:8080]
 //	hookgate bench   [--suite delivery|incoming] [--rate 1000] [--duration 10s]
 //	hookgate version
 package main
@@ -15,10 +16,12 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -29,6 +32,7 @@ import (
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/plugins/sdk"
 	"github.com/hookgate/hookgate/receiver"
+	"github.com/hookgate/hookgate/standin"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -69,6 +73,8 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		return token(args[1:], stdout, stderr)
 	case "receive":
 		return receive(args[1:], stdout)
+	case "crm":
+		return crm(args[1:], stdout)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
@@ -278,4 +284,18 @@ func receive(args []string, stdout io.Writer) error {
 	addr := fmt.Sprintf("%s:%d", *host, *port)
 	return receiver.Run(ctx, receiver.Config{Addr: addr, Secrets: secrets, Status: *status, Out: stdout,
 		Tolerance: *tolerance, AutoConfirm: *confirm})
+}
+
+func crm(args []string, stdout io.Writer) error {
+	fs := newFlagSet("crm")
+	port := fs.Int("port", 9100, "port to listen on")
+	host := fs.String("host", "127.0.0.1", "address to listen on")
+	hg := fs.String("hookgate", "http://localhost:8080", "base URL of the hookgate whose owner tokens are accepted")
+	issuer := fs.String("issuer", "", "iss owner tokens must carry (default: the --hookgate URL, as incoming.issuer defaults to server.public_url)")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return standin.Run(ctx, standin.Config{Addr: net.JoinHostPort(*host, strconv.Itoa(*port)), Hookgate: *hg, Issuer: *issuer, Out: stdout})
 }

@@ -54,7 +54,7 @@ func TestServeStopsGracefullyOnSIGTERM(t *testing.T) {
 	}
 
 	printed := stderr.String()
-	_, after, ok := strings.Cut(printed, "http://localhost:8080/console/#login=")
+	_, after, ok := strings.Cut(printed, "http://"+addr+"/console/#login=")
 	if !ok {
 		t.Fatalf("serve printed no login link:\n%s", printed)
 	}
@@ -88,7 +88,7 @@ func TestServeStopsGracefullyOnSIGTERM(t *testing.T) {
 // serveConfig writes a config file for an in-process `hookgate serve` on a
 // free port of 127.0.0.1 (listen as given by listenHost, "" for 127.0.0.1),
 // on real Redis under a prefix of its own that is removed after the test.
-func serveConfig(t *testing.T, listenHost string) (path, addr, redisAddr, prefix string) {
+func serveConfig(t *testing.T, listenHost string, extraYAML ...string) (path, addr, redisAddr, prefix string) {
 	t.Helper()
 	redisAddr = os.Getenv("REDIS_ADDR")
 	if redisAddr == "" {
@@ -109,8 +109,9 @@ func serveConfig(t *testing.T, listenHost string) (path, addr, redisAddr, prefix
 	_, _ = rand.Read(b[:])
 	prefix = "hgserve" + hex.EncodeToString(b[:])
 	path = filepath.Join(t.TempDir(), "config.yaml")
-	cfg := fmt.Sprintf("server: {listen: %q, shutdown_timeout: 5s}\nredis: {addr: %q, prefix: %s}\nauth: {hs256_secret: %q}\nstore: {encryption_key: %q}\nlog: {level: error}\n",
-		listen, redisAddr, prefix, config.DevHS256Secret, config.DevEncryptionKey)
+	cfg := fmt.Sprintf("server: {listen: %q, public_url: %q, shutdown_timeout: 5s}\nredis: {addr: %q, prefix: %s}\nauth: {hs256_secret: %q}\nstore: {encryption_key: %q}\nlog: {level: error}\n",
+		listen, "http://"+addr, redisAddr, prefix, config.DevHS256Secret, config.DevEncryptionKey)
+	cfg += strings.ReplaceAll(strings.Join(extraYAML, "\n"), "{addr}", addr)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -327,3 +327,23 @@ func counter(t *testing.T, c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// A panic in one call answers that call with the panic's message; the
+// process lives on and answers the next call.
+func TestPanicCostsOneCallNotTheProcess(t *testing.T) {
+	h := startHost(t, nil, faulty(t, "panic:deal.lost"))
+	w := &hookgate.Webhook{ID: "w", Format: "faulty"}
+	pid := h.Plugins()[0].PID
+	bad := event(1)
+	bad.Type = "deal.lost"
+	_, err := h.Format(context.Background(), "faulty", bad, w)
+	if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), "panic: assignment to entry in nil map") {
+		t.Fatalf("want the panic's message, got %v", err)
+	}
+	if _, err := h.Format(context.Background(), "faulty", event(2), w); err != nil {
+		t.Fatalf("the call after a panic: %v", err)
+	}
+	if st := h.Plugins()[0]; !st.Healthy || st.PID != pid || st.Restarts != 0 {
+		t.Fatalf("the process should live on: %+v (pid was %d)", st, pid)
+	}
+}

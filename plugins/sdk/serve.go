@@ -3,6 +3,9 @@ package sdk
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
@@ -57,7 +60,26 @@ type server struct {
 	p Plugin
 }
 
-func (s *server) Info(context.Context, *pb.InfoRequest) (*pb.InfoResponse, error) {
+// PanicPrefix starts the message of the error a call answers when the
+// plugin panicked in it: "panic: " and the panic's value. hookgate records
+// such a failure as the plugin's, of kind "panic".
+const PanicPrefix = "panic: "
+
+// recoverCall turns a panic in one call into that call's error, so that one
+// bad event costs one answer and the process lives on. The stack goes to
+// stderr, which hookgate logs at debug level.
+func recoverCall(err *error) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	msg := fmt.Sprint(v)
+	fmt.Fprintf(os.Stderr, "%s%s\n%s", PanicPrefix, msg, debug.Stack())
+	*err = status.Error(codes.Internal, PanicPrefix+msg)
+}
+
+func (s *server) Info(context.Context, *pb.InfoRequest) (_ *pb.InfoResponse, err error) {
+	defer recoverCall(&err)
 	in := s.p.Info()
 	_, incoming := s.p.(IncomingPlugin)
 	return &pb.InfoResponse{
@@ -66,7 +88,8 @@ func (s *server) Info(context.Context, *pb.InfoRequest) (*pb.InfoResponse, error
 	}, nil
 }
 
-func (s *server) Transform(ctx context.Context, req *pb.TransformRequest) (*pb.TransformResponse, error) {
+func (s *server) Transform(ctx context.Context, req *pb.TransformRequest) (_ *pb.TransformResponse, err error) {
+	defer recoverCall(&err)
 	switch d := req.Direction.(type) {
 	case *pb.TransformRequest_Outgoing:
 		return s.outgoing(ctx, d.Outgoing)

@@ -8,6 +8,9 @@
 //	badheader  answer with a header value that carries a line break
 //	badtype    answer with a content type that carries a line break
 //	dupheader  answer with one header in two spellings
+//	panic:T    panic (with a message naming the event) on events of type T
+//	hangon:T   never answer events of type T
+//	exiton:T   exit on events of type T
 //	garbage    print garbage on stdout before the handshake, on the first
 //	           start only (FAULT_STATE names a marker file), and on every call
 package main
@@ -25,6 +28,7 @@ import (
 
 type faulty struct {
 	mode  string
+	arg   string
 	n     int64
 	calls atomic.Int64
 }
@@ -36,6 +40,13 @@ func (f *faulty) Info() sdk.Info {
 func (f *faulty) Outgoing(_ context.Context, req sdk.Outgoing) (sdk.Result, error) {
 	n := f.calls.Add(1)
 	switch {
+	case f.mode == "panic" && req.Event.Type == f.arg:
+		var m map[string]string
+		m["event"] = req.Event.ID // assignment to entry in nil map
+	case f.mode == "hangon" && req.Event.Type == f.arg:
+		select {}
+	case f.mode == "exiton" && req.Event.Type == f.arg:
+		os.Exit(4)
 	case f.mode == "crash" && n == f.n:
 		os.Exit(3)
 	case f.mode == "hang" && n == f.n:
@@ -70,5 +81,5 @@ func main() {
 			}
 		}
 	}
-	sdk.Serve(&faulty{mode: mode, n: n})
+	sdk.Serve(&faulty{mode: mode, arg: arg, n: n})
 }
