@@ -77,7 +77,7 @@ var commands = []command{
 	},
 	{
 		name:     "version",
-		purpose:  "print the version",
+		purpose:  "print the version and the plugin protocol version (plugins built for another protocol are refused)",
 		examples: []string{"hookgate version"},
 		settings: "none",
 	},

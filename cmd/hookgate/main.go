@@ -30,6 +30,7 @@ import (
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/plugins/sdk"
 	"github.com/hookgate/hookgate/receiver"
 	"github.com/hookgate/hookgate/standin"
 	"github.com/hookgate/hookgate/store"
@@ -81,6 +82,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintln(stdout, "hookgate", hookgate.Version)
+		fmt.Fprintf(stdout, "plugin protocol %d (plugin SDK %s)\n", sdk.ProtocolVersion, sdk.Version)
 		return nil
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[0] == "help" {
