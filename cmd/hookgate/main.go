@@ -77,6 +77,8 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		return crm(args[1:], stdout)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
+	case "plugin":
+		return pluginCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		if err := parseFlags(newFlagSet("version"), args[1:], stdout); err != nil {
 			return err
