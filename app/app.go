@@ -57,6 +57,12 @@ type App struct {
 	// IncomingLog writes incoming webhooks' request logs.
 	IncomingLog *incoming.LogWriter
 
+	// ingest are the broker sources (ingest.amqp, ingest.nats) this
+	// process consumes; API processes only.
+	ingest       []func(context.Context) error
+	ingestCancel context.CancelFunc
+	ingestWG     sync.WaitGroup
+
 	queueName string
 	writer    *queue.LogWriter
 	server    *queue.Server
@@ -156,6 +162,9 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		deps.Incoming, deps.IncomingProxy, deps.JWKS, deps.LoginCodes = nil, nil, nil, nil
 	}
 	a.Gateway = gateway.New(deps)
+	if cfg.Server.Role != "worker" {
+		a.ingest = newIngest(cfg, pub, a.Registry, logger)
+	}
 	if cfg.Server.Role != "api" {
 		a.server = queue.NewServer(a.Redis, queue.ServerConfig{
 			Queue: a.queueName, Concurrency: d.Concurrency, PollInterval: d.PollInterval.D(),
@@ -278,6 +287,15 @@ func (a *App) Start(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	a.ln = ln
+	ingestCtx, ingestCancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.ingestCancel = ingestCancel
+	for _, run := range a.ingest {
+		a.ingestWG.Add(1)
+		go func() {
+			defer a.ingestWG.Done()
+			_ = run(ingestCtx)
+		}()
+	}
 	a.serveErr = make(chan error, 1)
 	go func() { a.serveErr <- a.Gateway.Serve(ln) }()
 	return nil
@@ -303,6 +321,12 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if err := a.Gateway.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("http: %w", err))
 	}
+	// Broker consumers stop taking messages; those not acknowledged yet
+	// go back to the broker.
+	if a.ingestCancel != nil {
+		a.ingestCancel()
+	}
+	a.ingestWG.Wait()
 	if a.server != nil {
 		a.Lifecycle.Shutdown()
 		a.server.Shutdown()

@@ -41,12 +41,51 @@ type Config struct {
 	Lifecycle Lifecycle `yaml:"lifecycle" envPrefix:"LIFECYCLE_"`
 	Log       Log       `yaml:"log" envPrefix:"LOG_"`
 	Incoming  Incoming  `yaml:"incoming" envPrefix:"INCOMING_"`
+	Ingest    Ingest    `yaml:"ingest" envPrefix:"INGEST_"`
 
 	// Plugins are the plugin processes started at boot (YAML only).
 	Plugins []Plugin `yaml:"plugins"`
 	// PluginsRequired refuses to start when a plugin cannot be started;
 	// default false: the plugin is reported unhealthy and retried.
 	PluginsRequired bool `yaml:"plugins_required" env:"PLUGINS_REQUIRED"`
+}
+
+// Ingest is how events published to a message broker, instead of the HTTP
+// API, come in (docs/ingest.md). A source is on when its url is set.
+type Ingest struct {
+	AMQP IngestAMQP `yaml:"amqp" envPrefix:"AMQP_"`
+	NATS IngestNATS `yaml:"nats" envPrefix:"NATS_"`
+	// Tenants, when not empty, are the only tenants a broker message may
+	// name; others go to the dead letter. Default: any tenant.
+	Tenants []string `yaml:"tenants" env:"TENANTS"`
+	// RetryDelay is how long a message waits before it is tried again when
+	// it could not be accepted for a passing reason (Redis unavailable).
+	// Default 1s.
+	RetryDelay Duration `yaml:"retry_delay" env:"RETRY_DELAY"`
+}
+
+// IngestAMQP consumes events from a RabbitMQ (AMQP 0-9-1) queue.
+type IngestAMQP struct {
+	URL   string `yaml:"url" env:"URL"`     // e.g. amqp://guest:guest@127.0.0.1:5672/; default none (off)
+	Queue string `yaml:"queue" env:"QUEUE"` // declared durable if missing; default "hookgate.events"
+	// DeadLetterQueue receives messages that can never be accepted, with
+	// the reason in the x-hookgate-reason header. Default "<queue>.dead".
+	DeadLetterQueue string `yaml:"dead_letter_queue" env:"DEAD_LETTER_QUEUE"`
+	Prefetch        int    `yaml:"prefetch" env:"PREFETCH"` // unacknowledged messages per process; default 64
+}
+
+// IngestNATS consumes events from a NATS JetStream subject with a durable
+// consumer.
+type IngestNATS struct {
+	URL     string `yaml:"url" env:"URL"`         // e.g. nats://127.0.0.1:4222; default none (off)
+	Subject string `yaml:"subject" env:"SUBJECT"` // default "hookgate.events"
+	// Stream holds Subject (and DeadLetterSubject); created when missing.
+	// Default "HOOKGATE_EVENTS".
+	Stream  string `yaml:"stream" env:"STREAM"`
+	Durable string `yaml:"durable" env:"DURABLE"` // consumer name shared by every process; default "hookgate"
+	// DeadLetterSubject receives messages that can never be accepted, with
+	// the reason in the Hookgate-Reason header. Default "<subject>.dead".
+	DeadLetterSubject string `yaml:"dead_letter_subject" env:"DEAD_LETTER_SUBJECT"`
 }
 
 // Plugin is one plugin executable (see docs/plugins.md).
@@ -282,6 +321,11 @@ func Default() Config {
 			SweepInterval: Duration(5 * time.Second),
 		},
 		Log: Log{Level: "info", Format: "json"},
+		Ingest: Ingest{
+			AMQP:       IngestAMQP{Queue: "hookgate.events", Prefetch: 64},
+			NATS:       IngestNATS{Subject: "hookgate.events", Stream: "HOOKGATE_EVENTS", Durable: "hookgate"},
+			RetryDelay: Duration(time.Second),
+		},
 		Incoming: Incoming{
 			TokenTTL: Duration(60 * time.Second), Rate: 10, Burst: 20, Timeout: Duration(30 * time.Second),
 			MaxRequestBody: 1 << 20, MaxResponseBody: 10 << 20, LogEntries: 100, LogBodyBytes: 2048, MaxPerTenant: 1000,
@@ -455,6 +499,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateIncoming(bad); err != nil {
+		return err
+	}
+	if err := c.validateIngest(bad); err != nil {
 		return err
 	}
 	switch c.Log.Level {
@@ -671,4 +718,51 @@ func (c *Config) Dev() error {
 	}
 	c.Server.Listen = net.JoinHostPort("127.0.0.1", port)
 	return c.Validate()
+}
+
+func (c *Config) validateIngest(bad func(string, string, ...any) error) error {
+	in := &c.Ingest
+	if in.AMQP.URL != "" {
+		u, err := url.Parse(in.AMQP.URL)
+		if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
+			return bad("ingest.amqp.url", "must be amqp://user:password@host:port/vhost or amqps://...")
+		}
+		if in.AMQP.Queue == "" {
+			return bad("ingest.amqp.queue", "must name the queue to consume")
+		}
+		if in.AMQP.DeadLetterQueue == "" {
+			in.AMQP.DeadLetterQueue = in.AMQP.Queue + ".dead"
+		}
+		if in.AMQP.DeadLetterQueue == in.AMQP.Queue {
+			return bad("ingest.amqp.dead_letter_queue", "must differ from ingest.amqp.queue")
+		}
+		if in.AMQP.Prefetch < 1 || in.AMQP.Prefetch > 65535 {
+			return bad("ingest.amqp.prefetch", "must be between 1 and 65535")
+		}
+	}
+	if in.NATS.URL != "" {
+		u, err := url.Parse(strings.Split(in.NATS.URL, ",")[0])
+		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+			return bad("ingest.nats.url", "must be nats://host:port (comma-separated for a cluster) or tls://...")
+		}
+		if in.NATS.Subject == "" || strings.ContainsAny(in.NATS.Subject, " \t*>") {
+			return bad("ingest.nats.subject", "must be a subject without spaces or wildcards")
+		}
+		if in.NATS.DeadLetterSubject == "" {
+			in.NATS.DeadLetterSubject = in.NATS.Subject + ".dead"
+		}
+		if in.NATS.DeadLetterSubject == in.NATS.Subject {
+			return bad("ingest.nats.dead_letter_subject", "must differ from ingest.nats.subject")
+		}
+		if in.NATS.Stream == "" || strings.ContainsAny(in.NATS.Stream, " .*>") {
+			return bad("ingest.nats.stream", "must be a stream name without spaces, dots or wildcards")
+		}
+		if in.NATS.Durable == "" || strings.ContainsAny(in.NATS.Durable, " .*>") {
+			return bad("ingest.nats.durable", "must be a consumer name without spaces, dots or wildcards")
+		}
+	}
+	if in.RetryDelay <= 0 || in.RetryDelay.D() > time.Hour {
+		return bad("ingest.retry_delay", "must be between 1ns and 1h")
+	}
+	return nil
 }
