@@ -131,7 +131,9 @@ func TestPluginPanicCostsOnlyTheBadEvent(t *testing.T) {
 	// Preview of the bad event: 502 with the plugin's error, not 400.
 	admin := h.token("acme", "admin")
 	r := h.do("POST", "/v1/webhooks/"+w.ID+"/preview", admin, map[string]any{"type": "deal.lost", "data": map[string]any{}}).must(t, 502)
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	r.json(t, &e)
 	if e.Error.Code != hookgate.EBADGATEWAY || !strings.Contains(e.Error.Message, "panic: assignment to entry in nil map") {
 		t.Fatalf("preview answered %s", r.Body)

@@ -58,7 +58,7 @@ type Policy struct {
 	// PluginWaitMax bounds how long a delivery waits for an unavailable
 	// plugin (not running, circuit breaker open) before it spends an
 	// attempt; 0 does not wait.
-	PluginWaitMax time.Duration
+	PluginWaitMax   time.Duration
 	RetryDelays     []time.Duration // default schedule
 	Jitter          float64         // ± fraction
 	RetryAfterMax   time.Duration

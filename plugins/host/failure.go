@@ -159,15 +159,16 @@ func (b *breaker) isOpen() bool {
 // trial), up to max or until ctx ends. It reports whether it can; a name no
 // configured plugin could provide is not waited for.
 func (h *Host) WaitAvailable(ctx context.Context, name string, max time.Duration) bool {
-	p := h.formatProc(name)
-	if p == nil {
-		p = h.transformProc(name)
-	}
-	if p == nil {
-		return false
-	}
 	deadline := time.Now().Add(max)
 	for {
+		// Looked up every round: a reload may replace the plugin meanwhile.
+		p := h.formatProc(name)
+		if p == nil {
+			p = h.transformProc(name)
+		}
+		if p == nil {
+			return false
+		}
 		ch := p.changes()
 		if p.callable() {
 			return true
@@ -176,7 +177,7 @@ func (h *Host) WaitAvailable(ctx context.Context, name string, max time.Duration
 		if left <= 0 {
 			return false
 		}
-		wait := left
+		wait := min(left, time.Second)
 		if p.breaker.isOpen() {
 			wait = min(wait, p.breaker.retryIn()+time.Millisecond)
 		}

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,7 +26,7 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/hookgate/hookgate/config"
-	pb "github.com/hookgate/hookgate/plugins/proto"
+	pb "github.com/hookgate/hookgate/plugins/sdk/proto"
 )
 
 // proc is one configured plugin and its current process, if any.
@@ -41,6 +42,13 @@ type proc struct {
 	kick    chan struct{} // asks the supervisor to restart now (buffered 1)
 	breaker *breaker
 
+	// Calls hold the plugin (use, release) so that a reload that replaces
+	// or removes it stops its process only once they are done.
+	refs        atomic.Int64
+	retired     atomic.Bool
+	drainedOnce sync.Once
+	drained     chan struct{} // closed when retired with no call held
+
 	mu       sync.RWMutex
 	client   *goplugin.Client
 	rpc      pb.PluginClient
@@ -51,21 +59,25 @@ type proc struct {
 	reason   string
 	restartN int
 	pid      int
-	pids     []int         // every process started, for tests
-	changed  chan struct{} // closed and replaced at every start, failure and breaker change
+	pids     []int  // every process started, for tests
+	exeSum   string // sha256 of the executable last started, hex
+
+	stopSupervisor context.CancelFunc
+	supervised     chan struct{} // closed when the supervisor returned
+	stateCh        chan struct{} // closed and replaced at every start, failure and breaker change
 }
 
 // changes returns a channel closed at the next change of the plugin's state.
 func (p *proc) changes() <-chan struct{} {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return p.changed
+	return p.stateCh
 }
 
 // notify wakes the waiters of changes; p.mu must be held.
 func (p *proc) notify() {
-	close(p.changed)
-	p.changed = make(chan struct{})
+	close(p.stateCh)
+	p.stateCh = make(chan struct{})
 }
 
 // callable reports whether a call may go to the plugin now.
@@ -83,7 +95,7 @@ func (p *proc) waitRestart(ctx context.Context, gen uint64) bool {
 	defer t.Stop()
 	for {
 		p.mu.RLock()
-		ok, ch := p.rpc != nil && p.gen > gen, p.changed
+		ok, ch := p.rpc != nil && p.gen > gen, p.stateCh
 		p.mu.RUnlock()
 		if ok {
 			return true
@@ -123,7 +135,7 @@ func newProc(h *Host, c config.Plugin) *proc {
 		p.mu.Unlock()
 	}}
 	p = &proc{
-		h: h, cfg: c, kick: make(chan struct{}, 1), breaker: br, changed: make(chan struct{}),
+		h: h, cfg: c, kick: make(chan struct{}, 1), breaker: br, stateCh: make(chan struct{}), drained: make(chan struct{}),
 		calls:    h.metrics.calls.MustCurryWith(l),
 		errs:     h.metrics.errors.MustCurryWith(l),
 		latency:  h.metrics.latency.MustCurryWith(l),
@@ -132,6 +144,33 @@ func newProc(h *Host, c config.Plugin) *proc {
 		reason:   "not started",
 	}
 	return p
+}
+
+// use holds the plugin for one call; release ends the hold.
+func (p *proc) use() { p.refs.Add(1) }
+
+func (p *proc) release() {
+	if p.refs.Add(-1) == 0 && p.retired.Load() {
+		p.drainedOnce.Do(func() { close(p.drained) })
+	}
+}
+
+// retire marks a plugin no longer routed (a reload replaced or removed
+// it) and returns a channel closed once no call holds it.
+func (p *proc) retire() <-chan struct{} {
+	p.retired.Store(true)
+	if p.refs.Load() == 0 {
+		p.drainedOnce.Do(func() { close(p.drained) })
+	}
+	return p.drained
+}
+
+// currentInfo is what the running process said of itself, nil before its
+// first start.
+func (p *proc) currentInfo() *pb.InfoResponse {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.info
 }
 
 func (p *proc) status() Status {
@@ -177,6 +216,21 @@ func (p *proc) resolve() (string, error) {
 	return path, nil
 }
 
+// fileSHA256 is the hex sha256 of the file at path: what a reload compares
+// to tell a new executable at the same path.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("executable %s: %w", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("executable %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // env is the plugin's whole environment: PATH and the configured variables,
 // never hookgate's own (it holds secrets).
 func (p *proc) env() []string {
@@ -207,6 +261,10 @@ func (p *proc) launch(ctx context.Context) error {
 
 func (p *proc) launchErr(ctx context.Context) error {
 	path, err := p.resolve()
+	if err != nil {
+		return err
+	}
+	sum, err := fileSHA256(path)
 	if err != nil {
 		return err
 	}
@@ -270,10 +328,13 @@ func (p *proc) launchErr(ctx context.Context) error {
 	p.healthy, p.reason, p.pid = true, "", pid
 	p.gen++
 	p.pids = append(p.pids, pid)
+	p.exeSum = sum
 	p.notify()
 	p.mu.Unlock()
 	p.up.Set(1)
-	p.h.route(p, info.Formats, info.Transforms)
+	if !p.retired.Load() {
+		p.h.route()
+	}
 	log.Info("plugin started", "version", info.Version, "pid", pid, "formats", info.Formats, "transforms", info.Transforms)
 	return nil
 }
