@@ -262,6 +262,9 @@ func (p *Publisher) plan(ctx context.Context, tenant string, pl *plan, now time.
 	pl.items, pl.holds = pl.items[:0], pl.holds[:0]
 	n, nheld := 0, 0
 	for _, w := range buf {
+		if !w.Accepts(ev.Type, ev.Data) {
+			continue // filtered out: no task, no hold
+		}
 		var ds []*queue.Delivery
 		for _, ep := range w.Endpoints {
 			if !ep.Enabled {

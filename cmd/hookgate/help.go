@@ -77,8 +77,18 @@ var commands = []command{
 			"configuration file (docs/benchmarks.md)",
 	},
 	{
+		name:    "plugin",
+		purpose: "plugin new NAME: write a plugin repository (main.go, golden test, go.mod, Makefile, README)",
+		examples: []string{
+			"hookgate plugin new chat",
+			"hookgate plugin new chat --module github.com/acme/hookgate-chat --sdk ../hookgate/plugins/sdk",
+		},
+		settings: "none (the new repository's go.mod requires the plugin SDK, with a replace to a hookgate\n" +
+			"checkout until the SDK is published: docs/plugins.md)",
+	},
+	{
 		name:     "version",
-		purpose:  "print the version",
+		purpose:  "print the version and the plugin protocol version (plugins built for another protocol are refused)",
 		examples: []string{"hookgate version"},
 		settings: "none",
 	},

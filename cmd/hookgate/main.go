@@ -30,6 +30,7 @@ import (
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/plugins/sdk"
 	"github.com/hookgate/hookgate/receiver"
 	"github.com/hookgate/hookgate/standin"
 	"github.com/hookgate/hookgate/store"
@@ -76,11 +77,14 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		return crm(args[1:], stdout)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
+	case "plugin":
+		return pluginCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		if err := parseFlags(newFlagSet("version"), args[1:], stdout); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "hookgate", hookgate.Version)
+		fmt.Fprintf(stdout, "plugin protocol %d (plugin SDK %s)\n", sdk.ProtocolVersion, sdk.Version)
 		return nil
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[0] == "help" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/pipeline"
+	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
 )
 
@@ -35,7 +36,7 @@ func readEvent(t *testing.T, file string) *hookgate.Event {
 // events through the real plugin binary and the host, and compares the
 // bodies with CloudCX's documented examples (the golden files).
 func TestCloudCXPayloadsEqualTheSeedExamples(t *testing.T) {
-	p := plugintest.Pipeline(t, "cloudcx", ".", nil)
+	p := hosttest.Pipeline(t, "cloudcx", ".", nil)
 	w := &hookgate.Webhook{ID: "wh_1", Format: "cloudcx"}
 	for _, tc := range []struct{ event, golden string }{
 		{"contact_created.event.json", "ContactCreated.golden.json"},
@@ -78,7 +79,7 @@ func TestCloudCXPayloadsEqualTheSeedExamples(t *testing.T) {
 // TestCloudCXIncomingBecomesContactsAPIRequests sends CloudCX's messages to
 // the plugin's incoming direction.
 func TestCloudCXIncomingBecomesContactsAPIRequests(t *testing.T) {
-	p := plugintest.Pipeline(t, "cloudcx", ".", map[string]string{"contacts_path": "/crm/v1/entities/contacts"})
+	p := hosttest.Pipeline(t, "cloudcx", ".", map[string]string{"contacts_path": "/crm/v1/entities/contacts"})
 	golden := func(name string) []byte {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {

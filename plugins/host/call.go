@@ -16,7 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hookgate/hookgate"
-	pb "github.com/hookgate/hookgate/plugins/proto"
+	pb "github.com/hookgate/hookgate/plugins/sdk/proto"
 )
 
 // Transformed is what a transform step returned.

@@ -1,5 +1,5 @@
 // Package host starts, supervises and calls hookgate's plugin processes
-// (hashicorp/go-plugin over gRPC, contract in plugins/proto).
+// (hashicorp/go-plugin over gRPC, contract in plugins/sdk/proto).
 //
 // Every configured plugin is started at boot. A supervisor goroutine per
 // plugin restarts it with exponential backoff when it exits, fails its health

@@ -25,7 +25,7 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/hookgate/hookgate/config"
-	pb "github.com/hookgate/hookgate/plugins/proto"
+	pb "github.com/hookgate/hookgate/plugins/sdk/proto"
 )
 
 // proc is one configured plugin and its current process, if any.
