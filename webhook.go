@@ -161,15 +161,19 @@ type WebhookStore interface {
 // WebhookRules are the limits and settings webhook validation applies; they
 // come from config.
 type WebhookRules struct {
-	AllowHTTP         bool     // accept http:// endpoint URLs (CloudCX); default false
-	MaxNameLength     int      // default 200
-	MaxEndpoints      int      // per webhook
-	MaxEvents         int      // subscription patterns per webhook
-	MinSecretLength   int      // for custom secrets
-	MaxTimeout        Duration // upper bound for a per-webhook timeout
-	MaxRetries        int      // upper bound on a per-webhook retry schedule's length
-	Formats           func(name string) bool
-	Transforms        func(name string) bool
+	AllowHTTP       bool     // accept http:// endpoint URLs (CloudCX); default false
+	MaxNameLength   int      // default 200
+	MaxEndpoints    int      // per webhook
+	MaxEvents       int      // subscription patterns per webhook
+	MinSecretLength int      // for custom secrets
+	MaxTimeout      Duration // upper bound for a per-webhook timeout
+	MaxRetries      int      // upper bound on a per-webhook retry schedule's length
+	Formats         func(name string) bool
+	Transforms      func(name string) bool
+	// FormatUnavailable says why a format Formats does not know may be
+	// provided by a configured plugin that is not running (its checksum
+	// does not match, its executable is missing...); "" when none could.
+	FormatUnavailable func(name string) string
 	Catalogue         *Catalogue
 	MaxMetadataKeys   int
 	MaxDescriptionLen int
@@ -233,8 +237,16 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	if w.Format == "" {
 		w.Format = "standard"
 	}
+	unavailable := ""
 	if r.Formats != nil && !r.Formats(w.Format) {
-		v.Add("format", "unknown format %q", w.Format)
+		if r.FormatUnavailable != nil {
+			unavailable = r.FormatUnavailable(w.Format)
+		}
+		if unavailable != "" {
+			v.Add("format", "format %q is unavailable: %s", w.Format, unavailable)
+		} else {
+			v.Add("format", "unknown format %q", w.Format)
+		}
 	}
 	for i, t := range w.Transforms {
 		if r.Transforms == nil || !r.Transforms(t) {
@@ -271,7 +283,12 @@ func (w *Webhook) Validate(r WebhookRules) error {
 			v.Add("filter", "filter %s", ErrorMessage(err))
 		}
 	}
-	return v.Err()
+	err := v.Err()
+	if e, ok := err.(*Error); ok && unavailable != "" && len(e.Fields) == 1 {
+		// The webhook is right; the plugin its format needs is not running.
+		e.Code = EFORMATUNAVAILABLE
+	}
+	return err
 }
 
 // CompileFilter parses w.Filter once, for Accepts; a filter that is empty

@@ -149,8 +149,10 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	}
 	a.Worker.Lifecycle = a.Lifecycle
 	pub.Holder = a.Lifecycle
+	rules := outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform)
+	rules.FormatUnavailable = a.Pipeline.FormatUnavailable
 	svc := &outgoing.Service{Store: st, Counter: st, MaxPerTenant: cfg.Webhooks.MaxPerTenant, NewID: newID,
-		Rules:             outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform),
+		Rules:             rules,
 		NeedsConfirmation: a.Pipeline.NeedsConfirmation, Confirmer: a.Lifecycle, Held: a.Lifecycle, Logger: logger,
 		Invalidate: a.Index.Invalidate}
 	inSvc, proxy, err := a.newIncoming(cfg, st, logger)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
@@ -19,6 +21,11 @@ import (
 // Serve runs p as a hookgate plugin until hookgate stops it. It must be
 // called from main; run outside hookgate it prints a message and exits 1.
 func Serve(p Plugin) {
+	// hookgate stops its plugins itself (and the kernel kills them if it
+	// dies): a SIGTERM sent to the whole process group as a service
+	// manager stops hookgate must not make the plugin exit first, which
+	// hookgate would log as a crash.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGTERM)
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake(),
 		Plugins:         goplugin.PluginSet{pb.PluginName: &grpcPlugin{srv: NewServer(p)}},
