@@ -12,7 +12,7 @@ const (
 	EMALFORMED     = "malformed_request"      // the body is not valid JSON (or not the expected shape)
 	ENOTFOUND      = "not_found"              // no such record for this tenant
 	ECONFLICT      = "conflict"               // the record's state forbids the operation
-	EINVALIDCONFIG = "invalid_config"         // the configuration file cannot be read or does not validate (a reload)
+	EINVALIDCONFIG = "invalid_config"         // the configuration file cannot be read or does not validate (a plugin reload)
 	EIDEMPOTENCY   = "idempotency_conflict"   // an idempotency key (or event id) already used for other content
 	EUNAUTHORIZED  = "unauthorized"           // missing or invalid credentials
 	EFORBIDDEN     = "forbidden"              // valid credentials, missing permission
@@ -25,6 +25,7 @@ const (
 	EINTERNAL      = "internal"               // a bug or an unexpected failure; details are logged, not returned
 	EBADGATEWAY    = "bad_gateway"            // an upstream (the CRM, through an incoming webhook) failed or is unreachable
 	ETIMEOUT       = "gateway_timeout"        // an upstream did not answer in time
+	ESCHEMA        = "schema_violation"       // event data does not match its type's schema (events.validate: enforce)
 )
 
 // Error is hookgate's error: a machine-readable code, a human message safe to

@@ -60,8 +60,9 @@ var commands = []command{
 			"hookgate crm --port 9100",
 			"hookgate crm --port 9100 --hookgate https://hooks.example.com",
 		},
-		settings: "none from the file: --hookgate names the hookgate whose owner tokens it accepts (its JWKS at\n" +
-			"/.well-known/jwks.json; --issuer when incoming.issuer is not server.public_url). The shipped\n" +
+		settings: "server.public_url and incoming.issuer of --config (when the file exists) give the defaults of\n" +
+			"--hookgate, the hookgate whose owner tokens it accepts (its JWKS at /.well-known/jwks.json), and\n" +
+			"--issuer. The shipped\n" +
 			"incoming.scopes point at 127.0.0.1:9100 (docs/incoming.md)",
 	},
 	{
