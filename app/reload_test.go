@@ -5,11 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,31 +16,11 @@ import (
 	"github.com/hookgate/hookgate/receiver"
 )
 
-var faultyBuild struct {
-	sync.Once
-	path string
-	err  error
-}
-
-// faultyPlugin is the host's test plugin: format "faulty", reporting
-// FAULT_VERSION, with every payload carrying its version.
-func faultyPlugin(t *testing.T, version string) config.Plugin {
+// versionedFaulty is the host's test plugin: format "faulty", reporting
+// version, with every payload carrying its version.
+func versionedFaulty(t *testing.T, version string) config.Plugin {
 	t.Helper()
-	faultyBuild.Do(func() {
-		dir, err := os.MkdirTemp("", "hookgate-faulty")
-		if err != nil {
-			faultyBuild.err = err
-			return
-		}
-		faultyBuild.path = filepath.Join(dir, "faulty")
-		if out, err := exec.Command("go", "build", "-o", faultyBuild.path, "../plugins/host/testdata/faulty").CombinedOutput(); err != nil {
-			faultyBuild.err = fmt.Errorf("%v: %s", err, out)
-		}
-	})
-	if faultyBuild.err != nil {
-		t.Fatalf("build the faulty plugin: %v", faultyBuild.err)
-	}
-	return config.Plugin{Name: "faulty", Path: faultyBuild.path, Timeout: hookgate.Duration(30 * time.Second),
+	return config.Plugin{Name: "faulty", Path: faultyPlugin(t), Timeout: hookgate.Duration(30 * time.Second),
 		Env: map[string]string{"FAULT": "none", "FAULT_VERSION": version}}
 }
 
@@ -68,7 +44,6 @@ func withReloadablePlugins(t *testing.T, plugins *atomic.Pointer[[]config.Plugin
 	return h
 }
 
-
 func (h *harness) reload(t *testing.T) map[string]host.ReloadResult {
 	t.Helper()
 	var rep host.ReloadReport
@@ -85,7 +60,7 @@ func (h *harness) reload(t *testing.T) map[string]host.ReloadResult {
 // attempt, and deliveries rendered by each version reach the receiver.
 func TestPluginReloadUnderLoadLosesNoDelivery(t *testing.T) {
 	var plugins atomic.Pointer[[]config.Plugin]
-	plugins.Store(&[]config.Plugin{faultyPlugin(t, "1")})
+	plugins.Store(&[]config.Plugin{versionedFaulty(t, "1")})
 	h := withReloadablePlugins(t, &plugins)
 	rec := receiver.NewRecorder()
 	srv := httptest.NewServer(rec)
@@ -117,7 +92,7 @@ func TestPluginReloadUnderLoadLosesNoDelivery(t *testing.T) {
 	for _, version := range []string{"2", "3"} {
 		mark := rec.Count() + 20
 		eventually(t, 30*time.Second, fmt.Sprintf("%d deliveries", mark), func() bool { return rec.Count() >= mark })
-		plugins.Store(&[]config.Plugin{faultyPlugin(t, version)})
+		plugins.Store(&[]config.Plugin{versionedFaulty(t, version)})
 		if r := h.reload(t)["faulty"]; r.Result != host.ReloadUpgraded || r.Version != version {
 			t.Fatalf("reload to %s under load: %+v", version, r)
 		}
@@ -176,11 +151,11 @@ func TestPluginReloadUnderLoadLosesNoDelivery(t *testing.T) {
 // nothing and answers 409 invalid_config.
 func TestPluginReloadFailuresKeepTheRunningPlugins(t *testing.T) {
 	var plugins atomic.Pointer[[]config.Plugin]
-	plugins.Store(&[]config.Plugin{faultyPlugin(t, "1")})
+	plugins.Store(&[]config.Plugin{versionedFaulty(t, "1")})
 	h := withReloadablePlugins(t, &plugins)
 	admin := h.token("acme", "admin")
 
-	bad := faultyPlugin(t, "2")
+	bad := versionedFaulty(t, "2")
 	bad.SHA256 = strings.Repeat("ab", 32)
 	plugins.Store(&[]config.Plugin{bad})
 	r := h.reload(t)["faulty"]
@@ -196,7 +171,9 @@ func TestPluginReloadFailuresKeepTheRunningPlugins(t *testing.T) {
 		t.Fatalf("GET /v1/plugins after a failed upgrade: %+v", list)
 	}
 
-	h.app.ConfigSource = func() (config.Config, error) { return config.Config{}, errors.New("parse config.yaml: line 3: did not find expected key") }
+	h.app.ConfigSource = func() (config.Config, error) {
+		return config.Config{}, errors.New("parse config.yaml: line 3: did not find expected key")
+	}
 	res := h.do("POST", "/v1/plugins/reload", h.token("ops", hookgate.RoleSystem), nil).must(t, 409)
 	if code := res.errorCode(t); code != hookgate.EINVALIDCONFIG {
 		t.Fatalf("code %q, want invalid_config: %s", code, res.Body)
@@ -212,7 +189,7 @@ func TestPluginReloadFailuresKeepTheRunningPlugins(t *testing.T) {
 func TestPluginRemovalRefusedWhileWebhooksUseIt(t *testing.T) {
 	cloudcx := config.Plugin{Name: "cloudcx", Path: cloudcxPlugin(t), Timeout: hookgate.Duration(5 * time.Second)}
 	var plugins atomic.Pointer[[]config.Plugin]
-	plugins.Store(&[]config.Plugin{faultyPlugin(t, "1"), cloudcx})
+	plugins.Store(&[]config.Plugin{versionedFaulty(t, "1"), cloudcx})
 	h := withReloadablePlugins(t, &plugins)
 	admin := h.token("acme", "admin")
 	w := h.createWebhook(admin, map[string]any{"name": "Orders", "format": "faulty", "endpoints": endpoints("https://example.com/h"), "events": []string{"contact.*"}})
