@@ -21,6 +21,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/eventschema"
 	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/incoming"
 	"github.com/hookgate/hookgate/lifecycle"
@@ -124,6 +125,21 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 			metrics.Events.Add(float64(events))
 			metrics.Enqueued.Add(float64(deliveries))
 		},
+	}
+	if mode := cfg.Events.Validate; mode == eventschema.Warn || mode == eventschema.Enforce {
+		// Compiled once here; a schema that does not compile stops the start.
+		schemas, err := eventschema.New(cat)
+		if err != nil {
+			return nil, fmt.Errorf("event schemas: %w", err)
+		}
+		violations := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookgate_event_schema_violations_total",
+			Help: "Published events whose data did not match their type's schema, by event type (events.validate: warn)."}, []string{"type"})
+		a.Registry.MustRegister(violations)
+		pub.Schemas, pub.EnforceSchemas = schemas, mode == eventschema.Enforce
+		pub.OnViolation = func(typ string, err error) {
+			violations.WithLabelValues(typ).Inc()
+			logger.Warn("event data does not match its schema; accepted (events.validate: warn)", "type", typ, "violation", hookgate.ErrorMessage(err))
+		}
 	}
 	a.Lifecycle = &lifecycle.Manager{
 		Store: st, Held: lifecycle.NewHeld(a.Redis, cfg.Redis.Prefix, cfg.Lifecycle.HoldMax), Queue: a.client,

@@ -146,6 +146,10 @@ type Events struct {
 	MaxBatch       int                  `yaml:"max_batch" env:"MAX_BATCH"`             // events per batch; default 100
 	IdempotencyTTL Duration             `yaml:"idempotency_ttl" env:"IDEMPOTENCY_TTL"` // default 24h
 	ExtraTypes     []hookgate.EventType `yaml:"extra_types"`                           // added to the built-in catalogue
+	// Validate checks published data against its type's schema: off (no
+	// check), warn (accept, log, count hookgate_event_schema_violations_total)
+	// or enforce (refuse with 400 schema_violation). Default off.
+	Validate string `yaml:"validate" env:"VALIDATE"`
 }
 
 // Delivery is how outgoing deliveries are sent, retried and logged.
@@ -268,7 +272,7 @@ func Default() Config {
 			MaxNameLength: 200, MaxEndpoints: 10, MaxEvents: 100, MinSecretLength: 24,
 			MaxPerTenant: 10000, PageSize: 50, MaxPageSize: 200, MaxMetadataKeys: 32,
 		},
-		Events: Events{MaxPayload: 256 << 10, MaxBatch: 100, IdempotencyTTL: Duration(24 * time.Hour)},
+		Events: Events{MaxPayload: 256 << 10, MaxBatch: 100, IdempotencyTTL: Duration(24 * time.Hour), Validate: "off"},
 		Delivery: Delivery{
 			Timeout: Duration(5 * time.Second), MaxTimeout: Duration(30 * time.Second),
 			RetryDelays: []Duration{Duration(time.Minute), Duration(5 * time.Minute), Duration(30 * time.Minute)},
@@ -432,6 +436,11 @@ func (c *Config) Validate() error {
 	// Written so that NaN (YAML .nan) fails too.
 	if !(c.Delivery.RetryJitter >= 0 && c.Delivery.RetryJitter < 1) {
 		return bad("delivery.retry_jitter", "must be in [0, 1)")
+	}
+	switch c.Events.Validate {
+	case "", "off", "warn", "enforce":
+	default:
+		return bad("events.validate", "must be off, warn or enforce")
 	}
 	switch c.Delivery.GonePolicy {
 	case "retry", "fail", "disable_endpoint":

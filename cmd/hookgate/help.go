@@ -60,8 +60,9 @@ var commands = []command{
 			"hookgate crm --port 9100",
 			"hookgate crm --port 9100 --hookgate https://hooks.example.com",
 		},
-		settings: "none from the file: --hookgate names the hookgate whose owner tokens it accepts (its JWKS at\n" +
-			"/.well-known/jwks.json; --issuer when incoming.issuer is not server.public_url). The shipped\n" +
+		settings: "server.public_url and incoming.issuer of --config (when the file exists) give the defaults of\n" +
+			"--hookgate, the hookgate whose owner tokens it accepts (its JWKS at /.well-known/jwks.json), and\n" +
+			"--issuer. The shipped\n" +
 			"incoming.scopes point at 127.0.0.1:9100 (docs/incoming.md)",
 	},
 	{
@@ -74,6 +75,16 @@ var commands = []command{
 		},
 		settings: "redis.addr and redis.prefix (use a Redis you can spare) and the delivery.* settings of the\n" +
 			"configuration file (docs/benchmarks.md)",
+	},
+	{
+		name:    "plugin",
+		purpose: "plugin new NAME: write a plugin repository (main.go, golden test, go.mod, Makefile, README)",
+		examples: []string{
+			"hookgate plugin new chat",
+			"hookgate plugin new chat --module github.com/acme/hookgate-chat --sdk ../hookgate/plugins/sdk",
+		},
+		settings: "none (the new repository's go.mod requires the plugin SDK, with a replace to a hookgate\n" +
+			"checkout until the SDK is published: docs/plugins.md)",
 	},
 	{
 		name:     "version",

@@ -30,10 +30,11 @@ type Transformed struct {
 // Format builds the payload of ev in the named format, with the webhook's
 // settings over the plugin's.
 func (h *Host) Format(ctx context.Context, format string, ev *hookgate.Event, w *hookgate.Webhook) (*hookgate.Payload, error) {
-	p := h.formatProc(format)
+	p := h.acquire(formatsTable, format)
 	if p == nil {
 		return nil, pluginError(hookgate.EUNAVAILABLE, format, "no loaded plugin provides format %q", format)
 	}
+	defer p.release()
 	res, err := p.outgoing(ctx, pb.Kind_KIND_FORMAT, format, ev, w)
 	if err != nil {
 		return nil, err
@@ -86,10 +87,11 @@ func payloadOf(format string, res *pb.OutgoingResponse) (*hookgate.Payload, erro
 
 // Transform runs the named transform on ev.
 func (h *Host) Transform(ctx context.Context, name string, ev *hookgate.Event, w *hookgate.Webhook) (Transformed, error) {
-	p := h.transformProc(name)
+	p := h.acquire(transformsTable, name)
 	if p == nil {
 		return Transformed{}, pluginError(hookgate.EUNAVAILABLE, name, "no loaded plugin provides transform %q", name)
 	}
+	defer p.release()
 	res, err := p.outgoing(ctx, pb.Kind_KIND_TRANSFORM, name, ev, w)
 	if err != nil {
 		return Transformed{}, err
@@ -136,10 +138,11 @@ type IncomingResult struct {
 
 // Incoming asks the named plugin to translate an incoming request.
 func (h *Host) Incoming(ctx context.Context, plugin string, req IncomingRequest) (*IncomingResult, error) {
-	p, ok := h.byName[plugin]
-	if !ok {
+	p := h.acquire(namesTable, plugin)
+	if p == nil {
 		return nil, pluginError(hookgate.EUNAVAILABLE, plugin, "no such plugin is configured")
 	}
+	defer p.release()
 	headers := make(map[string]string, len(req.Headers))
 	for k, v := range req.Headers {
 		headers[k] = strings.Join(v, ", ")

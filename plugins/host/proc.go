@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,6 +41,13 @@ type proc struct {
 
 	kick chan struct{} // asks the supervisor to restart now (buffered 1)
 
+	// Calls hold the plugin (use, release) so that a reload that replaces
+	// or removes it stops its process only once they are done.
+	refs        atomic.Int64
+	retired     atomic.Bool
+	drainedOnce sync.Once
+	drained     chan struct{} // closed when retired with no call held
+
 	mu       sync.RWMutex
 	client   *goplugin.Client
 	rpc      pb.PluginClient
@@ -50,13 +58,17 @@ type proc struct {
 	reason   string
 	restartN int
 	pid      int
-	pids     []int // every process started, for tests
+	pids     []int  // every process started, for tests
+	exeSum   string // sha256 of the executable last started, hex
+
+	stopSupervisor context.CancelFunc
+	supervised     chan struct{} // closed when the supervisor returned
 }
 
 func newProc(h *Host, c config.Plugin) *proc {
 	l := prometheus.Labels{"plugin": c.Name}
 	return &proc{
-		h: h, cfg: c, kick: make(chan struct{}, 1),
+		h: h, cfg: c, kick: make(chan struct{}, 1), drained: make(chan struct{}),
 		calls:    h.metrics.calls.MustCurryWith(l),
 		errs:     h.metrics.errors.MustCurryWith(l),
 		latency:  h.metrics.latency.MustCurryWith(l),
@@ -64,6 +76,33 @@ func newProc(h *Host, c config.Plugin) *proc {
 		up:       h.metrics.up.With(l),
 		reason:   "not started",
 	}
+}
+
+// use holds the plugin for one call; release ends the hold.
+func (p *proc) use() { p.refs.Add(1) }
+
+func (p *proc) release() {
+	if p.refs.Add(-1) == 0 && p.retired.Load() {
+		p.drainedOnce.Do(func() { close(p.drained) })
+	}
+}
+
+// retire marks a plugin no longer routed (a reload replaced or removed
+// it) and returns a channel closed once no call holds it.
+func (p *proc) retire() <-chan struct{} {
+	p.retired.Store(true)
+	if p.refs.Load() == 0 {
+		p.drainedOnce.Do(func() { close(p.drained) })
+	}
+	return p.drained
+}
+
+// currentInfo is what the running process said of itself, nil before its
+// first start.
+func (p *proc) currentInfo() *pb.InfoResponse {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.info
 }
 
 func (p *proc) status() Status {
@@ -109,6 +148,21 @@ func (p *proc) resolve() (string, error) {
 	return path, nil
 }
 
+// fileSHA256 is the hex sha256 of the file at path: what a reload compares
+// to tell a new executable at the same path.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("executable %s: %w", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("executable %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // env is the plugin's whole environment: PATH and the configured variables,
 // never hookgate's own (it holds secrets).
 func (p *proc) env() []string {
@@ -139,6 +193,10 @@ func (p *proc) launch(ctx context.Context) error {
 
 func (p *proc) launchErr(ctx context.Context) error {
 	path, err := p.resolve()
+	if err != nil {
+		return err
+	}
+	sum, err := fileSHA256(path)
 	if err != nil {
 		return err
 	}
@@ -202,9 +260,12 @@ func (p *proc) launchErr(ctx context.Context) error {
 	p.healthy, p.reason, p.pid = true, "", pid
 	p.gen++
 	p.pids = append(p.pids, pid)
+	p.exeSum = sum
 	p.mu.Unlock()
 	p.up.Set(1)
-	p.h.route(p, info.Formats, info.Transforms)
+	if !p.retired.Load() {
+		p.h.route()
+	}
 	log.Info("plugin started", "version", info.Version, "pid", pid, "formats", info.Formats, "transforms", info.Transforms)
 	return nil
 }

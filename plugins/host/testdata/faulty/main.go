@@ -11,30 +11,36 @@
 //	panic:T    panic (with a message naming the event) on events of type T
 //	hangon:T   never answer events of type T
 //	exiton:T   exit on events of type T
+//	waitfile   on events of type "wait", create the file named by the data's
+//	           "started", then answer once the file named by "release" exists
 //	garbage    print garbage on stdout before the handshake, on the first
 //	           start only (FAULT_STATE names a marker file), and on every call
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/hookgate/hookgate/plugins/sdk"
 )
 
 type faulty struct {
-	mode  string
-	arg   string
-	n     int64
-	calls atomic.Int64
+	name    string
+	version string
+	mode    string
+	arg     string
+	n       int64
+	calls   atomic.Int64
 }
 
 func (f *faulty) Info() sdk.Info {
-	return sdk.Info{Name: "faulty", Version: "0.0.1", Formats: []string{"faulty"}, Transforms: []string{"faulty-redact"}}
+	return sdk.Info{Name: f.name, Version: f.version, Formats: []string{f.name}, Transforms: []string{f.name + "-redact"}}
 }
 
 func (f *faulty) Outgoing(_ context.Context, req sdk.Outgoing) (sdk.Result, error) {
@@ -63,11 +69,21 @@ func (f *faulty) Outgoing(_ context.Context, req sdk.Outgoing) (sdk.Result, erro
 		return sdk.Result{Body: make([]byte, 2<<20), ContentType: "application/octet-stream"}, nil
 	case f.mode == "garbage":
 		fmt.Println("garbage \x00\x01 on stdout")
+	case f.mode == "waitfile" && req.Event.Type == "wait":
+		var files struct{ Started, Release string }
+		_ = json.Unmarshal(req.Event.Data, &files)
+		_ = os.WriteFile(files.Started, nil, 0o600)
+		for {
+			if _, err := os.Stat(files.Release); err == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 	if req.Kind == sdk.KindTransform {
 		return sdk.Result{Data: []byte(`{"redacted":true}`)}, nil
 	}
-	return sdk.Result{Body: []byte(`{"n":` + strconv.FormatInt(n, 10) + `,"data":` + string(req.Event.Data) + `}`)}, nil
+	return sdk.Result{Body: []byte(`{"n":` + strconv.FormatInt(n, 10) + `,"version":"` + f.version + `","data":` + string(req.Event.Data) + `}`)}, nil
 }
 
 func main() {
@@ -81,5 +97,12 @@ func main() {
 			}
 		}
 	}
-	sdk.Serve(&faulty{mode: mode, arg: arg, n: n})
+	name, version := os.Getenv("FAULT_NAME"), os.Getenv("FAULT_VERSION")
+	if name == "" {
+		name = "faulty"
+	}
+	if version == "" {
+		version = "0.0.1"
+	}
+	sdk.Serve(&faulty{name: name, version: version, mode: mode, arg: arg, n: n})
 }
