@@ -103,7 +103,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	policy := queue.Policy{
 		RetryDelays: durations(d.RetryDelays), Jitter: d.RetryJitter, RetryAfterMax: d.RetryAfterMax.D(),
 		GonePolicy: d.GonePolicy, Timeout: d.Timeout.D(), EndpointLimit: d.EndpointInFlight,
-		MaxRequestBody: d.MaxResponseBody, MaxResponseBody: d.MaxResponseBody,
+		MaxRequestBody: d.MaxResponseBody, MaxResponseBody: d.MaxResponseBody, PluginWaitMax: d.PluginWaitMax.D(),
 	}
 	plugins, err := host.New(cfg.Plugins, logger, a.Registry, host.WithRequired(cfg.PluginsRequired))
 	if err != nil {
@@ -117,7 +117,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		Sender: sender.New(sender.Config{Guard: guard, Timeout: d.Timeout.D(), MaxResponseBody: d.MaxResponseBody,
 			UserAgent: hookgate.UserAgent(), MaxIdleConnsPerHost: d.EndpointInFlight}),
 	}
-	a.client = queue.NewClient(a.Redis, a.queueName, d.MaxTimeout.D()+30*time.Second)
+	a.client = queue.NewClient(a.Redis, a.queueName, d.MaxTimeout.D()+d.PluginWaitMax.D()+30*time.Second)
 	pub := &publish.Publisher{
 		Catalogue: cat, Matcher: a.Index, Queue: a.client, Idempotency: store.NewIdempotency(a.Redis, cfg.Redis.Prefix, cfg.Events.IdempotencyTTL.D()),
 		MaxPayload: cfg.Events.MaxPayload, MaxFanout: d.MaxFanout, Retries: policy.Retries, Now: time.Now,

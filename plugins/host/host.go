@@ -28,7 +28,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 )
 
@@ -401,10 +400,4 @@ func (h *Host) Unavailable(name string) string {
 		return fmt.Sprintf("plugin %s is not running: %s", st.Name, st.Reason)
 	}
 	return ""
-}
-
-// pluginError returns the error of a failed call: a *hookgate.Error whose
-// chain holds ErrPlugin.
-func pluginError(code, plugin, format string, args ...any) error {
-	return &hookgate.Error{Code: code, Message: "plugin " + plugin + ": " + fmt.Sprintf(format, args...), Err: ErrPlugin}
 }
