@@ -16,6 +16,7 @@ var statusOf = map[string]int{
 	hookgate.EMALFORMED:    fiber.StatusBadRequest,
 	hookgate.ENOTFOUND:     fiber.StatusNotFound,
 	hookgate.ECONFLICT:     fiber.StatusConflict,
+	hookgate.EDISABLED:     fiber.StatusConflict,
 	hookgate.EIDEMPOTENCY:  fiber.StatusConflict,
 	hookgate.EUNAUTHORIZED: fiber.StatusUnauthorized,
 	hookgate.EFORBIDDEN:    fiber.StatusForbidden,

@@ -3,7 +3,7 @@ import * as api from './api.js';
 import { h, fill, id, toast, copy, when, modal, confirm, showErrors, clearErrors, errorSlot, busy } from './dom.js';
 import { eventTypes, formats } from './catalog.js';
 
-const STATUS = { active: 'Active', paused: 'Paused', error: 'Error', unconfirmed: 'Unconfirmed' };
+const STATUS = { active: 'Active', paused: 'Paused', error: 'Error', unconfirmed: 'Unconfirmed', pending_confirmation: 'Pending confirmation', disabled: 'Disabled' };
 
 /** lifecycle reports which of the lifecycle routes this server has. */
 async function lifecycle() {
@@ -132,10 +132,10 @@ export function webhooksPage(main) {
     const paused = w.status === 'paused' || w.status === 'error';
     if (paused && features.resume) {
       out.push(h('button', { type: 'button', class: 'small', 'data-action': 'resume', 'aria-label': `Resume ${w.name}`, onclick: (e) => lifecycleCall(e.target, w, 'resume') }, 'Resume'));
-    } else if (!paused && w.status !== 'unconfirmed' && features.pause) {
+    } else if (!paused && w.status !== 'unconfirmed' && w.status !== 'disabled' && features.pause) {
       out.push(h('button', { type: 'button', class: 'small', 'data-action': 'pause', 'aria-label': `Pause ${w.name}`, onclick: (e) => lifecycleCall(e.target, w, 'pause') }, 'Pause'));
     }
-    if (w.status === 'unconfirmed' && features.resend) {
+    if ((w.status === 'unconfirmed' || w.status === 'pending_confirmation') && features.resend) {
       out.push(h('button', { type: 'button', class: 'small', 'data-action': 'resend', 'aria-label': `Resend confirmation of ${w.name}`,
         onclick: (e) => lifecycleCall(e.target, w, 'confirmation/resend') }, 'Resend confirmation'));
     }
