@@ -3,6 +3,7 @@
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+COPY plugins/sdk/go.mod plugins/sdk/go.sum ./plugins/sdk/
 RUN go mod download
 COPY . .
 ARG VERSION=dev

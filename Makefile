@@ -4,6 +4,7 @@ BIN       := bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/hookgate/hookgate.Version=$(VERSION)
 CONFIG    ?= config.yaml
+SDK       := plugins/sdk
 PLUGINS   := $(notdir $(wildcard plugins/cloudcx plugins/ucrm plugins/uspacy))
 export REDIS_ADDR ?= 127.0.0.1:6379
 
@@ -43,9 +44,12 @@ run: build redis ## start hookgate in development mode (--dev: http and loopback
 
 test: redis chromium plugins node-plugin ## run every test (needs Redis and Chromium; installed/started if missing)
 	$(GO) vet ./...
+	cd $(SDK) && $(GO) vet ./...
+	cd $(SDK) && $(GO) test -count=1 ./...
 	HOOKGATE_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 15m ./...
 
 test-short: redis ## unit tests only
+	cd $(SDK) && $(GO) test -count=1 -short ./...
 	$(GO) test -count=1 -short ./...
 
 fuzz: redis ## run every fuzz target for FUZZTIME each (default 30s; FUZZ_ONLY=regexp picks targets)
@@ -60,14 +64,15 @@ bench: build ## the benchmarks: delivery (vs bare asynq) and the incoming proxy 
 	./scripts/bench.sh $(BENCH_ARGS)
 	./scripts/bench.sh --suite incoming
 
-vet: ## go vet
+vet: ## go vet (the gateway and the plugin SDK module)
 	$(GO) vet ./...
+	cd $(SDK) && $(GO) vet ./...
 
 fmt: ## gofmt every file
 	gofmt -w $$(git ls-files '*.go')
 
 proto: ## regenerate the plugin gRPC code
-	./plugins/proto/gen.sh
+	./plugins/sdk/proto/gen.sh
 
 docker: ## build the container image (needs a Docker engine)
 	docker build -t hookgate:$(VERSION) .

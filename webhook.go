@@ -1,14 +1,18 @@
 package hookgate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/hookgate/hookgate/filter"
 )
 
 // WebhookStatus is the delivery state of an outgoing webhook.
@@ -97,22 +101,28 @@ type RetryPolicy struct {
 // Webhook is an outgoing webhook: a set of endpoints subscribed to events,
 // with the format they want and the secret deliveries are signed with.
 type Webhook struct {
-	ID          string            `json:"id"`
-	Tenant      string            `json:"tenant"`
-	System      bool              `json:"system"`
-	Owner       string            `json:"owner,omitempty"`
-	Name        string            `json:"name"`
-	Description string            `json:"description,omitempty"`
-	Endpoints   []Endpoint        `json:"endpoints"`
-	Events      []string          `json:"events"`
-	Format      string            `json:"format"`
-	Transforms  []string          `json:"transforms,omitempty"`
-	Settings    map[string]string `json:"settings,omitempty"`
-	Metadata    map[string]string `json:"metadata,omitempty"`
-	Enabled     bool              `json:"enabled"`
-	Status      WebhookStatus     `json:"status"`
-	Timeout     Duration          `json:"timeout,omitempty"`
-	Retry       *RetryPolicy      `json:"retry,omitempty"`
+	ID          string     `json:"id"`
+	Tenant      string     `json:"tenant"`
+	System      bool       `json:"system"`
+	Owner       string     `json:"owner,omitempty"`
+	Name        string     `json:"name"`
+	Description string     `json:"description,omitempty"`
+	Endpoints   []Endpoint `json:"endpoints"`
+	Events      []string   `json:"events"`
+	Format      string     `json:"format"`
+	Transforms  []string   `json:"transforms,omitempty"`
+	// Filter is a content filter on the event envelope {type, data}
+	// (docs/filters.md); events it refuses create no delivery.
+	Filter json.RawMessage `json:"filter,omitempty"`
+	// filter is Filter parsed (CompileFilter); nil with a Filter set means
+	// not compiled yet.
+	filter   *filter.Filter
+	Settings map[string]string `json:"settings,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+	Enabled  bool              `json:"enabled"`
+	Status   WebhookStatus     `json:"status"`
+	Timeout  Duration          `json:"timeout,omitempty"`
+	Retry    *RetryPolicy      `json:"retry,omitempty"`
 
 	// Secret signs deliveries. It is never serialised with the webhook: the
 	// API returns it once, on create and on rotation.
@@ -371,7 +381,48 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	if w.Status != "" && !w.Status.Valid() {
 		v.Add("status", "unknown status %q", w.Status)
 	}
+	if err := w.CompileFilter(); err != nil {
+		var fe *filter.Error
+		if errors.As(err, &fe) && fe.Path != "" {
+			v.Add("filter."+fe.Path, "%s", fe.Message)
+		} else {
+			v.Add("filter", "filter %s", ErrorMessage(err))
+		}
+	}
 	return v.Err()
+}
+
+// CompileFilter parses w.Filter once, for Accepts; a filter that is empty
+// ({} or null) is dropped.
+func (w *Webhook) CompileFilter() error {
+	f, err := filter.Parse(w.Filter)
+	if err != nil {
+		return err
+	}
+	if f == nil {
+		w.Filter = nil
+	} else {
+		var b bytes.Buffer
+		if json.Compact(&b, w.Filter) == nil {
+			w.Filter = b.Bytes()
+		}
+	}
+	w.filter = f
+	return nil
+}
+
+// Accepts reports whether w's content filter lets the event through (true
+// without a filter). A filter that was never compiled is parsed on each
+// call; one that cannot be parsed refuses the event.
+func (w *Webhook) Accepts(typ string, data []byte) bool {
+	if len(w.Filter) == 0 {
+		return true
+	}
+	if w.filter != nil {
+		return w.filter.Match(typ, data)
+	}
+	f, err := filter.Parse(w.Filter)
+	return err == nil && f.Match(typ, data)
 }
 
 // MsgHTTPSRequired is the refusal of an http:// endpoint URL while

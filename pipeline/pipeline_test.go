@@ -16,6 +16,7 @@ import (
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/format"
 	"github.com/hookgate/hookgate/pipeline"
+	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
 )
 
@@ -71,7 +72,7 @@ func pluginPipeline(tb testing.TB) *pipeline.Pipeline {
 	cloudcx := plugintest.Build(tb, "github.com/hookgate/hookgate/plugins/cloudcx")
 	uspacy := plugintest.Build(tb, "github.com/hookgate/hookgate/plugins/uspacy")
 	faulty := plugintest.Build(tb, "github.com/hookgate/hookgate/plugins/host/testdata/faulty")
-	h := plugintest.Start(tb, []config.Plugin{
+	h := hosttest.Start(tb, []config.Plugin{
 		{Name: "cloudcx", Path: cloudcx}, {Name: "uspacy", Path: uspacy}, {Name: "faulty", Path: faulty},
 	})
 	return pipeline.New(h)
@@ -210,7 +211,7 @@ func benchPipeline(b *testing.B) *pipeline.Pipeline {
 			b.Fatalf("build cloudcx: %v\n%s", err, out)
 		}
 	})
-	return pipeline.New(plugintest.Start(b, []config.Plugin{{Name: "cloudcx", Path: benchBinary.path}}))
+	return pipeline.New(hosttest.Start(b, []config.Plugin{{Name: "cloudcx", Path: benchBinary.path}}))
 }
 
 func TestMain(m *testing.M) {

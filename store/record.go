@@ -25,6 +25,7 @@ type record struct {
 	Events              []string               `json:"events"`
 	Format              string                 `json:"format,omitempty"`
 	Transforms          []string               `json:"transforms,omitempty"`
+	Filter              json.RawMessage        `json:"filter,omitempty"`
 	Settings            map[string]string      `json:"settings,omitempty"`
 	Metadata            map[string]string      `json:"metadata,omitempty"`
 	Enabled             bool                   `json:"enabled"`
@@ -60,6 +61,7 @@ func (s *Store) encode(w *hookgate.Webhook) ([]byte, error) {
 		Endpoints:           w.Endpoints,
 		Events:              w.Events,
 		Format:              w.Format,
+		Filter:              w.Filter,
 		Transforms:          w.Transforms,
 		Settings:            w.Settings,
 		Metadata:            w.Metadata,
@@ -107,6 +109,7 @@ func (s *Store) webhook(r *record) (*hookgate.Webhook, error) {
 		Events:              r.Events,
 		Format:              r.Format,
 		Transforms:          r.Transforms,
+		Filter:              r.Filter,
 		Settings:            r.Settings,
 		Metadata:            r.Metadata,
 		Enabled:             r.Enabled,

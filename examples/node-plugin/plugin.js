@@ -3,7 +3,8 @@
 //   {"source": "hookgate-node", "event": <type>, "id": <event id>, "data": <event data>}
 // and shows everything a plugin in any language needs:
 //   1. refuse to run unless hookgate's magic cookie is in the environment;
-//   2. serve the hookgate contract (plugins/proto/plugin.proto), the gRPC
+//   2. serve the hookgate contract (proto/plugin.proto, a copy of hookgate's
+//      plugins/sdk/proto/plugin.proto), the gRPC
 //      health service (service "plugin" SERVING) and go-plugin's controller;
 //   3. print the go-plugin handshake line on stdout:
 //      1|<contract version>|tcp|127.0.0.1:<port>|grpc
@@ -22,15 +23,14 @@ if (process.env[MAGIC_COOKIE_KEY] !== MAGIC_COOKIE_VALUE) {
   process.exit(1);
 }
 
-// The contract ships with hookgate; HOOKGATE_PROTO points elsewhere if the
-// plugin is installed outside the source tree.
-const contract = process.env.HOOKGATE_PROTO ||
-  path.join(__dirname, '..', '..', 'plugins', 'proto', 'plugin.proto');
+// Every .proto this plugin needs is in its own proto/ directory, so the
+// directory works wherever it is copied.
+const contract = path.join(__dirname, 'proto', 'plugin.proto');
 const options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 const load = (file) => grpc.loadPackageDefinition(protoLoader.loadSync(file, options));
 const hookgate = load(contract).hookgate.plugin.v1;
-const health = load(path.join(__dirname, 'health.proto')).grpc.health.v1;
-const controller = load(path.join(__dirname, 'controller.proto')).plugin;
+const health = load(path.join(__dirname, 'proto', 'health.proto')).grpc.health.v1;
+const controller = load(path.join(__dirname, 'proto', 'controller.proto')).plugin;
 
 function outgoing(req) {
   const ev = req.event || {};

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 	"google.golang.org/protobuf/proto"
 
-	pb "github.com/hookgate/hookgate/plugins/proto"
+	pb "github.com/hookgate/hookgate/plugins/sdk/proto"
 )
 
 // FuzzPluginResponse feeds the host a format plugin's answer as it arrives

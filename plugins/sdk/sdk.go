@@ -4,7 +4,7 @@
 //
 //	func main() { sdk.Serve(myPlugin{}) }
 //
-// Serve speaks go-plugin's handshake and the gRPC contract of plugins/proto;
+// Serve speaks go-plugin's handshake and the gRPC contract of plugins/sdk/proto;
 // the author never sees either. See docs/plugins.md for a walk-through.
 package sdk
 
@@ -13,7 +13,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	pb "github.com/hookgate/hookgate/plugins/sdk/proto"
 )
+
+// Version is the version of this SDK module.
+const Version = "v0.1.0"
+
+// ProtocolVersion is the version of the contract this SDK speaks (the
+// go-plugin application protocol version); hookgate refuses a plugin built
+// for another.
+const ProtocolVersion = pb.ProtocolVersion
 
 // Plugin is a hookgate plugin: it describes itself and builds outgoing
 // payloads (formats) or rewrites events (transforms). Implementations must
@@ -40,7 +50,10 @@ type Info struct {
 	Formats []string
 	// Transforms this plugin provides (webhook `transforms`).
 	Transforms []string
-	// EventTypes handled; empty means any. Informational.
+	// EventTypes are the event types this plugin's formats render: its
+	// contract. hookgate refuses a webhook that names one of the formats
+	// and subscribes to a type not listed here, so every listed type must
+	// render (plugintest's Goldens checks it). Empty means any type.
 	EventTypes []string
 	// NeedsConfirmation is true when receivers of this plugin's formats must
 	// confirm their subscription before deliveries start.
@@ -59,11 +72,11 @@ const (
 // Event is one hookgate event. Data is hookgate's canonical JSON for the
 // event type (docs/formats.md).
 type Event struct {
-	ID         string
-	Type       string
-	Tenant     string
-	OccurredAt time.Time
-	Data       json.RawMessage
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	Tenant     string          `json:"tenant"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	Data       json.RawMessage `json:"data"`
 }
 
 // Outgoing is one step of an outgoing delivery.

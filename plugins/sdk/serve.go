@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/hookgate/hookgate/plugins/proto"
+	pb "github.com/hookgate/hookgate/plugins/sdk/proto"
 )
 
 // Serve runs p as a hookgate plugin until hookgate stops it. It must be

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
 )
 
@@ -19,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // the real plugin binary and compares with the golden files that define
 // the uCRM format (docs/formats.md).
 func TestUCRMFormatIsStable(t *testing.T) {
-	p := plugintest.Pipeline(t, "ucrm", ".", nil)
+	p := hosttest.Pipeline(t, "ucrm", ".", nil)
 	w := &hookgate.Webhook{ID: "wh_1", Format: "ucrm"}
 	for _, name := range []string{"contact_created", "calendar_event_updated", "contact_deleted"} {
 		t.Run(name, func(t *testing.T) {

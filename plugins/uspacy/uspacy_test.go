@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/plugins/sdk"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
 )
@@ -20,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // TestUspacyCommentEqualsTheSeedExample runs the canonical comment event
 // through the real plugin binary and compares it with Uspacy's example.
 func TestUspacyCommentEqualsTheSeedExample(t *testing.T) {
-	p := plugintest.Pipeline(t, "uspacy", ".", map[string]string{"env": "prod"})
+	p := hosttest.Pipeline(t, "uspacy", ".", map[string]string{"env": "prod"})
 	b, err := os.ReadFile(filepath.Join("testdata", "comment_created.event.json"))
 	if err != nil {
 		t.Fatal(err)

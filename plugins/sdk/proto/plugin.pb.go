@@ -936,7 +936,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\x0eKIND_TRANSFORM\x10\x022\xad\x01\n" +
 	"\x06Plugin\x12I\n" +
 	"\x04Info\x12\x1f.hookgate.plugin.v1.InfoRequest\x1a .hookgate.plugin.v1.InfoResponse\x12X\n" +
-	"\tTransform\x12$.hookgate.plugin.v1.TransformRequest\x1a%.hookgate.plugin.v1.TransformResponseB,Z*github.com/hookgate/hookgate/plugins/protob\x06proto3"
+	"\tTransform\x12$.hookgate.plugin.v1.TransformRequest\x1a%.hookgate.plugin.v1.TransformResponseB0Z.github.com/hookgate/hookgate/plugins/sdk/protob\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once

@@ -1,0 +1,58 @@
+// Package hosttest runs plugins under the real plugin host and pipeline, for
+// hookgate's own tests (the built-in plugins, the pipeline, the API). A
+// plugin's own tests use plugins/sdk/plugintest, which needs no part of the
+// gateway.
+package hosttest
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/pipeline"
+	"github.com/hookgate/hookgate/plugins/host"
+	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
+)
+
+// Start starts the plugins under a real host, fails the test if any does not
+// start, and shuts the host down when the test ends.
+func Start(tb testing.TB, plugins []config.Plugin, opts ...host.Option) *host.Host {
+	tb.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h, err := host.New(plugins, log, nil, append([]host.Option{host.WithRequired(true)}, opts...)...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := h.Start(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.Shutdown(ctx); err != nil {
+			tb.Errorf("shutdown: %v", err)
+		}
+	})
+	return h
+}
+
+// Pipeline builds the Go main package pkg and returns a pipeline with it
+// loaded as the plugin name, with the given plugin settings.
+func Pipeline(tb testing.TB, name, pkg string, settings map[string]string) *pipeline.Pipeline {
+	tb.Helper()
+	bin := plugintest.Build(tb, pkg)
+	return pipeline.New(Start(tb, []config.Plugin{{Name: name, Path: bin, Settings: settings}}))
+}
+
+// testWriter sends the host's log lines to the test log.
+type testWriter struct{ tb testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.tb.Log(string(bytes.TrimRight(b, "\n")))
+	return len(b), nil
+}
