@@ -188,7 +188,11 @@ func TestResumeAnswerEqualsAReadRightAfter(t *testing.T) {
 // until that URL follows its SubscribeURL; then they are released.
 func TestUspacyNewOrChangedURLHoldsItsEventsUntilConfirmed(t *testing.T) {
 	plugin := uspacyPlugin(t)
-	h := start(t, func(c *config.Config) { c.Plugins = []config.Plugin{{Name: "uspacy", Path: plugin}} })
+	// One worker: released events reach the endpoint in the order they were held.
+	h := start(t, func(c *config.Config) {
+		c.Plugins = []config.Plugin{{Name: "uspacy", Path: plugin}}
+		c.Delivery.Concurrency = 1
+	})
 	admin, pub := h.token("acme", "admin"), h.token("acme", "publisher")
 	a := receiver.NewRecorder()
 	a.SetAutoConfirm(true)
