@@ -76,6 +76,9 @@ func (s *Server) register() {
 			route{method: "POST", path: "/v1/deliveries/:id/retry", auth: true, roles: managers, handler: s.retryDelivery},
 			route{method: "POST", path: "/v1/webhooks/:id/preview", auth: true, roles: managers, handler: s.previewWebhook},
 		)
+		if s.stats() != nil {
+			s.addRoutes(route{method: "GET", path: "/v1/webhooks/:id/stats", auth: true, roles: managers, handler: s.webhookStats})
+		}
 	}
 	if s.lifecycle != nil {
 		s.addRoutes(
