@@ -294,13 +294,12 @@ func (p *proc) launchErr(ctx context.Context) error {
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		StartTimeout:     p.h.opts.startTimeout,
 		SkipHostEnv:      true,
-		// The plugin's output, once each: go-plugin's own logger would
-		// echo every stderr line a second time, and its exit lines say
-		// what the supervisor's lines already say.
+		// The plugin's output, once each: go-plugin's own logger echoes
+		// every stderr line too, which emit drops (see hostLogger).
 		Stderr:          newLineLogger(log, "stderr"),
 		SyncStderr:      newLineLogger(log, "stderr"),
 		SyncStdout:      newLineLogger(log, "stdout"),
-		Logger:          hclog.NewNullLogger(),
+		Logger:          hostLogger(log),
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg))},
 	})
 	rpcClient, err := client.Client()
@@ -519,6 +518,16 @@ func (grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, conn *gr
 
 var _ goplugin.GRPCPlugin = grpcPlugin{}
 
+// hostLogger is go-plugin's own logger: JSON lines, so that emit keeps each
+// line's level (as text, "[ERROR] go-plugin: ..." was logged at info). Its
+// echo of the plugin's stderr (module go-plugin.<executable>) is dropped:
+// the stderr stream logs those lines once, at debug.
+func hostLogger(log *slog.Logger) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name: "go-plugin", Level: hclog.Warn, Output: newLineLogger(log, "host"), DisableTime: true, JSONFormat: true,
+	})
+}
+
 // lineLogger writes each line a plugin prints into slog, tagged with the
 // plugin's name and the stream. Lines are capped at 8 KiB.
 type lineLogger struct {
@@ -565,6 +574,16 @@ func (l *lineLogger) emit(s string) {
 		if json.Unmarshal([]byte(s), &m) == nil {
 			if msg, ok := m["@message"].(string); ok {
 				level := hclogLevel(m["@level"])
+				if l.stream == "host" && m["@module"] != "go-plugin" {
+					return // go-plugin's echo of a line of the plugin's stderr
+				}
+				if l.stream == "host" && msg == "plugin process exited" {
+					// go-plugin reports every exit, at error when the
+					// process ended by a signal: hookgate's own stop
+					// (SIGTERM) does that. hookgate logs the exits that
+					// matter itself ("plugin exited; restarting").
+					level = slog.LevelDebug
+				}
 				if !l.log.Enabled(context.Background(), level) {
 					return
 				}
