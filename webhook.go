@@ -36,13 +36,14 @@ func (s WebhookStatus) Valid() bool {
 	return false
 }
 
-// Reason explains a status to people: why events are (not) delivered.
-func (s WebhookStatus) Reason() string {
+// Reason explains a status to people: why events are (not) delivered, and
+// what to do about it; id is the webhook's, named in the route to call.
+func (s WebhookStatus) Reason(id string) string {
 	switch s {
 	case StatusPaused:
-		return "paused by an admin: events are kept, not delivered, until POST /v1/webhooks/{id}/resume"
+		return "paused by an admin: events are kept, not delivered, until POST /v1/webhooks/" + id + "/resume"
 	case StatusError:
-		return "paused automatically after repeated failed deliveries: events are kept until POST /v1/webhooks/{id}/resume"
+		return "paused automatically after repeated failed deliveries: events are kept until POST /v1/webhooks/" + id + "/resume"
 	case StatusUnconfirmed:
 		return "waiting for the receiver to confirm the subscription (it must follow the SubscribeURL it was sent): events are kept until then"
 	}

@@ -57,6 +57,12 @@ type App struct {
 	Signer *ownertoken.Signer
 	// IncomingLog writes incoming webhooks' request logs.
 	IncomingLog *incoming.LogWriter
+	// ConfigSource reads the configuration again for ReloadPlugins (the
+	// serve command re-reads its file); nil refuses reloads.
+	ConfigSource func() (config.Config, error)
+
+	reloadMu   sync.Mutex // serialises reloads; guards Config after Start
+	lastReload *host.ReloadReport
 
 	queueName string
 	writer    *queue.LogWriter
@@ -103,7 +109,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	policy := queue.Policy{
 		RetryDelays: durations(d.RetryDelays), Jitter: d.RetryJitter, RetryAfterMax: d.RetryAfterMax.D(),
 		GonePolicy: d.GonePolicy, Timeout: d.Timeout.D(), EndpointLimit: d.EndpointInFlight,
-		MaxRequestBody: d.MaxResponseBody, MaxResponseBody: d.MaxResponseBody,
+		MaxRequestBody: d.MaxResponseBody, MaxResponseBody: d.MaxResponseBody, PluginWaitMax: d.PluginWaitMax.D(),
 	}
 	plugins, err := host.New(cfg.Plugins, logger, a.Registry, host.WithRequired(cfg.PluginsRequired))
 	if err != nil {
@@ -117,7 +123,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		Sender: sender.New(sender.Config{Guard: guard, Timeout: d.Timeout.D(), MaxResponseBody: d.MaxResponseBody,
 			UserAgent: hookgate.UserAgent(), MaxIdleConnsPerHost: d.EndpointInFlight}),
 	}
-	a.client = queue.NewClient(a.Redis, a.queueName, d.MaxTimeout.D()+30*time.Second)
+	a.client = queue.NewClient(a.Redis, a.queueName, d.MaxTimeout.D()+d.PluginWaitMax.D()+30*time.Second)
 	pub := &publish.Publisher{
 		Catalogue: cat, Matcher: a.Index, Queue: a.client, Idempotency: store.NewIdempotency(a.Redis, cfg.Redis.Prefix, cfg.Events.IdempotencyTTL.D()),
 		MaxPayload: cfg.Events.MaxPayload, MaxFanout: d.MaxFanout, Retries: policy.Retries, Now: time.Now,
@@ -166,11 +172,12 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 			AllowHTTP: d.AllowHTTP, FormatAllowsHTTP: a.Pipeline.AllowsHTTP, EventTypes: a.Pipeline.EventTypes, NewID: newID},
 		Ready:  func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
-		Plugins: a.Plugins, Lifecycle: a.Lifecycle, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
+		Plugins: a.Plugins, PluginReloader: a, Lifecycle: a.Lifecycle, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
 	}
 	if cfg.Server.Role == "worker" {
 		// A worker process serves health, readiness and metrics only.
 		deps.Webhooks, deps.Publisher, deps.Deliveries, deps.Plugins, deps.Lifecycle = nil, nil, nil, nil, nil
+		deps.PluginReloader = nil
 		deps.Incoming, deps.IncomingProxy, deps.JWKS, deps.LoginCodes = nil, nil, nil, nil
 	}
 	a.Gateway = gateway.New(deps)
@@ -214,12 +221,9 @@ func (a *App) newIncoming(cfg config.Config, st *store.Store, logger *slog.Logge
 		Store: st, Scopes: scopes, PublicURL: cfg.Server.PublicURL, MaxPerTenant: in.MaxPerTenant,
 		MaxNameLength: cfg.Webhooks.MaxNameLength, LogEntries: in.LogEntries,
 		HasPlugin: func(name string) bool {
-			for _, p := range cfg.Plugins {
-				if p.Name == name {
-					return true
-				}
-			}
-			return false
+			// The running plugins, which a reload changes.
+			_, ok := a.Plugins.Plugin(name)
+			return ok
 		},
 	}
 	proxy := &incoming.Proxy{

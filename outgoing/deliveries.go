@@ -300,7 +300,35 @@ func (s *Deliveries) Preview(ctx context.Context, ns, id, eventType string, data
 	ev := &hookgate.Event{ID: s.NewID("evt"), Type: typ, Tenant: w.Tenant, OccurredAt: time.Now().UTC(), Data: data}
 	p, err := s.Worker.Preview(ctx, w, ev, s.NewID("dl"))
 	if err != nil {
-		return nil, &hookgate.Error{Code: hookgate.EINVALID, Message: "the webhook's pipeline failed: " + hookgate.ErrorMessage(err), Err: err}
+		// A plugin that failed (502), timed out (504) or is not available
+		// (503) keeps its code: the webhook and the event are not at fault.
+		code := hookgate.ErrorCode(err)
+		switch code {
+		case hookgate.EBADGATEWAY, hookgate.ETIMEOUT, hookgate.EUNAVAILABLE:
+		default:
+			code = hookgate.EINVALID
+		}
+		return nil, &hookgate.Error{Code: code, Message: "the webhook's pipeline failed: " + hookgate.ErrorMessage(err), Err: err}
 	}
 	return p, nil
+}
+
+// WebhookStats aggregates a webhook's last 24 hours of deliveries (per hour:
+// succeeded, failed, p50 and p95 response time) and its health, after
+// checking the webhook is in namespace ns.
+func (s *Deliveries) WebhookStats(ctx context.Context, ns, id string) (*store.WebhookStats, error) {
+	if _, err := s.Webhooks.FindWebhookByID(ctx, ns, id); err != nil {
+		return nil, err
+	}
+	return s.Log.Stats(ctx, id, time.Now())
+}
+
+// WebhookHealth returns the health (success rate of the latest deliveries)
+// of each webhook of hooks, already read from namespace ns, by webhook id.
+func (s *Deliveries) WebhookHealth(ctx context.Context, ns string, hooks []*hookgate.Webhook) (map[string]*store.Health, error) {
+	ids := make([]string, 0, len(hooks))
+	for _, w := range hooks {
+		ids = append(ids, w.ID)
+	}
+	return s.Log.Health(ctx, ids)
 }

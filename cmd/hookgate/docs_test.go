@@ -17,9 +17,9 @@ package main
 //   - `sh run background` starts the block (a receiver, the stand-in CRM:
 //     "terminal 2") and waits until the ports it names accept connections;
 //     it is stopped when the page ends.
-//   - `sh run retry` re-runs the block (for a few seconds at most) until its
-//     answers match: for reads of something that happens a moment later,
-//     such as a delivery.
+//   - `sh run retry` re-runs the block (for 15 seconds at most) until its
+//     answers match and none has an empty "data" list: for reads of
+//     something that happens a moment later, such as a delivery.
 //   - The next fenced block after an `sh run` block, when it is `http`, is
 //     its answers: for each curl the block runs, in order, a status line
 //     (`HTTP/1.1 201 Created`), a blank line and the body.
@@ -62,11 +62,12 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"gopkg.in/yaml.v3"
 )
 
 // docPages are the pages whose `sh run` blocks TestDocs runs, from this
 // package's directory.
-var docPages = []string{"../../README.md", "../../docs/incoming.md"}
+var docPages = []string{"../../README.md", "../../docs/api.md", "../../docs/incoming.md"}
 
 func TestDocs(t *testing.T) {
 	if testing.Short() {
@@ -78,9 +79,87 @@ func TestDocs(t *testing.T) {
 		}
 	}
 	capture := os.Getenv("HOOKGATE_DOCS_CAPTURE") == "1"
+	var calls []docAnswer
+	ran := 0
 	for _, page := range docPages {
-		t.Run(filepath.Base(page), func(t *testing.T) { runDocPage(t, page, capture) })
+		t.Run(filepath.Base(page), func(t *testing.T) {
+			calls = append(calls, runDocPage(t, page, capture)...)
+			ran++
+		})
 	}
+	if ran == len(docPages) && !t.Failed() {
+		checkEveryRouteIsShown(t, calls)
+	}
+}
+
+// routesShownElsewhere are the documented routes the pages do not call with
+// curl, and why.
+var routesShownElsewhere = map[string]string{
+	"GET /metrics": "Prometheus text, not JSON; docs/delivery.md lists the metrics",
+}
+
+// checkEveryRouteIsShown fails for each operation of gateway/openapi.yaml
+// that no page runs.
+func checkEveryRouteIsShown(t *testing.T, calls []docAnswer) {
+	raw, err := os.ReadFile("../../gateway/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]any `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	for path, item := range doc.Paths {
+		for method := range item {
+			m := strings.ToUpper(method)
+			if !slices.Contains([]string{"GET", "POST", "PUT", "PATCH", "DELETE"}, m) {
+				continue
+			}
+			route := m + " " + path
+			if _, ok := routesShownElsewhere[route]; ok {
+				continue
+			}
+			shown := slices.ContainsFunc(calls, func(c docAnswer) bool {
+				return (c.method == m || path == "/in/{token}/{path}") && routeMatches(path, c.path)
+			})
+			if !shown {
+				missing = append(missing, route)
+			}
+		}
+	}
+	slices.Sort(missing)
+	if len(missing) > 0 {
+		t.Errorf("no page runs these routes of gateway/openapi.yaml (add a `sh run` block to docs/api.md or docs/incoming.md):\n  %s",
+			strings.Join(missing, "\n  "))
+	}
+}
+
+// routeMatches reports whether a request path fits an OpenAPI path
+// template; a last {path} parameter takes the rest.
+func routeMatches(template, path string) bool {
+	ts := strings.Split(strings.Trim(template, "/"), "/")
+	ps := strings.Split(strings.Trim(path, "/"), "/")
+	for i, seg := range ts {
+		if i >= len(ps) {
+			return false
+		}
+		if strings.HasPrefix(seg, "{") {
+			if ps[i] == "" {
+				return false
+			}
+			if seg == "{path}" && i == len(ts)-1 {
+				return true
+			}
+			continue
+		}
+		if seg != ps[i] {
+			return false
+		}
+	}
+	return len(ts) == len(ps)
 }
 
 // mdBlock is one fenced block of a page: the lines of its fences (start,
@@ -120,6 +199,49 @@ type docAnswer struct {
 	code   int
 	status string
 	body   string
+	// method and path of the curl that got it (not recorded in the page)
+	method, path string
+}
+
+// curlRoute reads the method and the URL's path from curl's arguments.
+func curlRoute(args []string) (method, path string) {
+	data := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-X" || a == "--request":
+			if i+1 < len(args) {
+				method = args[i+1]
+				i++
+			}
+		case a == "-d" || a == "--data" || a == "--data-binary" || a == "--data-raw":
+			data = true
+			i++
+		case a == "-H" || a == "-o" || a == "-w" || a == "-D":
+			i++
+		case strings.HasPrefix(a, "-"):
+		default:
+			u := a
+			if i := strings.Index(u, "://"); i >= 0 {
+				u = u[i+3:]
+			}
+			if i := strings.IndexByte(u, '/'); i >= 0 {
+				path = u[i:]
+			} else {
+				path = "/"
+			}
+			if i := strings.IndexByte(path, '?'); i >= 0 {
+				path = path[:i]
+			}
+		}
+	}
+	if method == "" {
+		method = "GET"
+		if data {
+			method = "POST"
+		}
+	}
+	return method, path
 }
 
 var statusLine = regexp.MustCompile(`^HTTP/[0-9.]+ ([0-9]{3})(.*)$`)
@@ -174,7 +296,7 @@ func freePort(t *testing.T) string {
 func newDocEnv(t *testing.T) *docEnv {
 	bin := hookgateBinary(t)
 	e := &docEnv{t: t, dir: t.TempDir(), ports: map[string]string{
-		"8080": freePort(t), "9000": freePort(t), "9100": freePort(t)}}
+		"8080": freePort(t), "9000": freePort(t), "9001": freePort(t), "9100": freePort(t)}}
 	e.outDir = filepath.Join(e.dir, ".answers")
 	toolDir := filepath.Join(e.dir, ".tools")
 	for _, d := range []string{e.outDir, toolDir, filepath.Join(e.dir, "bin")} {
@@ -228,6 +350,7 @@ func newDocEnv(t *testing.T) *docEnv {
 	wrapper := `#!/bin/sh
 d="$HOOKGATE_DOCS_OUT"
 n=$(cat "$d/n" 2>/dev/null || echo 0); n=$((n+1)); echo "$n" > "$d/n"
+printf '%s\0' "$@" > "$d/$n.args"
 "$HOOKGATE_DOCS_CURL" -D "$d/$n.h" "$@" | tee "$d/$n.b"
 `
 	if err := os.WriteFile(filepath.Join(toolDir, "curl"), []byte(wrapper), 0o755); err != nil {
@@ -306,7 +429,10 @@ func (e *docEnv) stopAll() {
 	}
 }
 
-var documentedPort = regexp.MustCompile(`\b(8080|9000|9100)\b`)
+// jwtLike matches a token in an answer; pages show it cut short.
+var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
+
+var documentedPort = regexp.MustCompile(`\b(8080|9000|9001|9100)\b`)
 
 // mapPorts puts the real ports into a block's text.
 func (e *docEnv) mapPorts(s string) string {
@@ -417,12 +543,14 @@ func (e *docEnv) runBlock(b mdBlock, background bool) ([]docAnswer, string, erro
 			return nil, output(), fmt.Errorf("curl #%d got no answer", i)
 		}
 		a.body = strings.TrimSpace(string(body))
+		args, _ := os.ReadFile(filepath.Join(e.outDir, fmt.Sprintf("%d.args", i)))
+		a.method, a.path = curlRoute(strings.Split(strings.TrimSuffix(string(args), "\x00"), "\x00"))
 		answers = append(answers, a)
 	}
 	return answers, output(), nil
 }
 
-func runDocPage(t *testing.T, page string, capture bool) {
+func runDocPage(t *testing.T, page string, capture bool) []docAnswer {
 	raw, err := os.ReadFile(page)
 	if err != nil {
 		t.Fatal(err)
@@ -439,6 +567,7 @@ func runDocPage(t *testing.T, page string, capture bool) {
 		t.Fatalf("%s has no `sh run` block", page)
 	}
 	e := newDocEnv(t)
+	var calls []docAnswer
 
 	type edit struct {
 		from, to int // replace lines[from:to]
@@ -473,11 +602,11 @@ func runDocPage(t *testing.T, page string, capture bool) {
 			if err != nil {
 				t.Fatalf("%s: %v\n--- block\n%s\n--- output\n%s", where, err, b.body, out)
 			}
-			if capture || want == nil {
-				break
+			calls = append(calls, got...)
+			if !capture && want != nil {
+				problems = compareAnswers(wantAnswers, got)
 			}
-			problems = compareAnswers(wantAnswers, got)
-			if len(problems) == 0 || !retry || time.Now().After(deadline) {
+			if !retry || len(problems) == 0 && !emptyData(got) || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(200 * time.Millisecond)
@@ -485,7 +614,7 @@ func runDocPage(t *testing.T, page string, capture bool) {
 		switch {
 		case capture && len(got) > 0:
 			text := []string{"```http"}
-			text = append(text, strings.Split(e.unmapPorts(formatAnswers(got)), "\n")...)
+			text = append(text, strings.Split(jwtLike.ReplaceAllString(e.unmapPorts(formatAnswers(got)), "eyJ..."), "\n")...)
 			text = append(text, "```")
 			if want != nil {
 				edits = append(edits, edit{want.start, want.end + 1, text})
@@ -507,6 +636,20 @@ func runDocPage(t *testing.T, page string, capture bool) {
 		}
 		t.Logf("recorded %d answer blocks into %s", len(edits), page)
 	}
+	return calls
+}
+
+// emptyData reports whether an answer is a list whose "data" is empty.
+func emptyData(answers []docAnswer) bool {
+	for _, a := range answers {
+		var v struct {
+			Data *[]json.RawMessage `json:"data"`
+		}
+		if json.Unmarshal([]byte(a.body), &v) == nil && v.Data != nil && len(*v.Data) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // compareAnswers lists how got differs in shape from want.

@@ -12,6 +12,7 @@ import (
 // top-level usage is built from the same table.
 type command struct {
 	name     string
+	args     string   // what follows the name besides flags, if anything
 	purpose  string   // one line
 	more     string   // optional second line in the command list
 	examples []string // one or two
@@ -78,7 +79,8 @@ var commands = []command{
 	},
 	{
 		name:    "plugin",
-		purpose: "plugin new NAME: write a plugin repository (main.go, golden test, go.mod, Makefile, README)",
+		args:    "new NAME",
+		purpose: "new NAME: write a plugin repository (main.go, golden test, go.mod, Makefile, README)",
 		examples: []string{
 			"hookgate plugin new chat",
 			"hookgate plugin new chat --module github.com/acme/hookgate-chat --sdk ../hookgate/plugins/sdk",
@@ -148,7 +150,7 @@ func commandHelp(fs *flag.FlagSet) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "hookgate %s: %s\n", c.name, c.purpose)
-	fmt.Fprintf(&b, "\nusage: hookgate %s [flags]\n", c.name)
+	fmt.Fprintf(&b, "\nusage: hookgate %s [flags]\n", strings.TrimSpace(c.name+" "+c.args))
 	var flags strings.Builder
 	fs.SetOutput(&flags)
 	fs.PrintDefaults()

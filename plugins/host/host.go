@@ -28,7 +28,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 )
 
@@ -261,6 +260,15 @@ func (h *Host) Plugins() []Status {
 	return out
 }
 
+// Plugin returns the status of the plugin configured as name.
+func (h *Host) Plugin(name string) (Status, bool) {
+	p := h.named(name)
+	if p == nil {
+		return Status{}, false
+	}
+	return p.status(), true
+}
+
 // route rebuilds the routing tables after a plugin started (its Info may
 // have changed) or the plugin list changed. The first plugin in config
 // order to claim a name keeps it.
@@ -427,10 +435,4 @@ func (h *Host) Unavailable(name string) string {
 		return fmt.Sprintf("plugin %s is not running: %s", st.Name, st.Reason)
 	}
 	return ""
-}
-
-// pluginError returns the error of a failed call: a *hookgate.Error whose
-// chain holds ErrPlugin.
-func pluginError(code, plugin, format string, args ...any) error {
-	return &hookgate.Error{Code: code, Message: "plugin " + plugin + ": " + fmt.Sprintf(format, args...), Err: ErrPlugin}
 }

@@ -39,7 +39,8 @@ type proc struct {
 	restarts    prometheus.Counter
 	up          prometheus.Gauge
 
-	kick chan struct{} // asks the supervisor to restart now (buffered 1)
+	kick    chan struct{} // asks the supervisor to restart now (buffered 1)
+	breaker *breaker
 
 	// Calls hold the plugin (use, release) so that a reload that replaces
 	// or removes it stops its process only once they are done.
@@ -63,12 +64,78 @@ type proc struct {
 
 	stopSupervisor context.CancelFunc
 	supervised     chan struct{} // closed when the supervisor returned
+	stateCh        chan struct{} // closed and replaced at every start, failure and breaker change
+}
+
+// changes returns a channel closed at the next change of the plugin's state.
+func (p *proc) changes() <-chan struct{} {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.stateCh
+}
+
+// notify wakes the waiters of changes; p.mu must be held.
+func (p *proc) notify() {
+	close(p.stateCh)
+	p.stateCh = make(chan struct{})
+}
+
+// callable reports whether a call may go to the plugin now.
+func (p *proc) callable() bool {
+	p.mu.RLock()
+	up := p.rpc != nil
+	p.mu.RUnlock()
+	return up && p.breaker.ready()
+}
+
+// waitRestart waits until a process newer than generation gen runs, up to
+// the start timeout or until ctx ends, and reports whether one does.
+func (p *proc) waitRestart(ctx context.Context, gen uint64) bool {
+	t := time.NewTimer(p.h.opts.startTimeout)
+	defer t.Stop()
+	for {
+		p.mu.RLock()
+		ok, ch := p.rpc != nil && p.gen > gen, p.stateCh
+		p.mu.RUnlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return false
+		case <-ch:
+		}
+	}
 }
 
 func newProc(h *Host, c config.Plugin) *proc {
 	l := prometheus.Labels{"plugin": c.Name}
-	return &proc{
-		h: h, cfg: c, kick: make(chan struct{}, 1), drained: make(chan struct{}),
+	failures, cooldown := c.Breaker.Failures, c.Breaker.Cooldown.D()
+	if failures == 0 {
+		failures = config.DefaultBreakerFailures
+	}
+	if cooldown <= 0 {
+		cooldown = config.DefaultBreakerCooldown.D()
+	}
+	gauge := h.metrics.breaker.With(l)
+	gauge.Set(0)
+	var p *proc
+	br := &breaker{failures: failures, cooldown: cooldown, onChange: func(open bool) {
+		if open {
+			gauge.Set(1)
+			h.log.Warn("plugin circuit breaker opened", "plugin", c.Name, "failures", failures, "cooldown", cooldown.String())
+		} else {
+			gauge.Set(0)
+			h.log.Info("plugin circuit breaker closed", "plugin", c.Name)
+		}
+		p.mu.Lock()
+		p.notify()
+		p.mu.Unlock()
+	}}
+	p = &proc{
+		h: h, cfg: c, kick: make(chan struct{}, 1), breaker: br, stateCh: make(chan struct{}), drained: make(chan struct{}),
 		calls:    h.metrics.calls.MustCurryWith(l),
 		errs:     h.metrics.errors.MustCurryWith(l),
 		latency:  h.metrics.latency.MustCurryWith(l),
@@ -76,6 +143,7 @@ func newProc(h *Host, c config.Plugin) *proc {
 		up:       h.metrics.up.With(l),
 		reason:   "not started",
 	}
+	return p
 }
 
 // use holds the plugin for one call; release ends the hold.
@@ -261,6 +329,7 @@ func (p *proc) launchErr(ctx context.Context) error {
 	p.gen++
 	p.pids = append(p.pids, pid)
 	p.exeSum = sum
+	p.notify()
 	p.mu.Unlock()
 	p.up.Set(1)
 	if !p.retired.Load() {
@@ -346,21 +415,28 @@ func (p *proc) checkHealth(ctx context.Context) error {
 
 // fail marks the current process broken, kills it and lets the supervisor
 // start another.
-func (p *proc) fail(reason string) { p.failGen(0, reason) }
+func (p *proc) fail(reason string) {
+	if p.failGen(0, KindCrash, reason) {
+		p.breaker.record(KindCrash)
+	}
+}
 
-// failGen is fail for the process of generation gen only (0: any).
-func (p *proc) failGen(gen uint64, reason string) {
+// failGen is fail for the process of generation gen only (0: any); kind
+// says how it failed. It reports whether it failed the process (false:
+// another call or the supervisor already did).
+func (p *proc) failGen(gen uint64, kind, reason string) bool {
 	p.mu.Lock()
 	if p.client == nil || (gen != 0 && gen != p.gen) {
 		p.mu.Unlock()
-		return
+		return false
 	}
 	client, pid := p.client, p.pid
 	p.client, p.rpc, p.conn = nil, nil, nil
 	p.healthy, p.reason, p.pid = false, reason, 0
+	p.notify()
 	p.mu.Unlock()
 	p.up.Set(0)
-	p.h.log.Warn("plugin failed; restarting", "plugin", p.cfg.Name, "reason", reason)
+	p.h.log.Warn("plugin exited; restarting", "plugin", p.cfg.Name, "pid", pid, "kind", kind, "reason", reason)
 	// A hung process would make go-plugin's graceful stop wait: kill it first.
 	if pid > 0 {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -370,6 +446,7 @@ func (p *proc) failGen(gen uint64, reason string) {
 	case p.kick <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // stop ends the current process gracefully (go-plugin waits up to 2s).

@@ -11,6 +11,10 @@
 //	panic:T    panic (with a message naming the event) on events of type T
 //	hangon:T   never answer events of type T
 //	exiton:T   exit on events of type T
+//	exitonce:T in the first process only (FAULT_STATE names a marker
+//	           file): events whose data has "wait":true block (each writes
+//	           FAULT_STATE.<event id> first) and an event of type T exits;
+//	           later processes answer everything
 //	waitfile   on events of type "wait", create the file named by the data's
 //	           "started", then answer once the file named by "release" exists
 //	garbage    print garbage on stdout before the handshake, on the first
@@ -31,6 +35,7 @@ import (
 )
 
 type faulty struct {
+	first   bool // the first process of an exitonce run
 	name    string
 	version string
 	mode    string
@@ -53,6 +58,11 @@ func (f *faulty) Outgoing(_ context.Context, req sdk.Outgoing) (sdk.Result, erro
 		select {}
 	case f.mode == "exiton" && req.Event.Type == f.arg:
 		os.Exit(4)
+	case f.mode == "exitonce" && f.first && req.Event.Type == f.arg:
+		os.Exit(5)
+	case f.mode == "exitonce" && f.first && strings.Contains(string(req.Event.Data), `"wait":true`):
+		_ = os.WriteFile(os.Getenv("FAULT_STATE")+"."+req.Event.ID, nil, 0o600)
+		select {}
 	case f.mode == "crash" && n == f.n:
 		os.Exit(3)
 	case f.mode == "hang" && n == f.n:
@@ -97,6 +107,12 @@ func main() {
 			}
 		}
 	}
+	first := false
+	if mode == "exitonce" {
+		if _, err := os.Stat(os.Getenv("FAULT_STATE")); err != nil {
+			first = os.WriteFile(os.Getenv("FAULT_STATE"), []byte("started"), 0o600) == nil
+		}
+	}
 	name, version := os.Getenv("FAULT_NAME"), os.Getenv("FAULT_VERSION")
 	if name == "" {
 		name = "faulty"
@@ -104,5 +120,5 @@ func main() {
 	if version == "" {
 		version = "0.0.1"
 	}
-	sdk.Serve(&faulty{name: name, version: version, mode: mode, arg: arg, n: n})
+	sdk.Serve(&faulty{name: name, version: version, mode: mode, arg: arg, n: n, first: first})
 }
