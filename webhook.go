@@ -61,22 +61,28 @@ type RetryPolicy struct {
 // Webhook is an outgoing webhook: a set of endpoints subscribed to events,
 // with the format they want and the secret deliveries are signed with.
 type Webhook struct {
-	ID          string            `json:"id"`
-	Tenant      string            `json:"tenant"`
-	System      bool              `json:"system"`
-	Owner       string            `json:"owner,omitempty"`
-	Name        string            `json:"name"`
-	Description string            `json:"description,omitempty"`
-	Endpoints   []Endpoint        `json:"endpoints"`
-	Events      []string          `json:"events"`
-	Format      string            `json:"format"`
-	Transforms  []string          `json:"transforms,omitempty"`
-	Settings    map[string]string `json:"settings,omitempty"`
-	Metadata    map[string]string `json:"metadata,omitempty"`
-	Enabled     bool              `json:"enabled"`
-	Status      WebhookStatus     `json:"status"`
-	Timeout     Duration          `json:"timeout,omitempty"`
-	Retry       *RetryPolicy      `json:"retry,omitempty"`
+	ID          string     `json:"id"`
+	Tenant      string     `json:"tenant"`
+	System      bool       `json:"system"`
+	Owner       string     `json:"owner,omitempty"`
+	Name        string     `json:"name"`
+	Description string     `json:"description,omitempty"`
+	Endpoints   []Endpoint `json:"endpoints"`
+	Events      []string   `json:"events"`
+	Format      string     `json:"format"`
+	Transforms  []string   `json:"transforms,omitempty"`
+	// Transformation is the source of an inline JavaScript function
+	// `function handler(input) { ... }` applied after the format (see
+	// docs/transformations.md); "" for none.
+	Transformation string `json:"transformation,omitempty"`
+	// TransformationVersion goes up by one each time Transformation changes.
+	TransformationVersion int               `json:"transformation_version,omitempty"`
+	Settings              map[string]string `json:"settings,omitempty"`
+	Metadata              map[string]string `json:"metadata,omitempty"`
+	Enabled               bool              `json:"enabled"`
+	Status                WebhookStatus     `json:"status"`
+	Timeout               Duration          `json:"timeout,omitempty"`
+	Retry                 *RetryPolicy      `json:"retry,omitempty"`
 
 	// Secret signs deliveries. It is never serialised with the webhook: the
 	// API returns it once, on create and on rotation.
@@ -151,15 +157,19 @@ type WebhookStore interface {
 // WebhookRules are the limits and settings webhook validation applies; they
 // come from config.
 type WebhookRules struct {
-	AllowHTTP         bool     // accept http:// endpoint URLs (CloudCX); default false
-	MaxNameLength     int      // default 200
-	MaxEndpoints      int      // per webhook
-	MaxEvents         int      // subscription patterns per webhook
-	MinSecretLength   int      // for custom secrets
-	MaxTimeout        Duration // upper bound for a per-webhook timeout
-	MaxRetries        int      // upper bound on a per-webhook retry schedule's length
-	Formats           func(name string) bool
-	Transforms        func(name string) bool
+	AllowHTTP       bool     // accept http:// endpoint URLs (CloudCX); default false
+	MaxNameLength   int      // default 200
+	MaxEndpoints    int      // per webhook
+	MaxEvents       int      // subscription patterns per webhook
+	MinSecretLength int      // for custom secrets
+	MaxTimeout      Duration // upper bound for a per-webhook timeout
+	MaxRetries      int      // upper bound on a per-webhook retry schedule's length
+	Formats         func(name string) bool
+	Transforms      func(name string) bool
+	// Transformation checks an inline transformation's source (size, syntax,
+	// a handler defined) and returns an error whose message says what is
+	// wrong; nil refuses every transformation (they are disabled).
+	Transformation    func(src string) error
 	Catalogue         *Catalogue
 	MaxMetadataKeys   int
 	MaxDescriptionLen int
@@ -229,6 +239,13 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	for i, t := range w.Transforms {
 		if r.Transforms == nil || !r.Transforms(t) {
 			v.Add("transforms["+strconv.Itoa(i)+"]", "unknown transform %q", t)
+		}
+	}
+	if w.Transformation != "" {
+		if r.Transformation == nil {
+			v.Add("transformation", "inline transformations are disabled on this server (transformations.enabled)")
+		} else if err := r.Transformation(w.Transformation); err != nil {
+			v.Add("transformation", "%s", ErrorMessage(err))
 		}
 	}
 	if !w.Unsigned && w.Secret != "" && len(w.Secret) < r.MinSecretLength {

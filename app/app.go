@@ -28,6 +28,7 @@ import (
 	"github.com/hookgate/hookgate/outgoing"
 	"github.com/hookgate/hookgate/ownertoken"
 	"github.com/hookgate/hookgate/pipeline"
+	"github.com/hookgate/hookgate/transformation"
 	"github.com/hookgate/hookgate/plugins/host"
 	"github.com/hookgate/hookgate/publish"
 	"github.com/hookgate/hookgate/queue"
@@ -110,6 +111,10 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	}
 	a.Plugins = plugins
 	a.Pipeline = pipeline.New(plugins)
+	if t := cfg.Transformations; t.Enabled {
+		a.Pipeline.WithTransformations(transformation.New(transformation.Limits{
+			Timeout: t.Timeout.D(), MaxSource: t.MaxSource, MaxOutput: t.MaxOutput, MaxMemory: int64(t.MaxMemory)}))
+	}
 	renderer := hookgate.Renderer(a.Pipeline)
 	a.Worker = &queue.Worker{
 		Webhooks: a.Index, Renderer: renderer, Log: a.writer, Policy: policy, Metrics: metrics, Logger: logger,
@@ -137,6 +142,9 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		Rules:             outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform),
 		NeedsConfirmation: a.Pipeline.NeedsConfirmation, Confirmer: a.Lifecycle, Held: a.Lifecycle, Logger: logger,
 		Invalidate: a.Index.Invalidate}
+	if js := a.Pipeline.Transformations(); js != nil {
+		svc.Rules.Transformation = js.Check
+	}
 	inSvc, proxy, err := a.newIncoming(cfg, st, logger)
 	if err != nil {
 		return nil, err
@@ -148,6 +156,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 			AllowHTTP: d.AllowHTTP, NewID: newID},
 		Ready:  func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
+		Transformations: a.transformationPreview(cat, newID),
 		Plugins: a.Plugins, Lifecycle: a.Lifecycle, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
 	}
 	if cfg.Server.Role == "worker" {
@@ -321,4 +330,13 @@ func (a *App) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("redis: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// transformationPreview serves POST /v1/webhooks/transformation/preview;
+// nil (the route answers 503) when inline transformations are disabled.
+func (a *App) transformationPreview(cat *hookgate.Catalogue, newID func(string) string) gateway.TransformationPreviewer {
+	if a.Pipeline.Transformations() == nil {
+		return nil
+	}
+	return &outgoing.TransformationPreview{Catalogue: cat, Runner: a.Pipeline, Formats: a.Pipeline.HasFormat, NewID: newID}
 }

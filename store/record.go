@@ -25,6 +25,8 @@ type record struct {
 	Events              []string               `json:"events"`
 	Format              string                 `json:"format,omitempty"`
 	Transforms          []string               `json:"transforms,omitempty"`
+	Transformation      string                 `json:"transformation,omitempty"`
+	TransformationVer   int                    `json:"transformation_version,omitempty"`
 	Settings            map[string]string      `json:"settings,omitempty"`
 	Metadata            map[string]string      `json:"metadata,omitempty"`
 	Enabled             bool                   `json:"enabled"`
@@ -59,6 +61,8 @@ func (s *Store) encode(w *hookgate.Webhook) ([]byte, error) {
 		Events:              w.Events,
 		Format:              w.Format,
 		Transforms:          w.Transforms,
+		Transformation:      w.Transformation,
+		TransformationVer:   w.TransformationVersion,
 		Settings:            w.Settings,
 		Metadata:            w.Metadata,
 		Enabled:             w.Enabled,
@@ -93,25 +97,27 @@ func (s *Store) decode(b []byte) (*hookgate.Webhook, error) {
 // webhook turns a stored record into a Webhook, opening its secrets.
 func (s *Store) webhook(r *record) (*hookgate.Webhook, error) {
 	w := &hookgate.Webhook{
-		ID:                  r.ID,
-		Tenant:              r.Tenant,
-		System:              r.System,
-		Owner:               r.Owner,
-		Name:                r.Name,
-		Description:         r.Description,
-		Endpoints:           r.Endpoints,
-		Events:              r.Events,
-		Format:              r.Format,
-		Transforms:          r.Transforms,
-		Settings:            r.Settings,
-		Metadata:            r.Metadata,
-		Enabled:             r.Enabled,
-		Status:              r.Status,
-		Timeout:             r.Timeout,
-		Unsigned:            r.Unsigned,
-		PreviousSecretUntil: r.PreviousSecretUntil,
-		CreatedAt:           r.CreatedAt,
-		UpdatedAt:           r.UpdatedAt,
+		ID:                    r.ID,
+		Tenant:                r.Tenant,
+		System:                r.System,
+		Owner:                 r.Owner,
+		Name:                  r.Name,
+		Description:           r.Description,
+		Endpoints:             r.Endpoints,
+		Events:                r.Events,
+		Format:                r.Format,
+		Transforms:            r.Transforms,
+		Transformation:        r.Transformation,
+		TransformationVersion: r.TransformationVer,
+		Settings:              r.Settings,
+		Metadata:              r.Metadata,
+		Enabled:               r.Enabled,
+		Status:                r.Status,
+		Timeout:               r.Timeout,
+		Unsigned:              r.Unsigned,
+		PreviousSecretUntil:   r.PreviousSecretUntil,
+		CreatedAt:             r.CreatedAt,
+		UpdatedAt:             r.UpdatedAt,
 	}
 	if r.HasRetry {
 		w.Retry = &hookgate.RetryPolicy{Delays: r.RetryDelays}

@@ -199,6 +199,7 @@ func TestRecordKeepsEveryField(t *testing.T) {
 	w.Description = "d"
 	w.Format = "cloudcx"
 	w.Transforms = []string{"t"}
+	w.Transformation, w.TransformationVersion = "function handler(input) { return null; }", 2
 	w.Settings = map[string]string{"a": "b"}
 	w.Metadata = map[string]string{"c": "d"}
 	w.Timeout = hookgate.Duration(3 * time.Second)
