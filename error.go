@@ -24,6 +24,7 @@ const (
 	EINTERNAL     = "internal"               // a bug or an unexpected failure; details are logged, not returned
 	EBADGATEWAY   = "bad_gateway"            // an upstream (the CRM, through an incoming webhook) failed or is unreachable
 	ETIMEOUT      = "gateway_timeout"        // an upstream did not answer in time
+	ESCHEMA       = "schema_violation"       // event data does not match its type's schema (events.validate: enforce)
 )
 
 // Error is hookgate's error: a machine-readable code, a human message safe to

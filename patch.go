@@ -1,5 +1,10 @@
 package hookgate
 
+import (
+	"bytes"
+	"encoding/json"
+)
+
 // EndpointInput is an endpoint as an admin sends it. Enabled defaults to true.
 type EndpointInput struct {
 	ID      string `json:"id,omitempty"`
@@ -23,6 +28,8 @@ type WebhookPatch struct {
 	Enabled        *bool              `json:"enabled,omitempty"`
 	Timeout        *Duration          `json:"timeout,omitempty"`
 	Retry          *RetryPolicy       `json:"retry,omitempty"`
+	// Filter replaces the content filter; null or {} removes it.
+	Filter json.RawMessage `json:"filter,omitempty"`
 	// Secret is a custom secret, on create only; omitted, one is generated.
 	Secret *string `json:"secret,omitempty"`
 	// Unsigned, on create only, sends deliveries without signature headers.
@@ -97,5 +104,11 @@ func (p *WebhookPatch) Apply(w *Webhook, newID func() string) {
 	}
 	if p.Retry != nil {
 		w.Retry = p.Retry
+	}
+	if p.Filter != nil {
+		w.Filter = append(json.RawMessage(nil), p.Filter...)
+		if s := string(bytes.TrimSpace(w.Filter)); s == "null" || s == "{}" {
+			w.Filter = nil
+		}
 	}
 }

@@ -1,14 +1,18 @@
 package hookgate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/hookgate/hookgate/filter"
 )
 
 // WebhookStatus is the delivery state of an outgoing webhook.
@@ -32,13 +36,14 @@ func (s WebhookStatus) Valid() bool {
 	return false
 }
 
-// Reason explains a status to people: why events are (not) delivered.
-func (s WebhookStatus) Reason() string {
+// Reason explains a status to people: why events are (not) delivered, and
+// what to do about it; id is the webhook's, named in the route to call.
+func (s WebhookStatus) Reason(id string) string {
 	switch s {
 	case StatusPaused:
-		return "paused by an admin: events are kept, not delivered, until POST /v1/webhooks/{id}/resume"
+		return "paused by an admin: events are kept, not delivered, until POST /v1/webhooks/" + id + "/resume"
 	case StatusError:
-		return "paused automatically after repeated failed deliveries: events are kept until POST /v1/webhooks/{id}/resume"
+		return "paused automatically after repeated failed deliveries: events are kept until POST /v1/webhooks/" + id + "/resume"
 	case StatusUnconfirmed:
 		return "waiting for the receiver to confirm the subscription (it must follow the SubscribeURL it was sent): events are kept until then"
 	}
@@ -71,6 +76,12 @@ type Webhook struct {
 	Events      []string   `json:"events"`
 	Format      string     `json:"format"`
 	Transforms  []string   `json:"transforms,omitempty"`
+	// Filter is a content filter on the event envelope {type, data}
+	// (docs/filters.md); events it refuses create no delivery.
+	Filter json.RawMessage `json:"filter,omitempty"`
+	// filter is Filter parsed (CompileFilter); nil with a Filter set means
+	// not compiled yet.
+	filter *filter.Filter
 	// Transformation is the source of an inline JavaScript function
 	// `function handler(input) { ... }` applied after the format (see
 	// docs/transformations.md); "" for none.
@@ -270,7 +281,48 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	if w.Status != "" && !w.Status.Valid() {
 		v.Add("status", "unknown status %q", w.Status)
 	}
+	if err := w.CompileFilter(); err != nil {
+		var fe *filter.Error
+		if errors.As(err, &fe) && fe.Path != "" {
+			v.Add("filter."+fe.Path, "%s", fe.Message)
+		} else {
+			v.Add("filter", "filter %s", ErrorMessage(err))
+		}
+	}
 	return v.Err()
+}
+
+// CompileFilter parses w.Filter once, for Accepts; a filter that is empty
+// ({} or null) is dropped.
+func (w *Webhook) CompileFilter() error {
+	f, err := filter.Parse(w.Filter)
+	if err != nil {
+		return err
+	}
+	if f == nil {
+		w.Filter = nil
+	} else {
+		var b bytes.Buffer
+		if json.Compact(&b, w.Filter) == nil {
+			w.Filter = b.Bytes()
+		}
+	}
+	w.filter = f
+	return nil
+}
+
+// Accepts reports whether w's content filter lets the event through (true
+// without a filter). A filter that was never compiled is parsed on each
+// call; one that cannot be parsed refuses the event.
+func (w *Webhook) Accepts(typ string, data []byte) bool {
+	if len(w.Filter) == 0 {
+		return true
+	}
+	if w.filter != nil {
+		return w.filter.Match(typ, data)
+	}
+	f, err := filter.Parse(w.Filter)
+	return err == nil && f.Match(typ, data)
 }
 
 // MsgHTTPSRequired is the refusal of an http:// endpoint URL while

@@ -21,6 +21,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/eventschema"
 	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/incoming"
 	"github.com/hookgate/hookgate/lifecycle"
@@ -103,7 +104,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	policy := queue.Policy{
 		RetryDelays: durations(d.RetryDelays), Jitter: d.RetryJitter, RetryAfterMax: d.RetryAfterMax.D(),
 		GonePolicy: d.GonePolicy, Timeout: d.Timeout.D(), EndpointLimit: d.EndpointInFlight,
-		MaxRequestBody: d.MaxResponseBody, MaxResponseBody: d.MaxResponseBody,
+		MaxRequestBody: d.MaxResponseBody, MaxResponseBody: d.MaxResponseBody, PluginWaitMax: d.PluginWaitMax.D(),
 	}
 	plugins, err := host.New(cfg.Plugins, logger, a.Registry, host.WithRequired(cfg.PluginsRequired))
 	if err != nil {
@@ -121,7 +122,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		Sender: sender.New(sender.Config{Guard: guard, Timeout: d.Timeout.D(), MaxResponseBody: d.MaxResponseBody,
 			UserAgent: hookgate.UserAgent(), MaxIdleConnsPerHost: d.EndpointInFlight}),
 	}
-	a.client = queue.NewClient(a.Redis, a.queueName, d.MaxTimeout.D()+30*time.Second)
+	a.client = queue.NewClient(a.Redis, a.queueName, d.MaxTimeout.D()+d.PluginWaitMax.D()+30*time.Second)
 	pub := &publish.Publisher{
 		Catalogue: cat, Matcher: a.Index, Queue: a.client, Idempotency: store.NewIdempotency(a.Redis, cfg.Redis.Prefix, cfg.Events.IdempotencyTTL.D()),
 		MaxPayload: cfg.Events.MaxPayload, MaxFanout: d.MaxFanout, Retries: policy.Retries, Now: time.Now,
@@ -129,6 +130,21 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 			metrics.Events.Add(float64(events))
 			metrics.Enqueued.Add(float64(deliveries))
 		},
+	}
+	if mode := cfg.Events.Validate; mode == eventschema.Warn || mode == eventschema.Enforce {
+		// Compiled once here; a schema that does not compile stops the start.
+		schemas, err := eventschema.New(cat)
+		if err != nil {
+			return nil, fmt.Errorf("event schemas: %w", err)
+		}
+		violations := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookgate_event_schema_violations_total",
+			Help: "Published events whose data did not match their type's schema, by event type (events.validate: warn)."}, []string{"type"})
+		a.Registry.MustRegister(violations)
+		pub.Schemas, pub.EnforceSchemas = schemas, mode == eventschema.Enforce
+		pub.OnViolation = func(typ string, err error) {
+			violations.WithLabelValues(typ).Inc()
+			logger.Warn("event data does not match its schema; accepted (events.validate: warn)", "type", typ, "violation", hookgate.ErrorMessage(err))
+		}
 	}
 	a.Lifecycle = &lifecycle.Manager{
 		Store: st, Held: lifecycle.NewHeld(a.Redis, cfg.Redis.Prefix, cfg.Lifecycle.HoldMax), Queue: a.client,

@@ -66,12 +66,25 @@ type Plugin struct {
 	MaxOutput int               `yaml:"max_output"` // bytes of one answer; default 1 MiB
 	// Settings are passed to every call, under the webhook's own settings.
 	Settings map[string]string `yaml:"settings"`
+	// Breaker is the plugin's circuit breaker.
+	Breaker PluginBreaker `yaml:"breaker"`
+}
+
+// PluginBreaker opens after Failures consecutive calls that show the
+// plugin broken (panic, crash, timeout, invalid answer); while open, calls
+// fail at once as unavailable and deliveries wait. After Cooldown one call
+// is let through: its success closes the breaker.
+type PluginBreaker struct {
+	Failures int      `yaml:"failures"` // consecutive failures that open it; default 5, -1 turns it off
+	Cooldown Duration `yaml:"cooldown"` // how long it stays open before a trial call; default 10s
 }
 
 // Plugin defaults applied by Validate to entries that leave them zero.
 const (
 	DefaultPluginTimeout   = Duration(2 * time.Second)
 	DefaultPluginMaxOutput = 1 << 20
+	DefaultBreakerFailures = 5
+	DefaultBreakerCooldown = Duration(10 * time.Second)
 )
 
 // Server is the HTTP listener.
@@ -150,6 +163,10 @@ type Events struct {
 	MaxBatch       int                  `yaml:"max_batch" env:"MAX_BATCH"`             // events per batch; default 100
 	IdempotencyTTL Duration             `yaml:"idempotency_ttl" env:"IDEMPOTENCY_TTL"` // default 24h
 	ExtraTypes     []hookgate.EventType `yaml:"extra_types"`                           // added to the built-in catalogue
+	// Validate checks published data against its type's schema: off (no
+	// check), warn (accept, log, count hookgate_event_schema_violations_total)
+	// or enforce (refuse with 400 schema_violation). Default off.
+	Validate string `yaml:"validate" env:"VALIDATE"`
 }
 
 // Delivery is how outgoing deliveries are sent, retried and logged.
@@ -170,6 +187,10 @@ type Delivery struct {
 	EndpointInFlight int        `yaml:"endpoint_in_flight" env:"ENDPOINT_IN_FLIGHT"` // concurrent requests per endpoint; default 32
 	PollInterval     Duration   `yaml:"poll_interval" env:"POLL_INTERVAL"`           // asynq TaskCheckInterval; default 2ms
 	MaxFanout        int        `yaml:"max_fanout" env:"MAX_FANOUT"`                 // deliveries one event may create; default 1000
+	// PluginWaitMax is how long a delivery waits for an unavailable plugin
+	// (restarting, circuit breaker open) before it spends an attempt;
+	// default 15s, 0 does not wait, at most 5m.
+	PluginWaitMax Duration `yaml:"plugin_wait_max" env:"PLUGIN_WAIT_MAX"`
 }
 
 // Lifecycle is how webhooks are paused, auto-paused, confirmed and rotated
@@ -284,13 +305,14 @@ func Default() Config {
 			MaxNameLength: 200, MaxEndpoints: 10, MaxEvents: 100, MinSecretLength: 24,
 			MaxPerTenant: 10000, PageSize: 50, MaxPageSize: 200, MaxMetadataKeys: 32,
 		},
-		Events: Events{MaxPayload: 256 << 10, MaxBatch: 100, IdempotencyTTL: Duration(24 * time.Hour)},
+		Events: Events{MaxPayload: 256 << 10, MaxBatch: 100, IdempotencyTTL: Duration(24 * time.Hour), Validate: "off"},
 		Delivery: Delivery{
 			Timeout: Duration(5 * time.Second), MaxTimeout: Duration(30 * time.Second),
 			RetryDelays: []Duration{Duration(time.Minute), Duration(5 * time.Minute), Duration(30 * time.Minute)},
 			MaxRetries:  10, RetryJitter: 0.1, RetryAfterMax: Duration(time.Hour), GonePolicy: "disable_endpoint",
 			MaxResponseBody: 64 << 10, LogMaxEntries: 200, LogMaxAge: Duration(30 * 24 * time.Hour),
 			Concurrency: 256, EndpointInFlight: 32, PollInterval: Duration(2 * time.Millisecond), MaxFanout: 1000,
+			PluginWaitMax: Duration(15 * time.Second),
 		},
 		Lifecycle: Lifecycle{
 			HoldMax: 10000, AutoPauseAfter: 10, ConfirmTTL: Duration(72 * time.Hour),
@@ -439,6 +461,9 @@ func (c *Config) Validate() error {
 	if c.Events.MaxPayload > c.Server.BodyLimit {
 		return bad("events.max_payload", "must not exceed server.body_limit")
 	}
+	if c.Delivery.PluginWaitMax < 0 || c.Delivery.PluginWaitMax > Duration(5*time.Minute) {
+		return bad("delivery.plugin_wait_max", "must be from 0 to 5m")
+	}
 	if c.Delivery.Timeout > c.Delivery.MaxTimeout {
 		return bad("delivery.timeout", "must not exceed delivery.max_timeout")
 	}
@@ -453,6 +478,11 @@ func (c *Config) Validate() error {
 	// Written so that NaN (YAML .nan) fails too.
 	if !(c.Delivery.RetryJitter >= 0 && c.Delivery.RetryJitter < 1) {
 		return bad("delivery.retry_jitter", "must be in [0, 1)")
+	}
+	switch c.Events.Validate {
+	case "", "off", "warn", "enforce":
+	default:
+		return bad("events.validate", "must be off, warn or enforce")
 	}
 	switch c.Delivery.GonePolicy {
 	case "retry", "fail", "disable_endpoint":
@@ -511,6 +541,10 @@ func (c *Config) validatePlugins(bad func(string, string, ...any) error) error {
 			return bad(field+".timeout", "must not be negative")
 		case p.MaxOutput < 0:
 			return bad(field+".max_output", "must not be negative")
+		case p.Breaker.Failures < -1:
+			return bad(field+".breaker.failures", "must be a count of failures, or -1 to turn the breaker off")
+		case p.Breaker.Cooldown < 0:
+			return bad(field+".breaker.cooldown", "must not be negative")
 		}
 		if p.SHA256 != "" {
 			if b, err := hex.DecodeString(p.SHA256); err != nil || len(b) != 32 {
@@ -523,6 +557,12 @@ func (c *Config) validatePlugins(bad func(string, string, ...any) error) error {
 		}
 		if p.MaxOutput == 0 {
 			p.MaxOutput = DefaultPluginMaxOutput
+		}
+		if p.Breaker.Failures == 0 {
+			p.Breaker.Failures = DefaultBreakerFailures
+		}
+		if p.Breaker.Cooldown == 0 {
+			p.Breaker.Cooldown = DefaultBreakerCooldown
 		}
 	}
 	return nil

@@ -28,6 +28,7 @@ var statusOf = map[string]int{
 	hookgate.EINTERNAL:     fiber.StatusInternalServerError,
 	hookgate.EBADGATEWAY:   fiber.StatusBadGateway,
 	hookgate.ETIMEOUT:      fiber.StatusGatewayTimeout,
+	hookgate.ESCHEMA:       fiber.StatusBadRequest,
 }
 
 // errorBody is the one error shape of the API.

@@ -127,7 +127,7 @@ func (m *Manager) Hold(ctx context.Context, w *hookgate.Webhook, ds []*queue.Del
 	}
 	m.Metrics.held.Add(float64(len(ds)))
 	m.Logger.Info("deliveries held: the webhook is not active", "webhook_id", w.ID, "tenant", w.Tenant,
-		"status", string(cur.Status), "held", len(ds), "reason", cur.Status.Reason())
+		"status", string(cur.Status), "held", len(ds), "reason", cur.Status.Reason(w.ID))
 	if dropped > 0 {
 		m.Metrics.dropped.Add(float64(dropped))
 		m.Logger.Warn("held events over lifecycle.hold_max: the oldest were dropped", "webhook_id", w.ID,
@@ -306,7 +306,7 @@ func (m *Manager) decorate(ctx context.Context, w *hookgate.Webhook) *hookgate.W
 	if c, err := m.Held.Counts(ctx, []string{w.ID}); err == nil {
 		w.HeldEvents = c[0]
 	}
-	w.StatusReason = w.Status.Reason()
+	w.StatusReason = w.Status.Reason(w.ID)
 	return w
 }
 

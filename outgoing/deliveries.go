@@ -212,7 +212,15 @@ func (s *Deliveries) Preview(ctx context.Context, ns, id, eventType string, data
 	ev := &hookgate.Event{ID: s.NewID("evt"), Type: typ, Tenant: w.Tenant, OccurredAt: time.Now().UTC(), Data: data}
 	p, err := s.Worker.Preview(ctx, w, ev, s.NewID("dl"))
 	if err != nil {
-		return nil, &hookgate.Error{Code: hookgate.EINVALID, Message: "the webhook's pipeline failed: " + hookgate.ErrorMessage(err), Err: err}
+		// A plugin that failed (502), timed out (504) or is not available
+		// (503) keeps its code: the webhook and the event are not at fault.
+		code := hookgate.ErrorCode(err)
+		switch code {
+		case hookgate.EBADGATEWAY, hookgate.ETIMEOUT, hookgate.EUNAVAILABLE:
+		default:
+			code = hookgate.EINVALID
+		}
+		return nil, &hookgate.Error{Code: code, Message: "the webhook's pipeline failed: " + hookgate.ErrorMessage(err), Err: err}
 	}
 	return p, nil
 }

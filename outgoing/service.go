@@ -97,7 +97,7 @@ func (s *Service) decorate(ctx context.Context, ws ...*hookgate.Webhook) {
 	ids := make([]string, len(ws))
 	for i, w := range ws {
 		ids[i] = w.ID
-		w.StatusReason = w.Status.Reason()
+		w.StatusReason = w.Status.Reason(w.ID)
 	}
 	if s.Held == nil || len(ws) == 0 {
 		return
@@ -182,7 +182,7 @@ func (s *Service) CreateWebhook(ctx context.Context, ns, owner string, in *hookg
 func (s *Service) UpdateWebhook(ctx context.Context, ns, id string, p *hookgate.WebhookPatch) (*hookgate.Webhook, error) {
 	var v hookgate.Validation
 	if p.Secret != nil {
-		v.Add("secret", "secret is set on create only")
+		v.Add("secret", "secret is set on create only; to change it, POST /v1/webhooks/"+id+"/rotate-secret (both secrets sign during the grace period)")
 	}
 	if p.Unsigned != nil {
 		v.Add("unsigned", "unsigned is set on create only")

@@ -12,6 +12,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/format"
@@ -87,7 +88,7 @@ func (p *Pipeline) render(ctx context.Context, ev *hookgate.Event, w *hookgate.W
 // rendered for ev.
 func (p *Pipeline) transform(ctx context.Context, ev *hookgate.Event, w *hookgate.Webhook, pl *hookgate.Payload) (*hookgate.Payload, error) {
 	if p.js == nil {
-		return nil, &hookgate.Error{Code: hookgate.EUNAVAILABLE, Message: "inline transformations are disabled on this server (transformations.enabled)", Err: hookgate.ErrTransformation}
+		return nil, &hookgate.Error{Code: hookgate.EINVALID, Message: "inline transformations are disabled on this server (transformations.enabled)", Err: hookgate.ErrTransformation}
 	}
 	res, err := p.js.Run(ctx, w, transformation.Input{Event: ev, Body: pl.Body, ContentType: pl.ContentType, Headers: pl.Headers})
 	if err != nil {
@@ -212,6 +213,27 @@ func (p *Pipeline) TransformIncoming(ctx context.Context, plugin string, req Inc
 	return res, nil
 }
 
+// WaitPlugins waits until every plugin w's transforms and format need can
+// take calls (running, circuit breaker closed), up to max in all, and
+// reports whether they can.
+func (p *Pipeline) WaitPlugins(ctx context.Context, w *hookgate.Webhook, max time.Duration) bool {
+	if p.host == nil {
+		return false
+	}
+	deadline := time.Now().Add(max)
+	names := w.Transforms
+	if w.Format != format.StandardName && w.Format != "" {
+		names = append(names[:len(names):len(names)], w.Format)
+	}
+	for _, n := range names {
+		if !p.host.WaitAvailable(ctx, n, time.Until(deadline)) {
+			return false
+		}
+	}
+	return true
+}
+
 func noPlugins(name string) error {
-	return &hookgate.Error{Code: hookgate.EUNAVAILABLE, Message: fmt.Sprintf("no plugins are loaded to provide %q", name), Err: ErrPlugin}
+	return &hookgate.Error{Code: hookgate.EUNAVAILABLE, Message: fmt.Sprintf("no plugins are loaded to provide %q", name),
+		Err: &host.Failure{Plugin: name, Kind: host.KindUnavailable}}
 }

@@ -83,6 +83,19 @@ type Publisher struct {
 	// Accepted is called with the number of events accepted and deliveries
 	// enqueued (metrics). Optional.
 	Accepted func(events, deliveries int)
+	// Schemas checks event data against its type's schema (events.validate);
+	// nil turns the check off. With EnforceSchemas a violation refuses the
+	// event (schema_violation); without, it is passed to OnViolation and
+	// the event is accepted.
+	Schemas        SchemaChecker
+	EnforceSchemas bool
+	OnViolation    func(typ string, err error)
+}
+
+// SchemaChecker checks event data against its type's schema (implemented by
+// eventschema.Validator).
+type SchemaChecker interface {
+	Validate(typ string, data []byte) error
 }
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
@@ -108,7 +121,20 @@ func (p *Publisher) Validate(in *Input) error {
 	case len(in.Data) > p.MaxPayload:
 		return hookgate.Errorf(hookgate.ETOOLARGE, "event data is %d bytes; the limit is %d", len(in.Data), p.MaxPayload)
 	}
-	return v.Err()
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if p.Schemas != nil {
+		if err := p.Schemas.Validate(in.Type, in.Data); err != nil {
+			if p.EnforceSchemas {
+				return err
+			}
+			if p.OnViolation != nil {
+				p.OnViolation(in.Type, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Publish accepts events for tenant. idemKey (the Idempotency-Key header)
@@ -262,6 +288,9 @@ func (p *Publisher) plan(ctx context.Context, tenant string, pl *plan, now time.
 	pl.items, pl.holds = pl.items[:0], pl.holds[:0]
 	n, nheld := 0, 0
 	for _, w := range buf {
+		if !w.Accepts(ev.Type, ev.Data) {
+			continue // filtered out: no task, no hold
+		}
 		var ds []*queue.Delivery
 		for _, ep := range w.Endpoints {
 			if !ep.Enabled {

@@ -46,8 +46,19 @@ type Lifecycle interface {
 	Gone(ctx context.Context, w *hookgate.Webhook, endpointID string)
 }
 
+// PluginWaiter is implemented by a Renderer whose formats and transforms
+// come from plugins (pipeline.Pipeline): it waits until those a webhook
+// names can take calls, up to max, and reports whether they can.
+type PluginWaiter interface {
+	WaitPlugins(ctx context.Context, w *hookgate.Webhook, max time.Duration) bool
+}
+
 // Policy is the delivery policy from config.
 type Policy struct {
+	// PluginWaitMax bounds how long a delivery waits for an unavailable
+	// plugin (not running, circuit breaker open) before it spends an
+	// attempt; 0 does not wait.
+	PluginWaitMax   time.Duration
 	RetryDelays     []time.Duration // default schedule
 	Jitter          float64         // ± fraction
 	RetryAfterMax   time.Duration
@@ -316,6 +327,9 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		rec.Delivery.Status = hookgate.DeliverySucceeded
 		rec.Counted = false
 	default:
+		// A plugin's failure is not the receiver's: it never counts
+		// toward auto-pause or the webhook's failure counters.
+		rec.Counted = att.ErrorClass != hookgate.ClassPluginError
 		gone := att.StatusCode == 410 && att.ErrorClass == hookgate.ClassHTTPStatus
 		if retried < maxRetry && !(gone && wk.Policy.GonePolicy != "retry") {
 			delay := wk.retryDelay(w, retried, att.StatusCode, retryAfter)
@@ -405,6 +419,13 @@ func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate
 	start := time.Now()
 	att := &hookgate.Attempt{At: start.UTC()}
 	p, err := wk.Renderer.Render(ctx, &d.Event, w)
+	if err != nil && hookgate.ErrorCode(err) == hookgate.EUNAVAILABLE && wk.Policy.PluginWaitMax > 0 {
+		// The plugin is restarting or its breaker is open: wait for it
+		// rather than spend one of the receiver's attempts.
+		if pw, ok := wk.Renderer.(PluginWaiter); ok && pw.WaitPlugins(ctx, w, wk.Policy.PluginWaitMax) {
+			p, err = wk.Renderer.Render(ctx, &d.Event, w)
+		}
+	}
 	if err != nil && errors.Is(err, hookgate.ErrTransformation) {
 		att.ErrorClass, att.Error = hookgate.ClassTransformationError, "transformation_error: "+hookgate.ErrorMessage(err)
 		att.DurationMS = ms(time.Since(start))

@@ -27,6 +27,7 @@ type record struct {
 	Transforms          []string               `json:"transforms,omitempty"`
 	Transformation      string                 `json:"transformation,omitempty"`
 	TransformationVer   int                    `json:"transformation_version,omitempty"`
+	Filter              json.RawMessage        `json:"filter,omitempty"`
 	Settings            map[string]string      `json:"settings,omitempty"`
 	Metadata            map[string]string      `json:"metadata,omitempty"`
 	Enabled             bool                   `json:"enabled"`
@@ -60,6 +61,7 @@ func (s *Store) encode(w *hookgate.Webhook) ([]byte, error) {
 		Endpoints:           w.Endpoints,
 		Events:              w.Events,
 		Format:              w.Format,
+		Filter:              w.Filter,
 		Transforms:          w.Transforms,
 		Transformation:      w.Transformation,
 		TransformationVer:   w.TransformationVersion,
@@ -107,6 +109,7 @@ func (s *Store) webhook(r *record) (*hookgate.Webhook, error) {
 		Events:                r.Events,
 		Format:                r.Format,
 		Transforms:            r.Transforms,
+		Filter:                r.Filter,
 		Transformation:        r.Transformation,
 		TransformationVersion: r.TransformationVer,
 		Settings:              r.Settings,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -205,6 +206,7 @@ func TestRecordKeepsEveryField(t *testing.T) {
 	w.Timeout = hookgate.Duration(3 * time.Second)
 	w.Retry = &hookgate.RetryPolicy{Delays: []hookgate.Duration{hookgate.Duration(time.Second)}}
 	w.Unsigned = true
+	w.Filter = json.RawMessage(`{"data.amount":{"$gte":1000}}`)
 	w.PreviousSecret = "old"
 	w.PreviousSecretUntil = time.Now().Add(time.Hour).UTC()
 	if err := s.CreateWebhook(ctx, w); err != nil {
@@ -217,7 +219,8 @@ func TestRecordKeepsEveryField(t *testing.T) {
 	}
 	w.FailureCount, w.ConsecutiveFailures, w.LastTriggeredAt, w.LastStatusCode = 7, 3, &last, 502
 	// Fields computed on read by the webhook service, never stored.
-	computed := map[string]bool{"HeldEvents": true, "StatusReason": true}
+	// (filter is Filter parsed, kept in memory only.)
+	computed := map[string]bool{"HeldEvents": true, "StatusReason": true, "filter": true}
 	v := reflect.ValueOf(*w)
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() && !computed[v.Type().Field(i).Name] {

@@ -138,6 +138,7 @@ func build(list []*hookgate.Webhook, now time.Time) *entry {
 		exact: map[string][]*hookgate.Webhook{}, object: map[string][]*hookgate.Webhook{},
 		match: map[string][]*hookgate.Webhook{}}
 	for _, w := range list {
+		_ = w.CompileFilter() // validated when saved; one that no longer parses refuses every event
 		e.byID[w.ID] = w
 		if !w.Enabled {
 			continue

@@ -12,6 +12,7 @@ import (
 // top-level usage is built from the same table.
 type command struct {
 	name     string
+	args     string   // what follows the name besides flags, if anything
 	purpose  string   // one line
 	more     string   // optional second line in the command list
 	examples []string // one or two
@@ -60,8 +61,9 @@ var commands = []command{
 			"hookgate crm --port 9100",
 			"hookgate crm --port 9100 --hookgate https://hooks.example.com",
 		},
-		settings: "none from the file: --hookgate names the hookgate whose owner tokens it accepts (its JWKS at\n" +
-			"/.well-known/jwks.json; --issuer when incoming.issuer is not server.public_url). The shipped\n" +
+		settings: "server.public_url and incoming.issuer of --config (when the file exists) give the defaults of\n" +
+			"--hookgate, the hookgate whose owner tokens it accepts (its JWKS at /.well-known/jwks.json), and\n" +
+			"--issuer. The shipped\n" +
 			"incoming.scopes point at 127.0.0.1:9100 (docs/incoming.md)",
 	},
 	{
@@ -74,6 +76,17 @@ var commands = []command{
 		},
 		settings: "redis.addr and redis.prefix (use a Redis you can spare) and the delivery.* settings of the\n" +
 			"configuration file (docs/benchmarks.md)",
+	},
+	{
+		name:    "plugin",
+		args:    "new NAME",
+		purpose: "new NAME: write a plugin repository (main.go, golden test, go.mod, Makefile, README)",
+		examples: []string{
+			"hookgate plugin new chat",
+			"hookgate plugin new chat --module github.com/acme/hookgate-chat --sdk ../hookgate/plugins/sdk",
+		},
+		settings: "none (the new repository's go.mod requires the plugin SDK, with a replace to a hookgate\n" +
+			"checkout until the SDK is published: docs/plugins.md)",
 	},
 	{
 		name:     "version",
@@ -137,7 +150,7 @@ func commandHelp(fs *flag.FlagSet) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "hookgate %s: %s\n", c.name, c.purpose)
-	fmt.Fprintf(&b, "\nusage: hookgate %s [flags]\n", c.name)
+	fmt.Fprintf(&b, "\nusage: hookgate %s [flags]\n", strings.TrimSpace(c.name+" "+c.args))
 	var flags strings.Builder
 	fs.SetOutput(&flags)
 	fs.PrintDefaults()

@@ -18,6 +18,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"token", []string{"-tenant", "-sub", `(default "admin")`, "-ttl", "(default 1h0m0s)", "-console", "-link-ttl"}},
 		{"receive", []string{"-secret", "-port", "(default 9000)", "-status", "-confirm", "-tolerance"}},
 		{"bench", []string{"-suite", `(default "delivery")`, "-rate", "-duration", "-cpuprofile"}},
+		{"plugin", []string{"-dir", "-module", "-sdk", "-tidy", "(default true)"}},
 		{"version", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,7 +59,7 @@ func TestTopLevelHelpListsEveryCommand(t *testing.T) {
 		if code != 0 || stderr != "" {
 			t.Fatalf("%v: exit %d, stderr %q", args, code, stderr)
 		}
-		for _, c := range []string{"serve", "token", "receive", "bench", "version"} {
+		for _, c := range []string{"serve", "token", "receive", "bench", "plugin", "version"} {
 			if !strings.Contains(stdout, "\n  "+c+" ") {
 				t.Errorf("%v does not list %s:\n%s", args, c, stdout)
 			}

@@ -77,6 +77,8 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 		return crm(args[1:], stdout)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
+	case "plugin":
+		return pluginCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		if err := parseFlags(newFlagSet("version"), args[1:], stdout); err != nil {
 			return err
@@ -290,10 +292,28 @@ func crm(args []string, stdout io.Writer) error {
 	fs := newFlagSet("crm")
 	port := fs.Int("port", 9100, "port to listen on")
 	host := fs.String("host", "127.0.0.1", "address to listen on")
-	hg := fs.String("hookgate", "http://localhost:8080", "base URL of the hookgate whose owner tokens are accepted")
-	issuer := fs.String("issuer", "", "iss owner tokens must carry (default: the --hookgate URL, as incoming.issuer defaults to server.public_url)")
+	hg := fs.String("hookgate", "", "base URL of the hookgate whose owner tokens are accepted (default: server.public_url of --config, else http://localhost:8080)")
+	issuer := fs.String("issuer", "", "iss owner tokens must carry (default: incoming.issuer of --config, else the --hookgate URL)")
+	configPath := fs.String("config", "config.yaml", "hookgate's configuration file, read (when it exists) for the two defaults above")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
+	}
+	if *hg == "" || *issuer == "" {
+		hgDefault, issuerDefault := "http://localhost:8080", ""
+		if *configPath != "" {
+			if cfg, err := config.Load(*configPath); err == nil {
+				hgDefault = strings.TrimRight(cfg.Server.PublicURL, "/")
+				issuerDefault = cfg.Incoming.Issuer
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("crm: %w", err)
+			}
+		}
+		if *hg == "" {
+			*hg = hgDefault
+		}
+		if *issuer == "" {
+			*issuer = issuerDefault
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

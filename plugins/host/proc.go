@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,7 +39,15 @@ type proc struct {
 	restarts    prometheus.Counter
 	up          prometheus.Gauge
 
-	kick chan struct{} // asks the supervisor to restart now (buffered 1)
+	kick    chan struct{} // asks the supervisor to restart now (buffered 1)
+	breaker *breaker
+
+	// Calls hold the plugin (use, release) so that a reload that replaces
+	// or removes it stops its process only once they are done.
+	refs        atomic.Int64
+	retired     atomic.Bool
+	drainedOnce sync.Once
+	drained     chan struct{} // closed when retired with no call held
 
 	mu       sync.RWMutex
 	client   *goplugin.Client
@@ -50,13 +59,83 @@ type proc struct {
 	reason   string
 	restartN int
 	pid      int
-	pids     []int // every process started, for tests
+	pids     []int  // every process started, for tests
+	exeSum   string // sha256 of the executable last started, hex
+
+	stopSupervisor context.CancelFunc
+	supervised     chan struct{} // closed when the supervisor returned
+	stateCh        chan struct{} // closed and replaced at every start, failure and breaker change
+}
+
+// changes returns a channel closed at the next change of the plugin's state.
+func (p *proc) changes() <-chan struct{} {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.stateCh
+}
+
+// notify wakes the waiters of changes; p.mu must be held.
+func (p *proc) notify() {
+	close(p.stateCh)
+	p.stateCh = make(chan struct{})
+}
+
+// callable reports whether a call may go to the plugin now.
+func (p *proc) callable() bool {
+	p.mu.RLock()
+	up := p.rpc != nil
+	p.mu.RUnlock()
+	return up && p.breaker.ready()
+}
+
+// waitRestart waits until a process newer than generation gen runs, up to
+// the start timeout or until ctx ends, and reports whether one does.
+func (p *proc) waitRestart(ctx context.Context, gen uint64) bool {
+	t := time.NewTimer(p.h.opts.startTimeout)
+	defer t.Stop()
+	for {
+		p.mu.RLock()
+		ok, ch := p.rpc != nil && p.gen > gen, p.stateCh
+		p.mu.RUnlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return false
+		case <-ch:
+		}
+	}
 }
 
 func newProc(h *Host, c config.Plugin) *proc {
 	l := prometheus.Labels{"plugin": c.Name}
-	return &proc{
-		h: h, cfg: c, kick: make(chan struct{}, 1),
+	failures, cooldown := c.Breaker.Failures, c.Breaker.Cooldown.D()
+	if failures == 0 {
+		failures = config.DefaultBreakerFailures
+	}
+	if cooldown <= 0 {
+		cooldown = config.DefaultBreakerCooldown.D()
+	}
+	gauge := h.metrics.breaker.With(l)
+	gauge.Set(0)
+	var p *proc
+	br := &breaker{failures: failures, cooldown: cooldown, onChange: func(open bool) {
+		if open {
+			gauge.Set(1)
+			h.log.Warn("plugin circuit breaker opened", "plugin", c.Name, "failures", failures, "cooldown", cooldown.String())
+		} else {
+			gauge.Set(0)
+			h.log.Info("plugin circuit breaker closed", "plugin", c.Name)
+		}
+		p.mu.Lock()
+		p.notify()
+		p.mu.Unlock()
+	}}
+	p = &proc{
+		h: h, cfg: c, kick: make(chan struct{}, 1), breaker: br, stateCh: make(chan struct{}), drained: make(chan struct{}),
 		calls:    h.metrics.calls.MustCurryWith(l),
 		errs:     h.metrics.errors.MustCurryWith(l),
 		latency:  h.metrics.latency.MustCurryWith(l),
@@ -64,6 +143,34 @@ func newProc(h *Host, c config.Plugin) *proc {
 		up:       h.metrics.up.With(l),
 		reason:   "not started",
 	}
+	return p
+}
+
+// use holds the plugin for one call; release ends the hold.
+func (p *proc) use() { p.refs.Add(1) }
+
+func (p *proc) release() {
+	if p.refs.Add(-1) == 0 && p.retired.Load() {
+		p.drainedOnce.Do(func() { close(p.drained) })
+	}
+}
+
+// retire marks a plugin no longer routed (a reload replaced or removed
+// it) and returns a channel closed once no call holds it.
+func (p *proc) retire() <-chan struct{} {
+	p.retired.Store(true)
+	if p.refs.Load() == 0 {
+		p.drainedOnce.Do(func() { close(p.drained) })
+	}
+	return p.drained
+}
+
+// currentInfo is what the running process said of itself, nil before its
+// first start.
+func (p *proc) currentInfo() *pb.InfoResponse {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.info
 }
 
 func (p *proc) status() Status {
@@ -109,6 +216,21 @@ func (p *proc) resolve() (string, error) {
 	return path, nil
 }
 
+// fileSHA256 is the hex sha256 of the file at path: what a reload compares
+// to tell a new executable at the same path.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("executable %s: %w", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("executable %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // env is the plugin's whole environment: PATH and the configured variables,
 // never hookgate's own (it holds secrets).
 func (p *proc) env() []string {
@@ -139,6 +261,10 @@ func (p *proc) launch(ctx context.Context) error {
 
 func (p *proc) launchErr(ctx context.Context) error {
 	path, err := p.resolve()
+	if err != nil {
+		return err
+	}
+	sum, err := fileSHA256(path)
 	if err != nil {
 		return err
 	}
@@ -202,9 +328,13 @@ func (p *proc) launchErr(ctx context.Context) error {
 	p.healthy, p.reason, p.pid = true, "", pid
 	p.gen++
 	p.pids = append(p.pids, pid)
+	p.exeSum = sum
+	p.notify()
 	p.mu.Unlock()
 	p.up.Set(1)
-	p.h.route(p, info.Formats, info.Transforms)
+	if !p.retired.Load() {
+		p.h.route()
+	}
 	log.Info("plugin started", "version", info.Version, "pid", pid, "formats", info.Formats, "transforms", info.Transforms)
 	return nil
 }
@@ -285,21 +415,28 @@ func (p *proc) checkHealth(ctx context.Context) error {
 
 // fail marks the current process broken, kills it and lets the supervisor
 // start another.
-func (p *proc) fail(reason string) { p.failGen(0, reason) }
+func (p *proc) fail(reason string) {
+	if p.failGen(0, KindCrash, reason) {
+		p.breaker.record(KindCrash)
+	}
+}
 
-// failGen is fail for the process of generation gen only (0: any).
-func (p *proc) failGen(gen uint64, reason string) {
+// failGen is fail for the process of generation gen only (0: any); kind
+// says how it failed. It reports whether it failed the process (false:
+// another call or the supervisor already did).
+func (p *proc) failGen(gen uint64, kind, reason string) bool {
 	p.mu.Lock()
 	if p.client == nil || (gen != 0 && gen != p.gen) {
 		p.mu.Unlock()
-		return
+		return false
 	}
 	client, pid := p.client, p.pid
 	p.client, p.rpc, p.conn = nil, nil, nil
 	p.healthy, p.reason, p.pid = false, reason, 0
+	p.notify()
 	p.mu.Unlock()
 	p.up.Set(0)
-	p.h.log.Warn("plugin failed; restarting", "plugin", p.cfg.Name, "reason", reason)
+	p.h.log.Warn("plugin exited; restarting", "plugin", p.cfg.Name, "pid", pid, "kind", kind, "reason", reason)
 	// A hung process would make go-plugin's graceful stop wait: kill it first.
 	if pid > 0 {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -309,6 +446,7 @@ func (p *proc) failGen(gen uint64, reason string) {
 	case p.kick <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // stop ends the current process gracefully (go-plugin waits up to 2s).
