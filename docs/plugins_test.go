@@ -105,16 +105,25 @@ func TestPluginsPageGoCompiles(t *testing.T) {
 }
 
 // TestPluginsPageShowsTheExample: the plugin and test of the walk-through
-// are examples/go-plugin's (which runs them), from `package main` on.
+// (main.go, main_test.go) are examples/go-plugin's, which runs them, from
+// `package main` on.
 func TestPluginsPageShowsTheExample(t *testing.T) {
+	shown := 0
 	for _, b := range goBlocks(t, "plugins.md") {
+		if b.file != "main.go" && b.file != "main_test.go" {
+			continue
+		}
+		shown++
 		ex, err := os.ReadFile(filepath.Join("../examples/go-plugin", b.file))
 		if err != nil {
-			t.Fatalf("plugins.md:%d: %s is not a file of examples/go-plugin: %v", b.line, b.file, err)
+			t.Fatal(err)
 		}
 		_, body, ok := strings.Cut(string(ex), "package main\n")
 		if !ok || "package main\n"+body != b.src {
 			t.Errorf("plugins.md:%d differs from examples/go-plugin/%s (from `package main` on): keep them the same", b.line, b.file)
 		}
+	}
+	if shown != 2 {
+		t.Fatalf("plugins.md shows %d of main.go and main_test.go; the walk-through shows both", shown)
 	}
 }

@@ -182,7 +182,7 @@ func (s *Service) CreateWebhook(ctx context.Context, ns, owner string, in *hookg
 func (s *Service) UpdateWebhook(ctx context.Context, ns, id string, p *hookgate.WebhookPatch) (*hookgate.Webhook, error) {
 	var v hookgate.Validation
 	if p.Secret != nil {
-		v.Add("secret", "secret is set on create only; to change it, POST /v1/webhooks/"+id+"/rotate-secret (both secrets sign during the grace period)")
+		v.Add("secret", "secret is set on create only; to change it, POST /v1/webhooks/%s/rotate-secret (both secrets sign during the grace period)", id)
 	}
 	if p.Unsigned != nil {
 		v.Add("unsigned", "unsigned is set on create only")
