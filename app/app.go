@@ -29,13 +29,13 @@ import (
 	"github.com/hookgate/hookgate/outgoing"
 	"github.com/hookgate/hookgate/ownertoken"
 	"github.com/hookgate/hookgate/pipeline"
-	"github.com/hookgate/hookgate/transformation"
 	"github.com/hookgate/hookgate/plugins/host"
 	"github.com/hookgate/hookgate/publish"
 	"github.com/hookgate/hookgate/queue"
 	"github.com/hookgate/hookgate/sender"
 	"github.com/hookgate/hookgate/store"
 	"github.com/hookgate/hookgate/subs"
+	"github.com/hookgate/hookgate/transformation"
 )
 
 // App is a running hookgate.
@@ -58,6 +58,12 @@ type App struct {
 	Signer *ownertoken.Signer
 	// IncomingLog writes incoming webhooks' request logs.
 	IncomingLog *incoming.LogWriter
+	// ConfigSource reads the configuration again for ReloadPlugins (the
+	// serve command re-reads its file); nil refuses reloads.
+	ConfigSource func() (config.Config, error)
+
+	reloadMu   sync.Mutex // serialises reloads; guards Config after Start
+	lastReload *host.ReloadReport
 
 	queueName string
 	writer    *queue.LogWriter
@@ -173,11 +179,12 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		Ready:  func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
 		Transformations: a.transformationPreview(cat, newID),
-		Plugins: a.Plugins, Lifecycle: a.Lifecycle, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
+		Plugins:         a.Plugins, PluginReloader: a, Lifecycle: a.Lifecycle, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
 	}
 	if cfg.Server.Role == "worker" {
 		// A worker process serves health, readiness and metrics only.
 		deps.Webhooks, deps.Publisher, deps.Deliveries, deps.Plugins, deps.Lifecycle = nil, nil, nil, nil, nil
+		deps.PluginReloader = nil
 		deps.Incoming, deps.IncomingProxy, deps.JWKS, deps.LoginCodes = nil, nil, nil, nil
 	}
 	a.Gateway = gateway.New(deps)
@@ -221,12 +228,9 @@ func (a *App) newIncoming(cfg config.Config, st *store.Store, logger *slog.Logge
 		Store: st, Scopes: scopes, PublicURL: cfg.Server.PublicURL, MaxPerTenant: in.MaxPerTenant,
 		MaxNameLength: cfg.Webhooks.MaxNameLength, LogEntries: in.LogEntries,
 		HasPlugin: func(name string) bool {
-			for _, p := range cfg.Plugins {
-				if p.Name == name {
-					return true
-				}
-			}
-			return false
+			// The running plugins, which a reload changes.
+			_, ok := a.Plugins.Plugin(name)
+			return ok
 		},
 	}
 	proxy := &incoming.Proxy{

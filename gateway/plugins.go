@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/gofiber/fiber/v2"
@@ -15,16 +16,46 @@ type PluginLister interface {
 	Plugins() []host.Status
 }
 
+// PluginReloader re-reads the plugins section of the configuration and
+// applies it without a restart (app.App).
+type PluginReloader interface {
+	ReloadPlugins(ctx context.Context, trigger string) (*host.ReloadReport, error)
+	LastReload() *host.ReloadReport
+}
+
 type pluginList struct {
 	Data []host.Status `json:"data"`
+	// LastReload is the last reload (POST /v1/plugins/reload or SIGHUP),
+	// absent before the first.
+	LastReload *host.ReloadReport `json:"last_reload,omitempty"`
+	// ReloadError says what the last reload did not apply.
+	ReloadError string `json:"reload_error,omitempty"`
 }
 
 func (s *Server) listPlugins(c *fiber.Ctx) error {
-	list := s.plugins.Plugins()
-	if list == nil {
-		list = []host.Status{}
+	var out pluginList
+	if s.reloader != nil {
+		// Before the list: a reload in progress finishes first, so the list
+		// shows what the last reload reports.
+		if out.LastReload = s.reloader.LastReload(); out.LastReload != nil {
+			out.ReloadError = out.LastReload.Error
+		}
 	}
-	return c.JSON(pluginList{Data: list})
+	if out.Data = s.plugins.Plugins(); out.Data == nil {
+		out.Data = []host.Status{}
+	}
+	return c.JSON(out)
+}
+
+// reloadPlugins answers the reload's report: 200 whatever each plugin's
+// outcome (kept_old and failed say why), 409 invalid_config when the
+// configuration cannot be read.
+func (s *Server) reloadPlugins(c *fiber.Ctx) error {
+	rep, err := s.reloader.ReloadPlugins(c.UserContext(), "api")
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.JSON(rep)
 }
 
 type previewInput struct {

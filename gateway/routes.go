@@ -77,6 +77,9 @@ func (s *Server) register() {
 			route{method: "POST", path: "/v1/deliveries/:id/retry", auth: true, roles: managers, handler: s.retryDelivery},
 			route{method: "POST", path: "/v1/webhooks/:id/preview", auth: true, roles: managers, handler: s.previewWebhook},
 		)
+		if s.stats() != nil {
+			s.addRoutes(route{method: "GET", path: "/v1/webhooks/:id/stats", auth: true, roles: managers, handler: s.webhookStats})
+		}
 	}
 	if s.lifecycle != nil {
 		s.addRoutes(
@@ -95,6 +98,10 @@ func (s *Server) register() {
 	}
 	if s.plugins != nil {
 		s.addRoutes(route{method: "GET", path: "/v1/plugins", auth: true, roles: managers, handler: s.listPlugins})
+	}
+	if s.reloader != nil {
+		// Operators only: a reload changes what every tenant's webhooks run.
+		s.addRoutes(route{method: "POST", path: "/v1/plugins/reload", auth: true, roles: []string{hookgate.RoleSystem}, handler: s.reloadPlugins})
 	}
 	s.registerIncoming()
 }

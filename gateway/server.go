@@ -44,6 +44,9 @@ type Deps struct {
 	Formats func(name string) bool
 	// Plugins lists the loaded plugins for GET /v1/plugins. Optional.
 	Plugins PluginLister
+	// PluginReloader reloads the plugins section for POST
+	// /v1/plugins/reload and reports the last reload. Optional.
+	PluginReloader PluginReloader
 	// Lifecycle pauses, resumes, confirms and rotates webhooks. Optional.
 	Lifecycle LifecycleService
 	// Incoming manages incoming webhooks; IncomingProxy serves their URLs
@@ -77,6 +80,7 @@ type Server struct {
 	previewer  TransformationPreviewer
 	formats    func(string) bool
 	plugins    PluginLister
+	reloader   PluginReloader
 	lifecycle  LifecycleService
 	ready      Pinger
 	log        *slog.Logger
@@ -96,7 +100,7 @@ type Server struct {
 // New builds the app and registers every route.
 func New(d Deps) *Server {
 	s := &Server{
-		cfg: d.Config, cat: d.Catalogue, verifier: d.Verifier, webhooks: d.Webhooks, publisher: d.Publisher, deliveries: d.Deliveries, plugins: d.Plugins, previewer: d.Transformations,
+		cfg: d.Config, cat: d.Catalogue, verifier: d.Verifier, webhooks: d.Webhooks, publisher: d.Publisher, deliveries: d.Deliveries, plugins: d.Plugins, reloader: d.PluginReloader, previewer: d.Transformations,
 		lifecycle: d.Lifecycle,
 		ready:     d.Ready, log: d.Logger, reg: d.Registry,
 		incoming: d.Incoming, incomingProxy: d.IncomingProxy, jwksDoc: d.JWKS,

@@ -224,3 +224,23 @@ func (s *Deliveries) Preview(ctx context.Context, ns, id, eventType string, data
 	}
 	return p, nil
 }
+
+// WebhookStats aggregates a webhook's last 24 hours of deliveries (per hour:
+// succeeded, failed, p50 and p95 response time) and its health, after
+// checking the webhook is in namespace ns.
+func (s *Deliveries) WebhookStats(ctx context.Context, ns, id string) (*store.WebhookStats, error) {
+	if _, err := s.Webhooks.FindWebhookByID(ctx, ns, id); err != nil {
+		return nil, err
+	}
+	return s.Log.Stats(ctx, id, time.Now())
+}
+
+// WebhookHealth returns the health (success rate of the latest deliveries)
+// of each webhook of hooks, already read from namespace ns, by webhook id.
+func (s *Deliveries) WebhookHealth(ctx context.Context, ns string, hooks []*hookgate.Webhook) (map[string]*store.Health, error) {
+	ids := make([]string, 0, len(hooks))
+	for _, w := range hooks {
+		ids = append(ids, w.ID)
+	}
+	return s.Log.Health(ctx, ids)
+}

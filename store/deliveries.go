@@ -131,6 +131,12 @@ return out
 // per webhook of the batch, and returns, per record, the webhook's
 // consecutive failures after it (0 after a success).
 func (l *DeliveryLog) Write(ctx context.Context, recs []Record) ([]int64, error) {
+	return l.write(ctx, recs, true)
+}
+
+// write is Write; count is false when the aggregates (stats.go) of recs are
+// already counted (the second try after Redis lost the script).
+func (l *DeliveryLog) write(ctx context.Context, recs []Record, count bool) ([]int64, error) {
 	if len(recs) == 0 {
 		return nil, nil
 	}
@@ -150,7 +156,8 @@ func (l *DeliveryLog) Write(ctx context.Context, recs []Record) ([]int64, error)
 		}
 		g.idx = append(g.idx, i)
 	}
-	now := time.Now().UnixMilli()
+	at := time.Now()
+	now := at.UnixMilli()
 	ttl := int64(l.maxAge/time.Second) + 1
 	cmds := make([]*redis.Cmd, len(groups))
 	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -188,13 +195,16 @@ func (l *DeliveryLog) Write(ctx context.Context, recs []Record) ([]int64, error)
 			}
 			cmds[gi] = recordScript.EvalSha(ctx, p, keys, args...)
 		}
+		if count {
+			l.countOutcomes(ctx, p, recs, at)
+		}
 		return nil
 	})
 	if err != nil && isNoScript(err) {
 		if lerr := recordScript.Load(ctx, l.rdb).Err(); lerr != nil {
 			return nil, translate("load record script", lerr)
 		}
-		return l.Write(ctx, recs)
+		return l.write(ctx, recs, false)
 	}
 	if err != nil {
 		return nil, translate("write delivery log", err)
@@ -349,6 +359,7 @@ func (l *DeliveryLog) DeleteWebhookLog(ctx context.Context, webhookID string) er
 		}
 		p.Del(ctx, l.indexKey(webhookID))
 		p.Del(ctx, StatsKey(l.prefix, webhookID))
+		l.deleteAggregates(ctx, p, webhookID, time.Now())
 		return nil
 	})
 	return translate("delete delivery log", err)

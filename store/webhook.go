@@ -305,6 +305,8 @@ func (s *Store) DeleteWebhook(ctx context.Context, tenant, id string) error {
 	// after the transaction. Should this fail, the leftover hash is never
 	// read (it is only merged into an existing record), so the delete stands.
 	_ = s.rdb.Del(ctx, s.StatsKey(id)).Err()
+	// So do the delivery aggregates (one slot: {id}); they expire anyway.
+	_ = s.rdb.Del(ctx, AggregateKeys(s.prefix, id, time.Now())...).Err()
 	return nil
 }
 

@@ -131,20 +131,29 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*cfgPath)
+	// readConfig reads the file as at start, command-line flags over it; a
+	// plugin reload (SIGHUP, POST /v1/plugins/reload) reads it again.
+	readConfig := func() (config.Config, error) {
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			return cfg, err
+		}
+		if *role != "" {
+			cfg.Server.Role = *role
+			if err := cfg.Validate(); err != nil {
+				return cfg, err
+			}
+		}
+		if *dev {
+			if err := cfg.Dev(); err != nil {
+				return cfg, err
+			}
+		}
+		return cfg, nil
+	}
+	cfg, err := readConfig()
 	if err != nil {
 		return err
-	}
-	if *role != "" {
-		cfg.Server.Role = *role
-		if err := cfg.Validate(); err != nil {
-			return err
-		}
-	}
-	if *dev {
-		if err := cfg.Dev(); err != nil {
-			return err
-		}
 	}
 	logger := newLogger(cfg.Log, stderr)
 	if !*dev {
@@ -157,11 +166,13 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	a.ConfigSource = readConfig
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := a.Start(ctx, nil); err != nil {
 		return err
 	}
+	stopHUP := reloadOnSIGHUP(ctx, a, logger)
 	logger.Info("hookgate started", "version", hookgate.Version, "listen", a.Addr(), "role", cfg.Server.Role,
 		"public_url", cfg.Server.PublicURL, "console", strings.TrimRight(cfg.Server.PublicURL, "/")+"/console/")
 	if *dev {
@@ -181,10 +192,40 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	serveErr := a.Wait(ctx)
+	stopHUP()
 	logger.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.D().String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
 	defer cancel()
 	return errors.Join(serveErr, a.Shutdown(sctx))
+}
+
+// reloadOnSIGHUP reloads the plugins section at every SIGHUP until the
+// returned function is called (one reload at a time; a SIGHUP during one is
+// served after it).
+func reloadOnSIGHUP(ctx context.Context, a *app.App, logger *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-done:
+				return
+			case <-hup:
+				logger.Info("SIGHUP: reloading plugins")
+				if _, err := a.ReloadPlugins(ctx, app.TriggerSIGHUP); err != nil {
+					logger.Error("plugin reload failed", "error", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+		<-finished
+	}
 }
 
 func token(args []string, stdout, stderr io.Writer) error {

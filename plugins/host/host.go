@@ -258,6 +258,15 @@ func (h *Host) Plugins() []Status {
 	return out
 }
 
+// Plugin returns the status of the plugin configured as name.
+func (h *Host) Plugin(name string) (Status, bool) {
+	p := h.named(name)
+	if p == nil {
+		return Status{}, false
+	}
+	return p.status(), true
+}
+
 // route rebuilds the routing tables after a plugin started (its Info may
 // have changed) or the plugin list changed. The first plugin in config
 // order to claim a name keeps it.
