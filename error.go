@@ -12,6 +12,7 @@ const (
 	EMALFORMED     = "malformed_request"      // the body is not valid JSON (or not the expected shape)
 	ENOTFOUND      = "not_found"              // no such record for this tenant
 	ECONFLICT      = "conflict"               // the record's state forbids the operation
+	EDISABLED      = "webhook_disabled"       // the webhook is disabled (enabled false): pause and resume do not apply
 	EINVALIDCONFIG = "invalid_config"         // the configuration file cannot be read or does not validate (a plugin reload)
 	EIDEMPOTENCY   = "idempotency_conflict"   // an idempotency key (or event id) already used for other content
 	EUNAUTHORIZED  = "unauthorized"           // missing or invalid credentials

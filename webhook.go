@@ -19,25 +19,36 @@ import (
 type WebhookStatus string
 
 // Webhook statuses. Enabled is separate: a disabled webhook receives nothing
-// and keeps nothing, whatever its status.
+// and keeps nothing, whatever its stored status; the API shows it as
+// StatusDisabled (see EffectiveStatus).
 const (
 	StatusActive      WebhookStatus = "active"      // events are delivered
 	StatusPaused      WebhookStatus = "paused"      // paused by an admin: events are kept, not delivered
-	StatusError       WebhookStatus = "error"       // auto-paused after repeated failures: events are kept
-	StatusUnconfirmed WebhookStatus = "unconfirmed" // waiting for the receiver to confirm the subscription
+	StatusError       WebhookStatus = "error"       // auto-paused after repeated failed deliveries: events are kept
+	StatusUnconfirmed WebhookStatus = "unconfirmed" // no endpoint has confirmed the subscription yet: events are kept
+	// StatusPendingConfirmation: some endpoints are confirmed and receive
+	// events; the others wait for their confirmation, their events kept.
+	StatusPendingConfirmation WebhookStatus = "pending_confirmation"
+	// StatusDisabled is shown for a webhook with enabled false; it is never stored.
+	StatusDisabled WebhookStatus = "disabled"
 )
 
 // Valid reports whether s is a known status.
 func (s WebhookStatus) Valid() bool {
 	switch s {
-	case StatusActive, StatusPaused, StatusError, StatusUnconfirmed:
+	case StatusActive, StatusPaused, StatusError, StatusUnconfirmed, StatusPendingConfirmation, StatusDisabled:
 		return true
 	}
 	return false
 }
 
-// Reason explains a status to people: why events are (not) delivered, and
-// what to do about it; id is the webhook's, named in the route to call.
+// Holding reports whether s keeps every event of the webhook (paused or
+// auto-paused), whatever its endpoints' confirmation.
+func (s WebhookStatus) Holding() bool { return s == StatusPaused || s == StatusError }
+
+// Reason explains status s of webhook id to people: why events are (not)
+// delivered. It is the status_reason shown when none was given with the
+// change (a pause without a reason, a confirmation state).
 func (s WebhookStatus) Reason(id string) string {
 	switch s {
 	case StatusPaused:
@@ -45,17 +56,41 @@ func (s WebhookStatus) Reason(id string) string {
 	case StatusError:
 		return "paused automatically after repeated failed deliveries: events are kept until POST /v1/webhooks/" + id + "/resume"
 	case StatusUnconfirmed:
-		return "waiting for the receiver to confirm the subscription (it must follow the SubscribeURL it was sent): events are kept until then"
+		return "waiting for the receiver to confirm the subscription (it must follow the SubscribeURL it was sent; " +
+			"POST /v1/webhooks/" + id + "/confirmation/resend sends it again): events are kept until then"
+	case StatusPendingConfirmation:
+		return "some endpoints have not confirmed the subscription yet (they must follow the SubscribeURL they were sent; " +
+			"POST /v1/webhooks/" + id + "/confirmation/resend sends it again): their events are kept until then, the confirmed endpoints receive theirs"
+	case StatusDisabled:
+		return "disabled: events are neither delivered nor kept until the webhook is enabled again (PATCH /v1/webhooks/" + id + " {\"enabled\": true})"
 	}
 	return ""
 }
+
+// Confirmation is where an endpoint stands in the subscription handshake.
+type Confirmation string
+
+// Endpoint confirmation states. An endpoint of a webhook that needs no
+// confirmation has none ("").
+const (
+	ConfirmationPending   Confirmation = "pending"   // its URL has not confirmed: its events are kept
+	ConfirmationConfirmed Confirmation = "confirmed" // its URL followed the SubscribeURL it was sent
+)
 
 // Endpoint is one URL a webhook delivers to.
 type Endpoint struct {
 	ID      string `json:"id"`
 	URL     string `json:"url"`
 	Enabled bool   `json:"enabled"`
+	// Confirmation is set when the webhook needs the confirmation
+	// handshake: each URL confirms on its own, and a new or changed URL is
+	// pending until it does.
+	Confirmation Confirmation `json:"confirmation,omitempty"`
+	ConfirmedAt  *time.Time   `json:"confirmed_at,omitempty"`
 }
+
+// Pending reports whether e waits for its confirmation (its events are kept).
+func (e *Endpoint) Pending() bool { return e.Confirmation == ConfirmationPending }
 
 // RetryPolicy overrides the global retry schedule for one webhook. Nil fields
 // fall back to the configured defaults.
@@ -110,13 +145,95 @@ type Webhook struct {
 	LastStatusCode      int        `json:"last_status_code"`
 
 	// HeldEvents is how many events are kept, waiting for the webhook to be
-	// active again (paused, auto-paused or unconfirmed). Filled on reads.
+	// active again (paused, auto-paused) or for endpoints to confirm. Filled on reads.
 	HeldEvents int64 `json:"held_events"`
-	// StatusReason says in words why events are not delivered, when they are not.
+	// StatusReason says in words why events are not delivered, when they are
+	// not: the reason given with the change (an admin's pause, the
+	// auto-pause), or else the status's own (Reason).
 	StatusReason string `json:"status_reason,omitempty"`
+	// StatusChangedAt is when the status (or enabled) last changed.
+	StatusChangedAt *time.Time `json:"status_changed_at,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SetStatus changes the status, with the reason people read ("" for the
+// status's own), and stamps StatusChangedAt when the status changes.
+func (w *Webhook) SetStatus(s WebhookStatus, reason string, now time.Time) {
+	if s != w.Status {
+		w.Status = s
+		t := now.UTC()
+		w.StatusChangedAt = &t
+	}
+	w.StatusReason = reason
+}
+
+// EffectiveStatus is the status shown: StatusDisabled for a disabled
+// webhook, else the stored status.
+func (w *Webhook) EffectiveStatus() WebhookStatus {
+	if !w.Enabled {
+		return StatusDisabled
+	}
+	return w.Status
+}
+
+// ShowStatus sets the fields read by people: the effective status, and its
+// reason when none was kept with the change.
+func (w *Webhook) ShowStatus() {
+	w.Status = w.EffectiveStatus()
+	switch w.Status {
+	case StatusActive:
+		w.StatusReason = ""
+	case StatusDisabled, StatusUnconfirmed, StatusPendingConfirmation:
+		w.StatusReason = w.Status.Reason(w.ID)
+	default:
+		if w.StatusReason == "" {
+			w.StatusReason = w.Status.Reason(w.ID)
+		}
+	}
+}
+
+// ConfirmationStatus is the status w's endpoints give it when it is neither
+// paused nor auto-paused: active when no enabled endpoint waits for its
+// confirmation, unconfirmed when none has confirmed, pending_confirmation
+// in between.
+func (w *Webhook) ConfirmationStatus() WebhookStatus {
+	pending, ready := 0, 0
+	for i := range w.Endpoints {
+		switch e := &w.Endpoints[i]; {
+		case !e.Enabled:
+		case e.Pending():
+			pending++
+		default:
+			ready++
+		}
+	}
+	switch {
+	case pending == 0:
+		return StatusActive
+	case ready == 0:
+		return StatusUnconfirmed
+	}
+	return StatusPendingConfirmation
+}
+
+// SettleStatus sets the status from the endpoints' confirmation, unless w
+// is paused or auto-paused (which the admin ends with a resume).
+func (w *Webhook) SettleStatus(now time.Time) {
+	if w.Status.Holding() {
+		return
+	}
+	if s := w.ConfirmationStatus(); s != w.Status {
+		w.SetStatus(s, "", now)
+	}
+}
+
+// Delivers reports whether a delivery of w to endpoint e goes out now: w is
+// neither paused nor auto-paused and e is enabled and not waiting for its
+// confirmation. Otherwise it is held (or dropped, when disabled).
+func (w *Webhook) Delivers(e *Endpoint) bool {
+	return w.Enabled && e.Enabled && !w.Status.Holding() && !e.Pending()
 }
 
 // Secrets returns the secrets deliveries are signed with at time now: the

@@ -200,7 +200,8 @@ type Lifecycle struct {
 	// or unconfirmed; past it the oldest are dropped and counted
 	// (hookgate_held_dropped_total). Default 10000.
 	HoldMax int `yaml:"hold_max" env:"HOLD_MAX"`
-	// AutoPauseAfter is how many consecutive failed attempts put a webhook in
+	// AutoPauseAfter is how many consecutive failed deliveries (each after its
+	// retries) put a webhook in
 	// status error; 0 turns auto-pause off. Default 10.
 	AutoPauseAfter int `yaml:"auto_pause_after" env:"AUTO_PAUSE_AFTER"`
 	// ConfirmTTL is how long a confirmation link stays valid. Default 72h.

@@ -15,6 +15,7 @@ var statusOf = map[string]int{
 	hookgate.EINVALID:       fiber.StatusBadRequest,
 	hookgate.EMALFORMED:     fiber.StatusBadRequest,
 	hookgate.ENOTFOUND:      fiber.StatusNotFound,
+	hookgate.EDISABLED:      fiber.StatusConflict,
 	hookgate.ECONFLICT:      fiber.StatusConflict,
 	hookgate.EINVALIDCONFIG: fiber.StatusConflict,
 	hookgate.EIDEMPOTENCY:   fiber.StatusConflict,

@@ -207,9 +207,15 @@ func (p *Publisher) Publish(ctx context.Context, tenant string, ins []Input, ide
 		}
 		err = p.Holder.Hold(ctx, h.w, h.ds)
 		if errors.Is(err, queue.ErrWebhookActive) {
-			// The index was stale: the webhook is active, deliver.
-			more := make([]queue.Item, len(h.ds))
-			for i, d := range h.ds {
+			// The index was stale: the webhook is active (or some endpoints
+			// have confirmed), deliver what was not held.
+			send := h.ds
+			var de *queue.DeliverableError
+			if errors.As(err, &de) {
+				send = de.Deliveries
+			}
+			more := make([]queue.Item, len(send))
+			for i, d := range send {
 				more[i] = queue.Item{Delivery: d, Retries: p.Retries(h.w)}
 			}
 			err = p.Queue.Enqueue(ctx, more)
@@ -302,7 +308,7 @@ func (p *Publisher) plan(ctx context.Context, tenant string, pl *plan, now time.
 			d := &queue.Delivery{ID: DeliveryID(tenant, ev.ID, w.ID, ep.ID), Namespace: w.Tenant,
 				WebhookID: w.ID, EndpointID: ep.ID, Event: *ev, EnqueuedAt: now}
 			switch {
-			case w.Status == hookgate.StatusActive:
+			case w.Delivers(&ep):
 				pl.items = append(pl.items, queue.Item{Delivery: d, Retries: p.Retries(w)})
 				n++
 			case p.Holder != nil:

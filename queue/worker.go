@@ -25,7 +25,7 @@ type Webhooks interface {
 }
 
 // Recorder writes an attempt to the delivery log and returns the webhook's
-// consecutive failures after it.
+// consecutive failed deliveries after it.
 type Recorder interface {
 	Record(ctx context.Context, rec store.Record) (int64, error)
 }
@@ -40,7 +40,8 @@ type Sender interface {
 type Lifecycle interface {
 	// Hold keeps a delivery of a webhook that is not active.
 	Hold(ctx context.Context, w *hookgate.Webhook, ds []*Delivery) error
-	// Failed is told the webhook's consecutive failures after a failed attempt.
+	// Failed is told the webhook's consecutive failed deliveries after a
+	// delivery failed for good (its retries exhausted).
 	Failed(ctx context.Context, w *hookgate.Webhook, consecutive int64)
 	// Gone is told that an endpoint answered 410 and the policy disables it.
 	Gone(ctx context.Context, w *hookgate.Webhook, endpointID string)
@@ -233,6 +234,15 @@ var errEndpointBusy = errors.New("endpoint busy")
 // should be sent. The worker re-schedules it shortly, not as a failed attempt.
 var ErrWebhookActive = errors.New("webhook is active")
 
+// DeliverableError is what Lifecycle.Hold returns when some of the
+// deliveries it was given are to be sent after all (their endpoint has
+// confirmed meanwhile): it held the others. errors.Is(err,
+// ErrWebhookActive) holds for it.
+type DeliverableError struct{ Deliveries []*Delivery }
+
+func (e *DeliverableError) Error() string     { return ErrWebhookActive.Error() }
+func (e *DeliverableError) Is(err error) bool { return err == ErrWebhookActive }
+
 // retryError asks asynq for another attempt after delay.
 type retryError struct {
 	delay time.Duration
@@ -286,7 +296,8 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		wk.Metrics.dropped("disabled")
 		return nil
 	}
-	if w.Status != hookgate.StatusActive {
+	if !w.Delivers(ep) {
+		// Paused, auto-paused, or the endpoint waits for its confirmation.
 		// Held deliveries go back to the queue as new tasks on release: carry
 		// the attempts already made so the numbering goes on.
 		if wk.Lifecycle != nil {
@@ -351,6 +362,7 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		// auto-pause.
 		rec.Counted = false
 	}
+	rec.Streak = streak(&rec)
 	if rec.Delivery.Status == hookgate.DeliverySucceeded {
 		// The event's data is kept for a manual retry, which only a failed
 		// delivery can get; the attempt keeps the body as sent. Not storing
@@ -362,10 +374,29 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		wk.Logger.Warn("delivery log write failed", "delivery_id", d.ID, "err", err)
 	}
 	wk.Metrics.observe(att, rec.Delivery.Status, &d)
-	if !att.OK() && rec.Counted && wk.Lifecycle != nil && err == nil {
+	if rec.Streak == store.StreakFail && wk.Lifecycle != nil && err == nil {
 		wk.Lifecycle.Failed(ctx, w, consecutive)
 	}
 	return next
+}
+
+// streak decides what a recorded attempt does to the webhook's consecutive
+// failed deliveries, the count auto-pause watches (lifecycle.auto_pause_after):
+// a delivery that succeeds resets it; a delivery that fails for good (no
+// retry left, or a 410 the policy does not retry) adds one; an attempt that
+// will be retried adds nothing (it stays in the log and in failure_count),
+// nor does one that is not counted against the receiver (rec.Counted false).
+// This is the one place that decides it.
+func streak(rec *store.Record) store.Streak {
+	switch {
+	case !rec.Counted:
+		return store.StreakKeep
+	case rec.Delivery.Status == hookgate.DeliverySucceeded:
+		return store.StreakReset
+	case rec.Delivery.Status == hookgate.DeliveryFailed:
+		return store.StreakFail
+	}
+	return store.StreakKeep
 }
 
 // SendMessage signs body as the webhook's deliveries are signed and sends it

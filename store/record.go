@@ -32,6 +32,8 @@ type record struct {
 	Metadata            map[string]string      `json:"metadata,omitempty"`
 	Enabled             bool                   `json:"enabled"`
 	Status              hookgate.WebhookStatus `json:"status,omitempty"`
+	StatusReason        string                 `json:"status_reason,omitempty"`
+	StatusChangedAt     *time.Time             `json:"status_changed_at,omitempty"`
 	Timeout             hookgate.Duration      `json:"timeout_ns,omitempty"`
 	RetryDelays         []hookgate.Duration    `json:"retry_delays_ns,omitempty"`
 	HasRetry            bool                   `json:"has_retry,omitempty"`
@@ -69,6 +71,8 @@ func (s *Store) encode(w *hookgate.Webhook) ([]byte, error) {
 		Metadata:            w.Metadata,
 		Enabled:             w.Enabled,
 		Status:              w.Status,
+		StatusReason:        w.StatusReason,
+		StatusChangedAt:     w.StatusChangedAt,
 		Timeout:             w.Timeout,
 		SealedSecret:        s.seal.seal(w.Secret, secretAAD(w.Tenant, w.ID)),
 		Unsigned:            w.Unsigned,
@@ -116,6 +120,8 @@ func (s *Store) webhook(r *record) (*hookgate.Webhook, error) {
 		Metadata:              r.Metadata,
 		Enabled:               r.Enabled,
 		Status:                r.Status,
+		StatusReason:          r.StatusReason,
+		StatusChangedAt:       r.StatusChangedAt,
 		Timeout:               r.Timeout,
 		Unsigned:              r.Unsigned,
 		PreviousSecretUntil:   r.PreviousSecretUntil,
@@ -124,6 +130,15 @@ func (s *Store) webhook(r *record) (*hookgate.Webhook, error) {
 	}
 	if r.HasRetry {
 		w.Retry = &hookgate.RetryPolicy{Delays: r.RetryDelays}
+	}
+	if w.Status == hookgate.StatusUnconfirmed {
+		// Records written when the whole webhook confirmed at once carry no
+		// confirmation per endpoint: every endpoint of an unconfirmed one waits.
+		for i := range w.Endpoints {
+			if w.Endpoints[i].Confirmation == "" {
+				w.Endpoints[i].Confirmation = hookgate.ConfirmationPending
+			}
+		}
 	}
 	var err error
 	if w.Secret, err = s.seal.open(r.SealedSecret, secretAAD(r.Tenant, r.ID)); err != nil {

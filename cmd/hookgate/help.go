@@ -39,6 +39,7 @@ var commands = []command{
 		more:    "(--console: print a one-time console login link instead)",
 		examples: []string{
 			"hookgate token --tenant acme --sub alice --roles admin,publisher",
+			"hookgate token --tenant acme --roles outbound_webhooks   # a permission name auth.roles grants",
 			"hookgate token --console --tenant acme --sub ada --ttl 8h",
 		},
 		settings: "auth.hs256_secret (HOOKGATE_AUTH_HS256_SECRET) signs the token, auth.algorithms must accept\n" +

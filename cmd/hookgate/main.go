@@ -233,7 +233,7 @@ func token(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("config", "config.yaml", "configuration file")
 	tenant := fs.String("tenant", "", "tenant id (required)")
 	sub := fs.String("sub", "admin", "subject (user id)")
-	roles := fs.String("roles", "admin,publisher", "comma-separated roles: admin, publisher, system")
+	roles := fs.String("roles", "admin,publisher", "comma-separated roles: admin, publisher, system, or token role values that auth.roles grants (outbound_webhooks)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token (with --console: of the console session)")
 	consoleLink := fs.Bool("console", false, "print a one-time login link to the web console instead of the token (needs Redis and the admin role)")
 	linkTTL := fs.Duration("link-ttl", 15*time.Minute, "with --console: how long the link can be used (once)")
@@ -256,7 +256,11 @@ func token(args []string, stdout, stderr io.Writer) error {
 			rs = append(rs, r)
 		}
 	}
-	if *consoleLink && !slices.Contains(rs, hookgate.RoleAdmin) {
+	admin := false
+	for _, r := range rs {
+		admin = admin || r == hookgate.RoleAdmin || slices.Contains(auth.Grants(cfg.Auth, r), hookgate.RoleAdmin)
+	}
+	if *consoleLink && !admin {
 		return usageError{"token: --console needs the admin role in --roles"}
 	}
 	tok, err := auth.Mint(cfg.Auth, hookgate.Principal{Subject: *sub, Tenant: *tenant, Roles: rs}, *ttl)
