@@ -288,3 +288,52 @@ func TestUspacyNewOrChangedURLHoldsItsEventsUntilConfirmed(t *testing.T) {
 		t.Fatalf("final: %+v; A got %d, B got %d", final, a.Count(), b.Count())
 	}
 }
+
+// Per-endpoint confirmation with settings.confirmation "required": the
+// endpoint that confirms receives at once while the other's events wait;
+// a resend goes only to the waiting endpoint; removing it makes the webhook
+// active and drops what it held, which it never receives.
+func TestRemovingAPendingEndpointDropsWhatItHeld(t *testing.T) {
+	h := start(t, func(c *config.Config) { c.Lifecycle.SweepInterval = hookgate.Duration(50 * time.Millisecond) })
+	admin, pub := h.token("acme", "admin"), h.token("acme", "publisher")
+	a := receiver.NewRecorder()
+	a.SetAutoConfirm(true)
+	b := receiver.NewRecorder()
+	sa, sb := httptest.NewServer(a), httptest.NewServer(b)
+	defer sa.Close()
+	defer sb.Close()
+	w := h.createWebhook(admin, map[string]any{"name": "Two", "endpoints": endpoints(sa.URL, sb.URL), "events": []string{"deal.*"},
+		"settings": map[string]string{"confirmation": "required"}})
+	eventually(t, 10*time.Second, "A's confirmation", func() bool {
+		return h.webhook(admin, w.ID).Status == hookgate.StatusPendingConfirmation
+	})
+	ans := h.publish(pub, "deal.created", map[string]any{"n": 1})
+	if ans.Deliveries != 1 || ans.Held != 1 {
+		t.Fatalf("publish answered %+v; want 1 delivery (A) and 1 held (B)", ans)
+	}
+	if _, err := a.WaitFor(waitCtx(t), 2); err != nil {
+		t.Fatal(err)
+	}
+	var sent struct {
+		Data []struct {
+			URL string `json:"url"`
+		} `json:"data"`
+	}
+	h.do("POST", "/v1/webhooks/"+w.ID+"/confirmation/resend", admin, nil).must(t, 200).json(t, &sent)
+	if len(sent.Data) != 1 || sent.Data[0].URL != sb.URL {
+		t.Fatalf("resend went to %+v; want only B", sent.Data)
+	}
+	var upd hookgate.Webhook
+	h.do("PATCH", "/v1/webhooks/"+w.ID, admin, map[string]any{"endpoints": endpoints(sa.URL)}).must(t, 200).json(t, &upd)
+	if upd.Status != hookgate.StatusActive || upd.Endpoints[0].Confirmation != hookgate.ConfirmationConfirmed {
+		t.Fatalf("after removing B: %q %+v", upd.Status, upd.Endpoints)
+	}
+	eventually(t, 10*time.Second, "B's held event dropped", func() bool { return h.webhook(admin, w.ID).HeldEvents == 0 })
+	if b.Count() != 2 { // two confirmation requests, no event
+		t.Fatalf("B got %d requests", b.Count())
+	}
+	h.publish(pub, "deal.created", map[string]any{"n": 2})
+	if _, err := a.WaitFor(waitCtx(t), 3); err != nil {
+		t.Fatal(err)
+	}
+}
