@@ -243,13 +243,29 @@ type DeliverableError struct{ Deliveries []*Delivery }
 func (e *DeliverableError) Error() string     { return ErrWebhookActive.Error() }
 func (e *DeliverableError) Is(err error) bool { return err == ErrWebhookActive }
 
-// retryError asks asynq for another attempt after delay.
+// retryError asks asynq for another attempt at due.
 type retryError struct {
-	delay time.Duration
+	due   time.Time
 	cause string
 }
 
-func (e *retryError) Error() string { return "retry in " + e.delay.String() + ": " + e.cause }
+func (e *retryError) Error() string {
+	return "retry at " + e.due.UTC().Format(time.RFC3339) + ": " + e.cause
+}
+
+// retryDue is when a retry delay taken at now falls due, as asynq can keep
+// it: asynq's retry queue holds whole Unix seconds and hands a task over
+// once that second has begun, so a due time with a fraction is rounded up
+// to the next whole second. Rounded down (asynq's own truncation), a 1s
+// delay could fire after 0.5s, earlier than the jitter allows; rounded up,
+// an attempt is never early, and at most a second late.
+func retryDue(now time.Time, delay time.Duration) time.Time {
+	due := now.Add(delay)
+	if t := due.Truncate(time.Second); !t.Equal(due) {
+		due = t.Add(time.Second)
+	}
+	return due
+}
 
 // RetryDelay is asynq's RetryDelayFunc: the delay the handler decided.
 func RetryDelay(_ int, err error, _ *asynq.Task) time.Duration {
@@ -257,7 +273,9 @@ func RetryDelay(_ int, err error, _ *asynq.Task) time.Duration {
 	var be *busyError
 	switch {
 	case errors.As(err, &re):
-		return re.delay
+		// asynq adds this to its own clock, read after ours: the task's
+		// second is then never before re.due's.
+		return max(time.Until(re.due), time.Millisecond)
 	case errors.As(err, &be):
 		return be.delay
 	case errors.Is(err, errEndpointBusy):
@@ -289,7 +307,7 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			wk.Metrics.dropped("webhook_deleted")
 			return nil
 		}
-		return &retryError{delay: time.Second, cause: "webhook lookup: " + err.Error()}
+		return &retryError{due: time.Now().Add(time.Second), cause: "webhook lookup: " + err.Error()}
 	}
 	ep := endpointOf(w, d.EndpointID)
 	if !w.Enabled || ep == nil || !ep.Enabled {
@@ -309,11 +327,11 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 				return errEndpointBusy
 			}
 			if err != nil {
-				return &retryError{delay: time.Second, cause: "hold: " + err.Error()}
+				return &retryError{due: time.Now().Add(time.Second), cause: "hold: " + err.Error()}
 			}
 			return nil
 		}
-		return &retryError{delay: 5 * time.Second, cause: "webhook is " + string(w.Status)}
+		return &retryError{due: time.Now().Add(5 * time.Second), cause: "webhook is " + string(w.Status)}
 	}
 	slot := wk.slot(ep.ID)
 	if !slot.acquire(ctx) {
@@ -343,12 +361,11 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		rec.Counted = att.ErrorClass != hookgate.ClassPluginError
 		gone := att.StatusCode == 410 && att.ErrorClass == hookgate.ClassHTTPStatus
 		if retried < maxRetry && !(gone && wk.Policy.GonePolicy != "retry") {
-			delay := wk.retryDelay(w, retried, att.StatusCode, retryAfter)
-			at := time.Now().Add(delay)
+			at := retryDue(time.Now(), wk.retryDelay(w, retried, att.StatusCode, retryAfter))
 			att.NextRetryAt = &at
 			rec.Delivery.NextRetryAt = &at
 			rec.Delivery.Status = hookgate.DeliveryRetrying
-			next = &retryError{delay: delay, cause: att.ErrorClass}
+			next = &retryError{due: at, cause: att.ErrorClass}
 		} else {
 			rec.Delivery.Status = hookgate.DeliveryFailed
 		}

@@ -46,6 +46,32 @@ type StoredDelivery struct {
 	Data       json.RawMessage `json:"data,omitempty"`
 }
 
+// storedForm is how a delivery's summary is kept in Redis: the event's data
+// as the exact bytes published (a string), since encoding/json compacts a
+// json.RawMessage it encodes, and a manual retry must send the body the
+// first attempt sent, byte for byte (receivers hash bodies).
+type storedForm struct {
+	*StoredDelivery
+	Data    json.RawMessage `json:"data,omitempty"` // older summaries (compacted)
+	DataRaw string          `json:"data_raw,omitempty"`
+}
+
+func encodeDelivery(d *StoredDelivery) ([]byte, error) {
+	return json.Marshal(storedForm{StoredDelivery: d, DataRaw: string(d.Data)})
+}
+
+func decodeDelivery(b []byte, d *StoredDelivery) error {
+	f := storedForm{StoredDelivery: d}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	d.Data = f.Data
+	if f.DataRaw != "" {
+		d.Data = json.RawMessage(f.DataRaw)
+	}
+	return nil
+}
+
 // Record is one attempt to write: the delivery's new summary and the attempt.
 // Ok and StatusCode update the webhook's counters.
 type Record struct {
@@ -189,7 +215,7 @@ func (l *DeliveryLog) write(ctx context.Context, recs []Record, count bool) ([]i
 			for _, i := range g.idx {
 				r := recs[i]
 				d := r.Delivery
-				sum, err := json.Marshal(d)
+				sum, err := encodeDelivery(d)
 				if err != nil {
 					return fmt.Errorf("encode delivery %s: %w", d.ID, err)
 				}
@@ -275,7 +301,7 @@ func (l *DeliveryLog) Find(ctx context.Context, ns, id string) (*StoredDelivery,
 		return nil, translate("find delivery", err)
 	}
 	var d StoredDelivery
-	if err := json.Unmarshal([]byte(sum.Val()), &d); err != nil {
+	if err := decodeDelivery([]byte(sum.Val()), &d); err != nil {
 		return nil, fmt.Errorf("decode delivery %s: %w", id, err)
 	}
 	for _, a := range atts.Val() {

@@ -292,10 +292,8 @@ func (p *proc) launchErr(ctx context.Context) error {
 		Stderr:           newLineLogger(log, "stderr"),
 		SyncStderr:       newLineLogger(log, "stderr"),
 		SyncStdout:       newLineLogger(log, "stdout"),
-		Logger: hclog.New(&hclog.LoggerOptions{
-			Name: "go-plugin", Level: hclog.Warn, Output: newLineLogger(log, "host"), DisableTime: true,
-		}),
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg))},
+		Logger:           hostLogger(log),
+		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg))},
 	})
 	rpcClient, err := client.Client()
 	if err != nil {
@@ -495,6 +493,14 @@ func (grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, conn *gr
 
 var _ goplugin.GRPCPlugin = grpcPlugin{}
 
+// hostLogger is go-plugin's own logger: JSON lines, so that emit keeps each
+// line's level (as text, "[ERROR] go-plugin: ..." was logged at info).
+func hostLogger(log *slog.Logger) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name: "go-plugin", Level: hclog.Warn, Output: newLineLogger(log, "host"), DisableTime: true, JSONFormat: true,
+	})
+}
+
 // lineLogger writes each line a plugin prints into slog, tagged with the
 // plugin's name and the stream. Lines are capped at 8 KiB.
 type lineLogger struct {
@@ -541,6 +547,13 @@ func (l *lineLogger) emit(s string) {
 		if json.Unmarshal([]byte(s), &m) == nil {
 			if msg, ok := m["@message"].(string); ok {
 				level := hclogLevel(m["@level"])
+				if l.stream == "host" && msg == "plugin process exited" {
+					// go-plugin reports every exit, at error when the
+					// process ended by a signal: hookgate's own stop
+					// (SIGTERM) does that. hookgate logs the exits that
+					// matter itself ("plugin exited; restarting").
+					level = slog.LevelDebug
+				}
 				if !l.log.Enabled(context.Background(), level) {
 					return
 				}
