@@ -218,10 +218,18 @@ func (a *App) newIncoming(cfg config.Config, st *store.Store, logger *slog.Logge
 	svc := &incoming.Service{
 		Store: st, Scopes: scopes, PublicURL: cfg.Server.PublicURL, MaxPerTenant: in.MaxPerTenant,
 		MaxNameLength: cfg.Webhooks.MaxNameLength, LogEntries: in.LogEntries,
-		HasPlugin: func(name string) bool {
+		TransformProblem: func(name string) string {
 			// The running plugins, which a reload changes.
-			_, ok := a.Plugins.Plugin(name)
-			return ok
+			st, ok := a.Plugins.Plugin(name)
+			switch {
+			case !ok:
+				return fmt.Sprintf("no plugin named %q is configured", name)
+			case st.Version == "" && !st.Healthy:
+				return fmt.Sprintf("plugin %s is not running (%s), so whether it translates incoming requests is unknown", name, st.Reason)
+			case !st.Incoming:
+				return fmt.Sprintf("plugin %s does not translate incoming requests (it has no Incoming method; see docs/plugins.md)", name)
+			}
+			return ""
 		},
 	}
 	proxy := &incoming.Proxy{

@@ -11,11 +11,13 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/format"
 	"github.com/hookgate/hookgate/plugins/host"
+	"github.com/hookgate/hookgate/plugins/sdk"
 )
 
 // ErrPlugin is wrapped by every error that comes from a plugin (crash,
@@ -31,6 +33,9 @@ type (
 	IncomingResult = host.IncomingResult
 	// APIRequest is one request on the CRM's API.
 	APIRequest = host.APIRequest
+	// Headers are the headers of incoming requests and of the API requests
+	// made for them: the SDK's type, which plugins see.
+	Headers = sdk.Headers
 	// FormatInfo describes one available format.
 	FormatInfo = host.FormatInfo
 )
@@ -167,6 +172,10 @@ func (p *Pipeline) WaitPlugins(ctx context.Context, w *hookgate.Webhook, max tim
 	}
 	return true
 }
+
+// HeadersOf converts net/http's headers to Headers, joining the values of
+// a name with ", ".
+func HeadersOf(h http.Header) Headers { return sdk.HeadersOf(h) }
 
 func noPlugins(name string) error {
 	return &hookgate.Error{Code: hookgate.EUNAVAILABLE, Message: fmt.Sprintf("no plugins are loaded to provide %q", name),
