@@ -67,6 +67,17 @@ func (s WebhookStatus) Reason(id string) string {
 	return ""
 }
 
+// ConfirmationSent is the outcome of sending the confirmation request to
+// one endpoint.
+type ConfirmationSent struct {
+	EndpointID string `json:"endpoint_id"`
+	URL        string `json:"url"`
+	OK         bool   `json:"ok"`
+	StatusCode int    `json:"status_code,omitempty"`
+	// Message is "HTTP 200" on success, else "Failed: <status>" or "Failed: <error class>".
+	Message string `json:"message"`
+}
+
 // Confirmation is where an endpoint stands in the subscription handshake.
 type Confirmation string
 
@@ -153,6 +164,9 @@ type Webhook struct {
 	StatusReason string `json:"status_reason,omitempty"`
 	// StatusChangedAt is when the status (or enabled) last changed.
 	StatusChangedAt *time.Time `json:"status_changed_at,omitempty"`
+	// ConfirmationRequests is, in the answer of a create or update that
+	// sent confirmation requests, the outcome per endpoint; never stored.
+	ConfirmationRequests []ConfirmationSent `json:"confirmation_requests,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
