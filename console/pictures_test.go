@@ -117,7 +117,7 @@ func TestConsoleShowsHealthChartAndAutoPause(t *testing.T) {
 	if wrapped != 0 {
 		t.Fatalf("%d endpoint URLs may wrap mid-word or lack their full text as title", wrapped)
 	}
-	tb.shot("console-webhooks.png")
+	tb.shot("console-health.png")
 
 	// The webhook page: the chart counts what the stats route counts.
 	tb.run(chromedp.Click(row(erp.ID)+` a.wh-link`), chromedp.WaitVisible("#wh-chart"))
@@ -210,7 +210,7 @@ func TestConsoleShowsHealthChartAndAutoPause(t *testing.T) {
 	phone.signIn(srv.base, admin)
 	phone.run(chromedp.WaitVisible(row(erp.ID)))
 	phone.until(noSideScroll)
-	phone.shot("console-phone.png")
+	phone.shot("console-phone-health.png")
 	phone.run(chromedp.Navigate(srv.base+"/console/#/webhooks/"+erp.ID), chromedp.WaitVisible("#wh-chart"))
 	phone.until(noSideScroll)
 	phone.shot("console-phone-webhook.png")
