@@ -40,6 +40,8 @@ type (
 	FormatInfo = host.FormatInfo
 )
 
+const formatStandard = format.StandardName
+
 // Pipeline renders events for webhooks. It is safe for concurrent use.
 type Pipeline struct {
 	host *host.Host
@@ -132,6 +134,21 @@ func (p *Pipeline) Formats() []FormatInfo {
 		out = append(out, p.host.Formats()...)
 	}
 	return out
+}
+
+// EventTypes returns the event types the format renders: nil (any) for
+// `standard` and for plugins that declare none.
+func (p *Pipeline) EventTypes(format string) []string {
+	if p.host == nil || format == "" || format == formatStandard {
+		return nil
+	}
+	return p.host.EventTypes(format)
+}
+
+// AllowsHTTP reports whether the format's plugin accepts http:// endpoints
+// (plugins[].allow_http).
+func (p *Pipeline) AllowsHTTP(format string) bool {
+	return p.host != nil && p.host.AllowsHTTP(format)
 }
 
 // NeedsConfirmation reports whether webhooks with the format need the
