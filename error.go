@@ -27,6 +27,7 @@ const (
 	EBADGATEWAY    = "bad_gateway"            // an upstream (the CRM, through an incoming webhook) failed or is unreachable
 	ETIMEOUT       = "gateway_timeout"        // an upstream did not answer in time
 	ESCHEMA        = "schema_violation"       // event data does not match its type's schema (events.validate: enforce)
+	ENOTESTEVENT   = "no_test_event"          // a test send: the webhook's format sends none of the events it subscribes to
 )
 
 // Error is hookgate's error: a machine-readable code, a human message safe to

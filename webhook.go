@@ -279,7 +279,14 @@ type WebhookStore interface {
 // WebhookRules are the limits and settings webhook validation applies; they
 // come from config.
 type WebhookRules struct {
-	AllowHTTP         bool     // accept http:// endpoint URLs (CloudCX); default false
+	AllowHTTP bool // accept http:// endpoint URLs for every format; default false
+	// FormatAllowsHTTP reports whether a format's plugin accepts http://
+	// endpoints although AllowHTTP is off (plugins[].allow_http: CloudCX).
+	// Optional.
+	FormatAllowsHTTP func(format string) bool
+	// EventTypes returns the event types a format renders (its plugin's
+	// declared types); nil means any. Optional.
+	EventTypes        func(format string) []string
 	MaxNameLength     int      // default 200
 	MaxEndpoints      int      // per webhook
 	MaxEvents         int      // subscription patterns per webhook
@@ -313,10 +320,14 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	} else if len(w.Endpoints) > r.MaxEndpoints {
 		v.Add("endpoints", "at most %d endpoints are allowed", r.MaxEndpoints)
 	}
+	if w.Format == "" {
+		w.Format = "standard"
+	}
+	allowHTTP := r.AllowHTTP || (r.FormatAllowsHTTP != nil && r.FormatAllowsHTTP(w.Format))
 	urls := map[string]int{}
 	for i, e := range w.Endpoints {
 		field := "endpoints[" + strconv.Itoa(i) + "].url"
-		u, err := EndpointURL(e.URL, r.AllowHTTP)
+		u, err := EndpointURL(e.URL, allowHTTP)
 		if err != nil {
 			v.Add(field, "%s", ErrorMessage(err))
 			continue
@@ -348,11 +359,13 @@ func (w *Webhook) Validate(r WebhookRules) error {
 		}
 	}
 	w.Events = events
-	if w.Format == "" {
-		w.Format = "standard"
-	}
 	if r.Formats != nil && !r.Formats(w.Format) {
 		v.Add("format", "unknown format %q", w.Format)
+	} else if r.EventTypes != nil {
+		if bad := Unrenderable(events, r.EventTypes(w.Format)); len(bad) > 0 {
+			v.Add("events", "format %s cannot send %s (it sends %s)", w.Format, strings.Join(bad, ", "),
+				strings.Join(r.EventTypes(w.Format), ", "))
+		}
 	}
 	for i, t := range w.Transforms {
 		if r.Transforms == nil || !r.Transforms(t) {
@@ -425,10 +438,34 @@ func (w *Webhook) Accepts(typ string, data []byte) bool {
 	return err == nil && f.Match(typ, data)
 }
 
+// Unrenderable returns the subscription patterns a format that renders only
+// the types declared cannot honour: an exact type not declared, or a
+// wildcard `object.*` that matches none of them. `*` is always accepted (it
+// means "whatever the format sends"). A nil declared list means any type.
+func Unrenderable(patterns, declared []string) []string {
+	if declared == nil {
+		return nil
+	}
+	var bad []string
+	for _, p := range patterns {
+		ok := p == "*"
+		for _, t := range declared {
+			if ok {
+				break
+			}
+			ok = MatchEvent(p, t)
+		}
+		if !ok {
+			bad = append(bad, p)
+		}
+	}
+	return bad
+}
+
 // MsgHTTPSRequired is the refusal of an http:// endpoint URL while
 // delivery.allow_http is off; it names the ways to open http.
 const MsgHTTPSRequired = "Webhook URL must use HTTPS (http:// is accepted when delivery.allow_http is on, " +
-	"or by `hookgate serve --dev` for local trials)"
+	"for a format whose plugin sets allow_http, or by `hookgate serve --dev` for local trials)"
 
 // EndpointURL returns the delivery URL raw in the one form that is
 // validated, stored and dialled, or an EINVALID error saying what is wrong.

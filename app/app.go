@@ -155,8 +155,10 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	}
 	a.Worker.Lifecycle = a.Lifecycle
 	pub.Holder = a.Lifecycle
+	rules := outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform)
+	rules.EventTypes, rules.FormatAllowsHTTP = a.Pipeline.EventTypes, a.Pipeline.AllowsHTTP
 	svc := &outgoing.Service{Store: st, Counter: st, MaxPerTenant: cfg.Webhooks.MaxPerTenant, NewID: newID,
-		Rules:             outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform),
+		Rules:             rules,
 		NeedsConfirmation: a.Pipeline.NeedsConfirmation, Confirmer: a.Lifecycle, Held: a.Lifecycle, Logger: logger,
 		Invalidate: a.Index.Invalidate}
 	inSvc, proxy, err := a.newIncoming(cfg, st, logger)
@@ -167,7 +169,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		Incoming: inSvc, IncomingProxy: proxy, JWKS: a.Signer.JWKS(),
 		Config: cfg, Catalogue: cat, Verifier: verifier, Webhooks: svc, Publisher: pub,
 		Deliveries: &outgoing.Deliveries{Webhooks: st, Catalogue: cat, Log: a.Log, Recorder: a.writer, Queue: a.client, Worker: a.Worker,
-			AllowHTTP: d.AllowHTTP, NewID: newID},
+			AllowHTTP: d.AllowHTTP, FormatAllowsHTTP: a.Pipeline.AllowsHTTP, EventTypes: a.Pipeline.EventTypes, NewID: newID},
 		Ready:  func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
 		Plugins: a.Plugins, PluginReloader: a, Lifecycle: a.Lifecycle, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
@@ -218,10 +220,18 @@ func (a *App) newIncoming(cfg config.Config, st *store.Store, logger *slog.Logge
 	svc := &incoming.Service{
 		Store: st, Scopes: scopes, PublicURL: cfg.Server.PublicURL, MaxPerTenant: in.MaxPerTenant,
 		MaxNameLength: cfg.Webhooks.MaxNameLength, LogEntries: in.LogEntries,
-		HasPlugin: func(name string) bool {
+		TransformProblem: func(name string) string {
 			// The running plugins, which a reload changes.
-			_, ok := a.Plugins.Plugin(name)
-			return ok
+			st, ok := a.Plugins.Plugin(name)
+			switch {
+			case !ok:
+				return fmt.Sprintf("no plugin named %q is configured", name)
+			case st.Version == "" && !st.Healthy:
+				return fmt.Sprintf("plugin %s is not running (%s), so whether it translates incoming requests is unknown", name, st.Reason)
+			case !st.Incoming:
+				return fmt.Sprintf("plugin %s does not translate incoming requests (it has no Incoming method; see docs/plugins.md)", name)
+			}
+			return ""
 		},
 	}
 	proxy := &incoming.Proxy{

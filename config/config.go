@@ -62,6 +62,10 @@ type Plugin struct {
 	MaxOutput int               `yaml:"max_output"` // bytes of one answer; default 1 MiB
 	// Settings are passed to every call, under the webhook's own settings.
 	Settings map[string]string `yaml:"settings"`
+	// AllowHTTP accepts http:// endpoint URLs for webhooks in this plugin's
+	// formats (CloudCX allows them) while delivery.allow_http keeps every
+	// other format https-only. Default false.
+	AllowHTTP bool `yaml:"allow_http"`
 	// Breaker is the plugin's circuit breaker.
 	Breaker PluginBreaker `yaml:"breaker"`
 }

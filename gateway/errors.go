@@ -31,6 +31,7 @@ var statusOf = map[string]int{
 	hookgate.EBADGATEWAY:    fiber.StatusBadGateway,
 	hookgate.ETIMEOUT:       fiber.StatusGatewayTimeout,
 	hookgate.ESCHEMA:        fiber.StatusBadRequest,
+	hookgate.ENOTESTEVENT:   fiber.StatusConflict,
 }
 
 // errorBody is the one error shape of the API.

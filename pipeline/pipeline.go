@@ -11,11 +11,13 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/format"
 	"github.com/hookgate/hookgate/plugins/host"
+	"github.com/hookgate/hookgate/plugins/sdk"
 )
 
 // ErrPlugin is wrapped by every error that comes from a plugin (crash,
@@ -31,9 +33,14 @@ type (
 	IncomingResult = host.IncomingResult
 	// APIRequest is one request on the CRM's API.
 	APIRequest = host.APIRequest
+	// Headers are the headers of incoming requests and of the API requests
+	// made for them: the SDK's type, which plugins see.
+	Headers = sdk.Headers
 	// FormatInfo describes one available format.
 	FormatInfo = host.FormatInfo
 )
+
+const formatStandard = format.StandardName
 
 // Pipeline renders events for webhooks. It is safe for concurrent use.
 type Pipeline struct {
@@ -129,6 +136,21 @@ func (p *Pipeline) Formats() []FormatInfo {
 	return out
 }
 
+// EventTypes returns the event types the format renders: nil (any) for
+// `standard` and for plugins that declare none.
+func (p *Pipeline) EventTypes(format string) []string {
+	if p.host == nil || format == "" || format == formatStandard {
+		return nil
+	}
+	return p.host.EventTypes(format)
+}
+
+// AllowsHTTP reports whether the format's plugin accepts http:// endpoints
+// (plugins[].allow_http).
+func (p *Pipeline) AllowsHTTP(format string) bool {
+	return p.host != nil && p.host.AllowsHTTP(format)
+}
+
 // NeedsConfirmation reports whether webhooks with the format need the
 // subscription confirmation handshake (Uspacy's), as the plugin's Info says.
 func (p *Pipeline) NeedsConfirmation(format string) bool {
@@ -167,6 +189,10 @@ func (p *Pipeline) WaitPlugins(ctx context.Context, w *hookgate.Webhook, max tim
 	}
 	return true
 }
+
+// HeadersOf converts net/http's headers to Headers, joining the values of
+// a name with ", ".
+func HeadersOf(h http.Header) Headers { return sdk.HeadersOf(h) }
 
 func noPlugins(name string) error {
 	return &hookgate.Error{Code: hookgate.EUNAVAILABLE, Message: fmt.Sprintf("no plugins are loaded to provide %q", name),

@@ -229,6 +229,10 @@ func (e *busyError) Unwrap() error { return errEndpointBusy }
 // share of requests in flight; it is not a failed attempt.
 var errEndpointBusy = errors.New("endpoint busy")
 
+// TestHeader marks a test send ("Test endpoints"): its value is "true".
+// Receivers may use it to keep test payloads out of their records.
+const TestHeader = "webhook-test"
+
 // ErrWebhookActive is what Lifecycle.Hold returns when the webhook turns out
 // to be active (the in-memory view was stale): the delivery is not held and
 // should be sent. The worker re-schedules it shortly, not as a failed attempt.
@@ -485,6 +489,17 @@ func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate
 	if p.Skip {
 		att.ErrorClass, att.Error = hookgate.ClassSkipped, p.SkipReason
 		return att, 0
+	}
+	if d.Test {
+		// The payload's headers may be shared with the renderer: add to a copy.
+		hs := make(map[string]string, len(p.Headers)+1)
+		for k, v := range p.Headers {
+			hs[k] = v
+		}
+		hs[TestHeader] = "true"
+		q := *p
+		q.Headers = hs
+		p = &q
 	}
 	req := wk.request(w, ep.URL, d.ID, d.Event.Type, p, start)
 	res := wk.Sender.Send(ctx, req)

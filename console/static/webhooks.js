@@ -47,7 +47,8 @@ export function pauseNotice(w, onResume, opts = {}) {
   if (btn) btn.addEventListener('click', () => onResume(btn, w));
   return h('div', { class: 'banner error', role: 'alert', 'data-webhook': w.id },
     h('div', { class: 'banner-text' },
-      h('strong', {}, `Webhook “${w.name}” has been paused due to repeated failures.`), ' ',
+      // The kept reason is seed 002's notice when the server words it so.
+      /has been paused/.test(w.status_reason || '') ? null : [h('strong', {}, `Webhook “${w.name}” has been paused due to repeated failures.`), ' '],
       h('span', { class: 'reason' }, w.status_reason || 'Deliveries failed too many times in a row.'), ' ',
       h('span', { class: 'muted when' }, at ? `Paused ${when(at)}.` : ''), ' ',
       h('span', { class: 'muted' }, 'Events are kept and delivered when you resume it.'),

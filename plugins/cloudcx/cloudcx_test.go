@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,7 +115,7 @@ func TestCloudCXIncomingBecomesContactsAPIRequests(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := p.TransformIncoming(context.Background(), "cloudcx", pipeline.IncomingRequest{
-				Method: "POST", Path: "/", Headers: http.Header{"Content-Type": {"application/json"}}, Body: []byte(tc.body),
+				Method: "POST", Path: "/", Headers: pipeline.Headers{"Content-Type": "application/json"}, Body: []byte(tc.body),
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -156,3 +155,12 @@ func TestCloudCXIncomingBecomesContactsAPIRequests(t *testing.T) {
 }
 
 func isPluginErr(err error) bool { return err != nil && errors.Is(err, pipeline.ErrPlugin) }
+
+// TestCloudCXIncomingGoldens is the documented way to test an incoming
+// transform: each testdata/incoming/NAME.request.json is sent to the
+// plugin's incoming direction and what it answers (the CRM requests, or
+// the rejection) is compared with NAME.golden.json (-update rewrites them).
+func TestCloudCXIncomingGoldens(t *testing.T) {
+	p := plugintest.Run(t, ".", map[string]string{"contacts_path": "/crm/v1/entities/contacts"})
+	p.IncomingGoldens(t, "testdata/incoming", *update)
+}

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/plugins/sdk"
 	pb "github.com/hookgate/hookgate/plugins/sdk/proto"
 )
 
@@ -113,9 +114,10 @@ func (h *Host) Transform(ctx context.Context, name string, ev *hookgate.Event, w
 type IncomingRequest struct {
 	Method string
 	// Path below the incoming webhook URL, starting with "/".
-	Path     string
-	Query    string
-	Headers  http.Header
+	Path  string
+	Query string
+	// Headers are the SDK's own type: what the plugin receives.
+	Headers  sdk.Headers
 	Body     []byte
 	Settings map[string]string
 }
@@ -124,7 +126,7 @@ type IncomingRequest struct {
 type APIRequest struct {
 	Method  string
 	Path    string
-	Headers map[string]string
+	Headers sdk.Headers
 	Body    []byte
 }
 
@@ -143,12 +145,8 @@ func (h *Host) Incoming(ctx context.Context, plugin string, req IncomingRequest)
 		return nil, pluginError(KindUnavailable, plugin, "no such plugin is configured")
 	}
 	defer p.release()
-	headers := make(map[string]string, len(req.Headers))
-	for k, v := range req.Headers {
-		headers[k] = strings.Join(v, ", ")
-	}
 	resp, err := p.call(ctx, &pb.TransformRequest{Direction: &pb.TransformRequest_Incoming{Incoming: &pb.IncomingRequest{
-		Method: req.Method, Path: req.Path, Query: req.Query, Headers: headers, Body: req.Body,
+		Method: req.Method, Path: req.Path, Query: req.Query, Headers: req.Headers, Body: req.Body,
 		Settings: overlay(p.cfg.Settings, req.Settings),
 	}}})
 	if err != nil {

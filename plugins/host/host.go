@@ -38,12 +38,14 @@ var ErrPlugin = errors.New("plugin error")
 
 // Status is what GET /v1/plugins shows of one plugin.
 type Status struct {
-	Name              string   `json:"name"`
-	Path              string   `json:"path"`
-	Version           string   `json:"version"`
-	Formats           []string `json:"formats"`
-	Transforms        []string `json:"transforms"`
-	EventTypes        []string `json:"event_types,omitempty"`
+	Name       string   `json:"name"`
+	Path       string   `json:"path"`
+	Version    string   `json:"version"`
+	Formats    []string `json:"formats"`
+	Transforms []string `json:"transforms"`
+	// EventTypes are the event types the plugin's formats render, as it
+	// declares them; empty means any.
+	EventTypes        []string `json:"event_types"`
 	NeedsConfirmation bool     `json:"needs_confirmation"`
 	Incoming          bool     `json:"incoming"`
 	Healthy           bool     `json:"healthy"`
@@ -382,6 +384,30 @@ func (h *Host) Formats() []FormatInfo {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// EventTypes returns the event types the plugin providing the format
+// declares it renders (its Info); nil when it declares none (any type) or
+// no plugin provides the format.
+func (h *Host) EventTypes(format string) []string {
+	p := h.formatProc(format)
+	if p == nil {
+		return nil
+	}
+	if ts := p.status().EventTypes; len(ts) > 0 {
+		return ts
+	}
+	return nil
+}
+
+// AllowsHTTP reports whether the plugin providing the format (or, before it
+// has started, the plugin of that name) is configured with allow_http.
+func (h *Host) AllowsHTTP(format string) bool {
+	p := h.formatProc(format)
+	if p == nil {
+		p = h.named(format)
+	}
+	return p != nil && p.cfg.AllowHTTP
 }
 
 // NeedsConfirmation reports whether webhooks with the format need the

@@ -186,7 +186,7 @@ func (p *proc) status() Status {
 		st.Version = p.info.Version
 		st.Formats = append(st.Formats, p.info.Formats...)
 		st.Transforms = append(st.Transforms, p.info.Transforms...)
-		st.EventTypes = p.info.EventTypes
+		st.EventTypes = append([]string{}, p.info.EventTypes...)
 		st.NeedsConfirmation = p.info.NeedsConfirmation
 		st.Incoming = p.info.Incoming
 	}
