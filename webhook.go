@@ -67,6 +67,17 @@ func (s WebhookStatus) Reason(id string) string {
 	return ""
 }
 
+// ConfirmationSent is the outcome of sending the confirmation request to
+// one endpoint.
+type ConfirmationSent struct {
+	EndpointID string `json:"endpoint_id"`
+	URL        string `json:"url"`
+	OK         bool   `json:"ok"`
+	StatusCode int    `json:"status_code,omitempty"`
+	// Message is "HTTP 200" on success, else "Failed: <status>" or "Failed: <error class>".
+	Message string `json:"message"`
+}
+
 // Confirmation is where an endpoint stands in the subscription handshake.
 type Confirmation string
 
@@ -116,13 +127,19 @@ type Webhook struct {
 	Filter json.RawMessage `json:"filter,omitempty"`
 	// filter is Filter parsed (CompileFilter); nil with a Filter set means
 	// not compiled yet.
-	filter   *filter.Filter
-	Settings map[string]string `json:"settings,omitempty"`
-	Metadata map[string]string `json:"metadata,omitempty"`
-	Enabled  bool              `json:"enabled"`
-	Status   WebhookStatus     `json:"status"`
-	Timeout  Duration          `json:"timeout,omitempty"`
-	Retry    *RetryPolicy      `json:"retry,omitempty"`
+	filter *filter.Filter
+	// Transformation is the source of an inline JavaScript function
+	// `function handler(input) { ... }` applied after the format (see
+	// docs/transformations.md); "" for none.
+	Transformation string `json:"transformation,omitempty"`
+	// TransformationVersion goes up by one each time Transformation changes.
+	TransformationVersion int               `json:"transformation_version,omitempty"`
+	Settings              map[string]string `json:"settings,omitempty"`
+	Metadata              map[string]string `json:"metadata,omitempty"`
+	Enabled               bool              `json:"enabled"`
+	Status                WebhookStatus     `json:"status"`
+	Timeout               Duration          `json:"timeout,omitempty"`
+	Retry                 *RetryPolicy      `json:"retry,omitempty"`
 
 	// Secret signs deliveries. It is never serialised with the webhook: the
 	// API returns it once, on create and on rotation.
@@ -147,6 +164,9 @@ type Webhook struct {
 	StatusReason string `json:"status_reason,omitempty"`
 	// StatusChangedAt is when the status (or enabled) last changed.
 	StatusChangedAt *time.Time `json:"status_changed_at,omitempty"`
+	// ConfirmationRequests is, in the answer of a create or update that
+	// sent confirmation requests, the outcome per endpoint; never stored.
+	ConfirmationRequests []ConfirmationSent `json:"confirmation_requests,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -286,15 +306,19 @@ type WebhookRules struct {
 	FormatAllowsHTTP func(format string) bool
 	// EventTypes returns the event types a format renders (its plugin's
 	// declared types); nil means any. Optional.
-	EventTypes        func(format string) []string
-	MaxNameLength     int      // default 200
-	MaxEndpoints      int      // per webhook
-	MaxEvents         int      // subscription patterns per webhook
-	MinSecretLength   int      // for custom secrets
-	MaxTimeout        Duration // upper bound for a per-webhook timeout
-	MaxRetries        int      // upper bound on a per-webhook retry schedule's length
-	Formats           func(name string) bool
-	Transforms        func(name string) bool
+	EventTypes      func(format string) []string
+	MaxNameLength   int      // default 200
+	MaxEndpoints    int      // per webhook
+	MaxEvents       int      // subscription patterns per webhook
+	MinSecretLength int      // for custom secrets
+	MaxTimeout      Duration // upper bound for a per-webhook timeout
+	MaxRetries      int      // upper bound on a per-webhook retry schedule's length
+	Formats         func(name string) bool
+	Transforms      func(name string) bool
+	// Transformation checks an inline transformation's source (size, syntax,
+	// a handler defined) and returns an error whose message says what is
+	// wrong; nil refuses every transformation (they are disabled).
+	Transformation    func(src string) error
 	Catalogue         *Catalogue
 	MaxMetadataKeys   int
 	MaxDescriptionLen int
@@ -370,6 +394,13 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	for i, t := range w.Transforms {
 		if r.Transforms == nil || !r.Transforms(t) {
 			v.Add("transforms["+strconv.Itoa(i)+"]", "unknown transform %q", t)
+		}
+	}
+	if w.Transformation != "" {
+		if r.Transformation == nil {
+			v.Add("transformation", "inline transformations are disabled on this server (transformations.enabled)")
+		} else if err := r.Transformation(w.Transformation); err != nil {
+			v.Add("transformation", "%s", ErrorMessage(err))
 		}
 	}
 	if !w.Unsigned && w.Secret != "" && len(w.Secret) < r.MinSecretLength {

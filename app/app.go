@@ -35,6 +35,7 @@ import (
 	"github.com/hookgate/hookgate/sender"
 	"github.com/hookgate/hookgate/store"
 	"github.com/hookgate/hookgate/subs"
+	"github.com/hookgate/hookgate/transformation"
 )
 
 // App is a running hookgate.
@@ -117,6 +118,10 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	}
 	a.Plugins = plugins
 	a.Pipeline = pipeline.New(plugins)
+	if t := cfg.Transformations; t.Enabled {
+		a.Pipeline.WithTransformations(transformation.New(transformation.Limits{
+			Timeout: t.Timeout.D(), MaxSource: t.MaxSource, MaxOutput: t.MaxOutput, MaxMemory: int64(t.MaxMemory)}))
+	}
 	renderer := hookgate.Renderer(a.Pipeline)
 	a.Worker = &queue.Worker{
 		Webhooks: a.Index, Renderer: renderer, Log: a.writer, Policy: policy, Metrics: metrics, Logger: logger,
@@ -161,6 +166,9 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		Rules:             rules,
 		NeedsConfirmation: a.Pipeline.NeedsConfirmation, Confirmer: a.Lifecycle, Held: a.Lifecycle, Logger: logger,
 		Invalidate: a.Index.Invalidate}
+	if js := a.Pipeline.Transformations(); js != nil {
+		svc.Rules.Transformation = js.Check
+	}
 	inSvc, proxy, err := a.newIncoming(cfg, st, logger)
 	if err != nil {
 		return nil, err
@@ -172,7 +180,8 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 			AllowHTTP: d.AllowHTTP, FormatAllowsHTTP: a.Pipeline.AllowsHTTP, EventTypes: a.Pipeline.EventTypes, NewID: newID},
 		Ready:  func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
-		Plugins: a.Plugins, PluginReloader: a, Lifecycle: a.Lifecycle, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
+		Transformations: a.transformationPreview(cat, newID),
+		Plugins:         a.Plugins, PluginReloader: a, Lifecycle: a.Lifecycle, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
 	}
 	if cfg.Server.Role == "worker" {
 		// A worker process serves health, readiness and metrics only.
@@ -351,4 +360,13 @@ func (a *App) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("redis: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// transformationPreview serves POST /v1/webhooks/transformation/preview;
+// nil (the route answers 503) when inline transformations are disabled.
+func (a *App) transformationPreview(cat *hookgate.Catalogue, newID func(string) string) gateway.TransformationPreviewer {
+	if a.Pipeline.Transformations() == nil {
+		return nil
+	}
+	return &outgoing.TransformationPreview{Catalogue: cat, Runner: a.Pipeline, Formats: a.Pipeline.HasFormat, NewID: newID}
 }

@@ -337,3 +337,34 @@ func TestRemovingAPendingEndpointDropsWhatItHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The create answer reports each confirmation request (a receiver that
+// refuses it is "Failed: 503"); a disabled webhook is sent none, and its
+// waiting endpoints are asked again when it is enabled.
+func TestConfirmationRequestsAreReportedAndSentAgainOnEnable(t *testing.T) {
+	h := start(t, nil)
+	admin := h.token("acme", "admin")
+	rec := receiver.NewRecorder()
+	rec.SetStatus(503)
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	w := h.createWebhook(admin, map[string]any{"name": "Refuses", "endpoints": endpoints(srv.URL), "events": []string{"deal.*"},
+		"settings": map[string]string{"confirmation": "required"}})
+	if len(w.ConfirmationRequests) != 1 || w.ConfirmationRequests[0].OK || w.ConfirmationRequests[0].Message != "Failed: 503" ||
+		w.ConfirmationRequests[0].EndpointID != w.Endpoints[0].ID {
+		t.Fatalf("create answered confirmation_requests %+v", w.ConfirmationRequests)
+	}
+	if got := h.webhook(admin, w.ID); got.ConfirmationRequests != nil {
+		t.Fatalf("a read shows confirmation_requests %+v", got.ConfirmationRequests)
+	}
+	var upd hookgate.Webhook
+	h.do("PATCH", "/v1/webhooks/"+w.ID, admin, map[string]any{"enabled": false}).must(t, 200).json(t, &upd)
+	if upd.ConfirmationRequests != nil || rec.Count() != 1 {
+		t.Fatalf("disabling sent %d requests, answered %+v", rec.Count()-1, upd.ConfirmationRequests)
+	}
+	rec.SetStatus(200)
+	h.do("PATCH", "/v1/webhooks/"+w.ID, admin, map[string]any{"enabled": true}).must(t, 200).json(t, &upd)
+	if len(upd.ConfirmationRequests) != 1 || !upd.ConfirmationRequests[0].OK || rec.Count() != 2 || upd.Status != hookgate.StatusUnconfirmed {
+		t.Fatalf("enabling: %d requests, answered %q %+v", rec.Count(), upd.Status, upd.ConfirmationRequests)
+	}
+}

@@ -42,6 +42,10 @@ type Config struct {
 	Log       Log       `yaml:"log" envPrefix:"LOG_"`
 	Incoming  Incoming  `yaml:"incoming" envPrefix:"INCOMING_"`
 
+	// Transformations bound webhooks' inline JavaScript transformations
+	// (docs/transformations.md).
+	Transformations Transformations `yaml:"transformations" envPrefix:"TRANSFORMATIONS_"`
+
 	// Plugins are the plugin processes started at boot (YAML only).
 	Plugins []Plugin `yaml:"plugins"`
 	// PluginsRequired refuses to start when a plugin cannot be started;
@@ -217,6 +221,18 @@ type Lifecycle struct {
 	SweepInterval Duration `yaml:"sweep_interval" env:"SWEEP_INTERVAL"`
 }
 
+// Transformations are the limits of inline transformations: the JavaScript
+// function a webhook may carry to rewrite its payload after the format.
+type Transformations struct {
+	Enabled   bool     `yaml:"enabled" env:"ENABLED"`       // webhooks may carry one; default true
+	Timeout   Duration `yaml:"timeout" env:"TIMEOUT"`       // wall time of one run; default 100ms
+	MaxSource int      `yaml:"max_source" env:"MAX_SOURCE"` // bytes of a source; default 64 KiB
+	MaxOutput int      `yaml:"max_output" env:"MAX_OUTPUT"` // bytes of the body (and headers) in and out; default 1 MiB
+	// MaxMemory is how many bytes the heap may grow while one run goes on
+	// before it is interrupted; default 64 MiB.
+	MaxMemory int `yaml:"max_memory" env:"MAX_MEMORY"`
+}
+
 // Incoming is how incoming webhooks (secret URLs proxied to the CRM's API on
 // the owner's behalf) behave. See docs/incoming.md.
 type Incoming struct {
@@ -309,6 +325,9 @@ func Default() Config {
 			SweepInterval: Duration(5 * time.Second),
 		},
 		Log: Log{Level: "info", Format: "json"},
+		Transformations: Transformations{
+			Enabled: true, Timeout: Duration(100 * time.Millisecond), MaxSource: 64 << 10, MaxOutput: 1 << 20, MaxMemory: 64 << 20,
+		},
 		Incoming: Incoming{
 			TokenTTL: Duration(60 * time.Second), Rate: 10, Burst: 20, Timeout: Duration(30 * time.Second),
 			MaxRequestBody: 1 << 20, MaxResponseBody: 10 << 20, LogEntries: 100, LogBodyBytes: 2048, MaxPerTenant: 1000,
@@ -431,6 +450,8 @@ func (c *Config) Validate() error {
 		"delivery.max_response_body": c.Delivery.MaxResponseBody, "delivery.log_max_entries": c.Delivery.LogMaxEntries,
 		"delivery.concurrency": c.Delivery.Concurrency, "delivery.endpoint_in_flight": c.Delivery.EndpointInFlight,
 		"delivery.max_fanout": c.Delivery.MaxFanout, "lifecycle.hold_max": c.Lifecycle.HoldMax,
+		"transformations.max_source": c.Transformations.MaxSource, "transformations.max_output": c.Transformations.MaxOutput,
+		"transformations.max_memory": c.Transformations.MaxMemory,
 	} {
 		if n <= 0 {
 			return bad(name, "must be positive")
@@ -479,6 +500,9 @@ func (c *Config) Validate() error {
 		if _, err := netip.ParsePrefix(strings.TrimSpace(cidr)); err != nil {
 			return bad("delivery.allowed_cidrs", "%q is not a CIDR range", cidr)
 		}
+	}
+	if c.Transformations.Timeout <= 0 || c.Transformations.Timeout > Duration(10*time.Second) {
+		return bad("transformations.timeout", "must be between 1ns and 10s")
 	}
 	if c.Lifecycle.AutoPauseAfter < 0 {
 		return bad("lifecycle.auto_pause_after", "must be 0 (off) or positive")

@@ -6,6 +6,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/outgoing"
 	"github.com/hookgate/hookgate/plugins/host"
 )
 
@@ -75,4 +77,23 @@ func (s *Server) previewWebhook(c *fiber.Ctx) error {
 		return s.writeError(c, err)
 	}
 	return c.JSON(p)
+}
+
+func (s *Server) previewTransformation(c *fiber.Ctx) error {
+	if s.previewer == nil {
+		return s.writeError(c, hookgate.Errorf(hookgate.EUNAVAILABLE, "inline transformations are disabled on this server (transformations.enabled)"))
+	}
+	ns, err := s.namespace(c, false)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	var in outgoing.TransformationPreviewInput
+	if err := decodeJSON(c, &in); err != nil {
+		return s.writeError(c, err)
+	}
+	res, err := s.previewer.Run(c.UserContext(), ns, &in)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.JSON(res)
 }

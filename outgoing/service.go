@@ -28,13 +28,7 @@ type Confirmer interface {
 }
 
 // ConfirmationSent is the outcome of sending the confirmation message to one endpoint.
-type ConfirmationSent struct {
-	EndpointID string `json:"endpoint_id"`
-	URL        string `json:"url"`
-	OK         bool   `json:"ok"`
-	StatusCode int    `json:"status_code,omitempty"`
-	Message    string `json:"message"`
-}
+type ConfirmationSent = hookgate.ConfirmationSent
 
 // HeldCounter counts the events held for webhooks that are not active.
 type HeldCounter interface {
@@ -133,15 +127,28 @@ func findEndpoint(w *hookgate.Webhook, id string) *hookgate.Endpoint {
 	return nil
 }
 
-// requestConfirmation sends the handshake to w's pending endpoints. A
-// failed send is not an error of the create or update: the admin can resend.
+// requestConfirmation sends the handshake to w's pending endpoints and
+// keeps the outcome per endpoint in w.ConfirmationRequests, for the answer.
+// A failed send is not an error of the create or update: the answer says
+// so, and the admin can resend.
 func (s *Service) requestConfirmation(ctx context.Context, w *hookgate.Webhook) {
 	if s.Confirmer == nil {
 		return
 	}
-	if _, err := s.Confirmer.RequestConfirmation(context.WithoutCancel(ctx), w); err != nil && s.Logger != nil {
+	sent, err := s.Confirmer.RequestConfirmation(context.WithoutCancel(ctx), w)
+	if err != nil && s.Logger != nil {
 		s.Logger.Warn("sending the subscription confirmation failed", "webhook_id", w.ID, "tenant", w.Tenant, "err", err)
 	}
+	w.ConfirmationRequests = sent
+}
+
+func hasPending(w *hookgate.Webhook) bool {
+	for i := range w.Endpoints {
+		if w.Endpoints[i].Enabled && w.Endpoints[i].Pending() {
+			return true
+		}
+	}
+	return false
 }
 
 // decorate fills the fields computed on read: held events and status reason.
@@ -248,7 +255,7 @@ func (s *Service) UpdateWebhook(ctx context.Context, ns, id string, p *hookgate.
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	var newlyPending bool
+	var newlyPending, reenabled bool
 	w, err := s.Store.UpdateWebhook(ctx, ns, id, func(w *hookgate.Webhook) error {
 		before := *w
 		before.Endpoints = append([]hookgate.Endpoint(nil), w.Endpoints...)
@@ -261,13 +268,16 @@ func (s *Service) UpdateWebhook(ctx context.Context, ns, id string, p *hookgate.
 		if w.Enabled != before.Enabled {
 			w.StatusChangedAt = &now
 		}
+		reenabled = w.Enabled && !before.Enabled
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.invalidate(ns)
-	if newlyPending && w.Enabled {
+	// A disabled webhook is sent nothing: its pending endpoints are asked
+	// when it is enabled again.
+	if w.Enabled && (newlyPending || (reenabled && hasPending(w))) {
 		s.requestConfirmation(ctx, w)
 	}
 	s.decorate(ctx, w)

@@ -377,6 +377,12 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			wk.Lifecycle.Gone(ctx, w, ep.ID)
 		}
 	}
+	if att.ErrorClass == hookgate.ClassTransformationError {
+		// The webhook's own script failed, not its receiver: retried (a
+		// fixed script applies to the retries) but never counted toward
+		// auto-pause.
+		rec.Counted = false
+	}
 	rec.Streak = streak(&rec)
 	if rec.Delivery.Status == hookgate.DeliverySucceeded {
 		// The event's data is kept for a manual retry, which only a failed
@@ -471,6 +477,13 @@ func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate
 		if pw, ok := wk.Renderer.(PluginWaiter); ok && pw.WaitPlugins(ctx, w, wk.Policy.PluginWaitMax) {
 			p, err = wk.Renderer.Render(ctx, &d.Event, w)
 		}
+	}
+	if err != nil && errors.Is(err, hookgate.ErrTransformation) {
+		att.ErrorClass, att.Error = hookgate.ClassTransformationError, "transformation_error: "+hookgate.ErrorMessage(err)
+		att.DurationMS = ms(time.Since(start))
+		wk.Logger.Info("delivery attempt failed", "delivery_id", d.ID, "tenant", d.Namespace, "webhook_id", w.ID, "endpoint_id", ep.ID,
+			"class", att.ErrorClass, "transformation_version", w.TransformationVersion, "err", hookgate.ErrorMessage(err))
+		return att, 0
 	}
 	if err != nil {
 		// The delivery log shows the plugin host's message ("plugin x: did

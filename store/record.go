@@ -25,6 +25,8 @@ type record struct {
 	Events              []string               `json:"events"`
 	Format              string                 `json:"format,omitempty"`
 	Transforms          []string               `json:"transforms,omitempty"`
+	Transformation      string                 `json:"transformation,omitempty"`
+	TransformationVer   int                    `json:"transformation_version,omitempty"`
 	Filter              json.RawMessage        `json:"filter,omitempty"`
 	Settings            map[string]string      `json:"settings,omitempty"`
 	Metadata            map[string]string      `json:"metadata,omitempty"`
@@ -63,6 +65,8 @@ func (s *Store) encode(w *hookgate.Webhook) ([]byte, error) {
 		Format:              w.Format,
 		Filter:              w.Filter,
 		Transforms:          w.Transforms,
+		Transformation:      w.Transformation,
+		TransformationVer:   w.TransformationVersion,
 		Settings:            w.Settings,
 		Metadata:            w.Metadata,
 		Enabled:             w.Enabled,
@@ -99,28 +103,30 @@ func (s *Store) decode(b []byte) (*hookgate.Webhook, error) {
 // webhook turns a stored record into a Webhook, opening its secrets.
 func (s *Store) webhook(r *record) (*hookgate.Webhook, error) {
 	w := &hookgate.Webhook{
-		ID:                  r.ID,
-		Tenant:              r.Tenant,
-		System:              r.System,
-		Owner:               r.Owner,
-		Name:                r.Name,
-		Description:         r.Description,
-		Endpoints:           r.Endpoints,
-		Events:              r.Events,
-		Format:              r.Format,
-		Transforms:          r.Transforms,
-		Filter:              r.Filter,
-		Settings:            r.Settings,
-		Metadata:            r.Metadata,
-		Enabled:             r.Enabled,
-		Status:              r.Status,
-		StatusReason:        r.StatusReason,
-		StatusChangedAt:     r.StatusChangedAt,
-		Timeout:             r.Timeout,
-		Unsigned:            r.Unsigned,
-		PreviousSecretUntil: r.PreviousSecretUntil,
-		CreatedAt:           r.CreatedAt,
-		UpdatedAt:           r.UpdatedAt,
+		ID:                    r.ID,
+		Tenant:                r.Tenant,
+		System:                r.System,
+		Owner:                 r.Owner,
+		Name:                  r.Name,
+		Description:           r.Description,
+		Endpoints:             r.Endpoints,
+		Events:                r.Events,
+		Format:                r.Format,
+		Transforms:            r.Transforms,
+		Filter:                r.Filter,
+		Transformation:        r.Transformation,
+		TransformationVersion: r.TransformationVer,
+		Settings:              r.Settings,
+		Metadata:              r.Metadata,
+		Enabled:               r.Enabled,
+		Status:                r.Status,
+		StatusReason:          r.StatusReason,
+		StatusChangedAt:       r.StatusChangedAt,
+		Timeout:               r.Timeout,
+		Unsigned:              r.Unsigned,
+		PreviousSecretUntil:   r.PreviousSecretUntil,
+		CreatedAt:             r.CreatedAt,
+		UpdatedAt:             r.UpdatedAt,
 	}
 	if r.HasRetry {
 		w.Retry = &hookgate.RetryPolicy{Delays: r.RetryDelays}

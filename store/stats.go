@@ -108,10 +108,10 @@ type WebhookStats struct {
 // Health is the success rate of a webhook's (or an endpoint's) latest
 // HealthWindow finished deliveries.
 type Health struct {
-	Window    int     `json:"window"`
-	Total     int     `json:"total"`
-	Succeeded int     `json:"succeeded"`
-	Failed    int     `json:"failed"`
+	Window    int `json:"window"`
+	Total     int `json:"total"`
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
 	// SuccessRate is Succeeded / Total, from 0 to 1; 0 when Total is 0.
 	SuccessRate float64 `json:"success_rate"`
 	// Endpoints is the same per endpoint (of the webhook's latest

@@ -200,6 +200,7 @@ func TestRecordKeepsEveryField(t *testing.T) {
 	w.Description = "d"
 	w.Format = "cloudcx"
 	w.Transforms = []string{"t"}
+	w.Transformation, w.TransformationVersion = "function handler(input) { return null; }", 2
 	w.Settings = map[string]string{"a": "b"}
 	w.Metadata = map[string]string{"c": "d"}
 	w.Timeout = hookgate.Duration(3 * time.Second)
@@ -222,7 +223,7 @@ func TestRecordKeepsEveryField(t *testing.T) {
 	w.FailureCount, w.ConsecutiveFailures, w.LastTriggeredAt, w.LastStatusCode = 7, 3, &last, 502
 	// Fields computed on read by the webhook service, never stored.
 	// (filter is Filter parsed, kept in memory only.)
-	computed := map[string]bool{"HeldEvents": true, "filter": true}
+	computed := map[string]bool{"HeldEvents": true, "filter": true, "ConfirmationRequests": true}
 	v := reflect.ValueOf(*w)
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() && !computed[v.Type().Field(i).Name] {
