@@ -680,14 +680,14 @@ export function webhookDialog(w, features) {
 /**
  * confirmationFailures lists the endpoints whose confirmation request could
  * not be sent when the webhook was saved: the answer's per-endpoint
- * confirmation outcome (endpoints[].confirmation_send, or a confirmation
- * list of {url, ok, error}).
+ * outcome, confirmation_requests: [{endpoint_id, url, ok, status_code,
+ * message}] (message "Failed: <why>"), or an endpoint's own outcome object.
  */
 export function confirmationFailures(res) {
   const out = [];
   const failed = (o) => o && typeof o === 'object' && (o.ok === false || o.sent === false || o.status === 'failed' || (!!o.error && o.ok !== true));
-  const why = (o) => String(o.error || o.message || o.reason || (o.status_code ? 'HTTP ' + o.status_code : 'not sent'));
-  const list = Array.isArray(res.confirmation) ? res.confirmation : Array.isArray(res.confirmations) ? res.confirmations : [];
+  const why = (o) => String(o.error || o.message || o.reason || (o.status_code ? o.status_code : 'not sent')).replace(/^(\s*failed:?\s*)+/i, '') || 'not sent';
+  const list = ['confirmation_requests', 'confirmation', 'confirmations'].map((k) => res[k]).find(Array.isArray) || [];
   for (const o of list) if (failed(o)) out.push({ url: o.url || '', why: why(o) });
   for (const e of res.endpoints || []) {
     for (const k of ['confirmation_send', 'confirmation_request', 'confirmation_result', 'confirmation']) {
