@@ -94,7 +94,8 @@ func (s *Server) register() {
 	}
 	if s.loginCodes != nil {
 		// Public: the one-time code is the credential (see docs/console.md).
-		s.addRoutes(route{method: "POST", path: "/v1/console/login", handler: s.redeemLoginCode})
+		s.addRoutes(route{method: "POST", path: "/v1/console/login", handler: s.redeemLoginCode},
+			route{method: "POST", path: "/v1/console/links", auth: true, roles: []string{hookgate.RoleSystem}, handler: s.issueLoginLink})
 	}
 	if s.plugins != nil {
 		s.addRoutes(route{method: "GET", path: "/v1/plugins", auth: true, roles: managers, handler: s.listPlugins})

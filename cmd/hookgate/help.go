@@ -43,8 +43,9 @@ var commands = []command{
 			"hookgate token --console --tenant acme --sub ada --ttl 8h",
 		},
 		settings: "auth.hs256_secret (HOOKGATE_AUTH_HS256_SECRET) signs the token, auth.algorithms must accept\n" +
-			"HS256; with --console also redis.addr, redis.prefix and server.public_url of the hookgate\n" +
-			"that serves the console",
+			"HS256. With --console the link is minted by the hookgate at server.public_url\n" +
+			"(POST /v1/console/links, so it works whatever this shell's Redis settings); when none answers,\n" +
+			"it is stored in redis.addr under redis.prefix, which must then be the server's",
 	},
 	{
 		name:    "receive",

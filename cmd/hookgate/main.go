@@ -10,13 +10,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -271,7 +274,17 @@ func token(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, tok)
 		return nil
 	}
-	link, err := consoleLoginLink(cfg, tok, *linkTTL)
+	// Through the running server first: it stores the code in its own Redis
+	// under its own prefix, so the link works whatever this shell's
+	// settings; a server that refuses says which settings differ.
+	link, err := consoleLinkViaServer(cfg, *tenant, *sub, tok, *linkTTL)
+	if errors.Is(err, errNoServer) {
+		link, err = consoleLoginLink(cfg, tok, *linkTTL)
+		if err == nil {
+			fmt.Fprintf(stderr, "No hookgate answered at %s (server.public_url), so the link was stored in Redis directly: at %s (redis.addr) under prefix %q (redis.prefix). It works with a hookgate that uses these settings and the same auth.*.\n",
+				cfg.Server.PublicURL, cfg.Redis.Addr, cfg.Redis.Prefix)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -291,6 +304,57 @@ func devConsoleLink(cfg config.Config) (string, error) {
 		return "", err
 	}
 	return consoleLoginLink(cfg, tok, 15*time.Minute)
+}
+
+// errNoServer: no hookgate answered at server.public_url, or it has no
+// POST /v1/console/links.
+var errNoServer = errors.New("no hookgate server answered")
+
+// consoleLinkViaServer asks the hookgate at server.public_url to mint a
+// login link for tok (POST /v1/console/links, with a one-minute system token
+// signed like tok). A refusal names the settings to compare.
+func consoleLinkViaServer(cfg config.Config, tenant, sub, tok string, ttl time.Duration) (string, error) {
+	base := strings.TrimRight(cfg.Server.PublicURL, "/")
+	sys, err := auth.Mint(cfg.Auth, hookgate.Principal{Subject: sub, Tenant: tenant, Roles: []string{hookgate.RoleSystem}}, time.Minute)
+	if err != nil {
+		return "", err
+	}
+	body, _ := json.Marshal(map[string]string{"token": tok, "ttl": ttl.String()})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/console/links", bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("server.public_url %q: %w", cfg.Server.PublicURL, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+sys)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errNoServer, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var out struct {
+		Link  string `json:"link"`
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(b, &out)
+	switch {
+	case resp.StatusCode == http.StatusCreated && out.Link != "":
+		return out.Link, nil
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
+		return "", errNoServer // a hookgate without the route, or not a hookgate
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || out.Error.Code == "validation_failed":
+		return "", fmt.Errorf("token --console: the hookgate at %s (server.public_url) refused to mint the link: %s %s.\n"+
+			"Its auth settings differ from %s's: compare auth.hs256_secret (HOOKGATE_AUTH_HS256_SECRET), auth.algorithms, "+
+			"auth.issuer, auth.audience and auth.roles, or pass --config with the server's configuration file",
+			base, resp.Status, out.Error.Message, "this configuration")
+	default:
+		return "", fmt.Errorf("token --console: the hookgate at %s answered %s: %s", base, resp.Status, strings.TrimSpace(string(b)))
+	}
 }
 
 // consoleLoginLink stores tok under a one-time code in Redis and returns the
