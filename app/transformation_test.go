@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -198,6 +199,21 @@ func TestTransformationPreviewShowsResultsAndErrors(t *testing.T) {
 	var in, out map[string]any
 	if err := json.Unmarshal([]byte(r.Input.Body), &in); err != nil || in["event"] != "contact.created" {
 		t.Fatalf("input %s: %v", r.Input.Body, err)
+	}
+	// The event is the catalogue's example for the type.
+	cat, err := hookgate.LoadCatalogue(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct, ok := cat.Lookup("contact.created"); ok && len(ct.Example) > 0 {
+		var want, got any
+		_ = json.Unmarshal(ct.Example, &want)
+		_ = json.Unmarshal(r.Event.Data, &got)
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("event data %s, want the catalogue's example %s", r.Event.Data, ct.Example)
+		}
+	} else {
+		t.Fatal("the catalogue has no example for contact.created")
 	}
 	if err := json.Unmarshal([]byte(r.Output.Body), &out); err != nil || !strings.HasPrefix(out["text"].(string), "New contact.created: ") || out["original_id"] != r.Event.ID {
 		t.Fatalf("output %s: %v", r.Output.Body, err)

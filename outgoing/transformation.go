@@ -119,12 +119,18 @@ func payloadView(p *hookgate.Payload) *PreviewPayload {
 	return &PreviewPayload{ContentType: ct, Body: string(p.Body), Headers: hs}
 }
 
-// example is the data of an example event of type typ: a small object
-// named after the type's object.
+// example is the data of an example event of type typ: the catalogue's
+// example for the type, or a small object named after the type's object
+// when the catalogue has none.
 func (p *TransformationPreview) example(typ string) json.RawMessage {
 	obj := "object"
-	if t, ok := p.Catalogue.Lookup(typ); ok && t.Object != "" {
-		obj = t.Object
+	if t, ok := p.Catalogue.Lookup(typ); ok {
+		if len(t.Example) > 0 && t.Example[0] == '{' {
+			return json.RawMessage(t.Example)
+		}
+		if t.Object != "" {
+			obj = t.Object
+		}
 	}
 	b, _ := json.Marshal(map[string]any{"id": obj + "_123", "name": "Example " + obj, "owner_id": "user_1"})
 	return b
