@@ -30,7 +30,7 @@ var buildOnce struct {
 }
 
 // faultyBinary builds testdata/faulty once per test run.
-func faultyBinary(t *testing.T) string {
+func faultyBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "hookgate-faulty-")
