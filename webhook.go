@@ -315,6 +315,10 @@ type WebhookRules struct {
 	MaxRetries      int      // upper bound on a per-webhook retry schedule's length
 	Formats         func(name string) bool
 	Transforms      func(name string) bool
+	// FormatUnavailable says why a format Formats does not know may be
+	// provided by a configured plugin that is not running (its checksum
+	// does not match, its executable is missing...); "" when none could.
+	FormatUnavailable func(name string) string
 	// Transformation checks an inline transformation's source (size, syntax,
 	// a handler defined) and returns an error whose message says what is
 	// wrong; nil refuses every transformation (they are disabled).
@@ -383,8 +387,16 @@ func (w *Webhook) Validate(r WebhookRules) error {
 		}
 	}
 	w.Events = events
+	unavailable := ""
 	if r.Formats != nil && !r.Formats(w.Format) {
-		v.Add("format", "unknown format %q", w.Format)
+		if r.FormatUnavailable != nil {
+			unavailable = r.FormatUnavailable(w.Format)
+		}
+		if unavailable != "" {
+			v.Add("format", "format %q is unavailable: %s", w.Format, unavailable)
+		} else {
+			v.Add("format", "unknown format %q", w.Format)
+		}
 	} else if r.EventTypes != nil {
 		if bad := Unrenderable(events, r.EventTypes(w.Format)); len(bad) > 0 {
 			v.Add("events", "format %s cannot send %s (it sends %s)", w.Format, strings.Join(bad, ", "),
@@ -433,7 +445,12 @@ func (w *Webhook) Validate(r WebhookRules) error {
 			v.Add("filter", "filter %s", ErrorMessage(err))
 		}
 	}
-	return v.Err()
+	err := v.Err()
+	if e, ok := err.(*Error); ok && unavailable != "" && len(e.Fields) == 1 {
+		// The webhook is right; the plugin its format needs is not running.
+		e.Code = EFORMATUNAVAILABLE
+	}
+	return err
 }
 
 // CompileFilter parses w.Filter once, for Accepts; a filter that is empty

@@ -161,6 +161,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	a.Worker.Lifecycle = a.Lifecycle
 	pub.Holder = a.Lifecycle
 	rules := outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform)
+	rules.FormatUnavailable = a.Pipeline.FormatUnavailable
 	rules.EventTypes, rules.FormatAllowsHTTP = a.Pipeline.EventTypes, a.Pipeline.AllowsHTTP
 	svc := &outgoing.Service{Store: st, Counter: st, MaxPerTenant: cfg.Webhooks.MaxPerTenant, NewID: newID,
 		Rules:             rules,

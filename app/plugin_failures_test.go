@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -122,8 +124,26 @@ func TestPluginPanicCostsOnlyTheBadEvent(t *testing.T) {
 		!strings.Contains(bad.Error, "panic: assignment to entry in nil map") {
 		t.Fatalf("bad delivery = %+v", bad)
 	}
-	if !strings.Contains(h.logs.String(), `"msg":"plugin panicked","plugin":"faulty","panic":"assignment to entry in nil map"`) {
-		t.Fatalf("no log line with the panic's message:\n%s", h.logs.String())
+	// One structured line for the panic; the plugin's own output (the
+	// stack the SDK prints) at debug, once, never echoed by go-plugin.
+	var panics int
+	for _, line := range strings.Split(h.logs.String(), "\n") {
+		if strings.Contains(line, `"msg":"plugin panicked","plugin":"faulty","panic":"assignment to entry in nil map"`) &&
+			strings.Contains(line, `"level":"WARN"`) {
+			panics++
+		}
+		if strings.Contains(line, `"stream":"stderr"`) && !strings.Contains(line, `"level":"DEBUG"`) {
+			t.Fatalf("plugin output above debug: %s", line)
+		}
+		if strings.Contains(line, "go-plugin") || strings.Contains(line, `"stream":"host"`) {
+			t.Fatalf("go-plugin echoed the plugin's output: %s", line)
+		}
+	}
+	if panics != 1 {
+		t.Fatalf("%d log lines for the panic, want 1:\n%s", panics, h.logs.String())
+	}
+	if n := strings.Count(h.logs.String(), `"msg":"panic: assignment to entry in nil map","plugin":"faulty","stream":"stderr"`); n != 1 {
+		t.Fatalf("the plugin's panic output logged %d times, want once:\n%s", n, h.logs.String())
 	}
 	if st := pluginStatusOf(t, h, "faulty"); st.Restarts != 0 {
 		t.Fatalf("a panic restarted the plugin: %+v", st)
@@ -188,4 +208,48 @@ func pluginStatusOf(t *testing.T, h *harness, name string) struct {
 		Reason   string
 		Restarts int
 	}{}
+}
+
+// A plugin whose executable does not match its sha256 is not started; the
+// log names both digests, and a webhook naming its format is refused with
+// 503 format_unavailable saying so, not "unknown format".
+func TestChecksumMismatchSaysWhyEverywhere(t *testing.T) {
+	bin := faultyPlugin(t)
+	wrong := strings.Repeat("ab", 32)
+	h := start(t, func(c *config.Config) {
+		c.Plugins = []config.Plugin{{Name: "faulty", Path: bin, SHA256: wrong}}
+	})
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	want := "sha256 checksum mismatch: expected " + wrong + ", actual " + hex.EncodeToString(sum[:])
+	if !strings.Contains(h.logs.String(), want) {
+		t.Fatalf("the log does not name both digests:\n%s", h.logs.String())
+	}
+	if strings.Contains(h.logs.String(), `"retry_in":1`) {
+		t.Fatalf("a duration logged as nanoseconds:\n%s", h.logs.String())
+	}
+	if st := pluginStatusOf(t, h, "faulty"); st.Healthy || !strings.Contains(st.Reason, want) {
+		t.Fatalf("GET /v1/plugins: %+v", st)
+	}
+	srv := httptest.NewServer(receiver.NewRecorder())
+	defer srv.Close()
+	r := h.do("POST", "/v1/webhooks", h.token("acme", "admin"), map[string]any{"name": "f", "format": "faulty",
+		"endpoints": endpoints(srv.URL), "events": []string{"contact.created"}}).must(t, 503)
+	var e struct {
+		Error struct {
+			Code, Message string
+			Fields        map[string]string
+		}
+	}
+	r.json(t, &e)
+	if e.Error.Code != hookgate.EFORMATUNAVAILABLE || !strings.Contains(e.Error.Message, `format "faulty" is unavailable: plugin faulty is not running: `+want) ||
+		!strings.Contains(e.Error.Fields["format"], want) {
+		t.Fatalf("create answered %s", r.Body)
+	}
+	// With another mistake too, it is the caller's to fix first: 400.
+	h.do("POST", "/v1/webhooks", h.token("acme", "admin"), map[string]any{"name": "f", "format": "faulty",
+		"endpoints": endpoints(srv.URL), "events": []string{"no.such.event"}}).must(t, 400)
 }

@@ -89,7 +89,7 @@ type LoginCodeIssuer interface {
 }
 
 type linkInput struct {
-	Token string            `json:"token"`
+	Token string             `json:"token"`
 	TTL   *hookgate.Duration `json:"ttl"`
 }
 

@@ -180,6 +180,15 @@ func (p *Pipeline) HasTransform(name string) bool {
 	return p.host != nil && p.host.HasTransform(name)
 }
 
+// FormatUnavailable says why a format no running plugin provides may be
+// provided by a configured plugin that did not start; "" when none could.
+func (p *Pipeline) FormatUnavailable(name string) string {
+	if p.host == nil {
+		return ""
+	}
+	return p.host.FormatUnavailable(name)
+}
+
 // Unavailable explains why a format or transform cannot be used right now
 // ("" when it can), for a clear message when a webhook is refused.
 func (p *Pipeline) Unavailable(name string) string {

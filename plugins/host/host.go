@@ -23,7 +23,9 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -101,6 +103,9 @@ type Host struct {
 	wg       sync.WaitGroup
 	started  bool
 	stopped  bool
+	// stopping is set as Shutdown begins: a plugin that exits from then on
+	// is logged as stopping, not as a failure.
+	stopping atomic.Bool
 }
 
 // New prepares a host for the configured plugins; nothing starts until
@@ -219,6 +224,7 @@ func (h *Host) list() []*proc {
 // Shutdown stops the supervisors and every plugin process, gracefully
 // first; when ctx ends, the processes still running are killed.
 func (h *Host) Shutdown(ctx context.Context) error {
+	h.stopping.Store(true)
 	// A reload in progress finishes first (it is bounded by the plugins'
 	// timeouts), so that no process it started is left behind.
 	h.reloadMu.Lock()
@@ -415,6 +421,35 @@ func (h *Host) AllowsHTTP(format string) bool {
 func (h *Host) NeedsConfirmation(format string) bool {
 	p := h.formatProc(format)
 	return p != nil && p.status().NeedsConfirmation
+}
+
+// FormatUnavailable says why the format name, which no plugin that started
+// provides, may be provided by a configured plugin that has not started
+// (checksum mismatch, missing executable...): the plugin named like the
+// format if there is one, else every plugin that never started. "" when
+// every configured plugin started: the format is then simply unknown.
+func (h *Host) FormatUnavailable(name string) string {
+	if h.formatProc(name) != nil {
+		return ""
+	}
+	h.mu.RLock()
+	procs := append([]*proc(nil), h.procs...)
+	h.mu.RUnlock()
+	var never []string
+	for _, p := range procs {
+		if p.currentInfo() != nil {
+			continue
+		}
+		st := p.status()
+		if p.cfg.Name == name {
+			return fmt.Sprintf("plugin %s is not running: %s", name, st.Reason)
+		}
+		never = append(never, fmt.Sprintf("%s (%s)", p.cfg.Name, st.Reason))
+	}
+	if len(never) == 0 {
+		return ""
+	}
+	return "no running plugin provides it, and these plugins did not start: " + strings.Join(never, "; ")
 }
 
 // Unavailable explains why no healthy plugin provides the format or

@@ -30,7 +30,7 @@ var buildOnce struct {
 }
 
 // faultyBinary builds testdata/faulty once per test run.
-func faultyBinary(t *testing.T) string {
+func faultyBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "hookgate-faulty-")
@@ -344,6 +344,34 @@ func TestBadExecutablesAreReportedUnhealthy(t *testing.T) {
 			}
 		})
 	}
+	t.Run("checksum mismatch names both digests", func(t *testing.T) {
+		b, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		actual := sha256.Sum256(b)
+		h := startHost(t, nil, config.Plugin{Name: "faulty", Path: bin, SHA256: hex.EncodeToString(wrong[:])})
+		want := "sha256 checksum mismatch: expected " + hex.EncodeToString(wrong[:]) + ", actual " + hex.EncodeToString(actual[:])
+		if st := h.Plugins()[0]; !strings.Contains(st.Reason, want) {
+			t.Fatalf("reason %q, want %q", st.Reason, want)
+		}
+		// A webhook naming the format hears why it cannot have it.
+		if msg := h.FormatUnavailable("faulty"); !strings.Contains(msg, "plugin faulty is not running: "+want) {
+			t.Fatalf("FormatUnavailable = %q", msg)
+		}
+		if msg := h.FormatUnavailable("slack"); !strings.Contains(msg, "faulty (sha256 checksum mismatch") {
+			t.Fatalf("FormatUnavailable(another name) = %q", msg)
+		}
+	})
+	t.Run("a format no plugin provides is just unknown", func(t *testing.T) {
+		h := startHost(t, nil, faulty(t, ""))
+		if msg := h.FormatUnavailable("slack"); msg != "" {
+			t.Fatalf("every plugin started: FormatUnavailable = %q", msg)
+		}
+		if msg := h.FormatUnavailable("faulty"); msg != "" {
+			t.Fatalf("a provided format: FormatUnavailable = %q", msg)
+		}
+	})
 	t.Run("matching checksum starts", func(t *testing.T) {
 		b, err := os.ReadFile(bin)
 		if err != nil {

@@ -26,3 +26,20 @@ func TestGoPluginExitIsNotLoggedAsAnError(t *testing.T) {
 		t.Fatalf("go-plugin's other errors lose their level: %s", out)
 	}
 }
+
+// go-plugin echoes each line of a plugin's stderr through its logger
+// (module go-plugin.<executable>); the stderr stream already logs it, so
+// the echo is dropped: no line twice.
+func TestGoPluginEchoOfPluginOutputIsDropped(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	hl := hostLogger(log)
+	hl.Named("faulty").Error("panic: assignment to entry in nil map")
+	if out := buf.String(); out != "" {
+		t.Fatalf("go-plugin's echo of the plugin's stderr was logged: %s", out)
+	}
+	hl.Warn("plugin failed to exit gracefully")
+	if out := buf.String(); !strings.Contains(out, `"msg":"plugin failed to exit gracefully"`) {
+		t.Fatalf("go-plugin's own line was dropped: %q", out)
+	}
+}

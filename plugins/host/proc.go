@@ -51,6 +51,7 @@ type proc struct {
 
 	mu       sync.RWMutex
 	client   *goplugin.Client
+	cmd      *exec.Cmd // of client, for its exit status
 	rpc      pb.PluginClient
 	conn     *grpc.ClientConn
 	gen      uint64 // bumped at every launch; a stale failure does not restart a fresh process
@@ -273,11 +274,15 @@ func (p *proc) launchErr(ctx context.Context) error {
 	setProcAttr(cmd)
 	var secure *goplugin.SecureConfig
 	if p.cfg.SHA256 != "" {
-		sum, err := hex.DecodeString(p.cfg.SHA256)
+		want, err := hex.DecodeString(p.cfg.SHA256)
 		if err != nil {
 			return fmt.Errorf("sha256 is not hex: %w", err)
 		}
-		secure = &goplugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+		if !strings.EqualFold(p.cfg.SHA256, sum) {
+			return fmt.Errorf("sha256 checksum mismatch: expected %s, actual %s (%s)", strings.ToLower(p.cfg.SHA256), sum, path)
+		}
+		// Checked again by go-plugin as it starts the executable.
+		secure = &goplugin.SecureConfig{Checksum: want, Hash: sha256.New()}
 	}
 	log := p.h.log.With("plugin", p.cfg.Name)
 	maxMsg := p.cfg.MaxOutput + 64<<10
@@ -289,17 +294,20 @@ func (p *proc) launchErr(ctx context.Context) error {
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		StartTimeout:     p.h.opts.startTimeout,
 		SkipHostEnv:      true,
-		Stderr:           newLineLogger(log, "stderr"),
-		SyncStderr:       newLineLogger(log, "stderr"),
-		SyncStdout:       newLineLogger(log, "stdout"),
-		Logger:           hostLogger(log),
-		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg))},
+		// The plugin's output, once each: go-plugin's own logger echoes
+		// every stderr line too, which emit drops (see hostLogger).
+		Stderr:          newLineLogger(log, "stderr"),
+		SyncStderr:      newLineLogger(log, "stderr"),
+		SyncStdout:      newLineLogger(log, "stdout"),
+		Logger:          hostLogger(log),
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg))},
 	})
 	rpcClient, err := client.Client()
 	if err != nil {
 		client.Kill()
 		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
-			return errors.New("sha256 checksum of the executable does not match the configured one")
+			actual, _ := fileSHA256(path)
+			return fmt.Errorf("sha256 checksum mismatch: expected %s, actual %s (%s)", strings.ToLower(p.cfg.SHA256), actual, path)
 		}
 		return fmt.Errorf("start: %w", err)
 	}
@@ -322,7 +330,7 @@ func (p *proc) launchErr(ctx context.Context) error {
 		pid = rc.Pid
 	}
 	p.mu.Lock()
-	p.client, p.rpc, p.conn, p.info = client, rpc, conn, info
+	p.client, p.rpc, p.conn, p.info, p.cmd = client, rpc, conn, info, cmd
 	p.healthy, p.reason, p.pid = true, "", pid
 	p.gen++
 	p.pids = append(p.pids, pid)
@@ -333,7 +341,14 @@ func (p *proc) launchErr(ctx context.Context) error {
 	if !p.retired.Load() {
 		p.h.route()
 	}
-	log.Info("plugin started", "version", info.Version, "pid", pid, "formats", info.Formats, "transforms", info.Transforms)
+	p.mu.RLock()
+	restarts := p.restartN
+	p.mu.RUnlock()
+	if restarts == 0 {
+		log.Info("plugin started", "version", info.Version, "pid", pid, "formats", info.Formats, "transforms", info.Transforms)
+	} else {
+		log.Info("plugin restarted", "version", info.Version, "pid", pid, "restarts", restarts)
+	}
 	return nil
 }
 
@@ -356,8 +371,8 @@ func (p *proc) supervise(ctx context.Context) {
 			p.mu.Unlock()
 			p.restarts.Inc()
 			if err := p.launch(ctx); err != nil {
-				p.h.log.Warn("plugin restart failed", "plugin", p.cfg.Name, "error", err, "retry_in", backoff*2)
 				backoff = min(backoff*2, o.backoffMax)
+				p.h.log.Warn("plugin restart failed", "plugin", p.cfg.Name, "error", err, "retry_in", backoff.String())
 				continue
 			}
 			backoff = o.backoffMin
@@ -429,12 +444,22 @@ func (p *proc) failGen(gen uint64, kind, reason string) bool {
 		return false
 	}
 	client, pid := p.client, p.pid
+	if client.Exited() {
+		// Safe to read: go-plugin sets Exited after the process was reaped.
+		if st := p.cmd.ProcessState; st != nil {
+			reason += " (" + st.String() + ")"
+		}
+	}
 	p.client, p.rpc, p.conn = nil, nil, nil
 	p.healthy, p.reason, p.pid = false, reason, 0
 	p.notify()
 	p.mu.Unlock()
 	p.up.Set(0)
-	p.h.log.Warn("plugin exited; restarting", "plugin", p.cfg.Name, "pid", pid, "kind", kind, "reason", reason)
+	if p.h.stopping.Load() {
+		p.h.log.Info("plugin exited while hookgate stops", "plugin", p.cfg.Name, "pid", pid, "reason", reason)
+	} else {
+		p.h.log.Warn("plugin exited; restarting", "plugin", p.cfg.Name, "pid", pid, "kind", kind, "reason", reason)
+	}
 	// A hung process would make go-plugin's graceful stop wait: kill it first.
 	if pid > 0 {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -494,7 +519,9 @@ func (grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, conn *gr
 var _ goplugin.GRPCPlugin = grpcPlugin{}
 
 // hostLogger is go-plugin's own logger: JSON lines, so that emit keeps each
-// line's level (as text, "[ERROR] go-plugin: ..." was logged at info).
+// line's level (as text, "[ERROR] go-plugin: ..." was logged at info). Its
+// echo of the plugin's stderr (module go-plugin.<executable>) is dropped:
+// the stderr stream logs those lines once, at debug.
 func hostLogger(log *slog.Logger) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{
 		Name: "go-plugin", Level: hclog.Warn, Output: newLineLogger(log, "host"), DisableTime: true, JSONFormat: true,
@@ -540,13 +567,16 @@ func (l *lineLogger) Write(b []byte) (int, error) {
 
 // emit logs one line of a plugin's output. A JSON line in go-hclog's shape
 // (what go-plugin's SDK writes) keeps its level, message and fields;
-// anything else is logged as it is at info.
+// anything else is logged as it is at debug.
 func (l *lineLogger) emit(s string) {
 	if strings.HasPrefix(s, "{") {
 		var m map[string]any
 		if json.Unmarshal([]byte(s), &m) == nil {
 			if msg, ok := m["@message"].(string); ok {
 				level := hclogLevel(m["@level"])
+				if l.stream == "host" && m["@module"] != "go-plugin" {
+					return // go-plugin's echo of a line of the plugin's stderr
+				}
 				if l.stream == "host" && msg == "plugin process exited" {
 					// go-plugin reports every exit, at error when the
 					// process ended by a signal: hookgate's own stop
@@ -568,7 +598,7 @@ func (l *lineLogger) emit(s string) {
 			}
 		}
 	}
-	l.log.Info(s, "stream", l.stream)
+	l.log.Debug(s, "stream", l.stream)
 }
 
 func hclogLevel(v any) slog.Level {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -255,5 +256,30 @@ func copyFile(t *testing.T, from, to, extra string) {
 	}
 	if err := os.Rename(tmp, to); err != nil { // as an installer does: the running file is not written to
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkReloadUpgrade measures one upgrade of one idle plugin: start the
+// new process, handshake and Info, swap, stop the old one gracefully.
+func BenchmarkReloadUpgrade(b *testing.B) {
+	bin := faultyBinary(b)
+	cfg := func(v string) config.Plugin {
+		return config.Plugin{Name: "faulty", Path: bin, Timeout: config.Duration(30 * time.Second), MaxOutput: 1 << 20,
+			Env: map[string]string{"FAULT": "none", "FAULT_VERSION": v}}
+	}
+	h, err := New([]config.Plugin{cfg("0")}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := h.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer h.Shutdown(context.Background())
+	b.ResetTimer()
+	for i := range b.N {
+		res, err := h.Reload(context.Background(), []config.Plugin{cfg(strconv.Itoa(i + 1))}, nil)
+		if err != nil || res[0].Result != ReloadUpgraded {
+			b.Fatalf("%+v %v", res, err)
+		}
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"reflect"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
@@ -25,6 +27,11 @@ import (
 // stderr and exits 1, so the mistake shows at the first start rather than
 // as a feature that silently does not work.
 func Serve(p Plugin) {
+	// hookgate stops its plugins itself (and the kernel kills them if it
+	// dies): a SIGTERM sent to the whole process group as a service
+	// manager stops hookgate must not make the plugin exit first, which
+	// hookgate would log as a crash.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGTERM)
 	if err := Check(p); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
