@@ -8,6 +8,7 @@ import { webhookPage } from './webhook.js';
 import { incomingPage, requestsPage } from './incoming.js';
 import { pluginsPage } from './plugins.js';
 import { forget } from './catalog.js';
+import './transformation.js';
 
 const main = document.getElementById('main');
 let stopPage = null; // cleanup of the page shown (timers)
