@@ -13,14 +13,18 @@ export REDIS_ADDR ?= 127.0.0.1:6379
 all: build
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/[$$][$$]/$$/g' | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: plugins ## build bin/hookgate and the built-in plugins
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/hookgate ./cmd/hookgate
+	@echo "building $(BIN)/hookgate (the server, CLI and console) ..."
+	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/hookgate ./cmd/hookgate
+	@echo "built $(BIN)/hookgate $(VERSION)"
 
 plugins: ## build the built-in plugins into bin/plugins/
 	@mkdir -p $(BIN)/plugins
+	@echo "building the built-in plugins into $(BIN)/plugins/: $(PLUGINS) (the first build compiles every dependency: a minute or two on 2 cores)"
 	@for p in $(PLUGINS); do \
+	  echo "  $(BIN)/plugins/$$p"; \
 	  CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/plugins/$$p ./plugins/$$p || exit 1; \
 	done
 

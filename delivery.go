@@ -2,6 +2,7 @@ package hookgate
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -28,7 +29,16 @@ const (
 	ClassHTTPStatus  = "http_status"
 	ClassPluginError = "plugin_error"
 	ClassSkipped     = "skipped" // a plugin chose not to send this event
+	// ClassTransformationError is a webhook's inline transformation that
+	// failed (threw, ran out of time or memory, returned something unusable).
+	// Like a plugin's failure it is not the receiver's: it is retried and
+	// does not count toward auto-pause.
+	ClassTransformationError = "transformation_error"
 )
+
+// ErrTransformation is wrapped by every failure of a webhook's inline
+// transformation, so the worker can tell it from a plugin's or a receiver's.
+var ErrTransformation = errors.New("transformation error")
 
 // Delivery is one event sent to one endpoint of one webhook, over one or more
 // attempts. Its ID is stable across retries and is sent as `webhook-id`.

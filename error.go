@@ -8,22 +8,27 @@ import (
 // Error codes. Each code maps to one HTTP status in the gateway's error table;
 // clients match on the code, people read the message.
 const (
-	EINVALID      = "validation_failed"      // the request is well-formed but a field is wrong
-	EMALFORMED    = "malformed_request"      // the body is not valid JSON (or not the expected shape)
-	ENOTFOUND     = "not_found"              // no such record for this tenant
-	ECONFLICT     = "conflict"               // the record's state forbids the operation
-	EIDEMPOTENCY  = "idempotency_conflict"   // an idempotency key (or event id) already used for other content
-	EUNAUTHORIZED = "unauthorized"           // missing or invalid credentials
-	EFORBIDDEN    = "forbidden"              // valid credentials, missing permission
-	ETOOLARGE     = "payload_too_large"      // a body or a batch over its limit
-	EHDRTOOLARGE  = "headers_too_large"      // the request line and headers over the server's limit
-	EUNSUPPORTED  = "unsupported_media_type" // wrong Content-Type
-	ERATELIMITED  = "rate_limited"           // too many requests
-	EEXPIRED      = "expired"                // a link or token that was valid has expired
-	EUNAVAILABLE  = "unavailable"            // a dependency (Redis) is down; try again
-	EINTERNAL     = "internal"               // a bug or an unexpected failure; details are logged, not returned
-	EBADGATEWAY   = "bad_gateway"            // an upstream (the CRM, through an incoming webhook) failed or is unreachable
-	ETIMEOUT      = "gateway_timeout"        // an upstream did not answer in time
+	EINVALID           = "validation_failed"      // the request is well-formed but a field is wrong
+	EMALFORMED         = "malformed_request"      // the body is not valid JSON (or not the expected shape)
+	ENOTFOUND          = "not_found"              // no such record for this tenant
+	ECONFLICT          = "conflict"               // the record's state forbids the operation
+	EDISABLED          = "webhook_disabled"       // the webhook is disabled (enabled false): pause and resume do not apply
+	EINVALIDCONFIG     = "invalid_config"         // the configuration file cannot be read or does not validate (a plugin reload)
+	EIDEMPOTENCY       = "idempotency_conflict"   // an idempotency key (or event id) already used for other content
+	EUNAUTHORIZED      = "unauthorized"           // missing or invalid credentials
+	EFORBIDDEN         = "forbidden"              // valid credentials, missing permission
+	ETOOLARGE          = "payload_too_large"      // a body or a batch over its limit
+	EHDRTOOLARGE       = "headers_too_large"      // the request line and headers over the server's limit
+	EUNSUPPORTED       = "unsupported_media_type" // wrong Content-Type
+	ERATELIMITED       = "rate_limited"           // too many requests
+	EEXPIRED           = "expired"                // a link or token that was valid has expired
+	EUNAVAILABLE       = "unavailable"            // a dependency (Redis) is down; try again
+	EFORMATUNAVAILABLE = "format_unavailable"     // the plugin that provides a webhook's format is configured but not running (the message says why)
+	EINTERNAL          = "internal"               // a bug or an unexpected failure; details are logged, not returned
+	EBADGATEWAY        = "bad_gateway"            // an upstream (the CRM, through an incoming webhook) failed or is unreachable
+	ETIMEOUT           = "gateway_timeout"        // an upstream did not answer in time
+	ESCHEMA            = "schema_violation"       // event data does not match its type's schema (events.validate: enforce)
+	ENOTESTEVENT       = "no_test_event"          // a test send: the webhook's format sends none of the events it subscribes to
 )
 
 // Error is hookgate's error: a machine-readable code, a human message safe to

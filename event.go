@@ -1,6 +1,7 @@
 package hookgate
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -31,6 +32,56 @@ type EventType struct {
 	Description string   `yaml:"description" json:"description,omitempty"`
 	Sources     []string `yaml:"sources" json:"sources,omitempty"`
 	Aliases     []string `yaml:"aliases" json:"aliases,omitempty"`
+	// Shape names the catalogue's shared shape of the event's data
+	// (`schemas:` in events.yaml); Schema and Example come from it unless
+	// the type gives its own.
+	Shape string `yaml:"data" json:"shape,omitempty"`
+	// Schema is the JSON Schema (2020-12) of the event's data.
+	Schema JSONDoc `yaml:"schema" json:"schema,omitempty"`
+	// Example is a realistic data object of this type, valid against Schema:
+	// what test sends deliver.
+	Example JSONDoc `yaml:"example" json:"example,omitempty"`
+}
+
+// Shape is a shared shape of event data in the catalogue.
+type Shape struct {
+	Title   string  `yaml:"title" json:"title"`
+	Schema  JSONDoc `yaml:"schema" json:"schema"`
+	Example JSONDoc `yaml:"example" json:"example"`
+}
+
+// JSONDoc is a JSON document (a schema, an example) that may be written in
+// YAML; it is kept and served as compact JSON.
+type JSONDoc []byte
+
+// MarshalJSON returns the document itself.
+func (d JSONDoc) MarshalJSON() ([]byte, error) {
+	if len(d) == 0 {
+		return []byte("null"), nil
+	}
+	return d, nil
+}
+
+// UnmarshalJSON keeps a copy of the document.
+func (d *JSONDoc) UnmarshalJSON(b []byte) error {
+	*d = append((*d)[:0], b...)
+	return nil
+}
+
+// UnmarshalYAML reads a YAML value as a JSON document.
+func (d *JSONDoc) UnmarshalYAML(n *yaml.Node) error {
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // examples hold HTML (Uspacy's comment message)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("line %d: not expressible as JSON: %w", n.Line, err)
+	}
+	*d = bytes.TrimRight(b.Bytes(), "\n")
+	return nil
 }
 
 // IncompatibleType is an object/action pair that does not exist, with why.
@@ -48,6 +99,7 @@ type Catalogue struct {
 	types        []EventType
 	byName       map[string]int
 	incompatible map[string]string
+	shapes       map[string]Shape
 }
 
 // LoadCatalogue returns the built-in catalogue extended with extra types (from
@@ -56,15 +108,28 @@ func LoadCatalogue(extra []EventType) (*Catalogue, error) {
 	var file struct {
 		Types        []EventType        `yaml:"types"`
 		Incompatible []IncompatibleType `yaml:"incompatible"`
+		Schemas      map[string]Shape   `yaml:"schemas"`
 	}
 	if err := yaml.Unmarshal(builtinCatalogue, &file); err != nil {
 		return nil, fmt.Errorf("parse built-in event catalogue: %w", err)
 	}
-	c := &Catalogue{byName: map[string]int{}, incompatible: map[string]string{}}
+	c := &Catalogue{byName: map[string]int{}, incompatible: map[string]string{}, shapes: file.Schemas}
 	for _, it := range file.Incompatible {
 		c.incompatible[it.Name] = it.Reason
 	}
 	for _, t := range append(file.Types, extra...) {
+		if t.Shape != "" {
+			sh, ok := c.shapes[t.Shape]
+			if !ok {
+				return nil, fmt.Errorf("event type %q: unknown data shape %q", t.Name, t.Shape)
+			}
+			if len(t.Schema) == 0 {
+				t.Schema = sh.Schema
+			}
+			if len(t.Example) == 0 {
+				t.Example = sh.Example
+			}
+		}
 		if err := c.add(t); err != nil {
 			return nil, err
 		}
@@ -106,9 +171,15 @@ func (c *Catalogue) add(t EventType) error {
 	if t.Category == "" {
 		t.Category = "Custom"
 	}
+	if t.Description == "" {
+		t.Description = describe(t.Object, t.Action)
+	}
 	c.types = append(c.types, t)
 	return nil
 }
+
+// Shapes returns the shared shapes of event data by name.
+func (c *Catalogue) Shapes() map[string]Shape { return c.shapes }
 
 // Types returns every event type, sorted by name.
 func (c *Catalogue) Types() []EventType { return c.types }
@@ -168,4 +239,39 @@ func MatchEvent(pattern, typ string) bool {
 		return len(typ) > len(obj) && typ[len(obj)] == '.' && typ[:len(obj)] == obj
 	}
 	return false
+}
+
+// objectWords and actionWords turn a type name into a default description.
+var objectWords = map[string]string{
+	"did": "DID", "ivr": "IVR", "hunt_group": "hunt group", "calendar_event": "calendar event", "sms": "SMS", "whatsapp": "WhatsApp",
+	"queue": "call queue",
+}
+
+var actionWords = map[string]string{
+	"stage_changed": "moved to another stage", "status_changed": "changed status", "converted": "converted to a contact",
+	"message_received": "message received", "message_sent": "message sent",
+}
+
+// describe is the description of a type that gives none: "A deal was won.",
+// "An IVR was deleted.", "WhatsApp message received.".
+func describe(object, action string) string {
+	obj := objectWords[object]
+	if obj == "" {
+		obj = strings.ReplaceAll(object, "_", " ")
+	}
+	act := actionWords[action]
+	if act == "" {
+		act = strings.ReplaceAll(action, "_", " ")
+	}
+	if strings.HasPrefix(action, "message_") {
+		return obj + " " + act + "."
+	}
+	article := "A "
+	if strings.ContainsRune("aeiouAEIOU", rune(obj[0])) {
+		article = "An "
+	}
+	if strings.HasSuffix(action, "_changed") {
+		return article + obj + " " + act + "."
+	}
+	return article + obj + " was " + act + "."
 }

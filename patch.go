@@ -15,17 +15,19 @@ type EndpointInput struct {
 // WebhookPatch is the body of webhook create (every field it needs) and
 // update (only the fields present change; endpoints are replaced as a whole).
 type WebhookPatch struct {
-	Name        *string            `json:"name,omitempty"`
-	Description *string            `json:"description,omitempty"`
-	Endpoints   *[]EndpointInput   `json:"endpoints,omitempty"`
-	Events      *[]string          `json:"events,omitempty"`
-	Format      *string            `json:"format,omitempty"`
-	Transforms  *[]string          `json:"transforms,omitempty"`
-	Settings    *map[string]string `json:"settings,omitempty"`
-	Metadata    *map[string]string `json:"metadata,omitempty"`
-	Enabled     *bool              `json:"enabled,omitempty"`
-	Timeout     *Duration          `json:"timeout,omitempty"`
-	Retry       *RetryPolicy       `json:"retry,omitempty"`
+	Name        *string          `json:"name,omitempty"`
+	Description *string          `json:"description,omitempty"`
+	Endpoints   *[]EndpointInput `json:"endpoints,omitempty"`
+	Events      *[]string        `json:"events,omitempty"`
+	Format      *string          `json:"format,omitempty"`
+	Transforms  *[]string        `json:"transforms,omitempty"`
+	// Transformation replaces the inline transformation; "" removes it.
+	Transformation *string            `json:"transformation,omitempty"`
+	Settings       *map[string]string `json:"settings,omitempty"`
+	Metadata       *map[string]string `json:"metadata,omitempty"`
+	Enabled        *bool              `json:"enabled,omitempty"`
+	Timeout        *Duration          `json:"timeout,omitempty"`
+	Retry          *RetryPolicy       `json:"retry,omitempty"`
 	// Filter replaces the content filter; null or {} removes it.
 	Filter json.RawMessage `json:"filter,omitempty"`
 	// Secret is a custom secret, on create only; omitted, one is generated.
@@ -83,6 +85,10 @@ func (p *WebhookPatch) Apply(w *Webhook, newID func() string) {
 	}
 	if p.Transforms != nil {
 		w.Transforms = append([]string(nil), (*p.Transforms)...)
+	}
+	if p.Transformation != nil && *p.Transformation != w.Transformation {
+		w.Transformation = *p.Transformation
+		w.TransformationVersion++
 	}
 	if p.Settings != nil {
 		w.Settings = *p.Settings

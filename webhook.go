@@ -19,42 +19,89 @@ import (
 type WebhookStatus string
 
 // Webhook statuses. Enabled is separate: a disabled webhook receives nothing
-// and keeps nothing, whatever its status.
+// and keeps nothing, whatever its stored status; the API shows it as
+// StatusDisabled (see EffectiveStatus).
 const (
 	StatusActive      WebhookStatus = "active"      // events are delivered
 	StatusPaused      WebhookStatus = "paused"      // paused by an admin: events are kept, not delivered
-	StatusError       WebhookStatus = "error"       // auto-paused after repeated failures: events are kept
-	StatusUnconfirmed WebhookStatus = "unconfirmed" // waiting for the receiver to confirm the subscription
+	StatusError       WebhookStatus = "error"       // auto-paused after repeated failed deliveries: events are kept
+	StatusUnconfirmed WebhookStatus = "unconfirmed" // no endpoint has confirmed the subscription yet: events are kept
+	// StatusPendingConfirmation: some endpoints are confirmed and receive
+	// events; the others wait for their confirmation, their events kept.
+	StatusPendingConfirmation WebhookStatus = "pending_confirmation"
+	// StatusDisabled is shown for a webhook with enabled false; it is never stored.
+	StatusDisabled WebhookStatus = "disabled"
 )
 
 // Valid reports whether s is a known status.
 func (s WebhookStatus) Valid() bool {
 	switch s {
-	case StatusActive, StatusPaused, StatusError, StatusUnconfirmed:
+	case StatusActive, StatusPaused, StatusError, StatusUnconfirmed, StatusPendingConfirmation, StatusDisabled:
 		return true
 	}
 	return false
 }
 
-// Reason explains a status to people: why events are (not) delivered.
-func (s WebhookStatus) Reason() string {
+// Holding reports whether s keeps every event of the webhook (paused or
+// auto-paused), whatever its endpoints' confirmation.
+func (s WebhookStatus) Holding() bool { return s == StatusPaused || s == StatusError }
+
+// Reason explains status s of webhook id to people: why events are (not)
+// delivered. It is the status_reason shown when none was given with the
+// change (a pause without a reason, a confirmation state).
+func (s WebhookStatus) Reason(id string) string {
 	switch s {
 	case StatusPaused:
-		return "paused by an admin: events are kept, not delivered, until POST /v1/webhooks/{id}/resume"
+		return "paused by an admin: events are kept, not delivered, until POST /v1/webhooks/" + id + "/resume"
 	case StatusError:
-		return "paused automatically after repeated failed deliveries: events are kept until POST /v1/webhooks/{id}/resume"
+		return "paused automatically after repeated failed deliveries: events are kept until POST /v1/webhooks/" + id + "/resume"
 	case StatusUnconfirmed:
-		return "waiting for the receiver to confirm the subscription (it must follow the SubscribeURL it was sent): events are kept until then"
+		return "waiting for the receiver to confirm the subscription (it must follow the SubscribeURL it was sent; " +
+			"POST /v1/webhooks/" + id + "/confirmation/resend sends it again): events are kept until then"
+	case StatusPendingConfirmation:
+		return "some endpoints have not confirmed the subscription yet (they must follow the SubscribeURL they were sent; " +
+			"POST /v1/webhooks/" + id + "/confirmation/resend sends it again): their events are kept until then, the confirmed endpoints receive theirs"
+	case StatusDisabled:
+		return "disabled: events are neither delivered nor kept until the webhook is enabled again (PATCH /v1/webhooks/" + id + " {\"enabled\": true})"
 	}
 	return ""
 }
+
+// ConfirmationSent is the outcome of sending the confirmation request to
+// one endpoint.
+type ConfirmationSent struct {
+	EndpointID string `json:"endpoint_id"`
+	URL        string `json:"url"`
+	OK         bool   `json:"ok"`
+	StatusCode int    `json:"status_code,omitempty"`
+	// Message is "HTTP 200" on success, else "Failed: <status>" or "Failed: <error class>".
+	Message string `json:"message"`
+}
+
+// Confirmation is where an endpoint stands in the subscription handshake.
+type Confirmation string
+
+// Endpoint confirmation states. An endpoint of a webhook that needs no
+// confirmation has none ("").
+const (
+	ConfirmationPending   Confirmation = "pending"   // its URL has not confirmed: its events are kept
+	ConfirmationConfirmed Confirmation = "confirmed" // its URL followed the SubscribeURL it was sent
+)
 
 // Endpoint is one URL a webhook delivers to.
 type Endpoint struct {
 	ID      string `json:"id"`
 	URL     string `json:"url"`
 	Enabled bool   `json:"enabled"`
+	// Confirmation is set when the webhook needs the confirmation
+	// handshake: each URL confirms on its own, and a new or changed URL is
+	// pending until it does.
+	Confirmation Confirmation `json:"confirmation,omitempty"`
+	ConfirmedAt  *time.Time   `json:"confirmed_at,omitempty"`
 }
+
+// Pending reports whether e waits for its confirmation (its events are kept).
+func (e *Endpoint) Pending() bool { return e.Confirmation == ConfirmationPending }
 
 // RetryPolicy overrides the global retry schedule for one webhook. Nil fields
 // fall back to the configured defaults.
@@ -80,13 +127,19 @@ type Webhook struct {
 	Filter json.RawMessage `json:"filter,omitempty"`
 	// filter is Filter parsed (CompileFilter); nil with a Filter set means
 	// not compiled yet.
-	filter   *filter.Filter
-	Settings map[string]string `json:"settings,omitempty"`
-	Metadata map[string]string `json:"metadata,omitempty"`
-	Enabled  bool              `json:"enabled"`
-	Status   WebhookStatus     `json:"status"`
-	Timeout  Duration          `json:"timeout,omitempty"`
-	Retry    *RetryPolicy      `json:"retry,omitempty"`
+	filter *filter.Filter
+	// Transformation is the source of an inline JavaScript function
+	// `function handler(input) { ... }` applied after the format (see
+	// docs/transformations.md); "" for none.
+	Transformation string `json:"transformation,omitempty"`
+	// TransformationVersion goes up by one each time Transformation changes.
+	TransformationVersion int               `json:"transformation_version,omitempty"`
+	Settings              map[string]string `json:"settings,omitempty"`
+	Metadata              map[string]string `json:"metadata,omitempty"`
+	Enabled               bool              `json:"enabled"`
+	Status                WebhookStatus     `json:"status"`
+	Timeout               Duration          `json:"timeout,omitempty"`
+	Retry                 *RetryPolicy      `json:"retry,omitempty"`
 
 	// Secret signs deliveries. It is never serialised with the webhook: the
 	// API returns it once, on create and on rotation.
@@ -103,13 +156,98 @@ type Webhook struct {
 	LastStatusCode      int        `json:"last_status_code"`
 
 	// HeldEvents is how many events are kept, waiting for the webhook to be
-	// active again (paused, auto-paused or unconfirmed). Filled on reads.
+	// active again (paused, auto-paused) or for endpoints to confirm. Filled on reads.
 	HeldEvents int64 `json:"held_events"`
-	// StatusReason says in words why events are not delivered, when they are not.
+	// StatusReason says in words why events are not delivered, when they are
+	// not: the reason given with the change (an admin's pause, the
+	// auto-pause), or else the status's own (Reason).
 	StatusReason string `json:"status_reason,omitempty"`
+	// StatusChangedAt is when the status (or enabled) last changed.
+	StatusChangedAt *time.Time `json:"status_changed_at,omitempty"`
+	// ConfirmationRequests is, in the answer of a create or update that
+	// sent confirmation requests, the outcome per endpoint; never stored.
+	ConfirmationRequests []ConfirmationSent `json:"confirmation_requests,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SetStatus changes the status, with the reason people read ("" for the
+// status's own), and stamps StatusChangedAt when the status changes.
+func (w *Webhook) SetStatus(s WebhookStatus, reason string, now time.Time) {
+	if s != w.Status {
+		w.Status = s
+		t := now.UTC()
+		w.StatusChangedAt = &t
+	}
+	w.StatusReason = reason
+}
+
+// EffectiveStatus is the status shown: StatusDisabled for a disabled
+// webhook, else the stored status.
+func (w *Webhook) EffectiveStatus() WebhookStatus {
+	if !w.Enabled {
+		return StatusDisabled
+	}
+	return w.Status
+}
+
+// ShowStatus sets the fields read by people: the effective status, and its
+// reason when none was kept with the change.
+func (w *Webhook) ShowStatus() {
+	w.Status = w.EffectiveStatus()
+	switch w.Status {
+	case StatusActive:
+		w.StatusReason = ""
+	case StatusDisabled, StatusUnconfirmed, StatusPendingConfirmation:
+		w.StatusReason = w.Status.Reason(w.ID)
+	default:
+		if w.StatusReason == "" {
+			w.StatusReason = w.Status.Reason(w.ID)
+		}
+	}
+}
+
+// ConfirmationStatus is the status w's endpoints give it when it is neither
+// paused nor auto-paused: active when no enabled endpoint waits for its
+// confirmation, unconfirmed when none has confirmed, pending_confirmation
+// in between.
+func (w *Webhook) ConfirmationStatus() WebhookStatus {
+	pending, ready := 0, 0
+	for i := range w.Endpoints {
+		switch e := &w.Endpoints[i]; {
+		case !e.Enabled:
+		case e.Pending():
+			pending++
+		default:
+			ready++
+		}
+	}
+	switch {
+	case pending == 0:
+		return StatusActive
+	case ready == 0:
+		return StatusUnconfirmed
+	}
+	return StatusPendingConfirmation
+}
+
+// SettleStatus sets the status from the endpoints' confirmation, unless w
+// is paused or auto-paused (which the admin ends with a resume).
+func (w *Webhook) SettleStatus(now time.Time) {
+	if w.Status.Holding() {
+		return
+	}
+	if s := w.ConfirmationStatus(); s != w.Status {
+		w.SetStatus(s, "", now)
+	}
+}
+
+// Delivers reports whether a delivery of w to endpoint e goes out now: w is
+// neither paused nor auto-paused and e is enabled and not waiting for its
+// confirmation. Otherwise it is held (or dropped, when disabled).
+func (w *Webhook) Delivers(e *Endpoint) bool {
+	return w.Enabled && e.Enabled && !w.Status.Holding() && !e.Pending()
 }
 
 // Secrets returns the secrets deliveries are signed with at time now: the
@@ -161,15 +299,30 @@ type WebhookStore interface {
 // WebhookRules are the limits and settings webhook validation applies; they
 // come from config.
 type WebhookRules struct {
-	AllowHTTP         bool     // accept http:// endpoint URLs (CloudCX); default false
-	MaxNameLength     int      // default 200
-	MaxEndpoints      int      // per webhook
-	MaxEvents         int      // subscription patterns per webhook
-	MinSecretLength   int      // for custom secrets
-	MaxTimeout        Duration // upper bound for a per-webhook timeout
-	MaxRetries        int      // upper bound on a per-webhook retry schedule's length
-	Formats           func(name string) bool
-	Transforms        func(name string) bool
+	AllowHTTP bool // accept http:// endpoint URLs for every format; default false
+	// FormatAllowsHTTP reports whether a format's plugin accepts http://
+	// endpoints although AllowHTTP is off (plugins[].allow_http: CloudCX).
+	// Optional.
+	FormatAllowsHTTP func(format string) bool
+	// EventTypes returns the event types a format renders (its plugin's
+	// declared types); nil means any. Optional.
+	EventTypes      func(format string) []string
+	MaxNameLength   int      // default 200
+	MaxEndpoints    int      // per webhook
+	MaxEvents       int      // subscription patterns per webhook
+	MinSecretLength int      // for custom secrets
+	MaxTimeout      Duration // upper bound for a per-webhook timeout
+	MaxRetries      int      // upper bound on a per-webhook retry schedule's length
+	Formats         func(name string) bool
+	Transforms      func(name string) bool
+	// FormatUnavailable says why a format Formats does not know may be
+	// provided by a configured plugin that is not running (its checksum
+	// does not match, its executable is missing...); "" when none could.
+	FormatUnavailable func(name string) string
+	// Transformation checks an inline transformation's source (size, syntax,
+	// a handler defined) and returns an error whose message says what is
+	// wrong; nil refuses every transformation (they are disabled).
+	Transformation    func(src string) error
 	Catalogue         *Catalogue
 	MaxMetadataKeys   int
 	MaxDescriptionLen int
@@ -195,10 +348,14 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	} else if len(w.Endpoints) > r.MaxEndpoints {
 		v.Add("endpoints", "at most %d endpoints are allowed", r.MaxEndpoints)
 	}
+	if w.Format == "" {
+		w.Format = "standard"
+	}
+	allowHTTP := r.AllowHTTP || (r.FormatAllowsHTTP != nil && r.FormatAllowsHTTP(w.Format))
 	urls := map[string]int{}
 	for i, e := range w.Endpoints {
 		field := "endpoints[" + strconv.Itoa(i) + "].url"
-		u, err := EndpointURL(e.URL, r.AllowHTTP)
+		u, err := EndpointURL(e.URL, allowHTTP)
 		if err != nil {
 			v.Add(field, "%s", ErrorMessage(err))
 			continue
@@ -230,15 +387,32 @@ func (w *Webhook) Validate(r WebhookRules) error {
 		}
 	}
 	w.Events = events
-	if w.Format == "" {
-		w.Format = "standard"
-	}
+	unavailable := ""
 	if r.Formats != nil && !r.Formats(w.Format) {
-		v.Add("format", "unknown format %q", w.Format)
+		if r.FormatUnavailable != nil {
+			unavailable = r.FormatUnavailable(w.Format)
+		}
+		if unavailable != "" {
+			v.Add("format", "format %q is unavailable: %s", w.Format, unavailable)
+		} else {
+			v.Add("format", "unknown format %q", w.Format)
+		}
+	} else if r.EventTypes != nil {
+		if bad := Unrenderable(events, r.EventTypes(w.Format)); len(bad) > 0 {
+			v.Add("events", "format %s cannot send %s (it sends %s)", w.Format, strings.Join(bad, ", "),
+				strings.Join(r.EventTypes(w.Format), ", "))
+		}
 	}
 	for i, t := range w.Transforms {
 		if r.Transforms == nil || !r.Transforms(t) {
 			v.Add("transforms["+strconv.Itoa(i)+"]", "unknown transform %q", t)
+		}
+	}
+	if w.Transformation != "" {
+		if r.Transformation == nil {
+			v.Add("transformation", "inline transformations are disabled on this server (transformations.enabled)")
+		} else if err := r.Transformation(w.Transformation); err != nil {
+			v.Add("transformation", "%s", ErrorMessage(err))
 		}
 	}
 	if !w.Unsigned && w.Secret != "" && len(w.Secret) < r.MinSecretLength {
@@ -271,7 +445,12 @@ func (w *Webhook) Validate(r WebhookRules) error {
 			v.Add("filter", "filter %s", ErrorMessage(err))
 		}
 	}
-	return v.Err()
+	err := v.Err()
+	if e, ok := err.(*Error); ok && unavailable != "" && len(e.Fields) == 1 {
+		// The webhook is right; the plugin its format needs is not running.
+		e.Code = EFORMATUNAVAILABLE
+	}
+	return err
 }
 
 // CompileFilter parses w.Filter once, for Accepts; a filter that is empty
@@ -307,10 +486,34 @@ func (w *Webhook) Accepts(typ string, data []byte) bool {
 	return err == nil && f.Match(typ, data)
 }
 
+// Unrenderable returns the subscription patterns a format that renders only
+// the types declared cannot honour: an exact type not declared, or a
+// wildcard `object.*` that matches none of them. `*` is always accepted (it
+// means "whatever the format sends"). A nil declared list means any type.
+func Unrenderable(patterns, declared []string) []string {
+	if declared == nil {
+		return nil
+	}
+	var bad []string
+	for _, p := range patterns {
+		ok := p == "*"
+		for _, t := range declared {
+			if ok {
+				break
+			}
+			ok = MatchEvent(p, t)
+		}
+		if !ok {
+			bad = append(bad, p)
+		}
+	}
+	return bad
+}
+
 // MsgHTTPSRequired is the refusal of an http:// endpoint URL while
 // delivery.allow_http is off; it names the ways to open http.
 const MsgHTTPSRequired = "Webhook URL must use HTTPS (http:// is accepted when delivery.allow_http is on, " +
-	"or by `hookgate serve --dev` for local trials)"
+	"for a format whose plugin sets allow_http, or by `hookgate serve --dev` for local trials)"
 
 // EndpointURL returns the delivery URL raw in the one form that is
 // validated, stored and dialled, or an EINVALID error saying what is wrong.

@@ -21,6 +21,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/eventschema"
 	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/incoming"
 	"github.com/hookgate/hookgate/lifecycle"
@@ -34,6 +35,7 @@ import (
 	"github.com/hookgate/hookgate/sender"
 	"github.com/hookgate/hookgate/store"
 	"github.com/hookgate/hookgate/subs"
+	"github.com/hookgate/hookgate/transformation"
 )
 
 // App is a running hookgate.
@@ -56,6 +58,12 @@ type App struct {
 	Signer *ownertoken.Signer
 	// IncomingLog writes incoming webhooks' request logs.
 	IncomingLog *incoming.LogWriter
+	// ConfigSource reads the configuration again for ReloadPlugins (the
+	// serve command re-reads its file); nil refuses reloads.
+	ConfigSource func() (config.Config, error)
+
+	reloadMu   sync.Mutex // serialises reloads; guards Config after Start
+	lastReload *host.ReloadReport
 
 	// ingest are the broker sources (ingest.amqp, ingest.nats) this
 	// process consumes; API processes only.
@@ -108,7 +116,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	policy := queue.Policy{
 		RetryDelays: durations(d.RetryDelays), Jitter: d.RetryJitter, RetryAfterMax: d.RetryAfterMax.D(),
 		GonePolicy: d.GonePolicy, Timeout: d.Timeout.D(), EndpointLimit: d.EndpointInFlight,
-		MaxRequestBody: d.MaxResponseBody, MaxResponseBody: d.MaxResponseBody,
+		MaxRequestBody: d.MaxResponseBody, MaxResponseBody: d.MaxResponseBody, PluginWaitMax: d.PluginWaitMax.D(),
 	}
 	plugins, err := host.New(cfg.Plugins, logger, a.Registry, host.WithRequired(cfg.PluginsRequired))
 	if err != nil {
@@ -116,13 +124,17 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	}
 	a.Plugins = plugins
 	a.Pipeline = pipeline.New(plugins)
+	if t := cfg.Transformations; t.Enabled {
+		a.Pipeline.WithTransformations(transformation.New(transformation.Limits{
+			Timeout: t.Timeout.D(), MaxSource: t.MaxSource, MaxOutput: t.MaxOutput, MaxMemory: int64(t.MaxMemory)}))
+	}
 	renderer := hookgate.Renderer(a.Pipeline)
 	a.Worker = &queue.Worker{
 		Webhooks: a.Index, Renderer: renderer, Log: a.writer, Policy: policy, Metrics: metrics, Logger: logger,
 		Sender: sender.New(sender.Config{Guard: guard, Timeout: d.Timeout.D(), MaxResponseBody: d.MaxResponseBody,
 			UserAgent: hookgate.UserAgent(), MaxIdleConnsPerHost: d.EndpointInFlight}),
 	}
-	a.client = queue.NewClient(a.Redis, a.queueName, d.MaxTimeout.D()+30*time.Second)
+	a.client = queue.NewClient(a.Redis, a.queueName, d.MaxTimeout.D()+d.PluginWaitMax.D()+30*time.Second)
 	pub := &publish.Publisher{
 		Catalogue: cat, Matcher: a.Index, Queue: a.client, Idempotency: store.NewIdempotency(a.Redis, cfg.Redis.Prefix, cfg.Events.IdempotencyTTL.D()),
 		MaxPayload: cfg.Events.MaxPayload, MaxFanout: d.MaxFanout, Retries: policy.Retries, Now: time.Now,
@@ -130,6 +142,21 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 			metrics.Events.Add(float64(events))
 			metrics.Enqueued.Add(float64(deliveries))
 		},
+	}
+	if mode := cfg.Events.Validate; mode == eventschema.Warn || mode == eventschema.Enforce {
+		// Compiled once here; a schema that does not compile stops the start.
+		schemas, err := eventschema.New(cat)
+		if err != nil {
+			return nil, fmt.Errorf("event schemas: %w", err)
+		}
+		violations := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookgate_event_schema_violations_total",
+			Help: "Published events whose data did not match their type's schema, by event type (events.validate: warn)."}, []string{"type"})
+		a.Registry.MustRegister(violations)
+		pub.Schemas, pub.EnforceSchemas = schemas, mode == eventschema.Enforce
+		pub.OnViolation = func(typ string, err error) {
+			violations.WithLabelValues(typ).Inc()
+			logger.Warn("event data does not match its schema; accepted (events.validate: warn)", "type", typ, "violation", hookgate.ErrorMessage(err))
+		}
 	}
 	a.Lifecycle = &lifecycle.Manager{
 		Store: st, Held: lifecycle.NewHeld(a.Redis, cfg.Redis.Prefix, cfg.Lifecycle.HoldMax), Queue: a.client,
@@ -139,10 +166,16 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	}
 	a.Worker.Lifecycle = a.Lifecycle
 	pub.Holder = a.Lifecycle
+	rules := outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform)
+	rules.FormatUnavailable = a.Pipeline.FormatUnavailable
+	rules.EventTypes, rules.FormatAllowsHTTP = a.Pipeline.EventTypes, a.Pipeline.AllowsHTTP
 	svc := &outgoing.Service{Store: st, Counter: st, MaxPerTenant: cfg.Webhooks.MaxPerTenant, NewID: newID,
-		Rules:             outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform),
+		Rules:             rules,
 		NeedsConfirmation: a.Pipeline.NeedsConfirmation, Confirmer: a.Lifecycle, Held: a.Lifecycle, Logger: logger,
 		Invalidate: a.Index.Invalidate}
+	if js := a.Pipeline.Transformations(); js != nil {
+		svc.Rules.Transformation = js.Check
+	}
 	inSvc, proxy, err := a.newIncoming(cfg, st, logger)
 	if err != nil {
 		return nil, err
@@ -151,14 +184,16 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		Incoming: inSvc, IncomingProxy: proxy, JWKS: a.Signer.JWKS(),
 		Config: cfg, Catalogue: cat, Verifier: verifier, Webhooks: svc, Publisher: pub,
 		Deliveries: &outgoing.Deliveries{Webhooks: st, Catalogue: cat, Log: a.Log, Recorder: a.writer, Queue: a.client, Worker: a.Worker,
-			AllowHTTP: d.AllowHTTP, NewID: newID},
+			AllowHTTP: d.AllowHTTP, FormatAllowsHTTP: a.Pipeline.AllowsHTTP, EventTypes: a.Pipeline.EventTypes, NewID: newID},
 		Ready:  func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
-		Plugins: a.Plugins, Lifecycle: a.Lifecycle, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
+		Transformations: a.transformationPreview(cat, newID),
+		Plugins:         a.Plugins, PluginReloader: a, Lifecycle: a.Lifecycle, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
 	}
 	if cfg.Server.Role == "worker" {
 		// A worker process serves health, readiness and metrics only.
 		deps.Webhooks, deps.Publisher, deps.Deliveries, deps.Plugins, deps.Lifecycle = nil, nil, nil, nil, nil
+		deps.PluginReloader = nil
 		deps.Incoming, deps.IncomingProxy, deps.JWKS, deps.LoginCodes = nil, nil, nil, nil
 	}
 	a.Gateway = gateway.New(deps)
@@ -204,13 +239,18 @@ func (a *App) newIncoming(cfg config.Config, st *store.Store, logger *slog.Logge
 	svc := &incoming.Service{
 		Store: st, Scopes: scopes, PublicURL: cfg.Server.PublicURL, MaxPerTenant: in.MaxPerTenant,
 		MaxNameLength: cfg.Webhooks.MaxNameLength, LogEntries: in.LogEntries,
-		HasPlugin: func(name string) bool {
-			for _, p := range cfg.Plugins {
-				if p.Name == name {
-					return true
-				}
+		TransformProblem: func(name string) string {
+			// The running plugins, which a reload changes.
+			st, ok := a.Plugins.Plugin(name)
+			switch {
+			case !ok:
+				return fmt.Sprintf("no plugin named %q is configured", name)
+			case st.Version == "" && !st.Healthy:
+				return fmt.Sprintf("plugin %s is not running (%s), so whether it translates incoming requests is unknown", name, st.Reason)
+			case !st.Incoming:
+				return fmt.Sprintf("plugin %s does not translate incoming requests (it has no Incoming method; see docs/plugins.md)", name)
 			}
-			return false
+			return ""
 		},
 	}
 	proxy := &incoming.Proxy{
@@ -345,4 +385,13 @@ func (a *App) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("redis: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// transformationPreview serves POST /v1/webhooks/transformation/preview;
+// nil (the route answers 503) when inline transformations are disabled.
+func (a *App) transformationPreview(cat *hookgate.Catalogue, newID func(string) string) gateway.TransformationPreviewer {
+	if a.Pipeline.Transformations() == nil {
+		return nil
+	}
+	return &outgoing.TransformationPreview{Catalogue: cat, Runner: a.Pipeline, Formats: a.Pipeline.HasFormat, NewID: newID}
 }

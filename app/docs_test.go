@@ -5,10 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/auth"
 )
 
 // shellWords splits one shell command line: words separated by spaces,
@@ -92,99 +88,4 @@ func docCommands(t *testing.T, path string) []string {
 		pending = ""
 	}
 	return out
-}
-
-// TestAPIDocExamplesWork runs the curl examples of docs/api.md, in order,
-// against the real app: the tokens they mint, the bodies they send and the
-// statuses they expect, so the newcomer's guide cannot drift from the code.
-func TestAPIDocExamplesWork(t *testing.T) {
-	h := start(t, nil)
-	vars := map[string]string{}
-	docID := regexp.MustCompile(`wh_[0-9a-z]{26}`)
-	createdID := ""
-	ran := map[string]int{}
-	for _, cmd := range docCommands(t, "../docs/api.md") {
-		if name, rest, ok := strings.Cut(cmd, "=$("); ok && strings.Contains(rest, "hookgate token") {
-			// NAME=$(./bin/hookgate token --tenant T --sub U --roles a,b --ttl 1h)
-			flags := map[string]string{"--sub": "admin", "--ttl": "1h"}
-			words := shellWords(strings.TrimSuffix(rest, ")"), vars)
-			for i := 2; i+1 < len(words); i += 2 {
-				flags[words[i]] = words[i+1]
-			}
-			ttl, err := time.ParseDuration(flags["--ttl"])
-			if err != nil {
-				t.Fatalf("%s: %v", cmd, err)
-			}
-			tok, err := auth.Mint(h.cfg.Auth, hookgate.Principal{Subject: flags["--sub"], Tenant: flags["--tenant"], Roles: strings.Split(flags["--roles"], ",")}, ttl)
-			if err != nil {
-				t.Fatalf("%s: %v", cmd, err)
-			}
-			vars[name] = tok
-			ran["token"]++
-			continue
-		}
-		if !strings.HasPrefix(cmd, "curl ") {
-			continue
-		}
-		words := shellWords(cmd, vars)
-		method, url, body := "GET", "", ""
-		var headers []string
-		token := ""
-		for i := 1; i < len(words); i++ {
-			switch w := words[i]; {
-			case w == "-X":
-				method = words[i+1]
-				i++
-			case w == "-H":
-				k, v, _ := strings.Cut(words[i+1], ": ")
-				if k == "Authorization" {
-					token = strings.TrimPrefix(v, "Bearer ")
-				} else if k != "Content-Type" {
-					headers = append(headers, k, v)
-				}
-				i++
-			case w == "-d":
-				body = words[i+1]
-				i++
-			case strings.HasPrefix(w, "localhost:8080"):
-				url = strings.TrimPrefix(w, "localhost:8080")
-			}
-		}
-		if url == "" {
-			t.Fatalf("no URL in %s", cmd)
-		}
-		if createdID != "" {
-			url = docID.ReplaceAllString(url, createdID)
-		}
-		var r response
-		if body != "" {
-			r = h.do(method, url, token, body, headers...)
-		} else {
-			r = h.do(method, url, token, nil, headers...)
-		}
-		want := 200
-		switch {
-		case strings.Contains(body, "ftp://"):
-			want = 400 // the documented refusal
-		case method == "POST" && url == "/v1/webhooks":
-			want = 201
-		case method == "POST" && strings.HasPrefix(url, "/v1/events"):
-			want = 202
-		case method == "DELETE":
-			want = 204
-		}
-		r.must(t, want)
-		if want == 201 && createdID == "" {
-			var w createdWebhook
-			r.json(t, &w)
-			createdID = w.ID
-		}
-		ran[method+" "+strings.SplitN(url, "?", 2)[0]]++
-	}
-	for _, must := range []string{"token", "POST /v1/webhooks", "POST /v1/events", "GET /v1/webhooks", "PATCH /v1/webhooks/" + createdID,
-		"DELETE /v1/webhooks/" + createdID, "GET /v1/webhooks/" + createdID + "/deliveries", "GET /v1/event-types"} {
-		if ran[must] == 0 {
-			t.Errorf("docs/api.md has no runnable example of %s (ran %v)", must, ran)
-		}
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -454,6 +455,41 @@ func TestNewVerifierRefusesBadConfig(t *testing.T) {
 				t.Fatalf("error = %q, want it to mention %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestMintAcceptsThePermissionNamesTheServerGrants: seed 003's
+// outbound_webhooks permission (a token role value of auth.roles) is
+// written as it is and verifies as the role it grants; a name that grants
+// nothing is refused with the names that do.
+func TestMintAcceptsThePermissionNamesTheServerGrants(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Roles = map[string][]string{"admin": {"admin", "outbound_webhooks"}, "publisher": {"publisher", "crm"}}
+	token, err := auth.Mint(cfg, hookgate.Principal{Subject: "u", Tenant: "acme", Roles: []string{"outbound_webhooks", "crm"}}, time.Hour)
+	if err != nil {
+		t.Fatalf("Mint: %v", err)
+	}
+	v, err := auth.NewVerifier(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := v.Verify(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Roles, []string{"admin", "publisher"}) {
+		t.Fatalf("roles %v, want admin and publisher", got.Roles)
+	}
+	parsed, _, err := jwt.NewParser().ParseUnverified(token, jwt.MapClaims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if roles := parsed.Claims.(jwt.MapClaims)["roles"]; fmt.Sprint(roles) != "[outbound_webhooks crm]" {
+		t.Fatalf("roles claim %v, want the permission names as given", roles)
+	}
+	_, err = auth.Mint(cfg, hookgate.Principal{Subject: "u", Tenant: "acme", Roles: []string{"root"}}, time.Hour)
+	if err == nil || !strings.Contains(err.Error(), `"root"`) || !strings.Contains(err.Error(), "outbound_webhooks") {
+		t.Fatalf("unknown role: %v", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -17,9 +18,12 @@ import (
 // iat and exp, and iss and aud when configured, so that a Verifier built
 // from the same cfg accepts it.
 //
-// Each hookgate role is written as the token value that grants it in
-// cfg.Roles: the role's own name when it is listed there (as in the default
-// configuration), otherwise the first value listed for the role.
+// p.Roles may name hookgate roles (admin, publisher, system) or token role
+// values that cfg.Roles grants (the CRM's own permission names, such as
+// outbound_webhooks). A hookgate role is written as the token value that
+// grants it in cfg.Roles: the role's own name when it is listed there (as
+// in the default configuration), otherwise the first value listed for the
+// role. A token role value is written as it is.
 //
 // Mint fails when HS256 is not among cfg.Algorithms or the secret is empty,
 // and with an EINVALID *hookgate.Error when p or ttl is not acceptable.
@@ -44,12 +48,15 @@ func Mint(cfg config.Auth, p hookgate.Principal, ttl time.Duration) (string, err
 	}
 	roles := []string{}
 	for _, role := range p.Roles {
-		if !slices.Contains(hookgateRoles[:], role) {
-			return "", hookgate.FieldError("roles", "unknown role %q (admin, publisher, system)", role)
+		value, ok := role, len(Grants(cfg, role)) > 0
+		if slices.Contains(hookgateRoles[:], role) {
+			if value, ok = tokenValue(cfg, role); !ok {
+				return "", hookgate.FieldError("roles", "no token value grants role %q in auth.roles", role)
+			}
 		}
-		value, ok := tokenValue(cfg, role)
 		if !ok {
-			return "", hookgate.FieldError("roles", "no token value grants role %q in auth.roles", role)
+			return "", hookgate.FieldError("roles", "unknown role %q: name a hookgate role (admin, publisher, system) "+
+				"or a token role value that auth.roles grants (%s)", role, strings.Join(grantedValues(cfg), ", "))
 		}
 		if !slices.Contains(roles, value) {
 			roles = append(roles, value)
@@ -75,6 +82,32 @@ func Mint(cfg config.Auth, p hookgate.Principal, ttl time.Duration) (string, err
 		return "", fmt.Errorf("mint token: %w", err)
 	}
 	return signed, nil
+}
+
+// Grants returns the hookgate roles that the token role value grants in
+// cfg.Roles, in hookgate's order.
+func Grants(cfg config.Auth, value string) []string {
+	var out []string
+	for _, role := range hookgateRoles {
+		if slices.Contains(cfg.Roles[role], value) {
+			out = append(out, role)
+		}
+	}
+	return out
+}
+
+// grantedValues lists the token role values of cfg.Roles, sorted.
+func grantedValues(cfg config.Auth) []string {
+	var out []string
+	for _, values := range cfg.Roles {
+		for _, v := range values {
+			if !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // tokenValue returns the token role value Mint writes for a hookgate role.

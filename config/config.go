@@ -43,6 +43,10 @@ type Config struct {
 	Incoming  Incoming  `yaml:"incoming" envPrefix:"INCOMING_"`
 	Ingest    Ingest    `yaml:"ingest" envPrefix:"INGEST_"`
 
+	// Transformations bound webhooks' inline JavaScript transformations
+	// (docs/transformations.md).
+	Transformations Transformations `yaml:"transformations" envPrefix:"TRANSFORMATIONS_"`
+
 	// Plugins are the plugin processes started at boot (YAML only).
 	Plugins []Plugin `yaml:"plugins"`
 	// PluginsRequired refuses to start when a plugin cannot be started;
@@ -101,12 +105,29 @@ type Plugin struct {
 	MaxOutput int               `yaml:"max_output"` // bytes of one answer; default 1 MiB
 	// Settings are passed to every call, under the webhook's own settings.
 	Settings map[string]string `yaml:"settings"`
+	// AllowHTTP accepts http:// endpoint URLs for webhooks in this plugin's
+	// formats (CloudCX allows them) while delivery.allow_http keeps every
+	// other format https-only. Default false.
+	AllowHTTP bool `yaml:"allow_http"`
+	// Breaker is the plugin's circuit breaker.
+	Breaker PluginBreaker `yaml:"breaker"`
+}
+
+// PluginBreaker opens after Failures consecutive calls that show the
+// plugin broken (panic, crash, timeout, invalid answer); while open, calls
+// fail at once as unavailable and deliveries wait. After Cooldown one call
+// is let through: its success closes the breaker.
+type PluginBreaker struct {
+	Failures int      `yaml:"failures"` // consecutive failures that open it; default 5, -1 turns it off
+	Cooldown Duration `yaml:"cooldown"` // how long it stays open before a trial call; default 10s
 }
 
 // Plugin defaults applied by Validate to entries that leave them zero.
 const (
 	DefaultPluginTimeout   = Duration(2 * time.Second)
 	DefaultPluginMaxOutput = 1 << 20
+	DefaultBreakerFailures = 5
+	DefaultBreakerCooldown = Duration(10 * time.Second)
 )
 
 // Server is the HTTP listener.
@@ -185,6 +206,10 @@ type Events struct {
 	MaxBatch       int                  `yaml:"max_batch" env:"MAX_BATCH"`             // events per batch; default 100
 	IdempotencyTTL Duration             `yaml:"idempotency_ttl" env:"IDEMPOTENCY_TTL"` // default 24h
 	ExtraTypes     []hookgate.EventType `yaml:"extra_types"`                           // added to the built-in catalogue
+	// Validate checks published data against its type's schema: off (no
+	// check), warn (accept, log, count hookgate_event_schema_violations_total)
+	// or enforce (refuse with 400 schema_violation). Default off.
+	Validate string `yaml:"validate" env:"VALIDATE"`
 }
 
 // Delivery is how outgoing deliveries are sent, retried and logged.
@@ -205,6 +230,10 @@ type Delivery struct {
 	EndpointInFlight int        `yaml:"endpoint_in_flight" env:"ENDPOINT_IN_FLIGHT"` // concurrent requests per endpoint; default 32
 	PollInterval     Duration   `yaml:"poll_interval" env:"POLL_INTERVAL"`           // asynq TaskCheckInterval; default 2ms
 	MaxFanout        int        `yaml:"max_fanout" env:"MAX_FANOUT"`                 // deliveries one event may create; default 1000
+	// PluginWaitMax is how long a delivery waits for an unavailable plugin
+	// (restarting, circuit breaker open) before it spends an attempt;
+	// default 15s, 0 does not wait, at most 5m.
+	PluginWaitMax Duration `yaml:"plugin_wait_max" env:"PLUGIN_WAIT_MAX"`
 }
 
 // Lifecycle is how webhooks are paused, auto-paused, confirmed and rotated
@@ -214,7 +243,8 @@ type Lifecycle struct {
 	// or unconfirmed; past it the oldest are dropped and counted
 	// (hookgate_held_dropped_total). Default 10000.
 	HoldMax int `yaml:"hold_max" env:"HOLD_MAX"`
-	// AutoPauseAfter is how many consecutive failed attempts put a webhook in
+	// AutoPauseAfter is how many consecutive failed deliveries (each after its
+	// retries) put a webhook in
 	// status error; 0 turns auto-pause off. Default 10.
 	AutoPauseAfter int `yaml:"auto_pause_after" env:"AUTO_PAUSE_AFTER"`
 	// ConfirmTTL is how long a confirmation link stays valid. Default 72h.
@@ -228,6 +258,18 @@ type Lifecycle struct {
 	// for webhooks that are active again (after a crash mid-resume, or a hold
 	// decided on a stale view). Default 5s.
 	SweepInterval Duration `yaml:"sweep_interval" env:"SWEEP_INTERVAL"`
+}
+
+// Transformations are the limits of inline transformations: the JavaScript
+// function a webhook may carry to rewrite its payload after the format.
+type Transformations struct {
+	Enabled   bool     `yaml:"enabled" env:"ENABLED"`       // webhooks may carry one; default true
+	Timeout   Duration `yaml:"timeout" env:"TIMEOUT"`       // wall time of one run; default 100ms
+	MaxSource int      `yaml:"max_source" env:"MAX_SOURCE"` // bytes of a source; default 64 KiB
+	MaxOutput int      `yaml:"max_output" env:"MAX_OUTPUT"` // bytes of the body (and headers) in and out; default 1 MiB
+	// MaxMemory is how many bytes the heap may grow while one run goes on
+	// before it is interrupted; default 64 MiB.
+	MaxMemory int `yaml:"max_memory" env:"MAX_MEMORY"`
 }
 
 // Incoming is how incoming webhooks (secret URLs proxied to the CRM's API on
@@ -307,13 +349,14 @@ func Default() Config {
 			MaxNameLength: 200, MaxEndpoints: 10, MaxEvents: 100, MinSecretLength: 24,
 			MaxPerTenant: 10000, PageSize: 50, MaxPageSize: 200, MaxMetadataKeys: 32,
 		},
-		Events: Events{MaxPayload: 256 << 10, MaxBatch: 100, IdempotencyTTL: Duration(24 * time.Hour)},
+		Events: Events{MaxPayload: 256 << 10, MaxBatch: 100, IdempotencyTTL: Duration(24 * time.Hour), Validate: "off"},
 		Delivery: Delivery{
 			Timeout: Duration(5 * time.Second), MaxTimeout: Duration(30 * time.Second),
 			RetryDelays: []Duration{Duration(time.Minute), Duration(5 * time.Minute), Duration(30 * time.Minute)},
 			MaxRetries:  10, RetryJitter: 0.1, RetryAfterMax: Duration(time.Hour), GonePolicy: "disable_endpoint",
 			MaxResponseBody: 64 << 10, LogMaxEntries: 200, LogMaxAge: Duration(30 * 24 * time.Hour),
 			Concurrency: 256, EndpointInFlight: 32, PollInterval: Duration(2 * time.Millisecond), MaxFanout: 1000,
+			PluginWaitMax: Duration(15 * time.Second),
 		},
 		Lifecycle: Lifecycle{
 			HoldMax: 10000, AutoPauseAfter: 10, ConfirmTTL: Duration(72 * time.Hour),
@@ -325,6 +368,9 @@ func Default() Config {
 			AMQP:       IngestAMQP{Queue: "hookgate.events", Prefetch: 64},
 			NATS:       IngestNATS{Subject: "hookgate.events", Stream: "HOOKGATE_EVENTS", Durable: "hookgate"},
 			RetryDelay: Duration(time.Second),
+		},
+		Transformations: Transformations{
+			Enabled: true, Timeout: Duration(100 * time.Millisecond), MaxSource: 64 << 10, MaxOutput: 1 << 20, MaxMemory: 64 << 20,
 		},
 		Incoming: Incoming{
 			TokenTTL: Duration(60 * time.Second), Rate: 10, Burst: 20, Timeout: Duration(30 * time.Second),
@@ -448,6 +494,8 @@ func (c *Config) Validate() error {
 		"delivery.max_response_body": c.Delivery.MaxResponseBody, "delivery.log_max_entries": c.Delivery.LogMaxEntries,
 		"delivery.concurrency": c.Delivery.Concurrency, "delivery.endpoint_in_flight": c.Delivery.EndpointInFlight,
 		"delivery.max_fanout": c.Delivery.MaxFanout, "lifecycle.hold_max": c.Lifecycle.HoldMax,
+		"transformations.max_source": c.Transformations.MaxSource, "transformations.max_output": c.Transformations.MaxOutput,
+		"transformations.max_memory": c.Transformations.MaxMemory,
 	} {
 		if n <= 0 {
 			return bad(name, "must be positive")
@@ -461,6 +509,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Events.MaxPayload > c.Server.BodyLimit {
 		return bad("events.max_payload", "must not exceed server.body_limit")
+	}
+	if c.Delivery.PluginWaitMax < 0 || c.Delivery.PluginWaitMax > Duration(5*time.Minute) {
+		return bad("delivery.plugin_wait_max", "must be from 0 to 5m")
 	}
 	if c.Delivery.Timeout > c.Delivery.MaxTimeout {
 		return bad("delivery.timeout", "must not exceed delivery.max_timeout")
@@ -477,6 +528,11 @@ func (c *Config) Validate() error {
 	if !(c.Delivery.RetryJitter >= 0 && c.Delivery.RetryJitter < 1) {
 		return bad("delivery.retry_jitter", "must be in [0, 1)")
 	}
+	switch c.Events.Validate {
+	case "", "off", "warn", "enforce":
+	default:
+		return bad("events.validate", "must be off, warn or enforce")
+	}
 	switch c.Delivery.GonePolicy {
 	case "retry", "fail", "disable_endpoint":
 	default:
@@ -488,6 +544,9 @@ func (c *Config) Validate() error {
 		if _, err := netip.ParsePrefix(strings.TrimSpace(cidr)); err != nil {
 			return bad("delivery.allowed_cidrs", "%q is not a CIDR range", cidr)
 		}
+	}
+	if c.Transformations.Timeout <= 0 || c.Transformations.Timeout > Duration(10*time.Second) {
+		return bad("transformations.timeout", "must be between 1ns and 10s")
 	}
 	if c.Lifecycle.AutoPauseAfter < 0 {
 		return bad("lifecycle.auto_pause_after", "must be 0 (off) or positive")
@@ -534,6 +593,10 @@ func (c *Config) validatePlugins(bad func(string, string, ...any) error) error {
 			return bad(field+".timeout", "must not be negative")
 		case p.MaxOutput < 0:
 			return bad(field+".max_output", "must not be negative")
+		case p.Breaker.Failures < -1:
+			return bad(field+".breaker.failures", "must be a count of failures, or -1 to turn the breaker off")
+		case p.Breaker.Cooldown < 0:
+			return bad(field+".breaker.cooldown", "must not be negative")
 		}
 		if p.SHA256 != "" {
 			if b, err := hex.DecodeString(p.SHA256); err != nil || len(b) != 32 {
@@ -546,6 +609,12 @@ func (c *Config) validatePlugins(bad func(string, string, ...any) error) error {
 		}
 		if p.MaxOutput == 0 {
 			p.MaxOutput = DefaultPluginMaxOutput
+		}
+		if p.Breaker.Failures == 0 {
+			p.Breaker.Failures = DefaultBreakerFailures
+		}
+		if p.Breaker.Cooldown == 0 {
+			p.Breaker.Cooldown = DefaultBreakerCooldown
 		}
 	}
 	return nil

@@ -41,6 +41,9 @@ func keys() []key {
 			path := yamlPrefix + name
 			idx := append(slices.Clone(index), i)
 			switch {
+			case f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Duration(0)) && inPlugins:
+				walk(f.Type, reflect.Value{}, path+".", "", nil, true)
+				continue
 			case f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Duration(0)):
 				walk(f.Type, v.Field(i), path+".", envPrefix+f.Tag.Get("envPrefix"), idx, inPlugins)
 				continue
@@ -73,6 +76,10 @@ func pluginDefault(name string) string {
 		return format(reflect.ValueOf(DefaultPluginTimeout))
 	case "max_output":
 		return format(reflect.ValueOf(DefaultPluginMaxOutput))
+	case "failures":
+		return format(reflect.ValueOf(DefaultBreakerFailures))
+	case "cooldown":
+		return format(reflect.ValueOf(DefaultBreakerCooldown))
 	}
 	return `(none)`
 }

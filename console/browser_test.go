@@ -189,7 +189,7 @@ func TestConsoleManagesOutgoingWebhooks(t *testing.T) {
 	tb.until(`document.querySelector('h1').textContent === 'Delivery log — ERP Sync'`)
 	// Auto-refresh brings in the event's deliveries: one succeeded, one failed after its retries.
 	okRow := `#dl-table tr[data-status="succeeded"]:not(:has(.chip))`
-	tb.until(`!!document.querySelector('` + okRow + `') && !!document.querySelector('#dl-table tr[data-status="failed"]')`)
+	tb.until(`!!document.querySelector('` + okRow + `') && !!document.querySelector('#dl-table tr[data-status="failed"]:not(:has(.chip))')`)
 	if badge := tb.text(okRow + ` td[data-label="Status"] .badge`); !strings.HasPrefix(badge, "200") {
 		t.Fatalf("succeeded row status %q", badge)
 	}

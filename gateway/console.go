@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -77,4 +79,70 @@ func (s *Server) redeemLoginCode(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(loginAnswer{Token: tok})
+}
+
+// LoginCodeIssuer stores a token under a new one-time code (implemented by
+// store.LoginCodes); with it the server mints console login links
+// (POST /v1/console/links).
+type LoginCodeIssuer interface {
+	Issue(ctx context.Context, token string, ttl time.Duration) (string, error)
+}
+
+type linkInput struct {
+	Token string             `json:"token"`
+	TTL   *hookgate.Duration `json:"ttl"`
+}
+
+type linkAnswer struct {
+	Link      string    `json:"link"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// maxLinkTTL bounds how long a console login link can be used.
+const maxLinkTTL = 24 * time.Hour
+
+// issueLoginLink mints a one-time console login link for a token, in this
+// server's Redis under this server's prefix, so that the link works with
+// this server whatever the caller's settings (`hookgate token --console`
+// calls it). Role system; the token must be one this server accepts, with
+// the admin role.
+func (s *Server) issueLoginLink(c *fiber.Ctx) error {
+	issuer, ok := s.loginCodes.(LoginCodeIssuer)
+	if !ok {
+		return s.writeError(c, hookgate.Errorf(hookgate.ENOTFOUND, "console login links are not available"))
+	}
+	var in linkInput
+	if err := decodeJSON(c, &in); err != nil {
+		return s.writeError(c, err)
+	}
+	var v hookgate.Validation
+	if in.Token == "" {
+		v.Add("token", "token is required: the bearer token the link signs in with")
+	}
+	ttl := 15 * time.Minute
+	if in.TTL != nil {
+		ttl = in.TTL.D()
+		if ttl <= 0 || ttl > maxLinkTTL {
+			v.Add("ttl", "ttl must be more than 0 and at most 24h")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return s.writeError(c, err)
+	}
+	p, err := s.verifier.Verify(c.UserContext(), in.Token)
+	if err != nil {
+		return s.writeError(c, hookgate.FieldError("token", "this server does not accept the token (its auth settings differ from the ones it was signed with?): %s", err.Error()))
+	}
+	if !slices.Contains(p.Roles, hookgate.RoleAdmin) {
+		return s.writeError(c, hookgate.FieldError("token", "the console needs a token with the admin role"))
+	}
+	code, err := issuer.Issue(c.UserContext(), in.Token, ttl)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(fiber.StatusCreated).JSON(linkAnswer{
+		Link:      strings.TrimRight(s.cfg.Server.PublicURL, "/") + "/console/#login=" + code,
+		ExpiresAt: time.Now().Add(ttl).UTC(),
+	})
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -68,6 +69,16 @@ func (s *Server) publishBatch(c *fiber.Ctx) error {
 		if err := s.publisher.Validate(&in.Events[i]); err != nil {
 			if hookgate.ErrorCode(err) == hookgate.ETOOLARGE {
 				return s.writeError(c, err)
+			}
+			var he *hookgate.Error
+			if errors.As(err, &he) && he.Code == hookgate.ESCHEMA {
+				// The whole batch is refused with the first violation, named
+				// by its place in the batch.
+				fields := make(map[string]string, len(he.Fields))
+				for f, msg := range he.Fields {
+					fields["events["+strconv.Itoa(i)+"]."+f] = msg
+				}
+				return s.writeError(c, &hookgate.Error{Code: he.Code, Message: "events[" + strconv.Itoa(i) + "]: " + he.Message, Fields: fields})
 			}
 			v.Add("events["+strconv.Itoa(i)+"]", "%s", hookgate.ErrorMessage(err))
 		}

@@ -11,15 +11,27 @@ import (
 
 // LifecycleService is what the lifecycle routes need (package lifecycle).
 type LifecycleService interface {
-	Pause(ctx context.Context, ns, id string) (*hookgate.Webhook, error)
+	Pause(ctx context.Context, ns, id, reason string) (*hookgate.Webhook, error)
 	Resume(ctx context.Context, ns, id string) (*lifecycle.ResumeResult, error)
 	ResendConfirmation(ctx context.Context, ns, id string) ([]lifecycle.ConfirmationSent, error)
 	Confirm(ctx context.Context, token string) (*lifecycle.ConfirmResult, error)
 	RotateSecret(ctx context.Context, ns, id string, grace *hookgate.Duration) (*hookgate.Webhook, error)
 }
 
+type pauseInput struct {
+	Reason string `json:"reason"`
+}
+
+// pauseWebhook pauses with an optional body {"reason": "..."}, kept as the
+// webhook's status_reason.
 func (s *Server) pauseWebhook(c *fiber.Ctx) error {
-	return serveByID(s, c, fiber.StatusOK, s.lifecycle.Pause)
+	var in pauseInput
+	if err := decodeOptionalJSON(c, &in); err != nil {
+		return s.writeError(c, err)
+	}
+	return serveByID(s, c, fiber.StatusOK, func(ctx context.Context, ns, id string) (*hookgate.Webhook, error) {
+		return s.lifecycle.Pause(ctx, ns, id, in.Reason)
+	})
 }
 
 func (s *Server) resumeWebhook(c *fiber.Ctx) error {

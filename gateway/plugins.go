@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/outgoing"
 	"github.com/hookgate/hookgate/plugins/host"
 )
 
@@ -13,16 +16,46 @@ type PluginLister interface {
 	Plugins() []host.Status
 }
 
+// PluginReloader re-reads the plugins section of the configuration and
+// applies it without a restart (app.App).
+type PluginReloader interface {
+	ReloadPlugins(ctx context.Context, trigger string) (*host.ReloadReport, error)
+	LastReload() *host.ReloadReport
+}
+
 type pluginList struct {
 	Data []host.Status `json:"data"`
+	// LastReload is the last reload (POST /v1/plugins/reload or SIGHUP),
+	// absent before the first.
+	LastReload *host.ReloadReport `json:"last_reload,omitempty"`
+	// ReloadError says what the last reload did not apply.
+	ReloadError string `json:"reload_error,omitempty"`
 }
 
 func (s *Server) listPlugins(c *fiber.Ctx) error {
-	list := s.plugins.Plugins()
-	if list == nil {
-		list = []host.Status{}
+	var out pluginList
+	if s.reloader != nil {
+		// Before the list: a reload in progress finishes first, so the list
+		// shows what the last reload reports.
+		if out.LastReload = s.reloader.LastReload(); out.LastReload != nil {
+			out.ReloadError = out.LastReload.Error
+		}
 	}
-	return c.JSON(pluginList{Data: list})
+	if out.Data = s.plugins.Plugins(); out.Data == nil {
+		out.Data = []host.Status{}
+	}
+	return c.JSON(out)
+}
+
+// reloadPlugins answers the reload's report: 200 whatever each plugin's
+// outcome (kept_old and failed say why), 409 invalid_config when the
+// configuration cannot be read.
+func (s *Server) reloadPlugins(c *fiber.Ctx) error {
+	rep, err := s.reloader.ReloadPlugins(c.UserContext(), "api")
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.JSON(rep)
 }
 
 type previewInput struct {
@@ -44,4 +77,23 @@ func (s *Server) previewWebhook(c *fiber.Ctx) error {
 		return s.writeError(c, err)
 	}
 	return c.JSON(p)
+}
+
+func (s *Server) previewTransformation(c *fiber.Ctx) error {
+	if s.previewer == nil {
+		return s.writeError(c, hookgate.Errorf(hookgate.EUNAVAILABLE, "inline transformations are disabled on this server (transformations.enabled)"))
+	}
+	ns, err := s.namespace(c, false)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	var in outgoing.TransformationPreviewInput
+	if err := decodeJSON(c, &in); err != nil {
+		return s.writeError(c, err)
+	}
+	res, err := s.previewer.Run(c.UserContext(), ns, &in)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.JSON(res)
 }

@@ -61,6 +61,7 @@ func (s *Server) register() {
 	if s.webhooks != nil {
 		s.addRoutes(
 			route{method: "POST", path: "/v1/webhooks/test", auth: true, roles: managers, handler: s.testURLs},
+			route{method: "POST", path: "/v1/webhooks/transformation/preview", auth: true, roles: managers, handler: s.previewTransformation},
 			route{method: "POST", path: "/v1/webhooks", auth: true, roles: managers, handler: s.createWebhook},
 			route{method: "GET", path: "/v1/webhooks", auth: true, roles: managers, handler: s.listWebhooks},
 			route{method: "GET", path: "/v1/webhooks/:id", auth: true, roles: managers, handler: s.getWebhook},
@@ -76,6 +77,9 @@ func (s *Server) register() {
 			route{method: "POST", path: "/v1/deliveries/:id/retry", auth: true, roles: managers, handler: s.retryDelivery},
 			route{method: "POST", path: "/v1/webhooks/:id/preview", auth: true, roles: managers, handler: s.previewWebhook},
 		)
+		if s.stats() != nil {
+			s.addRoutes(route{method: "GET", path: "/v1/webhooks/:id/stats", auth: true, roles: managers, handler: s.webhookStats})
+		}
 	}
 	if s.lifecycle != nil {
 		s.addRoutes(
@@ -90,10 +94,15 @@ func (s *Server) register() {
 	}
 	if s.loginCodes != nil {
 		// Public: the one-time code is the credential (see docs/console.md).
-		s.addRoutes(route{method: "POST", path: "/v1/console/login", handler: s.redeemLoginCode})
+		s.addRoutes(route{method: "POST", path: "/v1/console/login", handler: s.redeemLoginCode},
+			route{method: "POST", path: "/v1/console/links", auth: true, roles: []string{hookgate.RoleSystem}, handler: s.issueLoginLink})
 	}
 	if s.plugins != nil {
 		s.addRoutes(route{method: "GET", path: "/v1/plugins", auth: true, roles: managers, handler: s.listPlugins})
+	}
+	if s.reloader != nil {
+		// Operators only: a reload changes what every tenant's webhooks run.
+		s.addRoutes(route{method: "POST", path: "/v1/plugins/reload", auth: true, roles: []string{hookgate.RoleSystem}, handler: s.reloadPlugins})
 	}
 	s.registerIncoming()
 }

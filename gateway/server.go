@@ -17,6 +17,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/console"
+	"github.com/hookgate/hookgate/outgoing"
 )
 
 // TokenVerifier turns a bearer token into a verified principal.
@@ -43,6 +44,9 @@ type Deps struct {
 	Formats func(name string) bool
 	// Plugins lists the loaded plugins for GET /v1/plugins. Optional.
 	Plugins PluginLister
+	// PluginReloader reloads the plugins section for POST
+	// /v1/plugins/reload and reports the last reload. Optional.
+	PluginReloader PluginReloader
 	// Lifecycle pauses, resumes, confirms and rotates webhooks. Optional.
 	Lifecycle LifecycleService
 	// Incoming manages incoming webhooks; IncomingProxy serves their URLs
@@ -53,6 +57,15 @@ type Deps struct {
 	JWKS          []byte
 	// LoginCodes redeems console login links (POST /v1/console/login). Optional.
 	LoginCodes LoginCodeTaker
+	// Transformations previews inline transformations
+	// (POST /v1/webhooks/transformation/preview). Optional.
+	Transformations TransformationPreviewer
+}
+
+// TransformationPreviewer runs an unsaved inline transformation on an
+// example event (outgoing.TransformationPreview).
+type TransformationPreviewer interface {
+	Run(ctx context.Context, ns string, in *outgoing.TransformationPreviewInput) (*outgoing.TransformationPreviewResult, error)
 }
 
 // Server is the Fiber app with its dependencies.
@@ -64,8 +77,10 @@ type Server struct {
 	webhooks   WebhookService
 	publisher  EventPublisher
 	deliveries DeliveryService
+	previewer  TransformationPreviewer
 	formats    func(string) bool
 	plugins    PluginLister
+	reloader   PluginReloader
 	lifecycle  LifecycleService
 	ready      Pinger
 	log        *slog.Logger
@@ -85,7 +100,7 @@ type Server struct {
 // New builds the app and registers every route.
 func New(d Deps) *Server {
 	s := &Server{
-		cfg: d.Config, cat: d.Catalogue, verifier: d.Verifier, webhooks: d.Webhooks, publisher: d.Publisher, deliveries: d.Deliveries, plugins: d.Plugins,
+		cfg: d.Config, cat: d.Catalogue, verifier: d.Verifier, webhooks: d.Webhooks, publisher: d.Publisher, deliveries: d.Deliveries, plugins: d.Plugins, reloader: d.PluginReloader, previewer: d.Transformations,
 		lifecycle: d.Lifecycle,
 		ready:     d.Ready, log: d.Logger, reg: d.Registry,
 		incoming: d.Incoming, incomingProxy: d.IncomingProxy, jwksDoc: d.JWKS,

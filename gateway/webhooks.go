@@ -83,12 +83,34 @@ func (s *Server) listWebhooks(c *fiber.Ctx) error {
 		Status: hookgate.WebhookStatus(c.Query("status")), Event: c.Query("event"),
 		Cursor: c.Query("cursor"), Limit: limit,
 	}
+	known := []string{}
+	if s.stats() != nil {
+		known = append(known, "health")
+	}
+	inc, err := includes(c, known...)
+	if err != nil {
+		return s.writeError(c, err)
+	}
 	list, next, err := s.webhooks.FindWebhooks(c.UserContext(), f)
 	if err != nil {
 		return s.writeError(c, err)
 	}
 	if list == nil {
 		list = []*hookgate.Webhook{}
+	}
+	if inc["health"] {
+		hs, err := s.stats().WebhookHealth(c.UserContext(), ns, list)
+		if err != nil {
+			return s.writeError(c, err)
+		}
+		out := make([]webhookWithHealth, len(list))
+		for i, w := range list {
+			out[i] = webhookWithHealth{Webhook: w, Health: showHealth(w, hs[w.ID])}
+		}
+		return c.JSON(struct {
+			Data       []webhookWithHealth `json:"data"`
+			NextCursor string              `json:"next_cursor,omitempty"`
+		}{out, next})
 	}
 	return c.JSON(webhookPage{Data: list, NextCursor: next})
 }

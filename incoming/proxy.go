@@ -404,7 +404,7 @@ func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, re
 	hdr.Del("Content-Encoding") // the plugin reads the decoded body
 	entry.RequestBody = capString(body, p.Limits.LogBodyBytes)
 	res, err := p.Transformer.TransformIncoming(ctx, route.Transform, pipeline.IncomingRequest{
-		Method: req.Method, Path: path, Query: req.Query, Headers: hdr, Body: body,
+		Method: req.Method, Path: path, Query: req.Query, Headers: pipeline.HeadersOf(hdr), Body: body,
 	})
 	if err != nil {
 		if hookgate.ErrorCode(err) == hookgate.EUNAVAILABLE {

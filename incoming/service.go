@@ -28,11 +28,13 @@ type Service struct {
 	Scopes Scopes
 	// PublicURL is the base of the URLs handed out (server.public_url).
 	PublicURL string
-	// HasPlugin reports whether a plugin may be named as a transform.
-	HasPlugin     func(name string) bool
-	MaxPerTenant  int
-	MaxNameLength int
-	LogEntries    int
+	// TransformProblem says why the named plugin cannot be a webhook's
+	// transform (not configured, not running, no incoming direction); ""
+	// when it can. Nil refuses every transform.
+	TransformProblem func(name string) string
+	MaxPerTenant     int
+	MaxNameLength    int
+	LogEntries       int
 }
 
 // NewToken returns a new URL token: 32 bytes (256 bits) from crypto/rand,
@@ -82,8 +84,15 @@ func (s *Service) apply(w *hookgate.IncomingWebhook, p *hookgate.IncomingPatch, 
 			break
 		}
 	}
-	if w.Transform != "" && (s.HasPlugin == nil || !s.HasPlugin(w.Transform)) {
-		v.Add("transform", "no plugin named %q is configured", w.Transform)
+	if w.Transform != "" {
+		switch {
+		case s.TransformProblem == nil:
+			v.Add("transform", "no plugin named %q is configured", w.Transform)
+		default:
+			if why := s.TransformProblem(w.Transform); why != "" {
+				v.Add("transform", "%s", why)
+			}
+		}
 	}
 	return v.Err()
 }

@@ -64,11 +64,12 @@ func (m *Manager) tokenKey(token string) string {
 func (m *Manager) webhookTokensKey(wh string) string { return m.Prefix + ":confirm:wh:" + wh }
 
 // RequestConfirmation sends the confirmation message, with a fresh
-// single-use token, to every enabled endpoint of w, in parallel.
+// single-use token, to every enabled endpoint of w that waits for its
+// confirmation, in parallel. Each token confirms its endpoint's URL only.
 func (m *Manager) RequestConfirmation(ctx context.Context, w *hookgate.Webhook) ([]ConfirmationSent, error) {
 	var eps []*hookgate.Endpoint
 	for i := range w.Endpoints {
-		if w.Endpoints[i].Enabled {
+		if w.Endpoints[i].Enabled && w.Endpoints[i].Pending() {
 			eps = append(eps, &w.Endpoints[i])
 		}
 	}
@@ -85,7 +86,7 @@ func (m *Manager) RequestConfirmation(ctx context.Context, w *hookgate.Webhook) 
 		}
 		tokens[i] = base64.RawURLEncoding.EncodeToString(b[:])
 		k := m.tokenKey(tokens[i])
-		p.HSet(ctx, k, "ns", w.Tenant, "wh", w.ID, "exp", exp.UnixMilli())
+		p.HSet(ctx, k, "ns", w.Tenant, "wh", w.ID, "ep", eps[i].ID, "url", eps[i].URL, "exp", exp.UnixMilli())
 		p.Expire(ctx, k, ttl+expiredKept)
 		p.SAdd(ctx, m.webhookTokensKey(w.ID), k)
 	}
@@ -139,36 +140,47 @@ func (m *Manager) sendConfirmation(ctx context.Context, w *hookgate.Webhook, ep 
 // Manager starts the handshake of webhooks created unconfirmed.
 var _ outgoing.Confirmer = (*Manager)(nil)
 
-// ResendConfirmation sends the confirmation message again to an unconfirmed
-// webhook's endpoints. Earlier links stay valid until they expire.
+// ResendConfirmation sends the confirmation message again to the endpoints
+// of a webhook that wait for their confirmation. Earlier links stay valid
+// until they expire.
 func (m *Manager) ResendConfirmation(ctx context.Context, ns, id string) ([]ConfirmationSent, error) {
 	w, err := m.Store.FindWebhookByID(ctx, ns, id)
 	if err != nil {
 		return nil, err
 	}
-	if w.Status != hookgate.StatusUnconfirmed {
-		return nil, hookgate.Errorf(hookgate.ECONFLICT, "webhook %s is %s: it needs no confirmation", id, w.Status)
+	if !w.Enabled {
+		return nil, hookgate.Errorf(hookgate.EDISABLED, "webhook %s is disabled: enable it before confirming its endpoints", id)
+	}
+	pending := false
+	for i := range w.Endpoints {
+		pending = pending || (w.Endpoints[i].Enabled && w.Endpoints[i].Pending())
+	}
+	if !pending {
+		return nil, hookgate.Errorf(hookgate.ECONFLICT, "webhook %s is %s: no endpoint waits for its confirmation", id, w.Status)
 	}
 	return m.RequestConfirmation(ctx, w)
 }
 
 // confirmScript uses a token once. KEYS[1] token key; ARGV[1] now (ms).
+// Tokens sent before confirmation was per endpoint have no ep and url.
 var confirmScript = redis.NewScript(`
-local v = redis.call('HMGET', KEYS[1], 'ns', 'wh', 'exp', 'used')
+local v = redis.call('HMGET', KEYS[1], 'ns', 'wh', 'exp', 'used', 'ep', 'url')
 if not v[1] then return {'invalid'} end
 if v[4] == '1' then return {'used'} end
 if tonumber(ARGV[1]) > tonumber(v[3]) then return {'expired'} end
 redis.call('HSET', KEYS[1], 'used', '1')
-return {'ok', v[1], v[2]}
+return {'ok', v[1], v[2], v[5] or '', v[6] or ''}
 `)
 
 // ConfirmResult is the answer to a followed confirmation link.
 type ConfirmResult struct {
-	Confirmed bool                   `json:"confirmed"`
-	WebhookID string                 `json:"webhook_id"`
-	Status    hookgate.WebhookStatus `json:"status"`
-	Released  int                    `json:"released"`
-	Message   string                 `json:"message"`
+	Confirmed  bool                   `json:"confirmed"`
+	WebhookID  string                 `json:"webhook_id"`
+	EndpointID string                 `json:"endpoint_id,omitempty"`
+	URL        string                 `json:"url,omitempty"`
+	Status     hookgate.WebhookStatus `json:"status"`
+	Released   int                    `json:"released"`
+	Message    string                 `json:"message"`
 }
 
 // Confirm follows a confirmation link: the token's webhook becomes active
@@ -195,18 +207,48 @@ func (m *Manager) Confirm(ctx context.Context, token string) (*ConfirmResult, er
 		m.Metrics.confirmations.WithLabelValues("expired").Inc()
 		return nil, hookgate.Errorf(hookgate.EEXPIRED, "this confirmation link has expired; ask the webhook's admin to resend the confirmation")
 	}
-	ns, id := v[1], v[2]
+	ns, id, epID, epURL := v[1], v[2], v[3], v[4]
 	errAlready := errors.New("already confirmed")
+	errGone := errors.New("endpoint removed")
+	errMoved := errors.New("endpoint URL changed")
+	var confirmed []string // endpoint ids
 	w, err := m.Store.UpdateWebhook(ctx, ns, id, func(w *hookgate.Webhook) error {
-		if w.Status != hookgate.StatusUnconfirmed {
+		confirmed = confirmed[:0]
+		now := time.Now().UTC()
+		for i := range w.Endpoints {
+			e := &w.Endpoints[i]
+			if epID != "" {
+				if e.ID != epID {
+					continue
+				}
+				if e.URL != epURL {
+					return errMoved
+				}
+			}
+			if e.Pending() {
+				e.Confirmation, e.ConfirmedAt = hookgate.ConfirmationConfirmed, &now
+				confirmed = append(confirmed, e.ID)
+			}
+		}
+		if epID != "" && endpointOf(w, epID) == nil {
+			return errGone
+		}
+		if len(confirmed) == 0 {
 			return errAlready
 		}
-		w.Status = hookgate.StatusActive
+		w.SettleStatus(now)
 		return nil
 	})
 	switch {
 	case errors.Is(err, errAlready):
-		return &ConfirmResult{Confirmed: true, WebhookID: id, Message: "the subscription was already confirmed"}, nil
+		return &ConfirmResult{Confirmed: true, WebhookID: id, EndpointID: epID, URL: epURL, Message: "the subscription was already confirmed"}, nil
+	case errors.Is(err, errGone):
+		m.Metrics.confirmations.WithLabelValues("invalid").Inc()
+		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "this confirmation link is for an endpoint the webhook no longer has")
+	case errors.Is(err, errMoved):
+		m.Metrics.confirmations.WithLabelValues("invalid").Inc()
+		return nil, hookgate.Errorf(hookgate.ECONFLICT, "this confirmation link is for an earlier URL of the endpoint; "+
+			"the endpoint's current URL confirms with the link it was sent")
 	case hookgate.ErrorCode(err) == hookgate.ENOTFOUND:
 		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "this confirmation link is not valid")
 	case err != nil:
@@ -214,30 +256,49 @@ func (m *Manager) Confirm(ctx context.Context, token string) (*ConfirmResult, er
 		m.Redis.HDel(context.WithoutCancel(ctx), key, "used")
 		return nil, err
 	}
-	m.spendTokens(ctx, id)
+	m.spendTokens(ctx, id, epID)
 	if m.Invalidate != nil {
 		m.Invalidate(ns)
 	}
 	m.Metrics.confirmations.WithLabelValues("confirmed").Inc()
-	n, err := m.release(ctx, w)
+	// What the endpoints kept, and what the webhook kept for them (held
+	// while confirmation was for the whole webhook), go back to the queue.
+	n, err := m.release(ctx, w, "")
+	for _, ep := range confirmed {
+		if err != nil {
+			break
+		}
+		var k int
+		k, err = m.release(ctx, w, ep)
+		n += k
+	}
 	if err != nil {
 		m.Logger.Error("releasing held events failed; the sweep will retry", "webhook_id", id, "err", err)
 	}
-	m.Logger.Info("subscription confirmed", "webhook_id", id, "tenant", ns, "released", n)
-	return &ConfirmResult{Confirmed: true, WebhookID: id, Status: w.Status, Released: n,
-		Message: "subscription confirmed: the webhook is active"}, nil
+	m.Logger.Info("subscription confirmed", "webhook_id", id, "tenant", ns, "endpoint_id", epID, "released", n)
+	msg := "subscription confirmed: the webhook is active"
+	switch w.Status {
+	case hookgate.StatusPendingConfirmation:
+		msg = "subscription confirmed for this endpoint; other endpoints of the webhook still wait for their confirmation"
+	case hookgate.StatusPaused, hookgate.StatusError:
+		msg = "subscription confirmed; the webhook is " + string(w.Status) + ": its events are delivered once it is resumed"
+	}
+	return &ConfirmResult{Confirmed: true, WebhookID: id, EndpointID: epID, URL: epURL, Status: w.Status, Released: n,
+		Message: msg}, nil
 }
 
-// spendTokens marks every token of the webhook used.
-func (m *Manager) spendTokens(ctx context.Context, wh string) {
+// spendTokens marks used every token of the webhook's endpoint ep (every
+// token of the webhook when ep is "").
+func (m *Manager) spendTokens(ctx context.Context, wh, ep string) {
 	keys, err := m.Redis.SMembers(ctx, m.webhookTokensKey(wh)).Result()
 	if err != nil {
 		return
 	}
 	p := m.Redis.Pipeline()
 	for _, k := range keys {
-		// HSETNX-like on an existing hash only: do not resurrect expired keys.
-		p.Eval(ctx, `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'used', '1') end return 0`, []string{k})
+		// On an existing hash only: do not resurrect expired keys.
+		p.Eval(ctx, `if redis.call('EXISTS', KEYS[1]) == 1 and (ARGV[1] == '' or redis.call('HGET', KEYS[1], 'ep') == ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'used', '1') end return 0`, []string{k}, ep)
 	}
 	_, _ = p.Exec(ctx)
 }

@@ -146,3 +146,56 @@ func TestConcurrentReleasesHandOutEveryItem(t *testing.T) {
 		t.Fatalf("%d distinct items released, want 2000", len(seen))
 	}
 }
+
+// An endpoint waiting for its confirmation keeps its own list: counted with
+// the webhook's, released alone (oldest first, the other endpoint's and the
+// webhook's items untouched), and dropped alone.
+func TestHeldPerEndpointListsAreCountedReleasedAndDroppedApart(t *testing.T) {
+	ctx := context.Background()
+	h, rdb, prefix := newHeld(t, 3)
+	if _, err := h.Hold(ctx, "acme", "wh_1", deliveries("wh_1", 0, 2)); err != nil {
+		t.Fatal(err)
+	}
+	dropped, err := h.HoldEndpoint(ctx, "acme", "wh_1", "ep_b", deliveries("wh_1", 10, 4))
+	if err != nil || dropped != 1 {
+		t.Fatalf("hold for ep_b: dropped %d (want the cap to drop 1), %v", dropped, err)
+	}
+	if _, err := h.HoldEndpoint(ctx, "acme", "wh_1", "ep_c", deliveries("wh_1", 20, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := h.Counts(ctx, []string{"wh_1"}); c[0] != 2+3+1 {
+		t.Fatalf("count %d, want 6 (2 of the webhook, 3 of ep_b, 1 of ep_c)", c[0])
+	}
+	if eps, _ := h.Endpoints(ctx, "wh_1"); len(eps) != 2 {
+		t.Fatalf("endpoints with held items %v", eps)
+	}
+	var got []string
+	n, err := h.ReleaseEndpoint(ctx, "wh_1", "ep_b", func(_ context.Context, it *lifecycle.HeldItem) error {
+		got = append(got, it.Delivery.Event.ID)
+		return nil
+	})
+	if err != nil || n != 3 || got[0] != "evt_11" || got[2] != "evt_13" {
+		t.Fatalf("released %d %v (%v); want evt_11..evt_13 oldest first", n, got, err)
+	}
+	if err := h.ForgetEndpoint(ctx, "wh_1", "ep_b"); err != nil {
+		t.Fatal(err)
+	}
+	if eps, _ := h.Endpoints(ctx, "wh_1"); len(eps) != 1 || eps[0] != "ep_c" {
+		t.Fatalf("after ep_b's release, endpoints with held items %v", eps)
+	}
+	if n, err := h.DropEndpoint(ctx, "wh_1", "ep_c"); err != nil || n != 1 {
+		t.Fatalf("drop ep_c: %d %v", n, err)
+	}
+	if c, _ := h.Counts(ctx, []string{"wh_1"}); c[0] != 2 {
+		t.Fatalf("count %d, want the webhook's own 2", c[0])
+	}
+	if _, err := h.HoldEndpoint(ctx, "acme", "wh_1", "ep_d", deliveries("wh_1", 30, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.Drop(ctx, "acme", "wh_1"); err != nil || n != 3 {
+		t.Fatalf("drop the webhook: %d %v, want 3", n, err)
+	}
+	if keys := rdb.Keys(ctx, prefix+":held:{wh_1}*").Val(); len(keys) != 2 { // seq and dropped stay
+		t.Fatalf("keys left after drop: %v", keys)
+	}
+}

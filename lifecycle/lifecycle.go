@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -102,10 +103,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// Hold keeps deliveries of a webhook that is not active. It re-reads the
-// webhook from the store: if it is active after all (the caller's view was
-// stale) it returns queue.ErrWebhookActive and holds nothing; if it is gone
-// or disabled the deliveries are dropped, as they would be at delivery.
+// Hold keeps deliveries that are not to go out now. It re-reads the
+// webhook from the store: a paused or auto-paused webhook keeps them all,
+// in its own list; otherwise each is kept in its endpoint's list while the
+// endpoint waits for its confirmation. If some turn out deliverable (the
+// caller's view was stale) it returns a *queue.DeliverableError with them
+// (errors.Is queue.ErrWebhookActive); if the webhook or endpoint is gone or
+// disabled they are dropped, as they would be at delivery.
 func (m *Manager) Hold(ctx context.Context, w *hookgate.Webhook, ds []*queue.Delivery) error {
 	cur, err := m.Store.FindWebhookByID(ctx, w.Tenant, w.ID)
 	switch {
@@ -115,41 +119,90 @@ func (m *Manager) Hold(ctx context.Context, w *hookgate.Webhook, ds []*queue.Del
 		return err
 	case !cur.Enabled:
 		return nil
-	case cur.Status == hookgate.StatusActive:
+	case cur.Status.Holding():
+		return m.hold(ctx, cur, "", ds)
+	}
+	byEP := map[string][]*queue.Delivery{}
+	var order []string
+	var deliver []*queue.Delivery
+	for _, d := range ds {
+		ep := endpointOf(cur, d.EndpointID)
+		switch {
+		case ep == nil || !ep.Enabled:
+		case ep.Pending():
+			if byEP[ep.ID] == nil {
+				order = append(order, ep.ID)
+			}
+			byEP[ep.ID] = append(byEP[ep.ID], d)
+		default:
+			deliver = append(deliver, d)
+		}
+	}
+	for _, ep := range order {
+		if err := m.hold(ctx, cur, ep, byEP[ep]); err != nil {
+			return err
+		}
+	}
+	if len(deliver) > 0 {
 		if m.Invalidate != nil {
 			m.Invalidate(w.Tenant)
 		}
-		return queue.ErrWebhookActive
+		return &queue.DeliverableError{Deliveries: deliver}
 	}
-	dropped, err := m.Held.Hold(ctx, w.Tenant, w.ID, ds)
+	return nil
+}
+
+// hold keeps ds in w's list, or in its endpoint ep's list.
+func (m *Manager) hold(ctx context.Context, w *hookgate.Webhook, ep string, ds []*queue.Delivery) error {
+	var dropped int64
+	var err error
+	reason := w.Status.Reason(w.ID)
+	if ep == "" {
+		dropped, err = m.Held.Hold(ctx, w.Tenant, w.ID, ds)
+	} else {
+		dropped, err = m.Held.HoldEndpoint(ctx, w.Tenant, w.ID, ep, ds)
+		reason = "the endpoint has not confirmed the subscription: it must follow the SubscribeURL it was sent"
+	}
 	if err != nil {
 		return err
 	}
 	m.Metrics.held.Add(float64(len(ds)))
 	m.Logger.Info("deliveries held: the webhook is not active", "webhook_id", w.ID, "tenant", w.Tenant,
-		"status", string(cur.Status), "held", len(ds), "reason", cur.Status.Reason())
+		"status", string(w.Status), "endpoint_id", ep, "held", len(ds), "reason", reason)
 	if dropped > 0 {
 		m.Metrics.dropped.Add(float64(dropped))
 		m.Logger.Warn("held events over lifecycle.hold_max: the oldest were dropped", "webhook_id", w.ID,
-			"tenant", w.Tenant, "dropped", dropped, "hold_max", m.Config.HoldMax)
+			"tenant", w.Tenant, "endpoint_id", ep, "dropped", dropped, "hold_max", m.Config.HoldMax)
 	}
 	return nil
 }
 
-// Failed auto-pauses the webhook when its consecutive failures reach the
-// threshold. Only one process wins the transition, so the notification is
-// sent once.
+func endpointOf(w *hookgate.Webhook, id string) *hookgate.Endpoint {
+	for i := range w.Endpoints {
+		if w.Endpoints[i].ID == id {
+			return &w.Endpoints[i]
+		}
+	}
+	return nil
+}
+
+// Failed auto-pauses the webhook when its consecutive failed deliveries
+// reach the threshold. Only one process wins the transition, so the
+// notification is sent once.
 func (m *Manager) Failed(ctx context.Context, w *hookgate.Webhook, consecutive int64) {
 	n := int64(m.Config.AutoPauseAfter)
-	if n <= 0 || consecutive < n || w.Status != hookgate.StatusActive {
+	if n <= 0 || consecutive < n || w.Status.Holding() {
 		return
 	}
 	errNoop := errors.New("not active")
+	var msg string
 	updated, err := m.Store.UpdateWebhook(ctx, w.Tenant, w.ID, func(cur *hookgate.Webhook) error {
-		if cur.Status != hookgate.StatusActive || !cur.Enabled {
+		if cur.Status.Holding() || !cur.Enabled {
 			return errNoop
 		}
-		cur.Status = hookgate.StatusError
+		msg = fmt.Sprintf("Webhook '%s' has been paused due to repeated failures", cur.Name)
+		cur.SetStatus(hookgate.StatusError, fmt.Sprintf("%s: %d consecutive deliveries failed after their retries; "+
+			"events are kept until POST /v1/webhooks/%s/resume", msg, consecutive, cur.ID), time.Now())
 		return nil
 	})
 	if errors.Is(err, errNoop) {
@@ -163,7 +216,6 @@ func (m *Manager) Failed(ctx context.Context, w *hookgate.Webhook, consecutive i
 		m.Invalidate(w.Tenant)
 	}
 	m.Metrics.autoPaused.Inc()
-	msg := fmt.Sprintf("Webhook '%s' has been paused due to repeated failures", updated.Name)
 	m.Logger.Warn(msg, "webhook_id", w.ID, "tenant", w.Tenant, "consecutive_failures", consecutive,
 		"threshold", n, "event", "webhook.auto_paused")
 	m.emit(ctx, updated, "webhook.auto_paused", msg, map[string]any{"consecutive_failures": consecutive, "threshold": n})
@@ -210,17 +262,34 @@ func (m *Manager) emit(ctx context.Context, w *hookgate.Webhook, typ, msg string
 	}
 }
 
-// Pause pauses a webhook: its events are held until Resume. Pausing a paused
-// webhook is a no-op; an auto-paused one becomes paused.
-func (m *Manager) Pause(ctx context.Context, ns, id string) (*hookgate.Webhook, error) {
+// MaxReasonLength bounds the reason an admin gives with a pause.
+const MaxReasonLength = 500
+
+// disabledError is the refusal of pause and resume on a disabled webhook.
+func disabledError(id, what string) error {
+	return hookgate.Errorf(hookgate.EDISABLED, "webhook %s is disabled: it neither delivers nor keeps events, so it cannot be %s; "+
+		"enable it with PATCH /v1/webhooks/%s {\"enabled\": true}", id, what, id)
+}
+
+// Pause pauses a webhook: its events are held until Resume. reason, when
+// given, is kept as its status_reason. Pausing a paused webhook changes
+// only the reason; an auto-paused one becomes paused.
+func (m *Manager) Pause(ctx context.Context, ns, id, reason string) (*hookgate.Webhook, error) {
+	reason = strings.TrimSpace(reason)
+	if len([]rune(reason)) > MaxReasonLength {
+		return nil, hookgate.FieldError("reason", "reason must be at most %d characters", MaxReasonLength)
+	}
 	w, err := m.Store.UpdateWebhook(ctx, ns, id, func(w *hookgate.Webhook) error {
 		switch {
 		case !w.Enabled:
-			return hookgate.Errorf(hookgate.ECONFLICT, "webhook %s is disabled (it keeps nothing); enable it before pausing", id)
+			return disabledError(id, "paused")
 		case w.Status == hookgate.StatusUnconfirmed:
 			return hookgate.Errorf(hookgate.ECONFLICT, "webhook %s is not confirmed yet; its events are already held", id)
 		}
-		w.Status = hookgate.StatusPaused
+		if reason == "" && w.Status == hookgate.StatusPaused {
+			reason = w.StatusReason
+		}
+		w.SetStatus(hookgate.StatusPaused, reason, time.Now())
 		return nil
 	})
 	if err != nil {
@@ -240,32 +309,40 @@ type ResumeResult struct {
 	Released       int                    `json:"released"`
 }
 
-// Resume makes a paused or auto-paused webhook active and releases its held
-// events, oldest first. Resuming an active webhook is a conflict unless
-// events are still held (a resume that was interrupted), which it releases.
+// Resume makes a paused or auto-paused webhook deliver again (active, or
+// its endpoints' confirmation state) and releases its held events, oldest
+// first. Resuming a webhook that is not paused is a conflict unless events
+// are still held (a resume that was interrupted), which it releases. The
+// answer's webhook is what a read right after shows.
 func (m *Manager) Resume(ctx context.Context, ns, id string) (*ResumeResult, error) {
 	var prev hookgate.WebhookStatus
 	w, err := m.Store.UpdateWebhook(ctx, ns, id, func(w *hookgate.Webhook) error {
 		prev = w.Status
-		switch w.Status {
-		case hookgate.StatusUnconfirmed:
+		switch {
+		case !w.Enabled:
+			return disabledError(id, "resumed")
+		case w.Status == hookgate.StatusUnconfirmed:
 			return hookgate.Errorf(hookgate.ECONFLICT, "webhook %s is waiting for its receiver to confirm the subscription; resend the confirmation with POST /v1/webhooks/%s/confirmation/resend", id, id)
-		case hookgate.StatusActive:
+		case !w.Status.Holding():
 			return nil
 		}
-		w.Status = hookgate.StatusActive
+		w.Status = hookgate.StatusActive // from which SettleStatus derives the rest
+		w.StatusReason = ""
+		w.SettleStatus(time.Now())
+		now := time.Now().UTC()
+		w.StatusChangedAt = &now
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if prev == hookgate.StatusActive {
+	if !prev.Holding() {
 		counts, err := m.Held.Counts(ctx, []string{id})
 		if err != nil {
 			return nil, err
 		}
 		if counts[0] == 0 {
-			return nil, hookgate.Errorf(hookgate.ECONFLICT, "webhook %s is already active; nothing to resume", id)
+			return nil, hookgate.Errorf(hookgate.ECONFLICT, "webhook %s is already %s; nothing to resume", id, prev)
 		}
 	}
 	if m.Invalidate != nil {
@@ -275,7 +352,7 @@ func (m *Manager) Resume(ctx context.Context, ns, id string) (*ResumeResult, err
 	if err := m.Redis.HSet(ctx, store.StatsKey(m.Prefix, id), store.StatsConsecutiveFailures, 0).Err(); err != nil {
 		m.Logger.Warn("resetting consecutive failures failed", "webhook_id", id, "err", err)
 	}
-	n, err := m.release(ctx, w)
+	n, err := m.release(ctx, w, "")
 	res := &ResumeResult{Webhook: w, PreviousStatus: prev, Released: n}
 	if err != nil {
 		// Resumed; what is still held is released by the sweep.
@@ -283,20 +360,34 @@ func (m *Manager) Resume(ctx context.Context, ns, id string) (*ResumeResult, err
 	}
 	m.Logger.Info("webhook resumed", "webhook_id", id, "tenant", ns, "previous_status", string(prev), "released", n)
 	if prev == hookgate.StatusError {
-		w.Status = hookgate.StatusActive
 		m.Metrics.recovered.Inc()
 		m.emit(ctx, w, "webhook.recovered", fmt.Sprintf("Webhook '%s' has been resumed", w.Name), map[string]any{"released": n})
+	}
+	// Read it again: the counters (consecutive_failures reset above) are
+	// what a GET right after shows.
+	if cur, err := m.Store.FindWebhookByID(ctx, ns, id); err == nil {
+		w = cur
+	} else {
+		w.ConsecutiveFailures = 0
 	}
 	res.Webhook = m.decorate(ctx, w)
 	return res, nil
 }
 
-// release puts the webhook's held events back in the queue, oldest first.
-func (m *Manager) release(ctx context.Context, w *hookgate.Webhook) (int, error) {
+// release puts the webhook's held events back in the queue, oldest first:
+// those of the webhook (ep ""), or those of its endpoint ep.
+func (m *Manager) release(ctx context.Context, w *hookgate.Webhook, ep string) (int, error) {
 	retries := m.Retries(w)
-	n, err := m.Held.Release(ctx, w.ID, func(ctx context.Context, it *HeldItem) error {
+	enqueue := func(ctx context.Context, it *HeldItem) error {
 		return m.Queue.Enqueue(ctx, []queue.Item{{Delivery: it.Delivery, Retries: retries, TaskID: it.TaskID}})
-	})
+	}
+	var n int
+	var err error
+	if ep == "" {
+		n, err = m.Held.Release(ctx, w.ID, enqueue)
+	} else {
+		n, err = m.Held.ReleaseEndpoint(ctx, w.ID, ep, enqueue)
+	}
 	m.Metrics.released.Add(float64(n))
 	return n, err
 }
@@ -306,7 +397,7 @@ func (m *Manager) decorate(ctx context.Context, w *hookgate.Webhook) *hookgate.W
 	if c, err := m.Held.Counts(ctx, []string{w.ID}); err == nil {
 		w.HeldEvents = c[0]
 	}
-	w.StatusReason = w.Status.Reason()
+	w.ShowStatus()
 	return w
 }
 
@@ -347,8 +438,10 @@ func (m *Manager) Shutdown() {
 	m.wg.Wait()
 }
 
-// Sweep releases what is held for active webhooks, drops what is held for
-// deleted or disabled ones, and forgets webhooks with nothing held.
+// Sweep releases what is held for webhooks that deliver again and for
+// endpoints that no longer wait for their confirmation, drops what is held
+// for deleted or disabled webhooks and endpoints, and forgets webhooks with
+// nothing held.
 func (m *Manager) Sweep(ctx context.Context) error {
 	list, err := m.Held.Webhooks(ctx)
 	if err != nil {
@@ -365,14 +458,50 @@ func (m *Manager) Sweep(ctx context.Context) error {
 			continue
 		case err != nil:
 			return err
-		case w.Status == hookgate.StatusActive:
-			if n, err := m.release(ctx, w); err != nil {
+		case !w.Status.Holding():
+			// What the webhook kept goes back; the worker keeps, per
+			// endpoint, what is for an endpoint still waiting for its confirmation.
+			if n, err := m.release(ctx, w, ""); err != nil {
 				return err
 			} else if n > 0 {
 				m.Logger.Info("held events released by the sweep", "webhook_id", id, "tenant", ns, "released", n)
 			}
 		}
+		if err := m.sweepEndpoints(ctx, w); err != nil {
+			return err
+		}
 		if err := m.Held.Forget(ctx, ns, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sweepEndpoints releases what w's endpoints kept once they no longer wait
+// for their confirmation, and drops what removed or disabled ones kept.
+func (m *Manager) sweepEndpoints(ctx context.Context, w *hookgate.Webhook) error {
+	eps, err := m.Held.Endpoints(ctx, w.ID)
+	if err != nil {
+		return err
+	}
+	for _, id := range eps {
+		ep := endpointOf(w, id)
+		switch {
+		case ep == nil || !ep.Enabled:
+			if n, err := m.Held.DropEndpoint(ctx, w.ID, id); err != nil {
+				return err
+			} else if n > 0 {
+				m.Logger.Info("held events dropped: the endpoint is removed or disabled", "webhook_id", w.ID, "endpoint_id", id, "dropped", n)
+			}
+			continue
+		case !ep.Pending():
+			if n, err := m.release(ctx, w, id); err != nil {
+				return err
+			} else if n > 0 {
+				m.Logger.Info("held events released by the sweep", "webhook_id", w.ID, "endpoint_id", id, "released", n)
+			}
+		}
+		if err := m.Held.ForgetEndpoint(ctx, w.ID, id); err != nil {
 			return err
 		}
 	}

@@ -23,7 +23,13 @@ type Deliveries struct {
 	}
 	Worker    *queue.Worker
 	AllowHTTP bool
-	NewID     func(prefix string) string
+	// FormatAllowsHTTP reports whether a format's plugin accepts http://
+	// endpoints (plugins[].allow_http). Optional.
+	FormatAllowsHTTP func(format string) bool
+	// EventTypes returns the event types a format renders; nil means any.
+	// Optional.
+	EventTypes func(format string) []string
+	NewID      func(prefix string) string
 }
 
 // ListDeliveries lists a webhook's deliveries after checking the webhook is
@@ -109,15 +115,21 @@ func (s *Deliveries) RetryDelivery(ctx context.Context, ns, id string) (*store.S
 
 // TestRequest chooses what a test send targets: all enabled endpoints of the
 // webhook (empty), one endpoint, or URLs not saved yet (a dialog's "Test
-// endpoints"), optionally with a format.
+// endpoints"), optionally with a format and, before save, the events the
+// form subscribes to.
 type TestRequest struct {
 	EndpointID string   `json:"endpoint_id,omitempty"`
 	URLs       []string `json:"urls,omitempty"`
 	Format     string   `json:"format,omitempty"`
+	// Events are the subscriptions of a form not saved yet (TestURLs only;
+	// a saved webhook's own are used otherwise).
+	Events []string `json:"-"`
 }
 
-// TestWebhook sends a webhook.test event to a saved webhook's endpoints (or
-// the given URLs, with its format and secret) and logs it.
+// TestWebhook sends a test event to a saved webhook's endpoints (or the
+// given URLs, with its format and secret) and logs it. The test event is
+// webhook.test for the standard format, otherwise the example of the first
+// event type the webhook subscribes to that its format renders.
 func (s *Deliveries) TestWebhook(ctx context.Context, ns, id string, req TestRequest) ([]queue.TestResult, error) {
 	w, err := s.Webhooks.FindWebhookByID(ctx, ns, id)
 	if err != nil {
@@ -126,7 +138,7 @@ func (s *Deliveries) TestWebhook(ctx context.Context, ns, id string, req TestReq
 	var eps []hookgate.Endpoint
 	switch {
 	case len(req.URLs) > 0:
-		if eps, err = s.urlEndpoints(req.URLs); err != nil {
+		if eps, err = s.urlEndpoints(req.URLs, w.Format); err != nil {
 			return nil, err
 		}
 	case req.EndpointID != "":
@@ -148,33 +160,60 @@ func (s *Deliveries) TestWebhook(ctx context.Context, ns, id string, req TestReq
 			return nil, hookgate.Errorf(hookgate.ECONFLICT, "the webhook has no enabled endpoint")
 		}
 	}
-	return s.Worker.SendTest(ctx, w, eps, s.testEvent(w), func() string { return s.NewID("dl") }, len(req.URLs) == 0), nil
-}
-
-// TestURLs sends a webhook.test event to URLs of a webhook not saved yet,
-// in format, unsigned unless secret is given. Nothing is logged.
-func (s *Deliveries) TestURLs(ctx context.Context, ns string, req TestRequest, secret string) ([]queue.TestResult, error) {
-	eps, err := s.urlEndpoints(req.URLs)
+	ev, err := s.testEvent(w)
 	if err != nil {
 		return nil, err
 	}
+	return s.Worker.SendTest(ctx, w, eps, ev, func() string { return s.NewID("dl") }, len(req.URLs) == 0), nil
+}
+
+// TestURLs sends a test event to URLs of a webhook not saved yet, in
+// format, for the events the form subscribes to, unsigned unless secret is
+// given. Nothing is logged.
+func (s *Deliveries) TestURLs(ctx context.Context, ns string, req TestRequest, secret string) ([]queue.TestResult, error) {
 	if req.Format == "" {
 		req.Format = "standard"
 	}
-	w := &hookgate.Webhook{ID: "", Tenant: ns, Format: req.Format, Secret: secret, Unsigned: secret == "", Enabled: true}
-	return s.Worker.SendTest(ctx, w, eps, s.testEvent(w), func() string { return s.NewID("dl") }, false), nil
+	eps, err := s.urlEndpoints(req.URLs, req.Format)
+	if err != nil {
+		return nil, err
+	}
+	var v hookgate.Validation
+	events := make([]string, 0, len(req.Events))
+	for i, p := range req.Events {
+		canon, err := s.Catalogue.CheckPattern(strings.TrimSpace(p))
+		if err != nil {
+			v.Add("events["+strconv.Itoa(i)+"]", "%s", hookgate.ErrorMessage(err))
+			continue
+		}
+		events = append(events, canon)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if len(events) == 0 {
+		// A form with no event chosen yet: anything the format sends.
+		events = []string{"*"}
+	}
+	w := &hookgate.Webhook{ID: "", Tenant: ns, Format: req.Format, Events: events, Secret: secret, Unsigned: secret == "", Enabled: true}
+	ev, err := s.testEvent(w)
+	if err != nil {
+		return nil, err
+	}
+	return s.Worker.SendTest(ctx, w, eps, ev, func() string { return s.NewID("dl") }, false), nil
 }
 
-func (s *Deliveries) urlEndpoints(urls []string) ([]hookgate.Endpoint, error) {
+func (s *Deliveries) urlEndpoints(urls []string, format string) ([]hookgate.Endpoint, error) {
 	if len(urls) > 10 {
 		return nil, hookgate.FieldError("urls", "at most 10 URLs can be tested at once")
 	}
+	allowHTTP := s.AllowHTTP || (s.FormatAllowsHTTP != nil && s.FormatAllowsHTTP(format))
 	var v hookgate.Validation
 	eps := make([]hookgate.Endpoint, 0, len(urls))
 	for i, raw := range urls {
 		// Tried in the form a save would store (hookgate.EndpointURL), so
 		// that a test that passes means a saved webhook reaches the URL.
-		u, err := hookgate.EndpointURL(raw, s.AllowHTTP)
+		u, err := hookgate.EndpointURL(raw, allowHTTP)
 		if err != nil {
 			v.Add("urls["+strconv.Itoa(i)+"]", "%s", hookgate.ErrorMessage(err))
 		}
@@ -186,12 +225,61 @@ func (s *Deliveries) urlEndpoints(urls []string) ([]hookgate.Endpoint, error) {
 	return eps, v.Err()
 }
 
-func (s *Deliveries) testEvent(w *hookgate.Webhook) *hookgate.Event {
-	data, _ := json.Marshal(map[string]string{
-		"message":    "This is a test event from hookgate.",
-		"webhook_id": w.ID, "webhook_name": w.Name,
-	})
-	return &hookgate.Event{ID: s.NewID("evt"), Type: "webhook.test", Tenant: w.Tenant, OccurredAt: time.Now().UTC(), Data: data}
+// testEvent is what a test send delivers to w: for the standard format,
+// webhook.test; for a plugin format, the catalogue's example of the first
+// event type w subscribes to (in subscription order, a wildcard's types by
+// name) that the format renders, so the receiver sees exactly what real
+// events will look like. None is hookgate.ENOTESTEVENT.
+func (s *Deliveries) testEvent(w *hookgate.Webhook) (*hookgate.Event, error) {
+	now := time.Now().UTC()
+	if w.Format == "" || w.Format == "standard" {
+		data, _ := json.Marshal(map[string]string{
+			"message":    "This is a test event from hookgate.",
+			"webhook_id": w.ID, "webhook_name": w.Name,
+		})
+		return &hookgate.Event{ID: s.NewID("evt"), Type: "webhook.test", Tenant: w.Tenant, OccurredAt: now, Data: data}, nil
+	}
+	var declared []string
+	if s.EventTypes != nil {
+		declared = s.EventTypes(w.Format)
+	}
+	if t, ok := s.firstRendered(w.Events, declared); ok {
+		return &hookgate.Event{ID: s.NewID("evt"), Type: t.Name, Tenant: w.Tenant, OccurredAt: now, Data: json.RawMessage(t.Example)}, nil
+	}
+	return nil, hookgate.Errorf(hookgate.ENOTESTEVENT, "nothing to test with: format %s sends none of the events this webhook subscribes to (%s); it sends %s",
+		w.Format, strings.Join(w.Events, ", "), orAny(declared))
+}
+
+// firstRendered is the first catalogue type with an example that a pattern
+// of events matches and the format renders (declared; nil means any but
+// hookgate's own webhook.* events, which only `standard` carries).
+func (s *Deliveries) firstRendered(events, declared []string) (hookgate.EventType, bool) {
+	for _, p := range events {
+		for _, t := range s.Catalogue.Types() {
+			if len(t.Example) == 0 || !hookgate.MatchEvent(p, t.Name) {
+				continue
+			}
+			if declared == nil {
+				if t.Object != "webhook" {
+					return t, true
+				}
+				continue
+			}
+			for _, d := range declared {
+				if d == t.Name {
+					return t, true
+				}
+			}
+		}
+	}
+	return hookgate.EventType{}, false
+}
+
+func orAny(declared []string) string {
+	if declared == nil {
+		return "any event type"
+	}
+	return strings.Join(declared, ", ")
 }
 
 // Preview returns the exact request a delivery of an event of type
@@ -212,7 +300,35 @@ func (s *Deliveries) Preview(ctx context.Context, ns, id, eventType string, data
 	ev := &hookgate.Event{ID: s.NewID("evt"), Type: typ, Tenant: w.Tenant, OccurredAt: time.Now().UTC(), Data: data}
 	p, err := s.Worker.Preview(ctx, w, ev, s.NewID("dl"))
 	if err != nil {
-		return nil, &hookgate.Error{Code: hookgate.EINVALID, Message: "the webhook's pipeline failed: " + hookgate.ErrorMessage(err), Err: err}
+		// A plugin that failed (502), timed out (504) or is not available
+		// (503) keeps its code: the webhook and the event are not at fault.
+		code := hookgate.ErrorCode(err)
+		switch code {
+		case hookgate.EBADGATEWAY, hookgate.ETIMEOUT, hookgate.EUNAVAILABLE:
+		default:
+			code = hookgate.EINVALID
+		}
+		return nil, &hookgate.Error{Code: code, Message: "the webhook's pipeline failed: " + hookgate.ErrorMessage(err), Err: err}
 	}
 	return p, nil
+}
+
+// WebhookStats aggregates a webhook's last 24 hours of deliveries (per hour:
+// succeeded, failed, p50 and p95 response time) and its health, after
+// checking the webhook is in namespace ns.
+func (s *Deliveries) WebhookStats(ctx context.Context, ns, id string) (*store.WebhookStats, error) {
+	if _, err := s.Webhooks.FindWebhookByID(ctx, ns, id); err != nil {
+		return nil, err
+	}
+	return s.Log.Stats(ctx, id, time.Now())
+}
+
+// WebhookHealth returns the health (success rate of the latest deliveries)
+// of each webhook of hooks, already read from namespace ns, by webhook id.
+func (s *Deliveries) WebhookHealth(ctx context.Context, ns string, hooks []*hookgate.Webhook) (map[string]*store.Health, error) {
+	ids := make([]string, 0, len(hooks))
+	for _, w := range hooks {
+		ids = append(ids, w.ID)
+	}
+	return s.Log.Health(ctx, ids)
 }

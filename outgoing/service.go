@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
@@ -27,13 +28,7 @@ type Confirmer interface {
 }
 
 // ConfirmationSent is the outcome of sending the confirmation message to one endpoint.
-type ConfirmationSent struct {
-	EndpointID string `json:"endpoint_id"`
-	URL        string `json:"url"`
-	OK         bool   `json:"ok"`
-	StatusCode int    `json:"status_code,omitempty"`
-	Message    string `json:"message"`
-}
+type ConfirmationSent = hookgate.ConfirmationSent
 
 // HeldCounter counts the events held for webhooks that are not active.
 type HeldCounter interface {
@@ -81,15 +76,79 @@ func (s *Service) needsConfirmation(w *hookgate.Webhook) bool {
 	return s.NeedsConfirmation != nil && s.NeedsConfirmation(w.Format)
 }
 
-// requestConfirmation starts the handshake of an unconfirmed webhook. A
-// failed send is not an error of the create or update: the admin can resend.
+// settleConfirmation gives each endpoint of w its confirmation state:
+// none when w needs no handshake; otherwise an endpoint keeps "confirmed"
+// only while its URL is the one that confirmed (before is the record as it
+// was, nil on create), and every new or changed URL is pending. It then
+// sets the status from the endpoints (unless paused or auto-paused) and
+// reports whether some endpoint became pending, which needs a
+// confirmation request.
+func (s *Service) settleConfirmation(w, before *hookgate.Webhook, now time.Time) (newlyPending bool) {
+	need := s.needsConfirmation(w)
+	confirmed := map[string]hookgate.Endpoint{}
+	if before != nil && s.needsConfirmation(before) {
+		for _, e := range before.Endpoints {
+			// A record from before per-endpoint confirmation carries none:
+			// its URLs confirmed with the webhook unless it is unconfirmed.
+			if e.Confirmation == hookgate.ConfirmationConfirmed ||
+				(e.Confirmation == "" && before.Status != hookgate.StatusUnconfirmed) {
+				confirmed[e.ID] = e
+			}
+		}
+	}
+	for i := range w.Endpoints {
+		e := &w.Endpoints[i]
+		switch old, ok := confirmed[e.ID]; {
+		case !need:
+			e.Confirmation, e.ConfirmedAt = "", nil
+		case ok && old.URL == e.URL:
+			e.Confirmation, e.ConfirmedAt = hookgate.ConfirmationConfirmed, old.ConfirmedAt
+		default:
+			// A URL already waiting keeps the link it was sent; any other needs one.
+			if prev := findEndpoint(before, e.ID); prev == nil || !prev.Pending() || prev.URL != e.URL {
+				newlyPending = true
+			}
+			e.Confirmation, e.ConfirmedAt = hookgate.ConfirmationPending, nil
+		}
+	}
+	w.SettleStatus(now)
+	return newlyPending
+}
+
+func findEndpoint(w *hookgate.Webhook, id string) *hookgate.Endpoint {
+	if w == nil {
+		return nil
+	}
+	for i := range w.Endpoints {
+		if w.Endpoints[i].ID == id {
+			return &w.Endpoints[i]
+		}
+	}
+	return nil
+}
+
+// requestConfirmation sends the handshake to w's pending endpoints and
+// keeps the outcome per endpoint in w.ConfirmationRequests, for the answer.
+// A failed send is not an error of the create or update: the answer says
+// so, and the admin can resend.
 func (s *Service) requestConfirmation(ctx context.Context, w *hookgate.Webhook) {
-	if s.Confirmer == nil || w.Status != hookgate.StatusUnconfirmed {
+	if s.Confirmer == nil {
 		return
 	}
-	if _, err := s.Confirmer.RequestConfirmation(context.WithoutCancel(ctx), w); err != nil && s.Logger != nil {
+	sent, err := s.Confirmer.RequestConfirmation(context.WithoutCancel(ctx), w)
+	if err != nil && s.Logger != nil {
 		s.Logger.Warn("sending the subscription confirmation failed", "webhook_id", w.ID, "tenant", w.Tenant, "err", err)
 	}
+	w.ConfirmationRequests = sent
+}
+
+func hasPending(w *hookgate.Webhook) bool {
+	for i := range w.Endpoints {
+		if w.Endpoints[i].Enabled && w.Endpoints[i].Pending() {
+			return true
+		}
+	}
+	return false
 }
 
 // decorate fills the fields computed on read: held events and status reason.
@@ -97,7 +156,7 @@ func (s *Service) decorate(ctx context.Context, ws ...*hookgate.Webhook) {
 	ids := make([]string, len(ws))
 	for i, w := range ws {
 		ids[i] = w.ID
-		w.StatusReason = w.Status.Reason()
+		w.ShowStatus()
 	}
 	if s.Held == nil || len(ws) == 0 {
 		return
@@ -137,7 +196,9 @@ func GenerateSecret() string {
 // (a tenant, or hookgate.SystemTenant). The returned webhook carries its
 // secret, to be shown once.
 func (s *Service) CreateWebhook(ctx context.Context, ns, owner string, in *hookgate.WebhookPatch) (*hookgate.Webhook, error) {
-	w := &hookgate.Webhook{Tenant: ns, System: ns == hookgate.SystemTenant, Owner: owner, Enabled: true, Status: hookgate.StatusActive}
+	now := time.Now().UTC()
+	w := &hookgate.Webhook{Tenant: ns, System: ns == hookgate.SystemTenant, Owner: owner, Enabled: true,
+		Status: hookgate.StatusActive}
 	in.Apply(w, func() string { return s.NewID("ep") })
 	if in.Unsigned != nil {
 		w.Unsigned = *in.Unsigned
@@ -156,9 +217,8 @@ func (s *Service) CreateWebhook(ctx context.Context, ns, owner string, in *hookg
 	} else if w.Secret == "" {
 		w.Secret = GenerateSecret()
 	}
-	if s.needsConfirmation(w) {
-		w.Status = hookgate.StatusUnconfirmed
-	}
+	pending := s.settleConfirmation(w, nil, now)
+	w.StatusChangedAt = nil // the store dates it from the creation
 	if s.Counter != nil && s.MaxPerTenant > 0 {
 		n, err := s.Counter.CountWebhooks(ctx, ns)
 		if err != nil {
@@ -173,7 +233,9 @@ func (s *Service) CreateWebhook(ctx context.Context, ns, owner string, in *hookg
 		return nil, err
 	}
 	s.invalidate(w.Tenant)
-	s.requestConfirmation(ctx, w)
+	if pending {
+		s.requestConfirmation(ctx, w)
+	}
 	s.decorate(ctx, w)
 	return w, nil
 }
@@ -182,7 +244,7 @@ func (s *Service) CreateWebhook(ctx context.Context, ns, owner string, in *hookg
 func (s *Service) UpdateWebhook(ctx context.Context, ns, id string, p *hookgate.WebhookPatch) (*hookgate.Webhook, error) {
 	var v hookgate.Validation
 	if p.Secret != nil {
-		v.Add("secret", "secret is set on create only")
+		v.Add("secret", "secret is set on create only; to change it, POST /v1/webhooks/%s/rotate-secret (both secrets sign during the grace period)", id)
 	}
 	if p.Unsigned != nil {
 		v.Add("unsigned", "unsigned is set on create only")
@@ -193,25 +255,29 @@ func (s *Service) UpdateWebhook(ctx context.Context, ns, id string, p *hookgate.
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	var newlyUnconfirmed bool
+	var newlyPending, reenabled bool
 	w, err := s.Store.UpdateWebhook(ctx, ns, id, func(w *hookgate.Webhook) error {
 		before := *w
+		before.Endpoints = append([]hookgate.Endpoint(nil), w.Endpoints...)
 		p.Apply(w, func() string { return s.NewID("ep") })
 		if err := w.Validate(s.Rules); err != nil {
 			return err
 		}
-		newlyUnconfirmed = false
-		if w.Status != hookgate.StatusUnconfirmed && s.needsConfirmation(w) && !s.needsConfirmation(&before) {
-			w.Status = hookgate.StatusUnconfirmed
-			newlyUnconfirmed = true
+		now := time.Now().UTC()
+		newlyPending = s.settleConfirmation(w, &before, now)
+		if w.Enabled != before.Enabled {
+			w.StatusChangedAt = &now
 		}
+		reenabled = w.Enabled && !before.Enabled
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.invalidate(ns)
-	if newlyUnconfirmed {
+	// A disabled webhook is sent nothing: its pending endpoints are asked
+	// when it is enabled again.
+	if w.Enabled && (newlyPending || (reenabled && hasPending(w))) {
 		s.requestConfirmation(ctx, w)
 	}
 	s.decorate(ctx, w)

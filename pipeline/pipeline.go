@@ -1,7 +1,8 @@
 // Package pipeline renders an event for one webhook: the webhook's
 // transforms in order (each may rewrite the event's data or skip it), then
 // its format, either the in-process `standard` envelope or the plugin that
-// provides the format. It implements hookgate.Renderer, and translates
+// provides the format, then its inline transformation (JavaScript, run by
+// package transformation). It implements hookgate.Renderer, and translates
 // incoming webhook requests through plugins.
 //
 // It owns the order of the steps and nothing else: running plugins is
@@ -11,10 +12,14 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/format"
 	"github.com/hookgate/hookgate/plugins/host"
+	"github.com/hookgate/hookgate/plugins/sdk"
+	"github.com/hookgate/hookgate/transformation"
 )
 
 // ErrPlugin is wrapped by every error that comes from a plugin (crash,
@@ -30,14 +35,20 @@ type (
 	IncomingResult = host.IncomingResult
 	// APIRequest is one request on the CRM's API.
 	APIRequest = host.APIRequest
+	// Headers are the headers of incoming requests and of the API requests
+	// made for them: the SDK's type, which plugins see.
+	Headers = sdk.Headers
 	// FormatInfo describes one available format.
 	FormatInfo = host.FormatInfo
 )
+
+const formatStandard = format.StandardName
 
 // Pipeline renders events for webhooks. It is safe for concurrent use.
 type Pipeline struct {
 	host *host.Host
 	std  format.Standard
+	js   *transformation.Engine
 }
 
 var _ hookgate.Renderer = (*Pipeline)(nil)
@@ -46,19 +57,81 @@ var _ hookgate.Renderer = (*Pipeline)(nil)
 // `standard` format is available.
 func New(h *host.Host) *Pipeline { return &Pipeline{host: h} }
 
-// Render applies w's transforms, then its format. A skipped event returns a
-// Payload with Skip set. Errors from plugins wrap ErrPlugin.
+// WithTransformations makes the pipeline apply webhooks' inline
+// transformations with e (nil: they are disabled, and a webhook that has one
+// fails its deliveries with transformation_error). It returns p.
+func (p *Pipeline) WithTransformations(e *transformation.Engine) *Pipeline {
+	p.js = e
+	return p
+}
+
+// Transformations returns the engine of inline transformations, nil when
+// they are disabled.
+func (p *Pipeline) Transformations() *transformation.Engine { return p.js }
+
+// Render applies w's transforms, then its format, then its inline
+// transformation. A skipped event returns a Payload with Skip set. Errors
+// from plugins wrap ErrPlugin; those of the inline transformation wrap
+// hookgate.ErrTransformation.
 //
-// The fast path (standard, no transforms) is small enough to inline, so it
-// costs what format.Standard costs.
+// The fast path (standard, no transforms, no transformation) is small enough
+// to inline, so it costs what format.Standard costs.
 func (p *Pipeline) Render(ctx context.Context, ev *hookgate.Event, w *hookgate.Webhook) (*hookgate.Payload, error) {
-	if len(w.Transforms) == 0 && (w.Format == format.StandardName || w.Format == "") {
+	if len(w.Transforms) == 0 && w.Transformation == "" && (w.Format == format.StandardName || w.Format == "") {
 		return p.std.Render(ctx, ev, w)
 	}
 	return p.render(ctx, ev, w)
 }
 
 func (p *Pipeline) render(ctx context.Context, ev *hookgate.Event, w *hookgate.Webhook) (*hookgate.Payload, error) {
+	pl, err := p.format(ctx, ev, w)
+	if err != nil || pl.Skip || w.Transformation == "" {
+		return pl, err
+	}
+	return p.transform(ctx, ev, w, pl)
+}
+
+// transform applies w's inline transformation to the payload its format
+// rendered for ev.
+func (p *Pipeline) transform(ctx context.Context, ev *hookgate.Event, w *hookgate.Webhook, pl *hookgate.Payload) (*hookgate.Payload, error) {
+	if p.js == nil {
+		return nil, &hookgate.Error{Code: hookgate.EINVALID, Message: "inline transformations are disabled on this server (transformations.enabled)", Err: hookgate.ErrTransformation}
+	}
+	res, err := p.js.Run(ctx, w, transformation.Input{Event: ev, Body: pl.Body, ContentType: pl.ContentType, Headers: pl.Headers})
+	if err != nil {
+		return nil, err
+	}
+	if res.Skip {
+		return &hookgate.Payload{Skip: true, SkipReason: "transformation: the handler returned null"}, nil
+	}
+	return &hookgate.Payload{Body: res.Body, ContentType: pl.ContentType, Headers: res.Headers}, nil
+}
+
+// Preview renders ev in w's format, then applies the transformation source
+// src (not yet saved) to it. An error of src itself is EINVALID; one of its
+// run wraps hookgate.ErrTransformation.
+func (p *Pipeline) Preview(ctx context.Context, ev *hookgate.Event, w *hookgate.Webhook, src string) (formatted, out *hookgate.Payload, err error) {
+	if p.js == nil {
+		return nil, nil, hookgate.Errorf(hookgate.EUNAVAILABLE, "inline transformations are disabled on this server (transformations.enabled)")
+	}
+	plain := *w
+	plain.Transformation = ""
+	formatted, err = p.Render(ctx, ev, &plain)
+	if err != nil || formatted.Skip {
+		return formatted, nil, err
+	}
+	res, err := p.js.Preview(ctx, src, transformation.Input{Event: ev, Body: formatted.Body, ContentType: formatted.ContentType, Headers: formatted.Headers})
+	if err != nil {
+		return formatted, nil, err
+	}
+	if res.Skip {
+		return formatted, &hookgate.Payload{Skip: true, SkipReason: "transformation: the handler returned null"}, nil
+	}
+	return formatted, &hookgate.Payload{Body: res.Body, ContentType: formatted.ContentType, Headers: res.Headers}, nil
+}
+
+// format applies w's transforms, then its format.
+func (p *Pipeline) format(ctx context.Context, ev *hookgate.Event, w *hookgate.Webhook) (*hookgate.Payload, error) {
 	if len(w.Transforms) > 0 {
 		if p.host == nil {
 			return nil, noPlugins(w.Transforms[0])
@@ -107,6 +180,15 @@ func (p *Pipeline) HasTransform(name string) bool {
 	return p.host != nil && p.host.HasTransform(name)
 }
 
+// FormatUnavailable says why a format no running plugin provides may be
+// provided by a configured plugin that did not start; "" when none could.
+func (p *Pipeline) FormatUnavailable(name string) string {
+	if p.host == nil {
+		return ""
+	}
+	return p.host.FormatUnavailable(name)
+}
+
 // Unavailable explains why a format or transform cannot be used right now
 // ("" when it can), for a clear message when a webhook is refused.
 func (p *Pipeline) Unavailable(name string) string {
@@ -128,6 +210,21 @@ func (p *Pipeline) Formats() []FormatInfo {
 	return out
 }
 
+// EventTypes returns the event types the format renders: nil (any) for
+// `standard` and for plugins that declare none.
+func (p *Pipeline) EventTypes(format string) []string {
+	if p.host == nil || format == "" || format == formatStandard {
+		return nil
+	}
+	return p.host.EventTypes(format)
+}
+
+// AllowsHTTP reports whether the format's plugin accepts http:// endpoints
+// (plugins[].allow_http).
+func (p *Pipeline) AllowsHTTP(format string) bool {
+	return p.host != nil && p.host.AllowsHTTP(format)
+}
+
 // NeedsConfirmation reports whether webhooks with the format need the
 // subscription confirmation handshake (Uspacy's), as the plugin's Info says.
 func (p *Pipeline) NeedsConfirmation(format string) bool {
@@ -147,6 +244,31 @@ func (p *Pipeline) TransformIncoming(ctx context.Context, plugin string, req Inc
 	return res, nil
 }
 
+// WaitPlugins waits until every plugin w's transforms and format need can
+// take calls (running, circuit breaker closed), up to max in all, and
+// reports whether they can.
+func (p *Pipeline) WaitPlugins(ctx context.Context, w *hookgate.Webhook, max time.Duration) bool {
+	if p.host == nil {
+		return false
+	}
+	deadline := time.Now().Add(max)
+	names := w.Transforms
+	if w.Format != format.StandardName && w.Format != "" {
+		names = append(names[:len(names):len(names)], w.Format)
+	}
+	for _, n := range names {
+		if !p.host.WaitAvailable(ctx, n, time.Until(deadline)) {
+			return false
+		}
+	}
+	return true
+}
+
+// HeadersOf converts net/http's headers to Headers, joining the values of
+// a name with ", ".
+func HeadersOf(h http.Header) Headers { return sdk.HeadersOf(h) }
+
 func noPlugins(name string) error {
-	return &hookgate.Error{Code: hookgate.EUNAVAILABLE, Message: fmt.Sprintf("no plugins are loaded to provide %q", name), Err: ErrPlugin}
+	return &hookgate.Error{Code: hookgate.EUNAVAILABLE, Message: fmt.Sprintf("no plugins are loaded to provide %q", name),
+		Err: &host.Failure{Plugin: name, Kind: host.KindUnavailable}}
 }

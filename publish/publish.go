@@ -83,6 +83,19 @@ type Publisher struct {
 	// Accepted is called with the number of events accepted and deliveries
 	// enqueued (metrics). Optional.
 	Accepted func(events, deliveries int)
+	// Schemas checks event data against its type's schema (events.validate);
+	// nil turns the check off. With EnforceSchemas a violation refuses the
+	// event (schema_violation); without, it is passed to OnViolation and
+	// the event is accepted.
+	Schemas        SchemaChecker
+	EnforceSchemas bool
+	OnViolation    func(typ string, err error)
+}
+
+// SchemaChecker checks event data against its type's schema (implemented by
+// eventschema.Validator).
+type SchemaChecker interface {
+	Validate(typ string, data []byte) error
 }
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
@@ -108,7 +121,20 @@ func (p *Publisher) Validate(in *Input) error {
 	case len(in.Data) > p.MaxPayload:
 		return hookgate.Errorf(hookgate.ETOOLARGE, "event data is %d bytes; the limit is %d", len(in.Data), p.MaxPayload)
 	}
-	return v.Err()
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if p.Schemas != nil {
+		if err := p.Schemas.Validate(in.Type, in.Data); err != nil {
+			if p.EnforceSchemas {
+				return err
+			}
+			if p.OnViolation != nil {
+				p.OnViolation(in.Type, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Publish accepts events for tenant. idemKey (the Idempotency-Key header)
@@ -181,9 +207,15 @@ func (p *Publisher) Publish(ctx context.Context, tenant string, ins []Input, ide
 		}
 		err = p.Holder.Hold(ctx, h.w, h.ds)
 		if errors.Is(err, queue.ErrWebhookActive) {
-			// The index was stale: the webhook is active, deliver.
-			more := make([]queue.Item, len(h.ds))
-			for i, d := range h.ds {
+			// The index was stale: the webhook is active (or some endpoints
+			// have confirmed), deliver what was not held.
+			send := h.ds
+			var de *queue.DeliverableError
+			if errors.As(err, &de) {
+				send = de.Deliveries
+			}
+			more := make([]queue.Item, len(send))
+			for i, d := range send {
 				more[i] = queue.Item{Delivery: d, Retries: p.Retries(h.w)}
 			}
 			err = p.Queue.Enqueue(ctx, more)
@@ -276,7 +308,7 @@ func (p *Publisher) plan(ctx context.Context, tenant string, pl *plan, now time.
 			d := &queue.Delivery{ID: DeliveryID(tenant, ev.ID, w.ID, ep.ID), Namespace: w.Tenant,
 				WebhookID: w.ID, EndpointID: ep.ID, Event: *ev, EnqueuedAt: now}
 			switch {
-			case w.Status == hookgate.StatusActive:
+			case w.Delivers(&ep):
 				pl.items = append(pl.items, queue.Item{Delivery: d, Retries: p.Retries(w)})
 				n++
 			case p.Holder != nil:

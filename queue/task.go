@@ -27,6 +27,9 @@ type Delivery struct {
 	EnqueuedAt time.Time
 	Manual     bool // a manual retry from the API
 	Attempt0   int  // attempts made before this task (manual retries continue the count)
+	// Test marks a test send (header webhook-test: true). Test sends are
+	// synchronous and never queued, so it is not in the task payload.
+	Test bool
 }
 
 const payloadVersion = 1

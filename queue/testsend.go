@@ -28,11 +28,18 @@ type TestResult struct {
 	Error      string  `json:"error,omitempty"`
 	DeliveryID string  `json:"delivery_id,omitempty"`
 	DurationMS float64 `json:"duration_ms"`
+	// Test is always true: the request was a test, sent with the header
+	// webhook-test: true.
+	Test bool `json:"test"`
+	// EventType is the event the test sent: webhook.test (standard) or the
+	// example of a subscribed type the format renders.
+	EventType string `json:"event_type"`
 }
 
-// SendTest sends ev (a webhook.test event) synchronously to each endpoint, in
-// the webhook's format and signed, without retries, and logs each delivery
-// when log is true (saved webhooks; not URLs typed in a dialog).
+// SendTest sends ev (a test event) synchronously to each endpoint, in the
+// webhook's format, signed and marked with the header webhook-test: true,
+// without retries, and logs each delivery as a test when log is true (saved
+// webhooks; not URLs typed in a dialog).
 func (wk *Worker) SendTest(ctx context.Context, w *hookgate.Webhook, eps []hookgate.Endpoint, ev *hookgate.Event, newID func() string, log bool) []TestResult {
 	out := make([]TestResult, len(eps))
 	var wg sync.WaitGroup
@@ -41,10 +48,11 @@ func (wk *Worker) SendTest(ctx context.Context, w *hookgate.Webhook, eps []hookg
 		go func(i int) {
 			defer wg.Done()
 			ep := &eps[i]
-			d := &Delivery{ID: newID(), Namespace: w.Tenant, WebhookID: w.ID, EndpointID: ep.ID, Event: *ev, EnqueuedAt: time.Now()}
+			d := &Delivery{ID: newID(), Namespace: w.Tenant, WebhookID: w.ID, EndpointID: ep.ID, Event: *ev, EnqueuedAt: time.Now(), Test: true}
 			att, _ := wk.attempt(ctx, w, ep, d)
 			att.N = 1
-			r := TestResult{URL: ep.URL, EndpointID: ep.ID, OK: att.OK(), StatusCode: att.StatusCode, DurationMS: att.DurationMS}
+			r := TestResult{URL: ep.URL, EndpointID: ep.ID, OK: att.OK(), StatusCode: att.StatusCode, DurationMS: att.DurationMS,
+				Test: true, EventType: ev.Type}
 			if !r.OK && att.ErrorClass != hookgate.ClassSkipped {
 				r.Error = att.Error
 			}

@@ -25,7 +25,7 @@ type Webhooks interface {
 }
 
 // Recorder writes an attempt to the delivery log and returns the webhook's
-// consecutive failures after it.
+// consecutive failed deliveries after it.
 type Recorder interface {
 	Record(ctx context.Context, rec store.Record) (int64, error)
 }
@@ -40,14 +40,26 @@ type Sender interface {
 type Lifecycle interface {
 	// Hold keeps a delivery of a webhook that is not active.
 	Hold(ctx context.Context, w *hookgate.Webhook, ds []*Delivery) error
-	// Failed is told the webhook's consecutive failures after a failed attempt.
+	// Failed is told the webhook's consecutive failed deliveries after a
+	// delivery failed for good (its retries exhausted).
 	Failed(ctx context.Context, w *hookgate.Webhook, consecutive int64)
 	// Gone is told that an endpoint answered 410 and the policy disables it.
 	Gone(ctx context.Context, w *hookgate.Webhook, endpointID string)
 }
 
+// PluginWaiter is implemented by a Renderer whose formats and transforms
+// come from plugins (pipeline.Pipeline): it waits until those a webhook
+// names can take calls, up to max, and reports whether they can.
+type PluginWaiter interface {
+	WaitPlugins(ctx context.Context, w *hookgate.Webhook, max time.Duration) bool
+}
+
 // Policy is the delivery policy from config.
 type Policy struct {
+	// PluginWaitMax bounds how long a delivery waits for an unavailable
+	// plugin (not running, circuit breaker open) before it spends an
+	// attempt; 0 does not wait.
+	PluginWaitMax   time.Duration
 	RetryDelays     []time.Duration // default schedule
 	Jitter          float64         // ± fraction
 	RetryAfterMax   time.Duration
@@ -217,18 +229,47 @@ func (e *busyError) Unwrap() error { return errEndpointBusy }
 // share of requests in flight; it is not a failed attempt.
 var errEndpointBusy = errors.New("endpoint busy")
 
+// TestHeader marks a test send ("Test endpoints"): its value is "true".
+// Receivers may use it to keep test payloads out of their records.
+const TestHeader = "webhook-test"
+
 // ErrWebhookActive is what Lifecycle.Hold returns when the webhook turns out
 // to be active (the in-memory view was stale): the delivery is not held and
 // should be sent. The worker re-schedules it shortly, not as a failed attempt.
 var ErrWebhookActive = errors.New("webhook is active")
 
-// retryError asks asynq for another attempt after delay.
+// DeliverableError is what Lifecycle.Hold returns when some of the
+// deliveries it was given are to be sent after all (their endpoint has
+// confirmed meanwhile): it held the others. errors.Is(err,
+// ErrWebhookActive) holds for it.
+type DeliverableError struct{ Deliveries []*Delivery }
+
+func (e *DeliverableError) Error() string     { return ErrWebhookActive.Error() }
+func (e *DeliverableError) Is(err error) bool { return err == ErrWebhookActive }
+
+// retryError asks asynq for another attempt at due.
 type retryError struct {
-	delay time.Duration
+	due   time.Time
 	cause string
 }
 
-func (e *retryError) Error() string { return "retry in " + e.delay.String() + ": " + e.cause }
+func (e *retryError) Error() string {
+	return "retry at " + e.due.UTC().Format(time.RFC3339) + ": " + e.cause
+}
+
+// retryDue is when a retry delay taken at now falls due, as asynq can keep
+// it: asynq's retry queue holds whole Unix seconds and hands a task over
+// once that second has begun, so a due time with a fraction is rounded up
+// to the next whole second. Rounded down (asynq's own truncation), a 1s
+// delay could fire after 0.5s, earlier than the jitter allows; rounded up,
+// an attempt is never early, and at most a second late.
+func retryDue(now time.Time, delay time.Duration) time.Time {
+	due := now.Add(delay)
+	if t := due.Truncate(time.Second); !t.Equal(due) {
+		due = t.Add(time.Second)
+	}
+	return due
+}
 
 // RetryDelay is asynq's RetryDelayFunc: the delay the handler decided.
 func RetryDelay(_ int, err error, _ *asynq.Task) time.Duration {
@@ -236,7 +277,9 @@ func RetryDelay(_ int, err error, _ *asynq.Task) time.Duration {
 	var be *busyError
 	switch {
 	case errors.As(err, &re):
-		return re.delay
+		// asynq adds this to its own clock, read after ours: the task's
+		// second is then never before re.due's.
+		return max(time.Until(re.due), time.Millisecond)
 	case errors.As(err, &be):
 		return be.delay
 	case errors.Is(err, errEndpointBusy):
@@ -268,14 +311,15 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			wk.Metrics.dropped("webhook_deleted")
 			return nil
 		}
-		return &retryError{delay: time.Second, cause: "webhook lookup: " + err.Error()}
+		return &retryError{due: time.Now().Add(time.Second), cause: "webhook lookup: " + err.Error()}
 	}
 	ep := endpointOf(w, d.EndpointID)
 	if !w.Enabled || ep == nil || !ep.Enabled {
 		wk.Metrics.dropped("disabled")
 		return nil
 	}
-	if w.Status != hookgate.StatusActive {
+	if !w.Delivers(ep) {
+		// Paused, auto-paused, or the endpoint waits for its confirmation.
 		// Held deliveries go back to the queue as new tasks on release: carry
 		// the attempts already made so the numbering goes on.
 		if wk.Lifecycle != nil {
@@ -287,11 +331,11 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 				return errEndpointBusy
 			}
 			if err != nil {
-				return &retryError{delay: time.Second, cause: "hold: " + err.Error()}
+				return &retryError{due: time.Now().Add(time.Second), cause: "hold: " + err.Error()}
 			}
 			return nil
 		}
-		return &retryError{delay: 5 * time.Second, cause: "webhook is " + string(w.Status)}
+		return &retryError{due: time.Now().Add(5 * time.Second), cause: "webhook is " + string(w.Status)}
 	}
 	slot := wk.slot(ep.ID)
 	if !slot.acquire(ctx) {
@@ -316,14 +360,16 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		rec.Delivery.Status = hookgate.DeliverySucceeded
 		rec.Counted = false
 	default:
+		// A plugin's failure is not the receiver's: it never counts
+		// toward auto-pause or the webhook's failure counters.
+		rec.Counted = att.ErrorClass != hookgate.ClassPluginError
 		gone := att.StatusCode == 410 && att.ErrorClass == hookgate.ClassHTTPStatus
 		if retried < maxRetry && !(gone && wk.Policy.GonePolicy != "retry") {
-			delay := wk.retryDelay(w, retried, att.StatusCode, retryAfter)
-			at := time.Now().Add(delay)
+			at := retryDue(time.Now(), wk.retryDelay(w, retried, att.StatusCode, retryAfter))
 			att.NextRetryAt = &at
 			rec.Delivery.NextRetryAt = &at
 			rec.Delivery.Status = hookgate.DeliveryRetrying
-			next = &retryError{delay: delay, cause: att.ErrorClass}
+			next = &retryError{due: at, cause: att.ErrorClass}
 		} else {
 			rec.Delivery.Status = hookgate.DeliveryFailed
 		}
@@ -331,6 +377,13 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			wk.Lifecycle.Gone(ctx, w, ep.ID)
 		}
 	}
+	if att.ErrorClass == hookgate.ClassTransformationError {
+		// The webhook's own script failed, not its receiver: retried (a
+		// fixed script applies to the retries) but never counted toward
+		// auto-pause.
+		rec.Counted = false
+	}
+	rec.Streak = streak(&rec)
 	if rec.Delivery.Status == hookgate.DeliverySucceeded {
 		// The event's data is kept for a manual retry, which only a failed
 		// delivery can get; the attempt keeps the body as sent. Not storing
@@ -342,10 +395,29 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		wk.Logger.Warn("delivery log write failed", "delivery_id", d.ID, "err", err)
 	}
 	wk.Metrics.observe(att, rec.Delivery.Status, &d)
-	if !att.OK() && rec.Counted && wk.Lifecycle != nil && err == nil {
+	if rec.Streak == store.StreakFail && wk.Lifecycle != nil && err == nil {
 		wk.Lifecycle.Failed(ctx, w, consecutive)
 	}
 	return next
+}
+
+// streak decides what a recorded attempt does to the webhook's consecutive
+// failed deliveries, the count auto-pause watches (lifecycle.auto_pause_after):
+// a delivery that succeeds resets it; a delivery that fails for good (no
+// retry left, or a 410 the policy does not retry) adds one; an attempt that
+// will be retried adds nothing (it stays in the log and in failure_count),
+// nor does one that is not counted against the receiver (rec.Counted false).
+// This is the one place that decides it.
+func streak(rec *store.Record) store.Streak {
+	switch {
+	case !rec.Counted:
+		return store.StreakKeep
+	case rec.Delivery.Status == hookgate.DeliverySucceeded:
+		return store.StreakReset
+	case rec.Delivery.Status == hookgate.DeliveryFailed:
+		return store.StreakFail
+	}
+	return store.StreakKeep
 }
 
 // SendMessage signs body as the webhook's deliveries are signed and sends it
@@ -399,6 +471,20 @@ func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate
 	start := time.Now()
 	att := &hookgate.Attempt{At: start.UTC()}
 	p, err := wk.Renderer.Render(ctx, &d.Event, w)
+	if err != nil && hookgate.ErrorCode(err) == hookgate.EUNAVAILABLE && wk.Policy.PluginWaitMax > 0 {
+		// The plugin is restarting or its breaker is open: wait for it
+		// rather than spend one of the receiver's attempts.
+		if pw, ok := wk.Renderer.(PluginWaiter); ok && pw.WaitPlugins(ctx, w, wk.Policy.PluginWaitMax) {
+			p, err = wk.Renderer.Render(ctx, &d.Event, w)
+		}
+	}
+	if err != nil && errors.Is(err, hookgate.ErrTransformation) {
+		att.ErrorClass, att.Error = hookgate.ClassTransformationError, "transformation_error: "+hookgate.ErrorMessage(err)
+		att.DurationMS = ms(time.Since(start))
+		wk.Logger.Info("delivery attempt failed", "delivery_id", d.ID, "tenant", d.Namespace, "webhook_id", w.ID, "endpoint_id", ep.ID,
+			"class", att.ErrorClass, "transformation_version", w.TransformationVersion, "err", hookgate.ErrorMessage(err))
+		return att, 0
+	}
 	if err != nil {
 		// The delivery log shows the plugin host's message ("plugin x: did
 		// not answer within 2s"), not the wrapped cause: that is for the
@@ -416,6 +502,17 @@ func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate
 	if p.Skip {
 		att.ErrorClass, att.Error = hookgate.ClassSkipped, p.SkipReason
 		return att, 0
+	}
+	if d.Test {
+		// The payload's headers may be shared with the renderer: add to a copy.
+		hs := make(map[string]string, len(p.Headers)+1)
+		for k, v := range p.Headers {
+			hs[k] = v
+		}
+		hs[TestHeader] = "true"
+		q := *p
+		q.Headers = hs
+		p = &q
 	}
 	req := wk.request(w, ep.URL, d.ID, d.Event.Type, p, start)
 	res := wk.Sender.Send(ctx, req)

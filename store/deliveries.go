@@ -46,14 +46,54 @@ type StoredDelivery struct {
 	Data       json.RawMessage `json:"data,omitempty"`
 }
 
+// storedForm is how a delivery's summary is kept in Redis: the event's data
+// as the exact bytes published (a string), since encoding/json compacts a
+// json.RawMessage it encodes, and a manual retry must send the body the
+// first attempt sent, byte for byte (receivers hash bodies).
+type storedForm struct {
+	*StoredDelivery
+	Data    json.RawMessage `json:"data,omitempty"` // older summaries (compacted)
+	DataRaw string          `json:"data_raw,omitempty"`
+}
+
+func encodeDelivery(d *StoredDelivery) ([]byte, error) {
+	return json.Marshal(storedForm{StoredDelivery: d, DataRaw: string(d.Data)})
+}
+
+func decodeDelivery(b []byte, d *StoredDelivery) error {
+	f := storedForm{StoredDelivery: d}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	d.Data = f.Data
+	if f.DataRaw != "" {
+		d.Data = json.RawMessage(f.DataRaw)
+	}
+	return nil
+}
+
 // Record is one attempt to write: the delivery's new summary and the attempt.
 // Ok and StatusCode update the webhook's counters.
 type Record struct {
 	Delivery *StoredDelivery
 	Attempt  *hookgate.Attempt // nil when only the summary changes (held, queued for manual retry)
-	// Counted is true when the attempt counts for the webhook's counters.
+	// Counted is true when the attempt counts for the webhook's counters
+	// (last_triggered_at, last_status_code, failure_count).
 	Counted bool
+	// Streak is what the record does to the webhook's consecutive failed
+	// deliveries (consecutive_failures, which auto-pause watches).
+	Streak Streak
 }
+
+// Streak is what a record does to the webhook's consecutive failed deliveries.
+type Streak int8
+
+// Streak values. The queue worker decides which (queue.streak).
+const (
+	StreakKeep  Streak = iota // no change: an attempt to be retried, a skipped one, a summary
+	StreakReset               // a delivery succeeded: back to 0
+	StreakFail                // a delivery failed for good, after its retries: one more
+)
 
 func (l *DeliveryLog) summaryKey(wh, id string) string {
 	return l.prefix + ":dlv:{" + wh + "}:" + id
@@ -70,16 +110,17 @@ func StatsKey(prefix, webhookID string) string { return prefix + ":wh:" + webhoo
 // KEYS: index, stats, then per record its summary and attempts keys.
 // ARGV: now ms, max entries, max age ms, ttl s, summary key prefix, then per
 // record 6 values: summary JSON, attempt JSON ("" for none), delivery id,
-// created ms, counted (0/1), ok (0/1) and status code (7 in all).
-// Returns the webhook's consecutive failures after each record.
+// created ms, counted (0/1), ok (0/1), status code and streak ("", "r" reset,
+// "f" one more failed delivery) (8 in all).
+// Returns the webhook's consecutive failed deliveries after each record.
 var recordScript = redis.NewScript(`
 local now, maxn, maxage, ttl, pfx = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local n = (#ARGV - 5) / 7
+local n = (#ARGV - 5) / 8
 local consecutive = tonumber(redis.call('HGET', KEYS[2], 'consecutive_failures') or '0') or 0
-local failures, counted, code = 0, false, nil
+local failures, counted, code, streak = 0, false, nil, false
 local out = {}
 for i = 0, n - 1 do
-  local a = 5 + i * 7
+  local a = 5 + i * 8
   local sk, ak = KEYS[3 + i * 2], KEYS[4 + i * 2]
   redis.call('SET', sk, ARGV[a + 1], 'EX', ttl)
   if ARGV[a + 2] ~= '' then
@@ -89,12 +130,14 @@ for i = 0, n - 1 do
   redis.call('ZADD', KEYS[1], 'NX', ARGV[a + 4], ARGV[a + 3])
   if ARGV[a + 5] == '1' then
     counted, code = true, ARGV[a + 7]
-    if ARGV[a + 6] == '1' then
-      consecutive = 0
-    else
-      consecutive = consecutive + 1
+    if ARGV[a + 6] ~= '1' then
       failures = failures + 1
     end
+  end
+  if ARGV[a + 8] == 'r' then
+    consecutive, streak = 0, true
+  elseif ARGV[a + 8] == 'f' then
+    consecutive, streak = consecutive + 1, true
   end
   out[i + 1] = consecutive
 end
@@ -119,18 +162,27 @@ if #gone > 0 then
   end
 end
 if counted then
-  redis.call('HSET', KEYS[2], 'last_triggered_at', now, 'last_status_code', code, 'consecutive_failures', consecutive)
+  redis.call('HSET', KEYS[2], 'last_triggered_at', now, 'last_status_code', code)
   if failures > 0 then
     redis.call('HINCRBY', KEYS[2], 'failure_count', failures)
   end
+end
+if streak then
+  redis.call('HSET', KEYS[2], 'consecutive_failures', consecutive)
 end
 return out
 `)
 
 // Write records a batch of attempts in one round trip, with one script call
 // per webhook of the batch, and returns, per record, the webhook's
-// consecutive failures after it (0 after a success).
+// consecutive failed deliveries after it (0 after a success).
 func (l *DeliveryLog) Write(ctx context.Context, recs []Record) ([]int64, error) {
+	return l.write(ctx, recs, true)
+}
+
+// write is Write; count is false when the aggregates (stats.go) of recs are
+// already counted (the second try after Redis lost the script).
+func (l *DeliveryLog) write(ctx context.Context, recs []Record, count bool) ([]int64, error) {
 	if len(recs) == 0 {
 		return nil, nil
 	}
@@ -150,19 +202,20 @@ func (l *DeliveryLog) Write(ctx context.Context, recs []Record) ([]int64, error)
 		}
 		g.idx = append(g.idx, i)
 	}
-	now := time.Now().UnixMilli()
+	at := time.Now()
+	now := at.UnixMilli()
 	ttl := int64(l.maxAge/time.Second) + 1
 	cmds := make([]*redis.Cmd, len(groups))
 	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for gi, g := range groups {
 			keys := make([]string, 0, 2+2*len(g.idx))
 			keys = append(keys, l.indexKey(g.wh), StatsKey(l.prefix, g.wh))
-			args := make([]any, 0, 5+7*len(g.idx))
+			args := make([]any, 0, 5+8*len(g.idx))
 			args = append(args, now, l.maxEntries, l.maxAge.Milliseconds(), ttl, l.summaryKey(g.wh, ""))
 			for _, i := range g.idx {
 				r := recs[i]
 				d := r.Delivery
-				sum, err := json.Marshal(d)
+				sum, err := encodeDelivery(d)
 				if err != nil {
 					return fmt.Errorf("encode delivery %s: %w", d.ID, err)
 				}
@@ -183,10 +236,20 @@ func (l *DeliveryLog) Write(ctx context.Context, recs []Record) ([]int64, error)
 				}
 				sk := l.summaryKey(d.WebhookID, d.ID)
 				keys = append(keys, sk, sk+":att")
-				args = append(args, sum, att, d.ID, d.CreatedAt.UnixMilli(), counted, ok, code)
+				streak := ""
+				switch r.Streak {
+				case StreakReset:
+					streak = "r"
+				case StreakFail:
+					streak = "f"
+				}
+				args = append(args, sum, att, d.ID, d.CreatedAt.UnixMilli(), counted, ok, code, streak)
 				p.SetNX(ctx, l.refKey(d.ID), d.Namespace+" "+d.WebhookID, l.maxAge)
 			}
 			cmds[gi] = recordScript.EvalSha(ctx, p, keys, args...)
+		}
+		if count {
+			l.countOutcomes(ctx, p, recs, at)
 		}
 		return nil
 	})
@@ -194,7 +257,7 @@ func (l *DeliveryLog) Write(ctx context.Context, recs []Record) ([]int64, error)
 		if lerr := recordScript.Load(ctx, l.rdb).Err(); lerr != nil {
 			return nil, translate("load record script", lerr)
 		}
-		return l.Write(ctx, recs)
+		return l.write(ctx, recs, false)
 	}
 	if err != nil {
 		return nil, translate("write delivery log", err)
@@ -238,7 +301,7 @@ func (l *DeliveryLog) Find(ctx context.Context, ns, id string) (*StoredDelivery,
 		return nil, translate("find delivery", err)
 	}
 	var d StoredDelivery
-	if err := json.Unmarshal([]byte(sum.Val()), &d); err != nil {
+	if err := decodeDelivery([]byte(sum.Val()), &d); err != nil {
 		return nil, fmt.Errorf("decode delivery %s: %w", id, err)
 	}
 	for _, a := range atts.Val() {
@@ -349,6 +412,7 @@ func (l *DeliveryLog) DeleteWebhookLog(ctx context.Context, webhookID string) er
 		}
 		p.Del(ctx, l.indexKey(webhookID))
 		p.Del(ctx, StatsKey(l.prefix, webhookID))
+		l.deleteAggregates(ctx, p, webhookID, time.Now())
 		return nil
 	})
 	return translate("delete delivery log", err)

@@ -14,12 +14,61 @@ func rec(wh, id string, created time.Time, ok bool) store.Record {
 	if !ok {
 		code = 500
 	}
+	streak := store.StreakReset
+	if !ok {
+		streak = store.StreakFail
+	}
 	return store.Record{
 		Delivery: &store.StoredDelivery{Namespace: "acme", Delivery: hookgate.Delivery{ID: id, WebhookID: wh, Tenant: "acme",
 			EventType: "contact.created", CreatedAt: created, StatusCode: code}},
 		Attempt: &hookgate.Attempt{N: 1, StatusCode: code, At: created},
 		Counted: true,
+		Streak:  streak,
 	}
+}
+
+// Failed attempts that will be retried count as failures (failure_count,
+// last_status_code) but not as failed deliveries: consecutive_failures moves
+// only when a delivery succeeds or fails for good.
+func TestRetriedAttemptsDoNotCountAsFailedDeliveries(t *testing.T) {
+	ctx := context.Background()
+	rdb := newClient(t)
+	prefix := newPrefix(t, rdb)
+	log := store.NewDeliveryLog(rdb, prefix, 100, time.Hour)
+	now := time.Now()
+	retried := func(id string) store.Record {
+		r := rec("wh_r", id, now, false)
+		r.Streak = store.StreakKeep
+		return r
+	}
+	got, err := log.Write(ctx, []store.Record{retried("dl_1"), retried("dl_1"), retried("dl_1"), rec("wh_r", "dl_1", now, false),
+		retried("dl_2"), retried("dl_2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{0, 0, 0, 1, 1, 1}; !equalInts(got, want) {
+		t.Fatalf("consecutive failed deliveries after each record = %v, want %v", got, want)
+	}
+	stats := rdb.HGetAll(ctx, store.StatsKey(prefix, "wh_r")).Val()
+	if stats["failure_count"] != "6" || stats["consecutive_failures"] != "1" {
+		t.Fatalf("stats = %v, want failure_count 6 (attempts) and consecutive_failures 1 (deliveries)", stats)
+	}
+	// A success on a retry resets the streak.
+	if got, err = log.Write(ctx, []store.Record{rec("wh_r", "dl_2", now, true)}); err != nil || got[0] != 0 {
+		t.Fatalf("after a success: %v %v", got, err)
+	}
+}
+
+func equalInts(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // One batch carrying interleaved records of two webhooks: each webhook's

@@ -199,7 +199,7 @@ func (s *Store) FindWebhooks(ctx context.Context, f hookgate.WebhookFilter) ([]*
 			return nil, "", err
 		}
 		for i, w := range ws {
-			if w == nil || (f.Status != "" && w.Status != f.Status) || (f.Event != "" && !w.Subscribed(f.Event)) {
+			if w == nil || (f.Status != "" && w.EffectiveStatus() != f.Status) || (f.Event != "" && !w.Subscribed(f.Event)) {
 				continue
 			}
 			page = append(page, w)

@@ -553,3 +553,25 @@ func (s *Store) IncomingLog(ctx context.Context, tenant, id string, limit int) (
 	}
 	return out, nil
 }
+
+// IncomingTenants returns, sorted, the tenants that have incoming webhooks.
+// It scans the keyspace (there is no tenant index for incoming webhooks), so
+// it is for rare administrative questions such as a plugin reload's, never
+// a request path.
+func (s *Store) IncomingTenants(ctx context.Context) ([]string, error) {
+	head, tail := s.tenantKey(""), ":in:ids"
+	head = head[:len(head)-1] // up to and including "{"
+	var out []string
+	iter := s.rdb.Scan(ctx, 0, head+"*}"+tail, 500).Iterator()
+	for iter.Next(ctx) {
+		k := iter.Val()
+		if t, ok := strings.CutSuffix(strings.TrimPrefix(k, head), "}"+tail); ok && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return nil, wrap(ctx, err, "list incoming tenants")
+	}
+	slices.Sort(out)
+	return out, nil
+}

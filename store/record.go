@@ -25,11 +25,15 @@ type record struct {
 	Events              []string               `json:"events"`
 	Format              string                 `json:"format,omitempty"`
 	Transforms          []string               `json:"transforms,omitempty"`
+	Transformation      string                 `json:"transformation,omitempty"`
+	TransformationVer   int                    `json:"transformation_version,omitempty"`
 	Filter              json.RawMessage        `json:"filter,omitempty"`
 	Settings            map[string]string      `json:"settings,omitempty"`
 	Metadata            map[string]string      `json:"metadata,omitempty"`
 	Enabled             bool                   `json:"enabled"`
 	Status              hookgate.WebhookStatus `json:"status,omitempty"`
+	StatusReason        string                 `json:"status_reason,omitempty"`
+	StatusChangedAt     *time.Time             `json:"status_changed_at,omitempty"`
 	Timeout             hookgate.Duration      `json:"timeout_ns,omitempty"`
 	RetryDelays         []hookgate.Duration    `json:"retry_delays_ns,omitempty"`
 	HasRetry            bool                   `json:"has_retry,omitempty"`
@@ -61,10 +65,14 @@ func (s *Store) encode(w *hookgate.Webhook) ([]byte, error) {
 		Format:              w.Format,
 		Filter:              w.Filter,
 		Transforms:          w.Transforms,
+		Transformation:      w.Transformation,
+		TransformationVer:   w.TransformationVersion,
 		Settings:            w.Settings,
 		Metadata:            w.Metadata,
 		Enabled:             w.Enabled,
 		Status:              w.Status,
+		StatusReason:        w.StatusReason,
+		StatusChangedAt:     w.StatusChangedAt,
 		Timeout:             w.Timeout,
 		SealedSecret:        s.seal.seal(w.Secret, secretAAD(w.Tenant, w.ID)),
 		Unsigned:            w.Unsigned,
@@ -95,29 +103,42 @@ func (s *Store) decode(b []byte) (*hookgate.Webhook, error) {
 // webhook turns a stored record into a Webhook, opening its secrets.
 func (s *Store) webhook(r *record) (*hookgate.Webhook, error) {
 	w := &hookgate.Webhook{
-		ID:                  r.ID,
-		Tenant:              r.Tenant,
-		System:              r.System,
-		Owner:               r.Owner,
-		Name:                r.Name,
-		Description:         r.Description,
-		Endpoints:           r.Endpoints,
-		Events:              r.Events,
-		Format:              r.Format,
-		Transforms:          r.Transforms,
-		Filter:              r.Filter,
-		Settings:            r.Settings,
-		Metadata:            r.Metadata,
-		Enabled:             r.Enabled,
-		Status:              r.Status,
-		Timeout:             r.Timeout,
-		Unsigned:            r.Unsigned,
-		PreviousSecretUntil: r.PreviousSecretUntil,
-		CreatedAt:           r.CreatedAt,
-		UpdatedAt:           r.UpdatedAt,
+		ID:                    r.ID,
+		Tenant:                r.Tenant,
+		System:                r.System,
+		Owner:                 r.Owner,
+		Name:                  r.Name,
+		Description:           r.Description,
+		Endpoints:             r.Endpoints,
+		Events:                r.Events,
+		Format:                r.Format,
+		Transforms:            r.Transforms,
+		Filter:                r.Filter,
+		Transformation:        r.Transformation,
+		TransformationVersion: r.TransformationVer,
+		Settings:              r.Settings,
+		Metadata:              r.Metadata,
+		Enabled:               r.Enabled,
+		Status:                r.Status,
+		StatusReason:          r.StatusReason,
+		StatusChangedAt:       r.StatusChangedAt,
+		Timeout:               r.Timeout,
+		Unsigned:              r.Unsigned,
+		PreviousSecretUntil:   r.PreviousSecretUntil,
+		CreatedAt:             r.CreatedAt,
+		UpdatedAt:             r.UpdatedAt,
 	}
 	if r.HasRetry {
 		w.Retry = &hookgate.RetryPolicy{Delays: r.RetryDelays}
+	}
+	if w.Status == hookgate.StatusUnconfirmed {
+		// Records written when the whole webhook confirmed at once carry no
+		// confirmation per endpoint: every endpoint of an unconfirmed one waits.
+		for i := range w.Endpoints {
+			if w.Endpoints[i].Confirmation == "" {
+				w.Endpoints[i].Confirmation = hookgate.ConfirmationPending
+			}
+		}
 	}
 	var err error
 	if w.Secret, err = s.seal.open(r.SealedSecret, secretAAD(r.Tenant, r.ID)); err != nil {

@@ -200,6 +200,7 @@ func TestRecordKeepsEveryField(t *testing.T) {
 	w.Description = "d"
 	w.Format = "cloudcx"
 	w.Transforms = []string{"t"}
+	w.Transformation, w.TransformationVersion = "function handler(input) { return null; }", 2
 	w.Settings = map[string]string{"a": "b"}
 	w.Metadata = map[string]string{"c": "d"}
 	w.Timeout = hookgate.Duration(3 * time.Second)
@@ -208,6 +209,9 @@ func TestRecordKeepsEveryField(t *testing.T) {
 	w.Filter = json.RawMessage(`{"data.amount":{"$gte":1000}}`)
 	w.PreviousSecret = "old"
 	w.PreviousSecretUntil = time.Now().Add(time.Hour).UTC()
+	changed := time.UnixMilli(1_700_000_000_456).UTC()
+	w.Status, w.StatusReason, w.StatusChangedAt = hookgate.StatusPaused, "maintenance window", &changed
+	w.Endpoints[0].Confirmation, w.Endpoints[0].ConfirmedAt = hookgate.ConfirmationConfirmed, &changed
 	if err := s.CreateWebhook(ctx, w); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +223,7 @@ func TestRecordKeepsEveryField(t *testing.T) {
 	w.FailureCount, w.ConsecutiveFailures, w.LastTriggeredAt, w.LastStatusCode = 7, 3, &last, 502
 	// Fields computed on read by the webhook service, never stored.
 	// (filter is Filter parsed, kept in memory only.)
-	computed := map[string]bool{"HeldEvents": true, "StatusReason": true, "filter": true}
+	computed := map[string]bool{"HeldEvents": true, "filter": true, "ConfirmationRequests": true}
 	v := reflect.ValueOf(*w)
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() && !computed[v.Type().Field(i).Name] {

@@ -66,7 +66,8 @@ func assignEndpointIDs(w *hookgate.Webhook) {
 }
 
 // CreateWebhook stores a new webhook in w.Tenant. It assigns w.ID when empty,
-// ids to endpoints without one, and CreatedAt/UpdatedAt. It does not
+// ids to endpoints without one, CreatedAt/UpdatedAt, and StatusChangedAt when
+// unset. It does not
 // validate w (the caller has), but refuses an id already taken with ECONFLICT.
 func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 	if err := checkTenant(w.Tenant); err != nil {
@@ -78,6 +79,11 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 	assignEndpointIDs(w)
 	w.CreatedAt = now()
 	w.UpdatedAt = w.CreatedAt
+	if w.StatusChangedAt == nil {
+		// A new webhook's status dates from its creation.
+		t := w.CreatedAt
+		w.StatusChangedAt = &t
+	}
 	data, err := s.encode(w)
 	if err != nil {
 		return err
@@ -305,6 +311,8 @@ func (s *Store) DeleteWebhook(ctx context.Context, tenant, id string) error {
 	// after the transaction. Should this fail, the leftover hash is never
 	// read (it is only merged into an existing record), so the delete stands.
 	_ = s.rdb.Del(ctx, s.StatsKey(id)).Err()
+	// So do the delivery aggregates (one slot: {id}); they expire anyway.
+	_ = s.rdb.Del(ctx, AggregateKeys(s.prefix, id, time.Now())...).Err()
 	return nil
 }
 

@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
+	if pluginsDir != "" {
+		os.RemoveAll(pluginsDir)
+	}
 	os.Exit(code)
 }
 

@@ -12,6 +12,7 @@ import (
 // top-level usage is built from the same table.
 type command struct {
 	name     string
+	args     string   // what follows the name besides flags, if anything
 	purpose  string   // one line
 	more     string   // optional second line in the command list
 	examples []string // one or two
@@ -38,11 +39,13 @@ var commands = []command{
 		more:    "(--console: print a one-time console login link instead)",
 		examples: []string{
 			"hookgate token --tenant acme --sub alice --roles admin,publisher",
+			"hookgate token --tenant acme --roles outbound_webhooks   # a permission name auth.roles grants",
 			"hookgate token --console --tenant acme --sub ada --ttl 8h",
 		},
 		settings: "auth.hs256_secret (HOOKGATE_AUTH_HS256_SECRET) signs the token, auth.algorithms must accept\n" +
-			"HS256; with --console also redis.addr, redis.prefix and server.public_url of the hookgate\n" +
-			"that serves the console",
+			"HS256. With --console the link is minted by the hookgate at server.public_url\n" +
+			"(POST /v1/console/links, so it works whatever this shell's Redis settings); when none answers,\n" +
+			"it is stored in redis.addr under redis.prefix, which must then be the server's",
 	},
 	{
 		name:    "receive",
@@ -60,8 +63,9 @@ var commands = []command{
 			"hookgate crm --port 9100",
 			"hookgate crm --port 9100 --hookgate https://hooks.example.com",
 		},
-		settings: "none from the file: --hookgate names the hookgate whose owner tokens it accepts (its JWKS at\n" +
-			"/.well-known/jwks.json; --issuer when incoming.issuer is not server.public_url). The shipped\n" +
+		settings: "server.public_url and incoming.issuer of --config (when the file exists) give the defaults of\n" +
+			"--hookgate, the hookgate whose owner tokens it accepts (its JWKS at /.well-known/jwks.json), and\n" +
+			"--issuer. The shipped\n" +
 			"incoming.scopes point at 127.0.0.1:9100 (docs/incoming.md)",
 	},
 	{
@@ -77,7 +81,8 @@ var commands = []command{
 	},
 	{
 		name:    "plugin",
-		purpose: "plugin new NAME: write a plugin repository (main.go, golden test, go.mod, Makefile, README)",
+		args:    "new NAME",
+		purpose: "new NAME: write a plugin repository (main.go, golden test, go.mod, Makefile, README)",
 		examples: []string{
 			"hookgate plugin new chat",
 			"hookgate plugin new chat --module github.com/acme/hookgate-chat --sdk ../hookgate/plugins/sdk",
@@ -147,7 +152,7 @@ func commandHelp(fs *flag.FlagSet) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "hookgate %s: %s\n", c.name, c.purpose)
-	fmt.Fprintf(&b, "\nusage: hookgate %s [flags]\n", c.name)
+	fmt.Fprintf(&b, "\nusage: hookgate %s [flags]\n", strings.TrimSpace(c.name+" "+c.args))
 	var flags strings.Builder
 	fs.SetOutput(&flags)
 	fs.PrintDefaults()

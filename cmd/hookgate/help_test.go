@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -18,6 +19,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"token", []string{"-tenant", "-sub", `(default "admin")`, "-ttl", "(default 1h0m0s)", "-console", "-link-ttl"}},
 		{"receive", []string{"-secret", "-port", "(default 9000)", "-status", "-confirm", "-tolerance"}},
 		{"bench", []string{"-suite", `(default "delivery")`, "-rate", "-duration", "-cpuprofile"}},
+		{"plugin", []string{"-dir", "-module", "-sdk", "-tidy", "(default true)"}},
 		{"version", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,7 +60,7 @@ func TestTopLevelHelpListsEveryCommand(t *testing.T) {
 		if code != 0 || stderr != "" {
 			t.Fatalf("%v: exit %d, stderr %q", args, code, stderr)
 		}
-		for _, c := range []string{"serve", "token", "receive", "bench", "version"} {
+		for _, c := range []string{"serve", "token", "receive", "bench", "plugin", "version"} {
 			if !strings.Contains(stdout, "\n  "+c+" ") {
 				t.Errorf("%v does not list %s:\n%s", args, c, stdout)
 			}
@@ -67,5 +69,30 @@ func TestTopLevelHelpListsEveryCommand(t *testing.T) {
 	stdout, stderr, code := runBinary(t, "", nil)
 	if code != 2 || stdout != "" || !strings.Contains(stderr, "usage: hookgate <command>") {
 		t.Fatalf("no command: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// TestMakeSaysWhatItDoes: `make help` prints $REDIS_ADDR (not the Makefile's
+// escaped $$REDIS_ADDR), and `make build` announces each thing it builds, so
+// a first build on an empty cache is not silent.
+func TestMakeSaysWhatItDoes(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	out, err := exec.Command("make", "-s", "-C", "../..", "help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make help: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "$REDIS_ADDR") || strings.Contains(string(out), "$$") {
+		t.Fatalf("make help:\n%s", out)
+	}
+	out, err = exec.Command("make", "-n", "-C", "../..", "build").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n build: %v\n%s", err, out)
+	}
+	for _, want := range []string{"building bin/hookgate", "building the built-in plugins into bin/plugins/", "minute or two"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("make build does not say %q:\n%s", want, out)
+		}
 	}
 }

@@ -10,13 +10,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -131,20 +134,29 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*cfgPath)
+	// readConfig reads the file as at start, command-line flags over it; a
+	// plugin reload (SIGHUP, POST /v1/plugins/reload) reads it again.
+	readConfig := func() (config.Config, error) {
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			return cfg, err
+		}
+		if *role != "" {
+			cfg.Server.Role = *role
+			if err := cfg.Validate(); err != nil {
+				return cfg, err
+			}
+		}
+		if *dev {
+			if err := cfg.Dev(); err != nil {
+				return cfg, err
+			}
+		}
+		return cfg, nil
+	}
+	cfg, err := readConfig()
 	if err != nil {
 		return err
-	}
-	if *role != "" {
-		cfg.Server.Role = *role
-		if err := cfg.Validate(); err != nil {
-			return err
-		}
-	}
-	if *dev {
-		if err := cfg.Dev(); err != nil {
-			return err
-		}
 	}
 	logger := newLogger(cfg.Log, stderr)
 	if !*dev {
@@ -157,11 +169,13 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	a.ConfigSource = readConfig
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := a.Start(ctx, nil); err != nil {
 		return err
 	}
+	stopHUP := reloadOnSIGHUP(ctx, a, logger)
 	logger.Info("hookgate started", "version", hookgate.Version, "listen", a.Addr(), "role", cfg.Server.Role,
 		"public_url", cfg.Server.PublicURL, "console", strings.TrimRight(cfg.Server.PublicURL, "/")+"/console/")
 	if *dev {
@@ -181,10 +195,40 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	serveErr := a.Wait(ctx)
+	stopHUP()
 	logger.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout.D().String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
 	defer cancel()
 	return errors.Join(serveErr, a.Shutdown(sctx))
+}
+
+// reloadOnSIGHUP reloads the plugins section at every SIGHUP until the
+// returned function is called (one reload at a time; a SIGHUP during one is
+// served after it).
+func reloadOnSIGHUP(ctx context.Context, a *app.App, logger *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-done:
+				return
+			case <-hup:
+				logger.Info("SIGHUP: reloading plugins")
+				if _, err := a.ReloadPlugins(ctx, app.TriggerSIGHUP); err != nil {
+					logger.Error("plugin reload failed", "error", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+		<-finished
+	}
 }
 
 func token(args []string, stdout, stderr io.Writer) error {
@@ -192,7 +236,7 @@ func token(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("config", "config.yaml", "configuration file")
 	tenant := fs.String("tenant", "", "tenant id (required)")
 	sub := fs.String("sub", "admin", "subject (user id)")
-	roles := fs.String("roles", "admin,publisher", "comma-separated roles: admin, publisher, system")
+	roles := fs.String("roles", "admin,publisher", "comma-separated roles: admin, publisher, system, or token role values that auth.roles grants (outbound_webhooks)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token (with --console: of the console session)")
 	consoleLink := fs.Bool("console", false, "print a one-time login link to the web console instead of the token (needs Redis and the admin role)")
 	linkTTL := fs.Duration("link-ttl", 15*time.Minute, "with --console: how long the link can be used (once)")
@@ -215,7 +259,11 @@ func token(args []string, stdout, stderr io.Writer) error {
 			rs = append(rs, r)
 		}
 	}
-	if *consoleLink && !slices.Contains(rs, hookgate.RoleAdmin) {
+	admin := false
+	for _, r := range rs {
+		admin = admin || r == hookgate.RoleAdmin || slices.Contains(auth.Grants(cfg.Auth, r), hookgate.RoleAdmin)
+	}
+	if *consoleLink && !admin {
 		return usageError{"token: --console needs the admin role in --roles"}
 	}
 	tok, err := auth.Mint(cfg.Auth, hookgate.Principal{Subject: *sub, Tenant: *tenant, Roles: rs}, *ttl)
@@ -226,7 +274,17 @@ func token(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, tok)
 		return nil
 	}
-	link, err := consoleLoginLink(cfg, tok, *linkTTL)
+	// Through the running server first: it stores the code in its own Redis
+	// under its own prefix, so the link works whatever this shell's
+	// settings; a server that refuses says which settings differ.
+	link, err := consoleLinkViaServer(cfg, *tenant, *sub, tok, *linkTTL)
+	if errors.Is(err, errNoServer) {
+		link, err = consoleLoginLink(cfg, tok, *linkTTL)
+		if err == nil {
+			fmt.Fprintf(stderr, "No hookgate answered at %s (server.public_url), so the link was stored in Redis directly: at %s (redis.addr) under prefix %q (redis.prefix). It works with a hookgate that uses these settings and the same auth.*.\n",
+				cfg.Server.PublicURL, cfg.Redis.Addr, cfg.Redis.Prefix)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -246,6 +304,57 @@ func devConsoleLink(cfg config.Config) (string, error) {
 		return "", err
 	}
 	return consoleLoginLink(cfg, tok, 15*time.Minute)
+}
+
+// errNoServer: no hookgate answered at server.public_url, or it has no
+// POST /v1/console/links.
+var errNoServer = errors.New("no hookgate server answered")
+
+// consoleLinkViaServer asks the hookgate at server.public_url to mint a
+// login link for tok (POST /v1/console/links, with a one-minute system token
+// signed like tok). A refusal names the settings to compare.
+func consoleLinkViaServer(cfg config.Config, tenant, sub, tok string, ttl time.Duration) (string, error) {
+	base := strings.TrimRight(cfg.Server.PublicURL, "/")
+	sys, err := auth.Mint(cfg.Auth, hookgate.Principal{Subject: sub, Tenant: tenant, Roles: []string{hookgate.RoleSystem}}, time.Minute)
+	if err != nil {
+		return "", err
+	}
+	body, _ := json.Marshal(map[string]string{"token": tok, "ttl": ttl.String()})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/console/links", bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("server.public_url %q: %w", cfg.Server.PublicURL, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+sys)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errNoServer, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var out struct {
+		Link  string `json:"link"`
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(b, &out)
+	switch {
+	case resp.StatusCode == http.StatusCreated && out.Link != "":
+		return out.Link, nil
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
+		return "", errNoServer // a hookgate without the route, or not a hookgate
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || out.Error.Code == "validation_failed":
+		return "", fmt.Errorf("token --console: the hookgate at %s (server.public_url) refused to mint the link: %s %s.\n"+
+			"Its auth settings differ from %s's: compare auth.hs256_secret (HOOKGATE_AUTH_HS256_SECRET), auth.algorithms, "+
+			"auth.issuer, auth.audience and auth.roles, or pass --config with the server's configuration file",
+			base, resp.Status, out.Error.Message, "this configuration")
+	default:
+		return "", fmt.Errorf("token --console: the hookgate at %s answered %s: %s", base, resp.Status, strings.TrimSpace(string(b)))
+	}
 }
 
 // consoleLoginLink stores tok under a one-time code in Redis and returns the
@@ -292,10 +401,28 @@ func crm(args []string, stdout io.Writer) error {
 	fs := newFlagSet("crm")
 	port := fs.Int("port", 9100, "port to listen on")
 	host := fs.String("host", "127.0.0.1", "address to listen on")
-	hg := fs.String("hookgate", "http://localhost:8080", "base URL of the hookgate whose owner tokens are accepted")
-	issuer := fs.String("issuer", "", "iss owner tokens must carry (default: the --hookgate URL, as incoming.issuer defaults to server.public_url)")
+	hg := fs.String("hookgate", "", "base URL of the hookgate whose owner tokens are accepted (default: server.public_url of --config, else http://localhost:8080)")
+	issuer := fs.String("issuer", "", "iss owner tokens must carry (default: incoming.issuer of --config, else the --hookgate URL)")
+	configPath := fs.String("config", "config.yaml", "hookgate's configuration file, read (when it exists) for the two defaults above")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
+	}
+	if *hg == "" || *issuer == "" {
+		hgDefault, issuerDefault := "http://localhost:8080", ""
+		if *configPath != "" {
+			if cfg, err := config.Load(*configPath); err == nil {
+				hgDefault = strings.TrimRight(cfg.Server.PublicURL, "/")
+				issuerDefault = cfg.Incoming.Issuer
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("crm: %w", err)
+			}
+		}
+		if *hg == "" {
+			*hg = hgDefault
+		}
+		if *issuer == "" {
+			*issuer = issuerDefault
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -20,7 +20,7 @@ func pluginCmd(args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("dir", "", "directory to create (default ./NAME)")
 	module := fs.String("module", "", "Go module path of the new repository (default NAME)")
 	sdkDir := fs.String("sdk", "", "hookgate checkout's plugins/sdk for go.mod's replace (default: found from the working directory or this executable)")
-	tidy := fs.Bool("tidy", true, "run `go mod tidy` in the new repository (writes go.sum)")
+	tidy := fs.Bool("tidy", true, "run 'go mod tidy' in the new repository (writes go.sum)")
 	if len(args) == 0 || args[0] != "new" {
 		if err := parseFlags(fs, args, stdout); err != nil {
 			return err

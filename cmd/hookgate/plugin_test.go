@@ -1,11 +1,19 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/pipeline"
+	"github.com/hookgate/hookgate/plugins/host/hosttest"
+	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
 )
 
 // goEnv is the Go environment the scaffolded repository builds with: this
@@ -26,7 +34,8 @@ func goEnv(t *testing.T) []string {
 
 // TestPluginNewBuildsAndPassesItsTest generates a plugin repository outside
 // this module, with the replace pointing at this checkout's SDK, and runs
-// go vet, go test and go build there, as a plugin author does.
+// go vet, go test and go build there, as a plugin author does; then loads
+// the binary into hookgate's plugin host and renders an event with it.
 func TestPluginNewBuildsAndPassesItsTest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a plugin repository")
@@ -74,6 +83,15 @@ func TestPluginNewBuildsAndPassesItsTest(t *testing.T) {
 			}
 		}
 	}
+
+	// The binary it built runs under hookgate's own host and pipeline.
+	p := pipeline.New(hosttest.Start(t, []config.Plugin{{Name: "acme-chat", Path: filepath.Join(dir, "bin", "acme-chat")}}))
+	ev := &hookgate.Event{ID: "evt_9", Type: "contact.created", Data: json.RawMessage(`{"id":"c1","first_name":"Ada"}`)}
+	pl, err := p.Render(context.Background(), ev, &hookgate.Webhook{ID: "wh_1", Format: "acme-chat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugintest.JSONEqual(t, []byte(`{"event":"contact.created","id":"evt_9","contact":{"id":"c1","first_name":"Ada","last_name":"","email":""}}`), pl.Body)
 
 	// A second run into the same directory is refused, and so is a bad name.
 	_, stderr, code = runBinary(t, work, env, "plugin", "new", "acme-chat", "--sdk", sdkDir)

@@ -5,9 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -80,5 +84,65 @@ func TestTokenConsolePrintsAOneTimeLoginLink(t *testing.T) {
 	err = run([]string{"token", "--config", "../../config.yaml", "--tenant", "acme", "--roles", "publisher", "--console"}, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "admin role") {
 		t.Fatalf("publisher --console: %v", err)
+	}
+}
+
+// TestTokenConsoleMintsThroughTheRunningServer: `hookgate token --console`
+// asks the hookgate at server.public_url to mint the link, so a shell whose
+// Redis prefix differs from the server's still gets a link that signs in
+// (it used to be stored under the shell's prefix, where the server never
+// looks); a shell whose auth secret differs is refused with a message that
+// names the settings to compare.
+func TestTokenConsoleMintsThroughTheRunningServer(t *testing.T) {
+	path, addr, _, prefix := serveConfig(t, "")
+	done := make(chan error, 1)
+	go func() { done <- run([]string{"serve", "--config", path}, io.Discard, io.Discard) }()
+	waitReady(t, addr, done)
+	defer func() {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not stop")
+		}
+	}()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, from, to string) string {
+		if !strings.Contains(string(raw), from) {
+			t.Fatalf("config has no %q", from)
+		}
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, []byte(strings.ReplaceAll(string(raw), from, to)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	// Another Redis prefix in the shell: the link still works.
+	other := write("other-prefix.yaml", "prefix: "+prefix, "prefix: elsewhere"+prefix)
+	var out, errOut bytes.Buffer
+	if err := run([]string{"token", "--config", other, "--tenant", "acme", "--sub", "ada", "--console"}, &out, &errOut); err != nil {
+		t.Fatalf("token --console: %v\n%s", err, errOut.String())
+	}
+	link := strings.TrimSpace(out.String())
+	code, ok := strings.CutPrefix(link, "http://"+addr+"/console/#login=")
+	if !ok {
+		t.Fatalf("printed %q", link)
+	}
+	status, body := call(t, "POST", "http://"+addr+"/v1/console/login", "", `{"code":"`+code+`"}`)
+	if status != 200 || !strings.Contains(body, `"token"`) {
+		t.Fatalf("the link minted through the server does not sign in: %d %s", status, body)
+	}
+
+	// Another auth secret in the shell: refused, naming the settings.
+	secret := write("other-secret.yaml", config.DevHS256Secret, "another-secret-of-at-least-32-characters-0123")
+	out.Reset()
+	errOut.Reset()
+	err = run([]string{"token", "--config", secret, "--tenant", "acme", "--console"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "auth.hs256_secret") || !strings.Contains(err.Error(), "HOOKGATE_AUTH_HS256_SECRET") || out.Len() != 0 {
+		t.Fatalf("a shell with another secret: err %v, printed %q", err, out.String())
 	}
 }

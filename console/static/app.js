@@ -4,15 +4,18 @@ import * as api from './api.js';
 import { h, fill, toast, errorSlot, showErrors, clearErrors, busy } from './dom.js';
 import { webhooksPage } from './webhooks.js';
 import { deliveriesPage } from './deliveries.js';
+import { webhookPage } from './webhook.js';
 import { incomingPage, requestsPage } from './incoming.js';
 import { pluginsPage } from './plugins.js';
 import { forget } from './catalog.js';
+import './transformation.js';
 
 const main = document.getElementById('main');
 let stopPage = null; // cleanup of the page shown (timers)
 
 const routes = [
   [/^#\/webhooks\/([^/]+)\/deliveries$/, (m) => deliveriesPage(main, decodeURIComponent(m[1]))],
+  [/^#\/webhooks\/([^/]+)$/, (m) => webhookPage(main, decodeURIComponent(m[1]))],
   [/^#\/webhooks$/, () => webhooksPage(main)],
   [/^#\/incoming\/([^/]+)\/requests$/, (m) => requestsPage(main, decodeURIComponent(m[1]))],
   [/^#\/incoming$/, () => incomingPage(main)],

@@ -33,6 +33,11 @@ export const id = (p = 'f') => `${p}${++uid}`;
 /** toast shows a short message in the live region (read by screen readers). */
 export function toast(msg, kind = 'ok') {
   const box = document.getElementById('toasts');
+  // An open modal dialog is in the browser's top layer, above any z-index:
+  // the toasts go into the topmost dialog so that they are seen.
+  const dialogs = document.querySelectorAll('dialog[open]');
+  const host = dialogs.length ? dialogs[dialogs.length - 1] : document.body;
+  if (box.parentNode !== host) host.append(box);
   const t = h('div', { class: 'toast ' + kind, role: kind === 'error' ? 'alert' : null }, msg);
   box.append(t);
   setTimeout(() => t.remove(), kind === 'error' ? 9000 : 4000);
@@ -82,6 +87,11 @@ export function modal(title, build, opts = {}) {
     const close = (v) => {
       if (done) return;
       done = true;
+      const box = document.getElementById('toasts');
+      if (box && dlg.contains(box)) {
+        const others = [...document.querySelectorAll('dialog[open]')].filter((d) => d !== dlg);
+        (others.length ? others[others.length - 1] : document.body).append(box);
+      }
       dlg.close();
       dlg.remove();
       resolve(v);

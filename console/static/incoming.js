@@ -4,6 +4,7 @@
 // offer them the page says so.
 import * as api from './api.js';
 import { h, fill, id, toast, copy, when, modal, confirm, showErrors, clearErrors, errorSlot, busy } from './dom.js';
+import { pluginList } from './catalog.js';
 
 // The scopes of seed 001's "Access"; the server's configuration decides which
 // exist and refuses unknown ones by name (shown next to the field).
@@ -71,7 +72,8 @@ export function incomingPage(main) {
       h('thead', {}, h('tr', {}, ['Name', 'Access', 'Enabled', 'Webhook address', 'Created', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, state.list.map((w) => h('tr', { 'data-id': w.id, 'data-name': w.name },
         h('td', { 'data-label': 'Name' }, h('strong', {}, w.name)),
-        h('td', { 'data-label': 'Access' }, h('div', { class: 'chips' }, (w.scopes || []).map((s) => h('span', { class: 'chip' }, s)))),
+        h('td', { 'data-label': 'Access' }, h('div', { class: 'chips' }, (w.scopes || []).map((s) => h('span', { class: 'chip' }, s))),
+          w.transform ? h('div', { class: 'muted small transform' }, 'Transform: ', w.transform) : null),
         h('td', { 'data-label': 'Enabled' }, h('span', { class: 'badge ' + (w.enabled ? 'on' : 'off') }, w.enabled ? 'Enabled' : 'Disabled')),
         h('td', { 'data-label': 'Webhook address' }, addressBox(address(w))),
         h('td', { 'data-label': 'Created' }, when(w.created_at)),
@@ -104,18 +106,26 @@ export function incomingPage(main) {
       try { await api.del(path); toast(`Incoming webhook “${w.name}” deleted.`); } catch (e) { toast('Could not delete: ' + e.message, 'error'); }
       load();
     });
-    return [h('a', { class: 'button small secondary', href: `#/incoming/${encodeURIComponent(w.id)}/requests` }, 'Request log'), toggle, rotate, del];
+    const edit = h('button', { type: 'button', class: 'small', 'data-action': 'edit', 'aria-label': `Edit ${w.name}`, onclick: () => create(w) }, 'Edit');
+    return [h('a', { class: 'button small secondary', href: `#/incoming/${encodeURIComponent(w.id)}/requests` }, 'Request log'), edit, toggle, rotate, del];
   }
 
-  async function create() {
+  /** create opens the dialog for a new incoming webhook, or for w's name, access, transform and enabled state. */
+  async function create(w) {
+    const editing = !!w;
     const known = new Set(await configuredScopes());
-    for (const w of state.list) for (const s of w.scopes || []) known.add(s);
-    const created = await modal('New incoming webhook', (close) => {
+    for (const x of state.list) for (const s of x.scopes || []) known.add(s);
+    const transforms = await incomingTransforms();
+    if (editing && w.transform && !transforms.includes(w.transform)) transforms.push(w.transform);
+    const created = await modal(editing ? `Edit “${w.name}”` : 'New incoming webhook', (close) => {
       const nameId = id('in-name');
-      const name = h('input', { id: nameId, required: true, autocomplete: 'off', autofocus: true });
-      const boxes = [...known].map((s) => h('input', { type: 'checkbox', value: s, id: 'scope-' + s, class: 'scope' }));
+      const name = h('input', { id: nameId, required: true, autocomplete: 'off', autofocus: true, value: editing ? w.name : '' });
+      const had = new Set(editing ? w.scopes || [] : []);
+      const boxes = [...known].map((s) => h('input', { type: 'checkbox', value: s, id: 'scope-' + s, class: 'scope', checked: had.has(s) }));
       const other = h('input', { id: 'scope-other', placeholder: 'other scopes, comma-separated', autocomplete: 'off' });
-      const enabled = h('input', { type: 'checkbox', id: 'in-enabled', role: 'switch', checked: true });
+      const enabled = h('input', { type: 'checkbox', id: 'in-enabled', role: 'switch', checked: editing ? w.enabled : true });
+      const transform = h('select', { id: 'in-transform' }, h('option', { value: '' }, 'None: calls are passed on as they are'),
+        transforms.map((t) => h('option', { value: t, selected: editing && w.transform === t }, `${t} (plugin)`)));
       const save = h('button', { type: 'submit', id: 'in-save' }, 'Save');
       const form = h('form', { novalidate: true },
         h('p', { class: 'form-error', role: 'alert', hidden: true }),
@@ -124,6 +134,8 @@ export function incomingPage(main) {
           h('p', { class: 'hint' }, 'The tools this address may call.'),
           h('div', { class: 'scopes' }, boxes.map((b) => h('label', { for: b.id, class: 'inline' }, b, ' ', b.value))),
           h('label', { for: 'scope-other', class: 'offscreen' }, 'Other scopes'), other, errorSlot('scopes')),
+        h('div', { class: 'field' }, h('label', { for: 'in-transform' }, 'Transform'), transform, errorSlot('transform', 'in-transform'),
+          h('p', { class: 'hint' }, 'A plugin that turns the caller’s messages into CRM calls (such as CloudCX contact messages).')),
         h('div', { class: 'field' }, h('label', { for: 'in-enabled', class: 'inline switch' }, enabled, ' Enabled')),
         h('div', { class: 'buttons' }, save, h('button', { type: 'button', class: 'secondary', onclick: () => close(null) }, 'Cancel')));
       form.addEventListener('submit', async (e) => {
@@ -131,10 +143,14 @@ export function incomingPage(main) {
         clearErrors(form);
         const scopes = boxes.filter((b) => b.checked).map((b) => b.value)
           .concat(other.value.split(',').map((s) => s.trim()).filter(Boolean));
+        const body = { name: name.value, scopes, enabled: enabled.checked };
+        if (transform.value || (editing && w.transform)) body.transform = transform.value;
         try {
-          const r = await busy(save, 'Saving…', () => api.post('/v1/incoming-webhooks', { name: name.value, scopes, enabled: enabled.checked }));
-          toast(`Incoming webhook “${r.name}” created.`);
-          close(r);
+          const r = await busy(save, 'Saving…', () => editing
+            ? api.patch('/v1/incoming-webhooks/' + encodeURIComponent(w.id), body)
+            : api.post('/v1/incoming-webhooks', body));
+          toast(editing ? `Incoming webhook “${r.name}” saved.` : `Incoming webhook “${r.name}” created.`);
+          close(editing ? { saved: true } : r);
         } catch (err) {
           const fields = {};
           for (const [k, v] of Object.entries(err.fields || {})) fields[k.replace(/^scopes\[\d+\]$/, 'scopes')] = v;
@@ -143,7 +159,17 @@ export function incomingPage(main) {
       });
       return form;
     });
+    if (created && created.saved) { load(); return; }
     if (created) { await showAddress(created.name, address(created)); load(); }
+  }
+}
+
+/** incomingTransforms are the loaded plugins that handle incoming requests. */
+async function incomingTransforms() {
+  try {
+    return (await pluginList()).filter((p) => p.incoming).map((p) => p.name);
+  } catch {
+    return [];
   }
 }
 
@@ -200,7 +226,7 @@ export function requestsPage(main, webhookID) {
         h('td', { 'data-label': 'Status' }, h('span', { class: 'badge ' + (ok ? 'ok' : 'fail') }, String(status))),
         h('td', { 'data-label': 'Latency', class: 'num' }, `${Math.round(q.latency_ms ?? q.duration_ms ?? 0)} ms`),
         h('td', { 'data-label': 'Caller' }, q.caller_ip || q.ip || q.remote_ip || ''),
-        h('td', { 'data-label': 'Denied because' }, q.denial_reason || q.reason || '')));
+        h('td', { 'data-label': 'Denied because', class: 'denied' }, q.denied || '')));
       if (open.has(key)) {
         rows.push(h('tr', { class: 'detail' }, h('td', { colspan: 8 }, h('div', { class: 'cols' },
           h('div', {}, h('h4', {}, 'Request body'), h('pre', { tabindex: 0 }, q.request_body || '(empty)')),

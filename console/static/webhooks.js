@@ -3,14 +3,15 @@ import * as api from './api.js';
 import { h, fill, id, toast, copy, when, modal, confirm, showErrors, clearErrors, errorSlot, busy } from './dom.js';
 import { eventTypes, formats } from './catalog.js';
 
-const STATUS = { active: 'Active', paused: 'Paused', error: 'Error', unconfirmed: 'Unconfirmed' };
+const STATUS = { active: 'Active', paused: 'Paused', error: 'Error', unconfirmed: 'Unconfirmed', pending_confirmation: 'Pending confirmation', disabled: 'Disabled' };
 
 /** lifecycle reports which of the lifecycle routes this server has. */
-async function lifecycle() {
-  const [pause, resume, rotate, resend] = await Promise.all([
+export async function lifecycle() {
+  const [pause, resume, rotate, resend, stats] = await Promise.all([
     api.has('POST', '/v1/webhooks/{id}/pause'), api.has('POST', '/v1/webhooks/{id}/resume'),
-    api.has('POST', '/v1/webhooks/{id}/rotate-secret'), api.has('POST', '/v1/webhooks/{id}/confirmation/resend')]);
-  return { pause, resume, rotate, resend };
+    api.has('POST', '/v1/webhooks/{id}/rotate-secret'), api.has('POST', '/v1/webhooks/{id}/confirmation/resend'),
+    api.has('GET', '/v1/webhooks/{id}/stats')]);
+  return { pause, resume, rotate, resend, stats };
 }
 
 /** waiting is how many events a paused webhook keeps, when the API says. */
@@ -21,25 +22,94 @@ function waiting(w) {
   return null;
 }
 
+/** disabled reports whether a webhook is switched off (it then receives nothing). */
+export function disabled(w) { return w.status === 'disabled' || w.enabled === false; }
+
+/** autoPaused reports whether hookgate paused the webhook after repeated failures. */
+export function autoPaused(w) { return w.status === 'error'; }
+
 /** statusBadge shows the webhook's status, and Disabled when it is off. */
 export function statusBadge(w) {
-  const s = w.status || 'active';
+  const s = disabled(w) ? 'disabled' : (w.status || 'active');
   const n = waiting(w);
-  return h('span', { class: 'badge status-' + s, 'data-status': s }, STATUS[s] || s,
-    n ? h('span', { class: 'waiting' }, ` · ${n} waiting`) : null);
+  return h('span', { class: 'badge status-' + s, 'data-status': s, title: w.status_reason || null }, STATUS[s] || s,
+    n && s !== 'disabled' ? h('span', { class: 'waiting' }, ` · ${n} waiting`) : null);
 }
 
-/** testLine is the seed's wording of one test result. */
+/**
+ * pauseNotice is the auto-pause banner of a webhook: seed 002's admin
+ * notification, with the reason hookgate keeps (status_reason), when it
+ * happened (status_changed_at) and a Resume button.
+ */
+export function pauseNotice(w, onResume, opts = {}) {
+  const at = w.status_changed_at || w.paused_at || w.updated_at;
+  const btn = onResume ? h('button', { type: 'button', class: 'small', 'data-action': 'resume', 'aria-label': `Resume ${w.name}` }, 'Resume') : null;
+  if (btn) btn.addEventListener('click', () => onResume(btn, w));
+  return h('div', { class: 'banner error', role: 'alert', 'data-webhook': w.id },
+    h('div', { class: 'banner-text' },
+      // The kept reason is seed 002's notice when the server words it so.
+      /has been paused/.test(w.status_reason || '') ? null : [h('strong', {}, `Webhook “${w.name}” has been paused due to repeated failures.`), ' '],
+      h('span', { class: 'reason' }, w.status_reason || 'Deliveries failed too many times in a row.'), ' ',
+      h('span', { class: 'muted when' }, at ? `Paused ${when(at)}.` : ''), ' ',
+      h('span', { class: 'muted' }, 'Events are kept and delivered when you resume it.'),
+      opts.link ? [' ', h('a', { href: `#/webhooks/${encodeURIComponent(w.id)}` }, 'Open')] : null),
+    btn);
+}
+
+/** testLine is the seed's wording of one test result: "HTTP 200 OK = Success" or one "Failed: " and the reason. */
 export function testLine(r) {
   if (r.ok) return `HTTP ${r.status_code} ${reason(r.status_code)} = Success`.replace('  ', ' ');
-  if (r.status_code) return `Failed: ${r.status_code}`;
-  // error is the class and a safe reason ("connect: connection refused").
-  if (r.error) return `Failed: ${r.error}`;
-  return r.message || 'Failed: no answer';
+  const why = r.status_code ? String(r.status_code) : (r.error || r.message || 'no answer');
+  return 'Failed: ' + String(why).replace(/^(\s*failed:?\s*)+/i, '').trim();
 }
 
 function reason(code) {
   return ({ 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content' })[code] || '';
+}
+
+/** healthCell shows the success rate of the last deliveries (GET /v1/webhooks?include=health). */
+export function healthCell(hl) {
+  if (!hl || !hl.total) return h('span', { class: 'muted health', 'data-rate': '' }, 'no deliveries');
+  const pct = Math.round(hl.success_rate * 1000) / 10;
+  const cls = pct >= 99 ? 'ok' : pct >= 90 ? 'warn' : 'fail';
+  const bar = h('span', { class: 'meter', 'aria-hidden': 'true' }, h('span', { class: 'meter-fill ' + cls, style: null }));
+  bar.firstChild.style.width = pct + '%';
+  return h('span', { class: 'health ' + cls, 'data-rate': String(pct), title: `${hl.succeeded} of the last ${hl.total} deliveries succeeded` },
+    bar, ` ${pct}% of ${hl.total}`);
+}
+
+/**
+ * split gives a webhook's Category (the kind of record: Contacts, Calendar
+ * events, ...) and Action (Created, Updated, Deleted, ...) in seed 000's
+ * words, from its event patterns.
+ */
+export function split(events) {
+  const cats = new Set();
+  const acts = new Set();
+  for (const e of events || []) {
+    if (e === '*') { cats.add('All'); acts.add('All'); continue; }
+    const i = e.indexOf('.');
+    const obj = i < 0 ? e : e.slice(0, i);
+    const act = i < 0 ? '' : e.slice(i + 1);
+    cats.add(plural(obj));
+    acts.add(act === '*' ? 'All' : words(act));
+  }
+  return { cats: [...cats], acts: [...acts] };
+}
+
+function words(s) {
+  const w = String(s || '').replace(/[._]/g, ' ');
+  return w.charAt(0).toUpperCase() + w.slice(1);
+}
+
+const NAMES = { sms: 'SMS', whatsapp: 'WhatsApp', did: 'DIDs', ivr: 'IVRs' };
+
+function plural(obj) {
+  if (NAMES[obj]) return NAMES[obj];
+  const w = words(obj);
+  if (/(s|sh|ch|x)$/.test(w)) return w + 'es';
+  if (/[^aeiou]y$/.test(w)) return w.slice(0, -1) + 'ies';
+  return w + 's';
 }
 
 export function webhooksPage(main) {
@@ -57,18 +127,20 @@ export function webhooksPage(main) {
     h('option', { value: '-created_at' }, 'Newest first'), h('option', { value: 'created_at' }, 'Oldest first'));
   sort.addEventListener('change', () => { state.sort = sort.value; load(); });
   const body = h('div', { id: 'wh-body' });
+  const banners = h('div', { id: 'wh-banners', class: 'banners' });
 
   fill(main, 
     h('div', { class: 'page-head' },
       h('h1', {}, 'Outgoing webhooks'),
       h('button', { type: 'button', id: 'wh-new', onclick: () => edit(null) }, '+ New webhook')),
     h('p', { class: 'lead' }, 'Each webhook sends the events it subscribes to, signed, to its endpoints. Open a webhook’s delivery log to see every request and retry failures.'),
+    banners,
     h('div', { class: 'toolbar' }, search, h('label', { for: 'wh-sort', class: 'inline' }, 'Sort'), sort),
     body);
 
   async function load(more = false) {
     state.loading = true;
-    const q = new URLSearchParams({ limit: '50', sort: state.sort });
+    const q = new URLSearchParams({ limit: '50', sort: state.sort, include: 'health' });
     if (state.search) q.set('search', state.search);
     if (more && state.next) q.set('cursor', state.next);
     try {
@@ -105,23 +177,32 @@ export function webhooksPage(main) {
           h('button', { type: 'button', onclick: () => edit(null) }, 'Create your first webhook')));
       return;
     }
-    const rows = state.list.map((w) => h('tr', { 'data-id': w.id, 'data-name': w.name },
-      h('td', { 'data-label': 'Name', class: 'name' }, h('div', {}, h('strong', {}, w.name), w.description ? h('div', { class: 'muted' }, w.description) : null)),
-      h('td', { 'data-label': 'Events' }, eventSummary(w.events)),
-      h('td', { 'data-label': 'Endpoints' }, h('ul', { class: 'plain' }, (w.endpoints || []).map((e) =>
-        h('li', { class: e.enabled ? '' : 'muted' }, h('span', { class: 'url' }, e.url), e.enabled ? '' : ' (off)')))),
-      h('td', { 'data-label': 'Status' }, statusBadge(w)),
-      h('td', { 'data-label': 'Enabled' }, h('span', { class: 'badge ' + (w.enabled ? 'on' : 'off') }, w.enabled ? 'Enabled' : 'Disabled')),
-      h('td', { 'data-label': 'Last triggered' }, when(w.last_triggered_at)),
-      h('td', { 'data-label': 'Last status' }, w.last_status_code ? codeBadge(w.last_status_code) : '—'),
-      h('td', { 'data-label': 'Failures', class: 'num' }, h('div', {}, String(w.failure_count || 0),
-        w.consecutive_failures ? h('div', { class: 'muted' }, `${w.consecutive_failures} in a row`) : null)),
-      h('td', { 'data-label': 'Deliveries' }, h('a', { href: `#/webhooks/${encodeURIComponent(w.id)}/deliveries`, class: 'deliveries-link' }, 'Delivery log')),
-      h('td', { 'data-label': 'Actions', class: 'actions' }, actions(w))));
-    fill(body, 
+    fill(banners, state.list.filter(autoPaused).map((w) => pauseNotice(w, features.resume ? (btn) => lifecycleCall(btn, w, 'resume') : null, { link: true })));
+    const rows = state.list.map((w) => {
+      const { cats, acts } = split(w.events);
+      const eps = w.endpoints || [];
+      return h('tr', { 'data-id': w.id, 'data-name': w.name, 'data-status': disabled(w) ? 'disabled' : w.status },
+        h('td', { 'data-label': 'Name', class: 'name' }, h('div', {},
+          h('a', { href: `#/webhooks/${encodeURIComponent(w.id)}`, class: 'wh-link' }, h('strong', {}, w.name)),
+          w.description ? h('div', { class: 'muted clip', title: w.description }, w.description) : null,
+          h('div', { class: 'muted small' }, h('a', { href: `#/webhooks/${encodeURIComponent(w.id)}/deliveries`, class: 'deliveries-link' }, 'Delivery log')))),
+        h('td', { 'data-label': 'Category', class: 'cat' }, cats.join(', ')),
+        h('td', { 'data-label': 'Action', class: 'act', title: (w.events || []).join(', ') }, acts.join(', ')),
+        h('td', { 'data-label': 'Format', class: 'fmt' }, h('code', {}, w.format || 'standard')),
+        h('td', { 'data-label': 'Endpoints', class: 'eps' }, h('ul', { class: 'plain' }, eps.map((e) =>
+          h('li', { class: e.enabled ? '' : 'muted' }, h('span', { class: 'url clip', title: e.url }, e.url), e.enabled ? '' : ' (off)')))),
+        h('td', { 'data-label': 'Status' }, statusBadge(w)),
+        h('td', { 'data-label': 'Health' }, healthCell(w.health),
+          w.consecutive_failures ? h('div', { class: 'muted small' }, `${w.consecutive_failures} failed in a row`) : null),
+        h('td', { 'data-label': 'Last delivery' }, h('div', {}, w.last_status_code ? codeBadge(w.last_status_code) : null,
+          h('div', { class: 'muted small' }, when(w.last_triggered_at)))),
+        h('td', { 'data-label': 'Actions', class: 'actions' }, actions(w)));
+    });
+    fill(body,
       h('div', { class: 'table-wrap' }, h('table', { class: 'grid', id: 'wh-table' },
         h('caption', { class: 'offscreen' }, 'Outgoing webhooks'),
-        h('thead', {}, h('tr', {}, sortHeader(), ['Events', 'Endpoints', 'Status', 'Enabled', 'Last triggered', 'Last status', 'Failures', 'Deliveries', 'Actions']
+        h('colgroup', {}, ['name', 'cat', 'act', 'fmt', 'eps', 'status', 'health', 'last', 'actions'].map((c) => h('col', { class: 'c-' + c }))),
+        h('thead', {}, h('tr', {}, sortHeader(), ['Category', 'Action', 'Format', 'Endpoints', 'Status', 'Health', 'Last delivery', 'Actions']
           .map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, rows))),
       state.next ? h('button', { type: 'button', class: 'secondary', onclick: () => load(true) }, 'Load more') : null);
@@ -129,19 +210,34 @@ export function webhooksPage(main) {
 
   function actions(w) {
     const out = [h('button', { type: 'button', class: 'small', 'data-action': 'edit', 'aria-label': `Edit ${w.name}`, onclick: () => edit(w) }, 'Edit')];
-    const paused = w.status === 'paused' || w.status === 'error';
-    if (paused && features.resume) {
-      out.push(h('button', { type: 'button', class: 'small', 'data-action': 'resume', 'aria-label': `Resume ${w.name}`, onclick: (e) => lifecycleCall(e.target, w, 'resume') }, 'Resume'));
-    } else if (!paused && w.status !== 'unconfirmed' && features.pause) {
-      out.push(h('button', { type: 'button', class: 'small', 'data-action': 'pause', 'aria-label': `Pause ${w.name}`, onclick: (e) => lifecycleCall(e.target, w, 'pause') }, 'Pause'));
+    if (disabled(w)) {
+      // A disabled webhook receives nothing: it is enabled, not resumed.
+      out.push(h('button', { type: 'button', class: 'small', 'data-action': 'enable', 'aria-label': `Enable ${w.name}`, onclick: (e) => setEnabled(e.target, w, true) }, 'Enable'));
+    } else {
+      const paused = w.status === 'paused' || w.status === 'error';
+      if (paused && features.resume) {
+        out.push(h('button', { type: 'button', class: 'small', 'data-action': 'resume', 'aria-label': `Resume ${w.name}`, onclick: (e) => lifecycleCall(e.target, w, 'resume') }, 'Resume'));
+      } else if (!paused && w.status !== 'unconfirmed' && features.pause) {
+        out.push(h('button', { type: 'button', class: 'small', 'data-action': 'pause', 'aria-label': `Pause ${w.name}`, onclick: (e) => lifecycleCall(e.target, w, 'pause') }, 'Pause'));
+      }
     }
-    if (w.status === 'unconfirmed' && features.resend) {
+    if ((w.status === 'unconfirmed' || w.status === 'pending_confirmation') && features.resend && !disabled(w)) {
       out.push(h('button', { type: 'button', class: 'small', 'data-action': 'resend', 'aria-label': `Resend confirmation of ${w.name}`,
         onclick: (e) => lifecycleCall(e.target, w, 'confirmation/resend') }, 'Resend confirmation'));
     }
     out.push(h('button', { type: 'button', class: 'small', 'data-action': 'test', 'aria-label': `Send a test event to ${w.name}`, onclick: (e) => sendTest(e.target, w) }, 'Send test'));
     out.push(h('button', { type: 'button', class: 'small danger', 'data-action': 'delete', 'aria-label': `Delete ${w.name}`, onclick: () => remove(w) }, 'Delete'));
     return out;
+  }
+
+  async function setEnabled(btn, w, on) {
+    try {
+      await busy(btn, on ? 'Enabling…' : 'Disabling…', () => api.patch('/v1/webhooks/' + encodeURIComponent(w.id), { enabled: on }));
+      toast(on ? `Webhook “${w.name}” enabled.` : `Webhook “${w.name}” disabled.`);
+    } catch (e) {
+      toast(`Could not ${on ? 'enable' : 'disable'} “${w.name}”: ${e.message}`, 'error');
+    }
+    load();
   }
 
   async function lifecycleCall(btn, w, what) {
@@ -202,10 +298,43 @@ function codeBadge(code) {
   return h('span', { class: 'badge ' + (ok ? 'ok' : 'fail') }, String(code));
 }
 
-function eventSummary(events) {
-  const list = events || [];
-  const shown = list.slice(0, 4).map((e) => h('span', { class: 'chip' }, e === '*' ? 'all events (*)' : e));
-  return h('div', { class: 'chips' }, shown, list.length > 4 ? h('span', { class: 'muted' }, ` +${list.length - 4} more`) : null);
+const sections = [];
+
+/**
+ * addDialogSection adds a section to the webhook dialog (create and edit),
+ * so that a feature can bring its own controls without touching the dialog:
+ *
+ *   addDialogSection({ id: 'transforms', order: 55, build(ctx) {
+ *     const el = h('fieldset', {}, ...);
+ *     return { element: el, collect(body) { body.transforms = [...]; } };
+ *   } });
+ *
+ * order places it among the built-in sections: name 10, enabled 20,
+ * endpoints 30, format 40, events 50, delivery (timeout, retries) 60,
+ * secret 70. build(ctx) runs each time the dialog opens and returns an
+ * element, or {element, collect(body, ctx)}; collect adds the section's
+ * fields to the JSON body of the create (POST) or update (PATCH) before it
+ * is sent. ctx: webhook (null when creating), editing, format() (the chosen
+ * format), onFormatChange(fn), and errorSlot(field, controlId), whose
+ * element shows the API's error for that field (the error body's fields).
+ * A section with the id of an earlier one replaces it.
+ */
+export function addDialogSection(section) {
+  if (!section || !section.id || typeof section.build !== 'function') throw new Error('addDialogSection needs an id and a build function');
+  const i = sections.findIndex((x) => x.id === section.id);
+  if (i >= 0) sections.splice(i, 1);
+  sections.push({ order: 100, ...section });
+}
+
+/** dialogSections lists the sections added with addDialogSection, in order. */
+export function dialogSections() { return sections.slice().sort((a, b) => a.order - b.order); }
+
+/** short writes Go's "1m0s" as "1m" and "1h30m0s" as "1h30m". */
+export function short(d) { return String(d).replace(/(\d[hm])0s$/, '$1').replace(/(\dh)0m$/, '$1'); }
+
+/** durations reads "1m, 5m, 30m" into ["1m", "5m", "30m"]. */
+function durations(text) {
+  return text.split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean).map((x) => /^\d+(\.\d+)?$/.test(x) ? x + 's' : x);
 }
 
 /**
@@ -394,17 +523,28 @@ export function webhookDialog(w, features) {
     function customSecret() {
       return !editing && secretMode.querySelector('input[value="custom"]').checked ? secretInput.value : '';
     }
+    function unsigned() {
+      return !editing && secretMode.querySelector('input[value="unsigned"]').checked;
+    }
     const secretBox = h('div', { class: 'secret-box' });
     if (!editing) {
       const gen = h('input', { type: 'radio', name: 'secret-mode', value: 'generate', id: 'secret-generate', checked: true });
       const cus = h('input', { type: 'radio', name: 'secret-mode', value: 'custom', id: 'secret-custom' });
+      const uns = h('input', { type: 'radio', name: 'secret-mode', value: 'unsigned', id: 'secret-unsigned' });
       secretInput = h('input', { type: 'text', id: 'secret', autocomplete: 'off', spellcheck: 'false', placeholder: 'at least 24 characters', disabled: true });
-      const toggle = () => { secretInput.disabled = !cus.checked; if (cus.checked) secretInput.focus(); };
+      const unsignedNote = h('p', { class: 'note warn', id: 'unsigned-note', hidden: true },
+        'Deliveries carry no signature: receivers cannot tell them from forged requests. Choose this only for receivers that cannot verify signatures.');
+      const toggle = () => { secretInput.disabled = !cus.checked; unsignedNote.hidden = !uns.checked; if (cus.checked) secretInput.focus(); };
       gen.addEventListener('change', toggle);
       cus.addEventListener('change', toggle);
+      uns.addEventListener('change', toggle);
       secretMode.append(h('label', { for: 'secret-generate', class: 'inline' }, gen, ' Generate a secret for me'),
-        h('label', { for: 'secret-custom', class: 'inline' }, cus, ' Use my own secret'), secretInput);
-      secretBox.append(secretMode, errorSlot('secret', 'secret'), h('p', { class: 'hint' }, 'Deliveries are signed with this secret; it is shown once, after you save.'));
+        h('label', { for: 'secret-custom', class: 'inline' }, cus, ' Use my own secret'), secretInput,
+        h('label', { for: 'secret-unsigned', class: 'inline' }, uns, ' Do not sign (unsigned)'));
+      secretBox.append(secretMode, errorSlot('secret', 'secret'), errorSlot('unsigned', 'secret-unsigned'), unsignedNote,
+        h('p', { class: 'hint' }, 'Deliveries are signed with this secret; it is shown once, after you save.'));
+    } else if (w.unsigned) {
+      secretBox.append(h('p', { class: 'hint', id: 'unsigned-note' }, 'This webhook sends unsigned deliveries (chosen when it was created).'));
     } else {
       secretBox.append(h('p', { class: 'hint' }, 'The secret was shown once when the webhook was created.'));
       if (features.rotate) {
@@ -425,17 +565,48 @@ export function webhookDialog(w, features) {
       }
     }
 
+    // --- delivery: the webhook's own timeout and retry schedule
+    const timeoutId = id('timeout');
+    const retryId = id('retry');
+    const timeout = h('input', { id: timeoutId, name: 'timeout', class: 'short', autocomplete: 'off', spellcheck: 'false',
+      value: editing && w.timeout && w.timeout !== '0s' ? short(w.timeout) : '', placeholder: 'server default' });
+    const retry = h('input', { id: retryId, name: 'retry', autocomplete: 'off', spellcheck: 'false',
+      value: editing && w.retry && w.retry.delays ? w.retry.delays.map(short).join(', ') : '', placeholder: 'server default, e.g. 1m, 5m, 30m' });
+    const delivery = h('fieldset', { class: 'field delivery' }, h('legend', {}, 'Delivery'),
+      h('div', { class: 'cols' },
+        h('div', {}, h('label', { for: timeoutId }, 'Timeout'), timeout, errorSlot('timeout', timeoutId),
+          h('p', { class: 'hint' }, 'How long to wait for an answer, such as 5s. Empty: the server’s default.')),
+        h('div', {}, h('label', { for: retryId }, 'Retry schedule'), retry, errorSlot('retry.delays', retryId),
+          h('p', { class: 'hint' }, 'Delays between attempts after a failure, such as 1m, 5m, 30m (3 retries). Empty: the server’s default.'))));
+
     const saveBtn = h('button', { type: 'submit', id: 'save' }, 'Save');
+    const formatWatchers = [];
+    const ctx = { webhook: w || null, editing, format: () => format.value, onFormatChange: (fn) => formatWatchers.push(fn), errorSlot, h };
+    const parts = [
+      { id: 'name', order: 10, element: h('div', { class: 'field' }, h('label', { for: nameId }, 'Name ', h('span', { class: 'req', 'aria-hidden': 'true' }, '*')), name, errorSlot('name', nameId)) },
+      { id: 'enabled', order: 20, element: h('div', { class: 'field' }, h('label', { for: enabledId, class: 'inline switch' }, enabled, ' Enabled'),
+        h('p', { class: 'hint' }, 'When off, the webhook receives nothing and keeps nothing.')) },
+      { id: 'endpoints', order: 30, element: h('fieldset', { class: 'field' }, h('legend', {}, 'Endpoints'), endpointsBox, errorSlot('endpoints'),
+        h('div', { class: 'row' }, addBtn, testBtn)) },
+      { id: 'format', order: 40, element: h('div', { class: 'field' }, h('label', { for: format.id }, 'Format'), format, errorSlot('format', format.id)) },
+      { id: 'events', order: 50, element: h('fieldset', { class: 'field' }, h('legend', {}, 'Events'), picker, errorSlot('events')) },
+      { id: 'delivery', order: 60, element: delivery },
+      { id: 'secret', order: 70, element: h('fieldset', { class: 'field' }, h('legend', {}, 'Secret'), secretBox) },
+    ];
+    for (const sec of dialogSections()) {
+      let out;
+      try { out = sec.build(ctx); } catch (e) { out = h('p', { class: 'note error' }, `Section ${sec.id} failed: ${e.message}`); }
+      if (!out) continue;
+      const el = out instanceof Node ? out : out.element;
+      const i = parts.findIndex((x) => x.id === sec.id);
+      const part = { id: sec.id, order: sec.order, element: el, collect: out instanceof Node ? null : out.collect };
+      if (i >= 0) parts[i] = part; else parts.push(part);
+    }
+    parts.sort((a, b) => a.order - b.order);
+    for (const p of parts) if (p.element) p.element.dataset.section = p.id;
     form.append(
       h('p', { class: 'form-error', role: 'alert', hidden: true }),
-      h('div', { class: 'field' }, h('label', { for: nameId }, 'Name ', h('span', { class: 'req', 'aria-hidden': 'true' }, '*')), name, errorSlot('name', nameId)),
-      h('div', { class: 'field' }, h('label', { for: enabledId, class: 'inline switch' }, enabled, ' Enabled'),
-        h('p', { class: 'hint' }, 'When off, the webhook receives nothing and keeps nothing.')),
-      h('fieldset', { class: 'field' }, h('legend', {}, 'Endpoints'), endpointsBox, errorSlot('endpoints'),
-        h('div', { class: 'row' }, addBtn, testBtn)),
-      h('div', { class: 'field' }, h('label', { for: format.id }, 'Format'), format, errorSlot('format', format.id)),
-      h('fieldset', { class: 'field' }, h('legend', {}, 'Events'), picker, errorSlot('events')),
-      h('fieldset', { class: 'field' }, h('legend', {}, 'Secret'), secretBox),
+      ...parts.map((p) => p.element).filter(Boolean),
       h('div', { class: 'buttons sticky' }, saveBtn, h('button', { type: 'button', class: 'secondary', id: 'cancel', onclick: () => close(saved) }, 'Cancel')));
 
     formats().then((list) => {
@@ -446,7 +617,7 @@ export function webhookDialog(w, features) {
         f.label + (f.healthy ? '' : ' — unavailable'))));
       renderPicker();
     });
-    format.addEventListener('change', renderPicker);
+    format.addEventListener('change', () => { renderPicker(); for (const fn of formatWatchers) fn(format.value); });
 
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -459,6 +630,14 @@ export function webhookDialog(w, features) {
         format: format.value,
       };
       if (!editing && customSecret()) body.secret = customSecret();
+      if (unsigned()) body.unsigned = true;
+      const tv = timeout.value.trim();
+      if (tv) body.timeout = /^\d+(\.\d+)?$/.test(tv) ? tv + 's' : tv;
+      else if (editing && w.timeout && w.timeout !== '0s') body.timeout = '0s';
+      const rv = durations(retry.value);
+      if (rv.length) body.retry = { delays: rv };
+      else if (editing && w.retry && w.retry.delays && w.retry.delays.length) body.retry = { delays: [] };
+      for (const p of parts) if (p.collect) p.collect(body, ctx);
       let res;
       try {
         res = await busy(saveBtn, 'Saving…', () => editing
@@ -477,10 +656,17 @@ export function webhookDialog(w, features) {
       }
       saved = true;
       toast(editing ? `Webhook “${res.name}” saved.` : `Webhook “${res.name}” created.`);
-      if (!editing && res.secret) {
-        fill(form, 
-          h('p', {}, `Webhook “${res.name}” is created`, res.status === 'unconfirmed' ? ' and waits for its endpoints to confirm the subscription.' : '.'),
-          secretPanel(res.secret),
+      const unsent = confirmationFailures(res);
+      if (unsent.length) toast(`The confirmation request could not be sent to ${unsent.map((f) => f.url + ' (' + f.why + ')').join(', ')}. Use Resend confirmation once the receiver answers.`, 'error');
+      if (!editing && (res.secret || unsent.length)) {
+        fill(form,
+          h('p', {}, `Webhook “${res.name}” is created`, res.status === 'unconfirmed' || res.status === 'pending_confirmation'
+            ? ' and waits for its endpoints to confirm the subscription.' : '.'),
+          unsent.length ? h('div', { class: 'note error', id: 'confirmation-failed', role: 'alert' },
+            h('p', {}, 'The confirmation request could not be sent to:'),
+            h('ul', {}, unsent.map((f) => h('li', {}, h('span', { class: 'url' }, f.url), ': ', f.why))),
+            h('p', {}, 'Events for these endpoints are kept. Use Resend confirmation once the receiver answers.')) : null,
+          res.secret ? secretPanel(res.secret) : null,
           h('div', { class: 'buttons' }, h('button', { type: 'button', id: 'done', autofocus: true, onclick: () => close(true) }, 'Done')));
         form.querySelector('#done').focus();
         return;
@@ -489,6 +675,27 @@ export function webhookDialog(w, features) {
     });
     return form;
   }, { wide: true });
+}
+
+/**
+ * confirmationFailures lists the endpoints whose confirmation request could
+ * not be sent when the webhook was saved: the answer's per-endpoint
+ * outcome, confirmation_requests: [{endpoint_id, url, ok, status_code,
+ * message}] (message "Failed: <why>"), or an endpoint's own outcome object.
+ */
+export function confirmationFailures(res) {
+  const out = [];
+  const failed = (o) => o && typeof o === 'object' && (o.ok === false || o.sent === false || o.status === 'failed' || (!!o.error && o.ok !== true));
+  const why = (o) => String(o.error || o.message || o.reason || (o.status_code ? o.status_code : 'not sent')).replace(/^(\s*failed:?\s*)+/i, '') || 'not sent';
+  const list = ['confirmation_requests', 'confirmation', 'confirmations'].map((k) => res[k]).find(Array.isArray) || [];
+  for (const o of list) if (failed(o)) out.push({ url: o.url || '', why: why(o) });
+  for (const e of res.endpoints || []) {
+    for (const k of ['confirmation_send', 'confirmation_request', 'confirmation_result', 'confirmation']) {
+      const o = e[k];
+      if (failed(o) && !out.some((f) => f.url === e.url)) out.push({ url: e.url, why: why(o) });
+    }
+  }
+  return out;
 }
 
 /** secretPanel shows a secret once, with a copy button. */

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,9 +38,9 @@ func TestCloudCXPayloadsEqualTheSeedExamples(t *testing.T) {
 	p := hosttest.Pipeline(t, "cloudcx", ".", nil)
 	w := &hookgate.Webhook{ID: "wh_1", Format: "cloudcx"}
 	for _, tc := range []struct{ event, golden string }{
-		{"contact_created.event.json", "ContactCreated.golden.json"},
-		{"contact_updated.event.json", "ContactUpdated.golden.json"},
-		{"contact_deleted.event.json", "ContactDeleted.golden.json"},
+		{"contact_created.event.json", "contact_created.golden.json"},
+		{"contact_updated.event.json", "contact_updated.golden.json"},
+		{"contact_deleted.event.json", "contact_deleted.golden.json"},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			pl, err := p.Render(context.Background(), readEvent(t, tc.event), w)
@@ -76,6 +75,18 @@ func TestCloudCXPayloadsEqualTheSeedExamples(t *testing.T) {
 	})
 }
 
+// TestCloudCXRendersEveryDeclaredType is the check every plugin's golden
+// test makes (plugintest.Goldens): each event type cloudcx declares has an
+// example in testdata and renders to its golden body, CloudCX's documented
+// example.
+func TestCloudCXRendersEveryDeclaredType(t *testing.T) {
+	p := plugintest.Run(t, ".", nil)
+	if len(p.Info().EventTypes) != 3 {
+		t.Fatalf("cloudcx declares %v", p.Info().EventTypes)
+	}
+	p.Goldens(t, "cloudcx", "testdata", *update)
+}
+
 // TestCloudCXIncomingBecomesContactsAPIRequests sends CloudCX's messages to
 // the plugin's incoming direction.
 func TestCloudCXIncomingBecomesContactsAPIRequests(t *testing.T) {
@@ -93,9 +104,9 @@ func TestCloudCXIncomingBecomesContactsAPIRequests(t *testing.T) {
 		reject       string
 		count        int
 	}{
-		{name: "created", body: string(golden("ContactCreated.golden.json")), method: "POST", path: "/crm/v1/entities/contacts", count: 1},
-		{name: "updated", body: string(golden("ContactUpdated.golden.json")), method: "PATCH", path: "/crm/v1/entities/contacts/392a0465-fc1b-4820-abc7-e96cb5d98774", count: 1},
-		{name: "deleted", body: string(golden("ContactDeleted.golden.json")), method: "DELETE", path: "/crm/v1/entities/contacts/392a0465-fc1b-4820-abc7-e96cb5d98774", count: 1},
+		{name: "created", body: string(golden("contact_created.golden.json")), method: "POST", path: "/crm/v1/entities/contacts", count: 1},
+		{name: "updated", body: string(golden("contact_updated.golden.json")), method: "PATCH", path: "/crm/v1/entities/contacts/392a0465-fc1b-4820-abc7-e96cb5d98774", count: 1},
+		{name: "deleted", body: string(golden("contact_deleted.golden.json")), method: "DELETE", path: "/crm/v1/entities/contacts/392a0465-fc1b-4820-abc7-e96cb5d98774", count: 1},
 		{name: "two contacts", body: `{"event":"ContactCreated","contacts":[{"id":"a","firstName":"A"},{"id":"b","firstName":"B"}]}`, method: "POST", path: "/crm/v1/entities/contacts", count: 2},
 		{name: "unknown event", body: `{"event":"TicketCreated"}`, reject: "unknown CloudCX event"},
 		{name: "not json", body: `nope`, reject: "not a CloudCX message"},
@@ -104,7 +115,7 @@ func TestCloudCXIncomingBecomesContactsAPIRequests(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := p.TransformIncoming(context.Background(), "cloudcx", pipeline.IncomingRequest{
-				Method: "POST", Path: "/", Headers: http.Header{"Content-Type": {"application/json"}}, Body: []byte(tc.body),
+				Method: "POST", Path: "/", Headers: pipeline.Headers{"Content-Type": "application/json"}, Body: []byte(tc.body),
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -125,7 +136,7 @@ func TestCloudCXIncomingBecomesContactsAPIRequests(t *testing.T) {
 		})
 	}
 	t.Run("created body has canonical fields", func(t *testing.T) {
-		res, err := p.TransformIncoming(context.Background(), "cloudcx", pipeline.IncomingRequest{Method: "POST", Path: "/", Body: golden("ContactCreated.golden.json")})
+		res, err := p.TransformIncoming(context.Background(), "cloudcx", pipeline.IncomingRequest{Method: "POST", Path: "/", Body: golden("contact_created.golden.json")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,3 +155,12 @@ func TestCloudCXIncomingBecomesContactsAPIRequests(t *testing.T) {
 }
 
 func isPluginErr(err error) bool { return err != nil && errors.Is(err, pipeline.ErrPlugin) }
+
+// TestCloudCXIncomingGoldens is the documented way to test an incoming
+// transform: each testdata/incoming/NAME.request.json is sent to the
+// plugin's incoming direction and what it answers (the CRM requests, or
+// the rejection) is compared with NAME.golden.json (-update rewrites them).
+func TestCloudCXIncomingGoldens(t *testing.T) {
+	p := plugintest.Run(t, ".", map[string]string{"contacts_path": "/crm/v1/entities/contacts"})
+	p.IncomingGoldens(t, "testdata/incoming", *update)
+}

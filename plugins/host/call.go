@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/plugins/sdk"
 	pb "github.com/hookgate/hookgate/plugins/sdk/proto"
 )
 
@@ -30,10 +31,11 @@ type Transformed struct {
 // Format builds the payload of ev in the named format, with the webhook's
 // settings over the plugin's.
 func (h *Host) Format(ctx context.Context, format string, ev *hookgate.Event, w *hookgate.Webhook) (*hookgate.Payload, error) {
-	p := h.formatProc(format)
+	p := h.acquire(formatsTable, format)
 	if p == nil {
-		return nil, pluginError(hookgate.EUNAVAILABLE, format, "no loaded plugin provides format %q", format)
+		return nil, pluginError(KindUnavailable, format, "no loaded plugin provides format %q", format)
 	}
+	defer p.release()
 	res, err := p.outgoing(ctx, pb.Kind_KIND_FORMAT, format, ev, w)
 	if err != nil {
 		return nil, err
@@ -86,10 +88,11 @@ func payloadOf(format string, res *pb.OutgoingResponse) (*hookgate.Payload, erro
 
 // Transform runs the named transform on ev.
 func (h *Host) Transform(ctx context.Context, name string, ev *hookgate.Event, w *hookgate.Webhook) (Transformed, error) {
-	p := h.transformProc(name)
+	p := h.acquire(transformsTable, name)
 	if p == nil {
-		return Transformed{}, pluginError(hookgate.EUNAVAILABLE, name, "no loaded plugin provides transform %q", name)
+		return Transformed{}, pluginError(KindUnavailable, name, "no loaded plugin provides transform %q", name)
 	}
+	defer p.release()
 	res, err := p.outgoing(ctx, pb.Kind_KIND_TRANSFORM, name, ev, w)
 	if err != nil {
 		return Transformed{}, err
@@ -111,9 +114,10 @@ func (h *Host) Transform(ctx context.Context, name string, ev *hookgate.Event, w
 type IncomingRequest struct {
 	Method string
 	// Path below the incoming webhook URL, starting with "/".
-	Path     string
-	Query    string
-	Headers  http.Header
+	Path  string
+	Query string
+	// Headers are the SDK's own type: what the plugin receives.
+	Headers  sdk.Headers
 	Body     []byte
 	Settings map[string]string
 }
@@ -122,7 +126,7 @@ type IncomingRequest struct {
 type APIRequest struct {
 	Method  string
 	Path    string
-	Headers map[string]string
+	Headers sdk.Headers
 	Body    []byte
 }
 
@@ -136,16 +140,13 @@ type IncomingResult struct {
 
 // Incoming asks the named plugin to translate an incoming request.
 func (h *Host) Incoming(ctx context.Context, plugin string, req IncomingRequest) (*IncomingResult, error) {
-	p, ok := h.byName[plugin]
-	if !ok {
-		return nil, pluginError(hookgate.EUNAVAILABLE, plugin, "no such plugin is configured")
+	p := h.acquire(namesTable, plugin)
+	if p == nil {
+		return nil, pluginError(KindUnavailable, plugin, "no such plugin is configured")
 	}
-	headers := make(map[string]string, len(req.Headers))
-	for k, v := range req.Headers {
-		headers[k] = strings.Join(v, ", ")
-	}
+	defer p.release()
 	resp, err := p.call(ctx, &pb.TransformRequest{Direction: &pb.TransformRequest_Incoming{Incoming: &pb.IncomingRequest{
-		Method: req.Method, Path: req.Path, Query: req.Query, Headers: headers, Body: req.Body,
+		Method: req.Method, Path: req.Path, Query: req.Query, Headers: req.Headers, Body: req.Body,
 		Settings: overlay(p.cfg.Settings, req.Settings),
 	}}})
 	if err != nil {
@@ -190,15 +191,30 @@ func (p *proc) outgoing(ctx context.Context, kind pb.Kind, name string, ev *hook
 
 // call makes one Transform call under the plugin's timeout and classifies
 // its failure. A call that times out marks the process hung, and one that
-// finds the process gone marks it exited: either way it is restarted.
+// finds the process gone marks it exited: either way it is restarted. A
+// call that was in flight when the process died is made once more, at
+// once, on the restarted process.
 func (p *proc) call(ctx context.Context, req *pb.TransformRequest) (*pb.TransformResponse, error) {
+	resp, err, died := p.callOnce(ctx, req)
+	if died != 0 && p.waitRestart(ctx, died) {
+		resp, err, _ = p.callOnce(ctx, req)
+	}
+	return resp, err
+}
+
+// callOnce makes one call. died is the generation of the process that died
+// under it, 0 otherwise.
+func (p *proc) callOnce(ctx context.Context, req *pb.TransformRequest) (_ *pb.TransformResponse, err error, died uint64) {
 	p.mu.RLock()
 	rpc, gen, reason := p.rpc, p.gen, p.reason
 	p.mu.RUnlock()
 	p.calls.WithLabelValues("transform").Inc()
 	if rpc == nil {
-		p.errs.WithLabelValues("transform").Inc()
-		return nil, pluginError(hookgate.EUNAVAILABLE, p.cfg.Name, "not running: %s", reason)
+		return nil, p.failed(KindUnavailable, "not running: %s", reason), 0
+	}
+	if !p.breaker.allow() {
+		return nil, p.failed(KindUnavailable, "circuit breaker open after %d failures in a row; next try in %s",
+			p.breaker.failures, p.breaker.retryIn().Round(time.Millisecond)), 0
 	}
 	cctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout.D())
 	defer cancel()
@@ -207,35 +223,58 @@ func (p *proc) call(ctx context.Context, req *pb.TransformRequest) (*pb.Transfor
 	p.latency.WithLabelValues("transform").Observe(time.Since(start).Seconds())
 	if err == nil {
 		if size := protoSize(resp); size > p.cfg.MaxOutput {
-			p.errs.WithLabelValues("transform").Inc()
-			return nil, pluginError(hookgate.EINVALID, p.cfg.Name, "answer of %d bytes is over max_output (%d)", size, p.cfg.MaxOutput)
+			return nil, p.failed(KindInvalid, "answer of %d bytes is over max_output (%d)", size, p.cfg.MaxOutput), 0
 		}
-		return resp, nil
+		p.breaker.record("")
+		return resp, nil, 0
 	}
-	p.errs.WithLabelValues("transform").Inc()
 	if ctx.Err() != nil {
 		// The caller gave up (shutdown, cancelled delivery): not the plugin's fault.
-		return nil, pluginError(hookgate.EUNAVAILABLE, p.cfg.Name, "call cancelled: %v", ctx.Err())
+		p.breaker.record(KindUnavailable)
+		return nil, pluginError(KindUnavailable, p.cfg.Name, "call cancelled: %v", ctx.Err()), 0
 	}
 	st := status.Convert(err)
 	switch {
 	case errors.Is(cctx.Err(), context.DeadlineExceeded) || st.Code() == codes.DeadlineExceeded:
-		p.failGen(gen, "did not answer within "+p.cfg.Timeout.D().String())
-		return nil, pluginError(hookgate.EUNAVAILABLE, p.cfg.Name, "did not answer within %s", p.cfg.Timeout.D())
+		first := p.failGen(gen, KindTimeout, "did not answer within "+p.cfg.Timeout.D().String())
+		return nil, p.failedOnce(KindTimeout, first, "did not answer within %s", p.cfg.Timeout.D()), 0
 	case st.Code() == codes.Unavailable || st.Code() == codes.Canceled:
-		p.failGen(gen, "the process exited or closed its connection")
-		return nil, pluginError(hookgate.EUNAVAILABLE, p.cfg.Name, "the process exited or closed its connection")
+		// One death fails every call in flight: the breaker counts it once.
+		first := p.failGen(gen, KindCrash, "the process exited or closed its connection")
+		return nil, p.failedOnce(KindCrash, first, "the process exited or closed its connection"), gen
 	case st.Code() == codes.ResourceExhausted:
-		return nil, pluginError(hookgate.EINVALID, p.cfg.Name, "answer is over max_output (%d bytes)", p.cfg.MaxOutput)
+		return nil, p.failed(KindInvalid, "answer is over max_output (%d bytes)", p.cfg.MaxOutput), 0
+	case strings.HasPrefix(st.Message(), panicPrefix):
+		p.h.log.Warn("plugin panicked", "plugin", p.cfg.Name, "panic", strings.TrimPrefix(st.Message(), panicPrefix))
+		return nil, p.failed(KindPanic, "%s", st.Message()), 0
 	default:
-		return nil, pluginError(hookgate.EINVALID, p.cfg.Name, "%s", st.Message())
+		return nil, p.failed(KindError, "%s", st.Message()), 0
 	}
+}
+
+// panicPrefix starts the error a call answers when the plugin panicked in
+// it (sdk.PanicPrefix; a plugin in another language may answer the same).
+const panicPrefix = "panic: "
+
+// failed counts a failure of kind and returns its error.
+func (p *proc) failed(kind, format string, args ...any) error {
+	return p.failedOnce(kind, true, format, args...)
+}
+
+// failedOnce is failed, telling the breaker only when breaker is true.
+func (p *proc) failedOnce(kind string, breaker bool, format string, args ...any) error {
+	p.errs.WithLabelValues(kind).Inc()
+	if breaker {
+		p.breaker.record(kind)
+	} else {
+		p.breaker.record(KindUnavailable)
+	}
+	return pluginError(kind, p.cfg.Name, format, args...)
 }
 
 // invalid counts and returns an error about an answer that breaks the contract.
 func (p *proc) invalid(format string, args ...any) error {
-	p.errs.WithLabelValues("transform").Inc()
-	return pluginError(hookgate.EINVALID, p.cfg.Name, format, args...)
+	return p.failed(KindInvalid, format, args...)
 }
 
 // overlay returns base with top's keys over it, without copying when top

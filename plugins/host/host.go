@@ -23,12 +23,13 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 )
 
@@ -39,12 +40,14 @@ var ErrPlugin = errors.New("plugin error")
 
 // Status is what GET /v1/plugins shows of one plugin.
 type Status struct {
-	Name              string   `json:"name"`
-	Path              string   `json:"path"`
-	Version           string   `json:"version"`
-	Formats           []string `json:"formats"`
-	Transforms        []string `json:"transforms"`
-	EventTypes        []string `json:"event_types,omitempty"`
+	Name       string   `json:"name"`
+	Path       string   `json:"path"`
+	Version    string   `json:"version"`
+	Formats    []string `json:"formats"`
+	Transforms []string `json:"transforms"`
+	// EventTypes are the event types the plugin's formats render, as it
+	// declares them; empty means any.
+	EventTypes        []string `json:"event_types"`
 	NeedsConfirmation bool     `json:"needs_confirmation"`
 	Incoming          bool     `json:"incoming"`
 	Healthy           bool     `json:"healthy"`
@@ -86,16 +89,23 @@ type Host struct {
 	log     *slog.Logger
 	opts    options
 	metrics *metrics
-	procs   []*proc // in config order
-	byName  map[string]*proc
 
-	mu         sync.RWMutex // guards the two routing tables
+	mu         sync.RWMutex // guards the plugin list and the routing tables
+	procs      []*proc      // in config order
+	byName     map[string]*proc
 	formats    map[string]*proc
 	transforms map[string]*proc
 
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	started bool
+	// reloadMu serialises Reload, Start and Shutdown.
+	reloadMu sync.Mutex
+	runCtx   context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	started  bool
+	stopped  bool
+	// stopping is set as Shutdown begins: a plugin that exits from then on
+	// is logged as stopping, not as a failure.
+	stopping atomic.Bool
 }
 
 // New prepares a host for the configured plugins; nothing starts until
@@ -116,19 +126,11 @@ func New(cfg []config.Plugin, logger *slog.Logger, reg prometheus.Registerer, op
 	}
 	h := &Host{log: logger, opts: o, metrics: m, byName: map[string]*proc{},
 		formats: map[string]*proc{}, transforms: map[string]*proc{}}
+	cfg, err = normalize(cfg)
+	if err != nil {
+		return nil, err
+	}
 	for _, c := range cfg {
-		if c.Name == "" || c.Path == "" {
-			return nil, fmt.Errorf("plugin host: plugin %q: name and path are required", c.Name)
-		}
-		if _, dup := h.byName[c.Name]; dup {
-			return nil, fmt.Errorf("plugin host: plugin %q is configured twice", c.Name)
-		}
-		if c.Timeout <= 0 {
-			c.Timeout = config.DefaultPluginTimeout
-		}
-		if c.MaxOutput <= 0 {
-			c.MaxOutput = config.DefaultPluginMaxOutput
-		}
 		p := newProc(h, c)
 		h.procs = append(h.procs, p)
 		h.byName[c.Name] = p
@@ -136,51 +138,107 @@ func New(cfg []config.Plugin, logger *slog.Logger, reg prometheus.Registerer, op
 	return h, nil
 }
 
+// normalize checks the entries a host needs (a name, a path, no name twice)
+// and fills in zero timeouts and output limits with the config defaults.
+func normalize(cfg []config.Plugin) ([]config.Plugin, error) {
+	out := make([]config.Plugin, 0, len(cfg))
+	seen := map[string]bool{}
+	for _, c := range cfg {
+		if c.Name == "" || c.Path == "" {
+			return nil, fmt.Errorf("plugin host: plugin %q: name and path are required", c.Name)
+		}
+		if seen[c.Name] {
+			return nil, fmt.Errorf("plugin host: plugin %q is configured twice", c.Name)
+		}
+		seen[c.Name] = true
+		if c.Timeout <= 0 {
+			c.Timeout = config.DefaultPluginTimeout
+		}
+		if c.MaxOutput <= 0 {
+			c.MaxOutput = config.DefaultPluginMaxOutput
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // Start starts every plugin, waiting for each first attempt, then leaves a
 // supervisor per plugin running until Shutdown. A plugin that fails to start
 // is reported unhealthy and retried in the background; Start returns an
 // error for it only WithRequired(true), after stopping every plugin.
 func (h *Host) Start(ctx context.Context) error {
+	h.reloadMu.Lock()
 	if h.started {
+		h.reloadMu.Unlock()
 		return errors.New("plugin host: already started")
 	}
 	h.started = true
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h.cancel = cancel
-	errs := make([]error, len(h.procs))
+	h.runCtx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	procs := h.list()
+	errs := make([]error, len(procs))
 	var wg sync.WaitGroup
-	for i, p := range h.procs {
+	for i, p := range procs {
 		wg.Go(func() { errs[i] = p.launch(ctx) })
 	}
 	wg.Wait()
 	var failed []error
 	for i, err := range errs {
 		if err != nil {
-			failed = append(failed, fmt.Errorf("plugin %s: %w", h.procs[i].cfg.Name, err))
-			h.log.Warn("plugin failed to start", "plugin", h.procs[i].cfg.Name, "error", err)
+			failed = append(failed, fmt.Errorf("plugin %s: %w", procs[i].cfg.Name, err))
+			h.log.Warn("plugin failed to start", "plugin", procs[i].cfg.Name, "error", err)
 		}
 	}
 	if len(failed) > 0 && h.opts.required {
+		h.reloadMu.Unlock()
 		_ = h.Shutdown(ctx)
 		return fmt.Errorf("start plugins (plugins_required): %w", errors.Join(failed...))
 	}
-	for _, p := range h.procs {
-		h.wg.Go(func() { p.supervise(runCtx) })
+	for _, p := range procs {
+		h.superviseProc(p)
 	}
+	h.reloadMu.Unlock()
 	return nil
+}
+
+// superviseProc starts p's supervisor under the host's run context; p's own
+// cancel stops it alone (when a reload retires p).
+func (h *Host) superviseProc(p *proc) {
+	ctx, cancel := context.WithCancel(h.runCtx)
+	done := make(chan struct{})
+	p.mu.Lock()
+	p.stopSupervisor, p.supervised = cancel, done
+	p.mu.Unlock()
+	h.wg.Go(func() {
+		defer close(done)
+		p.supervise(ctx)
+	})
+}
+
+// list returns the current plugins, in config order.
+func (h *Host) list() []*proc {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return append([]*proc(nil), h.procs...)
 }
 
 // Shutdown stops the supervisors and every plugin process, gracefully
 // first; when ctx ends, the processes still running are killed.
 func (h *Host) Shutdown(ctx context.Context) error {
+	h.stopping.Store(true)
+	// A reload in progress finishes first (it is bounded by the plugins'
+	// timeouts), so that no process it started is left behind.
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	h.stopped = true
 	if h.cancel != nil {
 		h.cancel()
 	}
+	procs := h.list()
 	done := make(chan struct{})
 	go func() {
 		h.wg.Wait()
 		var wg sync.WaitGroup
-		for _, p := range h.procs {
+		for _, p := range procs {
 			wg.Go(p.stop)
 		}
 		wg.Wait()
@@ -190,7 +248,7 @@ func (h *Host) Shutdown(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		for _, p := range h.procs {
+		for _, p := range procs {
 			p.killNow()
 		}
 		<-done
@@ -200,34 +258,68 @@ func (h *Host) Shutdown(ctx context.Context) error {
 
 // Plugins returns the status of every configured plugin, in config order.
 func (h *Host) Plugins() []Status {
-	out := make([]Status, 0, len(h.procs))
-	for _, p := range h.procs {
+	procs := h.list()
+	out := make([]Status, 0, len(procs))
+	for _, p := range procs {
 		out = append(out, p.status())
 	}
 	return out
 }
 
-// route records what a freshly started plugin provides. The first plugin
-// in config order to claim a name keeps it.
-func (h *Host) route(p *proc, formats, transforms []string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, f := range formats {
-		if cur, ok := h.formats[f]; ok && cur != p {
-			h.log.Warn("format already provided by another plugin; ignored", "plugin", p.cfg.Name, "format", f, "provider", cur.cfg.Name)
-			continue
-		}
-		h.formats[f] = p
+// Plugin returns the status of the plugin configured as name.
+func (h *Host) Plugin(name string) (Status, bool) {
+	p := h.named(name)
+	if p == nil {
+		return Status{}, false
 	}
-	for _, t := range transforms {
-		if cur, ok := h.transforms[t]; ok && cur != p {
-			h.log.Warn("transform already provided by another plugin; ignored", "plugin", p.cfg.Name, "transform", t, "provider", cur.cfg.Name)
-			continue
-		}
-		h.transforms[t] = p
-	}
+	return p.status(), true
 }
 
+// route rebuilds the routing tables after a plugin started (its Info may
+// have changed) or the plugin list changed. The first plugin in config
+// order to claim a name keeps it.
+func (h *Host) route() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	formats := make(map[string]*proc, len(h.formats))
+	transforms := make(map[string]*proc, len(h.transforms))
+	for _, p := range h.procs {
+		info := p.currentInfo()
+		if info == nil {
+			// Not started yet: keep what it provided before, so that a
+			// restarting plugin keeps its names.
+			for f, q := range h.formats {
+				if q == p {
+					formats[f] = p
+				}
+			}
+			for t, q := range h.transforms {
+				if q == p {
+					transforms[t] = p
+				}
+			}
+			continue
+		}
+		for _, f := range info.Formats {
+			if cur, ok := formats[f]; ok && cur != p {
+				h.log.Warn("format already provided by another plugin; ignored", "plugin", p.cfg.Name, "format", f, "provider", cur.cfg.Name)
+				continue
+			}
+			formats[f] = p
+		}
+		for _, t := range info.Transforms {
+			if cur, ok := transforms[t]; ok && cur != p {
+				h.log.Warn("transform already provided by another plugin; ignored", "plugin", p.cfg.Name, "transform", t, "provider", cur.cfg.Name)
+				continue
+			}
+			transforms[t] = p
+		}
+	}
+	h.formats, h.transforms = formats, transforms
+}
+
+// formatProc and transformProc peek at the routing tables, without holding
+// the plugin: for questions about it, not calls.
 func (h *Host) formatProc(name string) *proc {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -239,6 +331,31 @@ func (h *Host) transformProc(name string) *proc {
 	defer h.mu.RUnlock()
 	return h.transforms[name]
 }
+
+// named peeks at the plugin configured as name.
+func (h *Host) named(name string) *proc {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.byName[name]
+}
+
+// acquire returns the plugin table routes name to, held for a call: a
+// reload that replaces it waits for release before stopping its process.
+// Taking the hold under the routing lock means a plugin no longer routed
+// is never newly held.
+func (h *Host) acquire(table func(*Host) map[string]*proc, name string) *proc {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	p := table(h)[name]
+	if p != nil {
+		p.use()
+	}
+	return p
+}
+
+func formatsTable(h *Host) map[string]*proc    { return h.formats }
+func transformsTable(h *Host) map[string]*proc { return h.transforms }
+func namesTable(h *Host) map[string]*proc      { return h.byName }
 
 // HasFormat reports whether a plugin that started at least once provides
 // the format.
@@ -275,11 +392,64 @@ func (h *Host) Formats() []FormatInfo {
 	return out
 }
 
+// EventTypes returns the event types the plugin providing the format
+// declares it renders (its Info); nil when it declares none (any type) or
+// no plugin provides the format.
+func (h *Host) EventTypes(format string) []string {
+	p := h.formatProc(format)
+	if p == nil {
+		return nil
+	}
+	if ts := p.status().EventTypes; len(ts) > 0 {
+		return ts
+	}
+	return nil
+}
+
+// AllowsHTTP reports whether the plugin providing the format (or, before it
+// has started, the plugin of that name) is configured with allow_http.
+func (h *Host) AllowsHTTP(format string) bool {
+	p := h.formatProc(format)
+	if p == nil {
+		p = h.named(format)
+	}
+	return p != nil && p.cfg.AllowHTTP
+}
+
 // NeedsConfirmation reports whether webhooks with the format need the
 // subscription confirmation handshake.
 func (h *Host) NeedsConfirmation(format string) bool {
 	p := h.formatProc(format)
 	return p != nil && p.status().NeedsConfirmation
+}
+
+// FormatUnavailable says why the format name, which no plugin that started
+// provides, may be provided by a configured plugin that has not started
+// (checksum mismatch, missing executable...): the plugin named like the
+// format if there is one, else every plugin that never started. "" when
+// every configured plugin started: the format is then simply unknown.
+func (h *Host) FormatUnavailable(name string) string {
+	if h.formatProc(name) != nil {
+		return ""
+	}
+	h.mu.RLock()
+	procs := append([]*proc(nil), h.procs...)
+	h.mu.RUnlock()
+	var never []string
+	for _, p := range procs {
+		if p.currentInfo() != nil {
+			continue
+		}
+		st := p.status()
+		if p.cfg.Name == name {
+			return fmt.Sprintf("plugin %s is not running: %s", name, st.Reason)
+		}
+		never = append(never, fmt.Sprintf("%s (%s)", p.cfg.Name, st.Reason))
+	}
+	if len(never) == 0 {
+		return ""
+	}
+	return "no running plugin provides it, and these plugins did not start: " + strings.Join(never, "; ")
 }
 
 // Unavailable explains why no healthy plugin provides the format or
@@ -290,7 +460,7 @@ func (h *Host) Unavailable(name string) string {
 		p = h.transformProc(name)
 	}
 	if p == nil {
-		if q, ok := h.byName[name]; ok {
+		if q := h.named(name); q != nil {
 			st := q.status()
 			return fmt.Sprintf("plugin %s is not running: %s", name, st.Reason)
 		}
@@ -300,10 +470,4 @@ func (h *Host) Unavailable(name string) string {
 		return fmt.Sprintf("plugin %s is not running: %s", st.Name, st.Reason)
 	}
 	return ""
-}
-
-// pluginError returns the error of a failed call: a *hookgate.Error whose
-// chain holds ErrPlugin.
-func pluginError(code, plugin, format string, args ...any) error {
-	return &hookgate.Error{Code: code, Message: "plugin " + plugin + ": " + fmt.Sprintf(format, args...), Err: ErrPlugin}
 }

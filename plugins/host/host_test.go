@@ -30,7 +30,7 @@ var buildOnce struct {
 }
 
 // faultyBinary builds testdata/faulty once per test run.
-func faultyBinary(t *testing.T) string {
+func faultyBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "hookgate-faulty-")
@@ -133,14 +133,11 @@ func TestCrashingPluginIsRestartedAndLaterCallsSucceed(t *testing.T) {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}
-	_, err := h.Format(context.Background(), "faulty", event(3), w)
-	if !errors.Is(err, ErrPlugin) {
-		t.Fatalf("call 3 should fail with ErrPlugin, got %v", err)
+	// The process exits under call 3: the call is made once more on the
+	// restarted process (its first call there), which answers.
+	if _, err := h.Format(context.Background(), "faulty", event(3), w); err != nil {
+		t.Fatalf("call 3 should be retried on the restarted process, got %v", err)
 	}
-	eventually(t, "a successful call after the restart", func() bool {
-		_, err := h.Format(context.Background(), "faulty", event(4), w)
-		return err == nil
-	})
 	st := h.Plugins()[0]
 	if !st.Healthy || st.Restarts < 1 || h.procs[0].pid == firstPID {
 		t.Fatalf("want a restarted healthy plugin, got %+v (pid %d, first %d)", st, h.procs[0].pid, firstPID)
@@ -148,8 +145,100 @@ func TestCrashingPluginIsRestartedAndLaterCallsSucceed(t *testing.T) {
 	if n := counter(t, h.metrics.restarts.WithLabelValues("faulty")); n < 1 {
 		t.Fatalf("restarts metric = %v", n)
 	}
-	if n := counter(t, h.metrics.errors.WithLabelValues("faulty", "transform")); n < 1 {
-		t.Fatalf("errors metric = %v", n)
+	if n := counter(t, h.metrics.errors.WithLabelValues("faulty", KindCrash)); n != 1 {
+		t.Fatalf("errors metric {kind=crash} = %v", n)
+	}
+}
+
+// A call whose own event kills the process every time is retried once, then
+// fails as the plugin's crash.
+func TestEventThatKillsTheProcessFailsAfterOneRetry(t *testing.T) {
+	h := startHost(t, nil, faulty(t, "exiton:deal.lost"))
+	bad := event(1)
+	bad.Type = "deal.lost"
+	_, err := h.Format(context.Background(), "faulty", bad, &hookgate.Webhook{Format: "faulty"})
+	if Kind(err) != KindCrash || hookgate.ErrorCode(err) != hookgate.EBADGATEWAY || !strings.Contains(err.Error(), "exited") {
+		t.Fatalf("want a crash (502), got kind %q: %v", Kind(err), err)
+	}
+	if n := counter(t, h.metrics.errors.WithLabelValues("faulty", KindCrash)); n != 2 {
+		t.Fatalf("errors{kind=crash} = %v, want 2 (the call and its one retry)", n)
+	}
+}
+
+// Calls in flight when the process dies are made again on the restarted
+// process and answer: one bad event costs only its own call.
+func TestCallsInFlightWhenTheProcessDiesAreRetried(t *testing.T) {
+	p := faulty(t, "exitonce:deal.lost")
+	state := filepath.Join(t.TempDir(), "state")
+	p.Env["FAULT_STATE"] = state
+	h := startHost(t, nil, p)
+	w := &hookgate.Webhook{ID: "w", Format: "faulty"}
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		ev := &hookgate.Event{ID: "evt_" + strconv.Itoa(i), Type: "contact.created", OccurredAt: time.Now(), Data: json.RawMessage(`{"wait":true}`)}
+		go func() {
+			_, err := h.Format(context.Background(), "faulty", ev, w)
+			errs <- err
+		}()
+	}
+	eventually(t, "every call to be in flight", func() bool {
+		m, _ := filepath.Glob(state + ".evt_*")
+		return len(m) == n
+	})
+	bad := event(1)
+	bad.Type = "deal.lost"
+	if _, err := h.Format(context.Background(), "faulty", bad, w); err != nil {
+		t.Fatalf("the bad event itself is retried on the new process, which answers it: %v", err)
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("a call in flight when the process died failed: %v", err)
+		}
+	}
+	if st := h.Plugins()[0]; st.Restarts != 1 {
+		t.Fatalf("want exactly one restart, got %+v", st)
+	}
+}
+
+// The breaker opens after breaker.failures panics in a row, fails calls at
+// once as unavailable, and closes on the first good call after cooldown.
+func TestBreakerOpensAndCloses(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	p := faulty(t, "panic:deal.lost")
+	p.Breaker = config.PluginBreaker{Failures: 2, Cooldown: config.Duration(100 * time.Millisecond)}
+	h := startHost(t, reg, p)
+	w := &hookgate.Webhook{ID: "w", Format: "faulty"}
+	bad := event(1)
+	bad.Type = "deal.lost"
+	for range 2 {
+		if _, err := h.Format(context.Background(), "faulty", bad, w); Kind(err) != KindPanic {
+			t.Fatalf("want a panic, got %v", err)
+		}
+	}
+	gauge := func() float64 {
+		var m dto.Metric
+		_ = h.metrics.breaker.WithLabelValues("faulty").Write(&m)
+		return m.GetGauge().GetValue()
+	}
+	if gauge() != 1 {
+		t.Fatal("hookgate_plugin_breaker_open should be 1")
+	}
+	_, err := h.Format(context.Background(), "faulty", event(2), w)
+	if Kind(err) != KindUnavailable || hookgate.ErrorCode(err) != hookgate.EUNAVAILABLE || !strings.Contains(err.Error(), "circuit breaker open") {
+		t.Fatalf("an open breaker answers unavailable at once, got %v", err)
+	}
+	if !h.WaitAvailable(context.Background(), "faulty", 10*time.Second) {
+		t.Fatal("the breaker should let a trial call through after its cooldown")
+	}
+	if _, err := h.Format(context.Background(), "faulty", event(3), w); err != nil {
+		t.Fatalf("trial call: %v", err)
+	}
+	if gauge() != 0 {
+		t.Fatal("a good trial call closes the breaker")
+	}
+	if n := counter(t, h.metrics.errors.WithLabelValues("faulty", KindPanic)); n != 2 {
+		t.Fatalf("errors{kind=panic} = %v", n)
 	}
 }
 
@@ -162,7 +251,8 @@ func TestHangingPluginTimesOutAndIsRestarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := h.Format(context.Background(), "faulty", event(2), w)
-	if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), "did not answer") {
+	if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), "did not answer") || Kind(err) != KindTimeout ||
+		hookgate.ErrorCode(err) != hookgate.ETIMEOUT {
 		t.Fatalf("want a timeout plugin error, got %v", err)
 	}
 	eventually(t, "a successful call after the restart", func() bool {
@@ -208,8 +298,8 @@ func TestInvalidAnswersArePluginErrors(t *testing.T) {
 			if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("want plugin error %q, got %v", tc.want, err)
 			}
-			if hookgate.ErrorCode(err) != hookgate.EINVALID {
-				t.Fatalf("code %q", hookgate.ErrorCode(err))
+			if hookgate.ErrorCode(err) != hookgate.EBADGATEWAY || Kind(err) != KindInvalid {
+				t.Fatalf("code %q, kind %q", hookgate.ErrorCode(err), Kind(err))
 			}
 		})
 	}
@@ -254,6 +344,34 @@ func TestBadExecutablesAreReportedUnhealthy(t *testing.T) {
 			}
 		})
 	}
+	t.Run("checksum mismatch names both digests", func(t *testing.T) {
+		b, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		actual := sha256.Sum256(b)
+		h := startHost(t, nil, config.Plugin{Name: "faulty", Path: bin, SHA256: hex.EncodeToString(wrong[:])})
+		want := "sha256 checksum mismatch: expected " + hex.EncodeToString(wrong[:]) + ", actual " + hex.EncodeToString(actual[:])
+		if st := h.Plugins()[0]; !strings.Contains(st.Reason, want) {
+			t.Fatalf("reason %q, want %q", st.Reason, want)
+		}
+		// A webhook naming the format hears why it cannot have it.
+		if msg := h.FormatUnavailable("faulty"); !strings.Contains(msg, "plugin faulty is not running: "+want) {
+			t.Fatalf("FormatUnavailable = %q", msg)
+		}
+		if msg := h.FormatUnavailable("slack"); !strings.Contains(msg, "faulty (sha256 checksum mismatch") {
+			t.Fatalf("FormatUnavailable(another name) = %q", msg)
+		}
+	})
+	t.Run("a format no plugin provides is just unknown", func(t *testing.T) {
+		h := startHost(t, nil, faulty(t, ""))
+		if msg := h.FormatUnavailable("slack"); msg != "" {
+			t.Fatalf("every plugin started: FormatUnavailable = %q", msg)
+		}
+		if msg := h.FormatUnavailable("faulty"); msg != "" {
+			t.Fatalf("a provided format: FormatUnavailable = %q", msg)
+		}
+	})
 	t.Run("matching checksum starts", func(t *testing.T) {
 		b, err := os.ReadFile(bin)
 		if err != nil {
@@ -337,7 +455,8 @@ func TestPanicCostsOneCallNotTheProcess(t *testing.T) {
 	bad := event(1)
 	bad.Type = "deal.lost"
 	_, err := h.Format(context.Background(), "faulty", bad, w)
-	if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), "panic: assignment to entry in nil map") {
+	if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), "panic: assignment to entry in nil map") ||
+		Kind(err) != KindPanic || hookgate.ErrorCode(err) != hookgate.EBADGATEWAY {
 		t.Fatalf("want the panic's message, got %v", err)
 	}
 	if _, err := h.Format(context.Background(), "faulty", event(2), w); err != nil {

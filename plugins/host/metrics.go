@@ -13,6 +13,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	restarts *prometheus.CounterVec
 	up       *prometheus.GaugeVec
+	breaker  *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -21,8 +22,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hookgate_plugin_calls_total", Help: "Calls to plugins.",
 		}, []string{"plugin", "method"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hookgate_plugin_errors_total", Help: "Failed calls to plugins (crash, timeout, error, invalid answer).",
-		}, []string{"plugin", "method"}),
+			Name: "hookgate_plugin_errors_total", Help: "Failed calls to plugins, by kind: panic, crash, timeout, error, invalid, unavailable.",
+		}, []string{"plugin", "kind"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "hookgate_plugin_call_duration_seconds", Help: "Duration of calls to plugins.",
 			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .05, .25, 1, 5},
@@ -33,11 +34,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "hookgate_plugin_up", Help: "1 when the plugin process is running and healthy.",
 		}, []string{"plugin"}),
+		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hookgate_plugin_breaker_open", Help: "1 while the plugin's circuit breaker is open (calls fail at once as unavailable).",
+		}, []string{"plugin"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.errors, m.latency, m.restarts, m.up} {
+	for _, c := range []prometheus.Collector{m.calls, m.errors, m.latency, m.restarts, m.up, m.breaker} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

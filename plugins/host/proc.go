@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,10 +39,19 @@ type proc struct {
 	restarts    prometheus.Counter
 	up          prometheus.Gauge
 
-	kick chan struct{} // asks the supervisor to restart now (buffered 1)
+	kick    chan struct{} // asks the supervisor to restart now (buffered 1)
+	breaker *breaker
+
+	// Calls hold the plugin (use, release) so that a reload that replaces
+	// or removes it stops its process only once they are done.
+	refs        atomic.Int64
+	retired     atomic.Bool
+	drainedOnce sync.Once
+	drained     chan struct{} // closed when retired with no call held
 
 	mu       sync.RWMutex
 	client   *goplugin.Client
+	cmd      *exec.Cmd // of client, for its exit status
 	rpc      pb.PluginClient
 	conn     *grpc.ClientConn
 	gen      uint64 // bumped at every launch; a stale failure does not restart a fresh process
@@ -50,13 +60,83 @@ type proc struct {
 	reason   string
 	restartN int
 	pid      int
-	pids     []int // every process started, for tests
+	pids     []int  // every process started, for tests
+	exeSum   string // sha256 of the executable last started, hex
+
+	stopSupervisor context.CancelFunc
+	supervised     chan struct{} // closed when the supervisor returned
+	stateCh        chan struct{} // closed and replaced at every start, failure and breaker change
+}
+
+// changes returns a channel closed at the next change of the plugin's state.
+func (p *proc) changes() <-chan struct{} {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.stateCh
+}
+
+// notify wakes the waiters of changes; p.mu must be held.
+func (p *proc) notify() {
+	close(p.stateCh)
+	p.stateCh = make(chan struct{})
+}
+
+// callable reports whether a call may go to the plugin now.
+func (p *proc) callable() bool {
+	p.mu.RLock()
+	up := p.rpc != nil
+	p.mu.RUnlock()
+	return up && p.breaker.ready()
+}
+
+// waitRestart waits until a process newer than generation gen runs, up to
+// the start timeout or until ctx ends, and reports whether one does.
+func (p *proc) waitRestart(ctx context.Context, gen uint64) bool {
+	t := time.NewTimer(p.h.opts.startTimeout)
+	defer t.Stop()
+	for {
+		p.mu.RLock()
+		ok, ch := p.rpc != nil && p.gen > gen, p.stateCh
+		p.mu.RUnlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return false
+		case <-ch:
+		}
+	}
 }
 
 func newProc(h *Host, c config.Plugin) *proc {
 	l := prometheus.Labels{"plugin": c.Name}
-	return &proc{
-		h: h, cfg: c, kick: make(chan struct{}, 1),
+	failures, cooldown := c.Breaker.Failures, c.Breaker.Cooldown.D()
+	if failures == 0 {
+		failures = config.DefaultBreakerFailures
+	}
+	if cooldown <= 0 {
+		cooldown = config.DefaultBreakerCooldown.D()
+	}
+	gauge := h.metrics.breaker.With(l)
+	gauge.Set(0)
+	var p *proc
+	br := &breaker{failures: failures, cooldown: cooldown, onChange: func(open bool) {
+		if open {
+			gauge.Set(1)
+			h.log.Warn("plugin circuit breaker opened", "plugin", c.Name, "failures", failures, "cooldown", cooldown.String())
+		} else {
+			gauge.Set(0)
+			h.log.Info("plugin circuit breaker closed", "plugin", c.Name)
+		}
+		p.mu.Lock()
+		p.notify()
+		p.mu.Unlock()
+	}}
+	p = &proc{
+		h: h, cfg: c, kick: make(chan struct{}, 1), breaker: br, stateCh: make(chan struct{}), drained: make(chan struct{}),
 		calls:    h.metrics.calls.MustCurryWith(l),
 		errs:     h.metrics.errors.MustCurryWith(l),
 		latency:  h.metrics.latency.MustCurryWith(l),
@@ -64,6 +144,34 @@ func newProc(h *Host, c config.Plugin) *proc {
 		up:       h.metrics.up.With(l),
 		reason:   "not started",
 	}
+	return p
+}
+
+// use holds the plugin for one call; release ends the hold.
+func (p *proc) use() { p.refs.Add(1) }
+
+func (p *proc) release() {
+	if p.refs.Add(-1) == 0 && p.retired.Load() {
+		p.drainedOnce.Do(func() { close(p.drained) })
+	}
+}
+
+// retire marks a plugin no longer routed (a reload replaced or removed
+// it) and returns a channel closed once no call holds it.
+func (p *proc) retire() <-chan struct{} {
+	p.retired.Store(true)
+	if p.refs.Load() == 0 {
+		p.drainedOnce.Do(func() { close(p.drained) })
+	}
+	return p.drained
+}
+
+// currentInfo is what the running process said of itself, nil before its
+// first start.
+func (p *proc) currentInfo() *pb.InfoResponse {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.info
 }
 
 func (p *proc) status() Status {
@@ -79,7 +187,7 @@ func (p *proc) status() Status {
 		st.Version = p.info.Version
 		st.Formats = append(st.Formats, p.info.Formats...)
 		st.Transforms = append(st.Transforms, p.info.Transforms...)
-		st.EventTypes = p.info.EventTypes
+		st.EventTypes = append([]string{}, p.info.EventTypes...)
 		st.NeedsConfirmation = p.info.NeedsConfirmation
 		st.Incoming = p.info.Incoming
 	}
@@ -107,6 +215,21 @@ func (p *proc) resolve() (string, error) {
 		return "", fmt.Errorf("%s is not an executable file", path)
 	}
 	return path, nil
+}
+
+// fileSHA256 is the hex sha256 of the file at path: what a reload compares
+// to tell a new executable at the same path.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("executable %s: %w", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("executable %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // env is the plugin's whole environment: PATH and the configured variables,
@@ -142,16 +265,24 @@ func (p *proc) launchErr(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sum, err := fileSHA256(path)
+	if err != nil {
+		return err
+	}
 	cmd := exec.Command(path, p.cfg.Args...)
 	cmd.Env = p.env()
 	setProcAttr(cmd)
 	var secure *goplugin.SecureConfig
 	if p.cfg.SHA256 != "" {
-		sum, err := hex.DecodeString(p.cfg.SHA256)
+		want, err := hex.DecodeString(p.cfg.SHA256)
 		if err != nil {
 			return fmt.Errorf("sha256 is not hex: %w", err)
 		}
-		secure = &goplugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+		if !strings.EqualFold(p.cfg.SHA256, sum) {
+			return fmt.Errorf("sha256 checksum mismatch: expected %s, actual %s (%s)", strings.ToLower(p.cfg.SHA256), sum, path)
+		}
+		// Checked again by go-plugin as it starts the executable.
+		secure = &goplugin.SecureConfig{Checksum: want, Hash: sha256.New()}
 	}
 	log := p.h.log.With("plugin", p.cfg.Name)
 	maxMsg := p.cfg.MaxOutput + 64<<10
@@ -163,19 +294,20 @@ func (p *proc) launchErr(ctx context.Context) error {
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		StartTimeout:     p.h.opts.startTimeout,
 		SkipHostEnv:      true,
-		Stderr:           newLineLogger(log, "stderr"),
-		SyncStderr:       newLineLogger(log, "stderr"),
-		SyncStdout:       newLineLogger(log, "stdout"),
-		Logger: hclog.New(&hclog.LoggerOptions{
-			Name: "go-plugin", Level: hclog.Warn, Output: newLineLogger(log, "host"), DisableTime: true,
-		}),
+		// The plugin's output, once each: go-plugin's own logger echoes
+		// every stderr line too, which emit drops (see hostLogger).
+		Stderr:          newLineLogger(log, "stderr"),
+		SyncStderr:      newLineLogger(log, "stderr"),
+		SyncStdout:      newLineLogger(log, "stdout"),
+		Logger:          hostLogger(log),
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg))},
 	})
 	rpcClient, err := client.Client()
 	if err != nil {
 		client.Kill()
 		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
-			return errors.New("sha256 checksum of the executable does not match the configured one")
+			actual, _ := fileSHA256(path)
+			return fmt.Errorf("sha256 checksum mismatch: expected %s, actual %s (%s)", strings.ToLower(p.cfg.SHA256), actual, path)
 		}
 		return fmt.Errorf("start: %w", err)
 	}
@@ -198,14 +330,25 @@ func (p *proc) launchErr(ctx context.Context) error {
 		pid = rc.Pid
 	}
 	p.mu.Lock()
-	p.client, p.rpc, p.conn, p.info = client, rpc, conn, info
+	p.client, p.rpc, p.conn, p.info, p.cmd = client, rpc, conn, info, cmd
 	p.healthy, p.reason, p.pid = true, "", pid
 	p.gen++
 	p.pids = append(p.pids, pid)
+	p.exeSum = sum
+	p.notify()
 	p.mu.Unlock()
 	p.up.Set(1)
-	p.h.route(p, info.Formats, info.Transforms)
-	log.Info("plugin started", "version", info.Version, "pid", pid, "formats", info.Formats, "transforms", info.Transforms)
+	if !p.retired.Load() {
+		p.h.route()
+	}
+	p.mu.RLock()
+	restarts := p.restartN
+	p.mu.RUnlock()
+	if restarts == 0 {
+		log.Info("plugin started", "version", info.Version, "pid", pid, "formats", info.Formats, "transforms", info.Transforms)
+	} else {
+		log.Info("plugin restarted", "version", info.Version, "pid", pid, "restarts", restarts)
+	}
 	return nil
 }
 
@@ -228,8 +371,8 @@ func (p *proc) supervise(ctx context.Context) {
 			p.mu.Unlock()
 			p.restarts.Inc()
 			if err := p.launch(ctx); err != nil {
-				p.h.log.Warn("plugin restart failed", "plugin", p.cfg.Name, "error", err, "retry_in", backoff*2)
 				backoff = min(backoff*2, o.backoffMax)
+				p.h.log.Warn("plugin restart failed", "plugin", p.cfg.Name, "error", err, "retry_in", backoff.String())
 				continue
 			}
 			backoff = o.backoffMin
@@ -285,21 +428,38 @@ func (p *proc) checkHealth(ctx context.Context) error {
 
 // fail marks the current process broken, kills it and lets the supervisor
 // start another.
-func (p *proc) fail(reason string) { p.failGen(0, reason) }
+func (p *proc) fail(reason string) {
+	if p.failGen(0, KindCrash, reason) {
+		p.breaker.record(KindCrash)
+	}
+}
 
-// failGen is fail for the process of generation gen only (0: any).
-func (p *proc) failGen(gen uint64, reason string) {
+// failGen is fail for the process of generation gen only (0: any); kind
+// says how it failed. It reports whether it failed the process (false:
+// another call or the supervisor already did).
+func (p *proc) failGen(gen uint64, kind, reason string) bool {
 	p.mu.Lock()
 	if p.client == nil || (gen != 0 && gen != p.gen) {
 		p.mu.Unlock()
-		return
+		return false
 	}
 	client, pid := p.client, p.pid
+	if client.Exited() {
+		// Safe to read: go-plugin sets Exited after the process was reaped.
+		if st := p.cmd.ProcessState; st != nil {
+			reason += " (" + st.String() + ")"
+		}
+	}
 	p.client, p.rpc, p.conn = nil, nil, nil
 	p.healthy, p.reason, p.pid = false, reason, 0
+	p.notify()
 	p.mu.Unlock()
 	p.up.Set(0)
-	p.h.log.Warn("plugin failed; restarting", "plugin", p.cfg.Name, "reason", reason)
+	if p.h.stopping.Load() {
+		p.h.log.Info("plugin exited while hookgate stops", "plugin", p.cfg.Name, "pid", pid, "reason", reason)
+	} else {
+		p.h.log.Warn("plugin exited; restarting", "plugin", p.cfg.Name, "pid", pid, "kind", kind, "reason", reason)
+	}
 	// A hung process would make go-plugin's graceful stop wait: kill it first.
 	if pid > 0 {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -309,6 +469,7 @@ func (p *proc) failGen(gen uint64, reason string) {
 	case p.kick <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // stop ends the current process gracefully (go-plugin waits up to 2s).
@@ -357,6 +518,16 @@ func (grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, conn *gr
 
 var _ goplugin.GRPCPlugin = grpcPlugin{}
 
+// hostLogger is go-plugin's own logger: JSON lines, so that emit keeps each
+// line's level (as text, "[ERROR] go-plugin: ..." was logged at info). Its
+// echo of the plugin's stderr (module go-plugin.<executable>) is dropped:
+// the stderr stream logs those lines once, at debug.
+func hostLogger(log *slog.Logger) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name: "go-plugin", Level: hclog.Warn, Output: newLineLogger(log, "host"), DisableTime: true, JSONFormat: true,
+	})
+}
+
 // lineLogger writes each line a plugin prints into slog, tagged with the
 // plugin's name and the stream. Lines are capped at 8 KiB.
 type lineLogger struct {
@@ -396,13 +567,23 @@ func (l *lineLogger) Write(b []byte) (int, error) {
 
 // emit logs one line of a plugin's output. A JSON line in go-hclog's shape
 // (what go-plugin's SDK writes) keeps its level, message and fields;
-// anything else is logged as it is at info.
+// anything else is logged as it is at debug.
 func (l *lineLogger) emit(s string) {
 	if strings.HasPrefix(s, "{") {
 		var m map[string]any
 		if json.Unmarshal([]byte(s), &m) == nil {
 			if msg, ok := m["@message"].(string); ok {
 				level := hclogLevel(m["@level"])
+				if l.stream == "host" && m["@module"] != "go-plugin" {
+					return // go-plugin's echo of a line of the plugin's stderr
+				}
+				if l.stream == "host" && msg == "plugin process exited" {
+					// go-plugin reports every exit, at error when the
+					// process ended by a signal: hookgate's own stop
+					// (SIGTERM) does that. hookgate logs the exits that
+					// matter itself ("plugin exited; restarting").
+					level = slog.LevelDebug
+				}
 				if !l.log.Enabled(context.Background(), level) {
 					return
 				}
@@ -417,7 +598,7 @@ func (l *lineLogger) emit(s string) {
 			}
 		}
 	}
-	l.log.Info(s, "stream", l.stream)
+	l.log.Debug(s, "stream", l.stream)
 }
 
 func hclogLevel(v any) slog.Level {

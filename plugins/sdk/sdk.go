@@ -12,6 +12,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	pb "github.com/hookgate/hookgate/plugins/sdk/proto"
@@ -97,7 +99,7 @@ type Outgoing struct {
 type Result struct {
 	Body        []byte
 	ContentType string
-	Headers     map[string]string
+	Headers     Headers
 	Skip        bool
 	SkipReason  string
 	Data        json.RawMessage
@@ -122,10 +124,9 @@ func Skip(format string, args ...any) Result {
 type Incoming struct {
 	Method string
 	// Path below the incoming webhook URL, starting with "/".
-	Path  string
-	Query string
-	// Header values of one name are joined with ", ".
-	Headers  map[string]string
+	Path     string
+	Query    string
+	Headers  Headers
 	Body     []byte
 	Settings map[string]string
 }
@@ -134,8 +135,38 @@ type Incoming struct {
 type Request struct {
 	Method  string
 	Path    string
-	Headers map[string]string
+	Headers Headers
 	Body    []byte
+}
+
+// Headers are HTTP headers as they travel between hookgate and a plugin,
+// in both directions: one value per name, the values of a name sent
+// several times joined with ", " (RFC 9110 5.3). hookgate's pipeline uses
+// this same type. Names keep the spelling they arrived with; Get finds
+// a name in any spelling.
+type Headers map[string]string
+
+// HeadersOf converts net/http's headers, joining the values of each name.
+func HeadersOf(h http.Header) Headers {
+	out := make(Headers, len(h))
+	for k, v := range h {
+		out[k] = strings.Join(v, ", ")
+	}
+	return out
+}
+
+// Get returns the value of the header name, in any spelling ("" when
+// absent).
+func (h Headers) Get(name string) string {
+	if v, ok := h[name]; ok {
+		return v
+	}
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
 }
 
 // IncomingResult is the translation of an incoming request: the API

@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"reflect"
 	"runtime/debug"
+	"strings"
+	"syscall"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
@@ -18,12 +22,69 @@ import (
 
 // Serve runs p as a hookgate plugin until hookgate stops it. It must be
 // called from main; run outside hookgate it prints a message and exits 1.
+//
+// A plugin that Check finds wrong is not served: Serve prints why on
+// stderr and exits 1, so the mistake shows at the first start rather than
+// as a feature that silently does not work.
 func Serve(p Plugin) {
+	// hookgate stops its plugins itself (and the kernel kills them if it
+	// dies): a SIGTERM sent to the whole process group as a service
+	// manager stops hookgate must not make the plugin exit first, which
+	// hookgate would log as a crash.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGTERM)
+	if err := Check(p); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake(),
 		Plugins:         goplugin.PluginSet{pb.PluginName: &grpcPlugin{srv: NewServer(p)}},
 		GRPCServer:      goplugin.DefaultGRPCServer,
 	})
+}
+
+// Check reports a mistake that would make hookgate misread p: a method
+// named Incoming whose signature is not IncomingPlugin's, or that is
+// defined on the pointer while p is a value. Either would otherwise leave
+// the plugin without incoming support (Info says incoming: false) and
+// every incoming webhook naming it refused. Serve and plugintest call it.
+func Check(p Plugin) error {
+	if _, ok := p.(IncomingPlugin); ok {
+		return nil
+	}
+	t := reflect.TypeOf(p)
+	const want = "Incoming(context.Context, sdk.Incoming) (sdk.IncomingResult, error)"
+	if m, ok := t.MethodByName("Incoming"); ok {
+		return fmt.Errorf("sdk: %s has the method Incoming%s, which hookgate cannot call; to translate incoming requests it must be %s",
+			t, signature(m.Type), want)
+	}
+	if t.Kind() != reflect.Pointer {
+		if _, ok := reflect.PointerTo(t).MethodByName("Incoming"); ok {
+			return fmt.Errorf("sdk: Incoming is a method of *%s, but Serve was given a %s value, which lacks it: pass a pointer (sdk.Serve(&%s{...}))",
+				t, t, t.Name())
+		}
+	}
+	return nil
+}
+
+// signature prints a method's type without its receiver: "(a, b) (c, d)".
+func signature(m reflect.Type) string {
+	var in, out []string
+	for i := 1; i < m.NumIn(); i++ {
+		in = append(in, m.In(i).String())
+	}
+	for i := range m.NumOut() {
+		out = append(out, m.Out(i).String())
+	}
+	s := "(" + strings.Join(in, ", ") + ")"
+	switch len(out) {
+	case 0:
+	case 1:
+		s += " " + out[0]
+	default:
+		s += " (" + strings.Join(out, ", ") + ")"
+	}
+	return s
 }
 
 // Handshake is the go-plugin handshake of the hookgate contract, shared with

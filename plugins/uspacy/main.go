@@ -35,10 +35,24 @@ var actions = map[string]string{
 	"created": "create", "updated": "update", "deleted": "delete", "stage_changed": "stage_change",
 }
 
+// eventTypes are the hookgate event types Uspacy has a message for: every
+// object's created / updated / deleted, and stage changes of the objects
+// with stages (lead, deal, task). A test checks that each renders.
+var eventTypes = []string{
+	"lead.created", "lead.updated", "lead.deleted", "lead.stage_changed",
+	"deal.created", "deal.updated", "deal.deleted", "deal.stage_changed",
+	"contact.created", "contact.updated", "contact.deleted",
+	"company.created", "company.updated", "company.deleted",
+	"activity.created", "activity.updated", "activity.deleted",
+	"task.created", "task.updated", "task.deleted", "task.stage_changed",
+	"post.created", "post.updated", "post.deleted",
+	"comment.created", "comment.updated", "comment.deleted",
+}
+
 type uspacy struct{}
 
 func (uspacy) Info() sdk.Info {
-	return sdk.Info{Name: "uspacy", Version: version, Formats: []string{"uspacy"}, NeedsConfirmation: true}
+	return sdk.Info{Name: "uspacy", Version: version, Formats: []string{"uspacy"}, NeedsConfirmation: true, EventTypes: eventTypes}
 }
 
 func (uspacy) Outgoing(_ context.Context, req sdk.Outgoing) (sdk.Result, error) {

@@ -11,30 +11,41 @@
 //	panic:T    panic (with a message naming the event) on events of type T
 //	hangon:T   never answer events of type T
 //	exiton:T   exit on events of type T
+//	exitonce:T in the first process only (FAULT_STATE names a marker
+//	           file): events whose data has "wait":true block (each writes
+//	           FAULT_STATE.<event id> first) and an event of type T exits;
+//	           later processes answer everything
+//	waitfile   on events of type "wait", create the file named by the data's
+//	           "started", then answer once the file named by "release" exists
 //	garbage    print garbage on stdout before the handshake, on the first
 //	           start only (FAULT_STATE names a marker file), and on every call
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/hookgate/hookgate/plugins/sdk"
 )
 
 type faulty struct {
-	mode  string
-	arg   string
-	n     int64
-	calls atomic.Int64
+	first   bool // the first process of an exitonce run
+	name    string
+	version string
+	mode    string
+	arg     string
+	n       int64
+	calls   atomic.Int64
 }
 
 func (f *faulty) Info() sdk.Info {
-	return sdk.Info{Name: "faulty", Version: "0.0.1", Formats: []string{"faulty"}, Transforms: []string{"faulty-redact"}}
+	return sdk.Info{Name: f.name, Version: f.version, Formats: []string{f.name}, Transforms: []string{f.name + "-redact"}}
 }
 
 func (f *faulty) Outgoing(_ context.Context, req sdk.Outgoing) (sdk.Result, error) {
@@ -47,6 +58,11 @@ func (f *faulty) Outgoing(_ context.Context, req sdk.Outgoing) (sdk.Result, erro
 		select {}
 	case f.mode == "exiton" && req.Event.Type == f.arg:
 		os.Exit(4)
+	case f.mode == "exitonce" && f.first && req.Event.Type == f.arg:
+		os.Exit(5)
+	case f.mode == "exitonce" && f.first && strings.Contains(string(req.Event.Data), `"wait":true`):
+		_ = os.WriteFile(os.Getenv("FAULT_STATE")+"."+req.Event.ID, nil, 0o600)
+		select {}
 	case f.mode == "crash" && n == f.n:
 		os.Exit(3)
 	case f.mode == "hang" && n == f.n:
@@ -63,11 +79,21 @@ func (f *faulty) Outgoing(_ context.Context, req sdk.Outgoing) (sdk.Result, erro
 		return sdk.Result{Body: make([]byte, 2<<20), ContentType: "application/octet-stream"}, nil
 	case f.mode == "garbage":
 		fmt.Println("garbage \x00\x01 on stdout")
+	case f.mode == "waitfile" && req.Event.Type == "wait":
+		var files struct{ Started, Release string }
+		_ = json.Unmarshal(req.Event.Data, &files)
+		_ = os.WriteFile(files.Started, nil, 0o600)
+		for {
+			if _, err := os.Stat(files.Release); err == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 	if req.Kind == sdk.KindTransform {
 		return sdk.Result{Data: []byte(`{"redacted":true}`)}, nil
 	}
-	return sdk.Result{Body: []byte(`{"n":` + strconv.FormatInt(n, 10) + `,"data":` + string(req.Event.Data) + `}`)}, nil
+	return sdk.Result{Body: []byte(`{"n":` + strconv.FormatInt(n, 10) + `,"version":"` + f.version + `","data":` + string(req.Event.Data) + `}`)}, nil
 }
 
 func main() {
@@ -81,5 +107,18 @@ func main() {
 			}
 		}
 	}
-	sdk.Serve(&faulty{mode: mode, arg: arg, n: n})
+	first := false
+	if mode == "exitonce" {
+		if _, err := os.Stat(os.Getenv("FAULT_STATE")); err != nil {
+			first = os.WriteFile(os.Getenv("FAULT_STATE"), []byte("started"), 0o600) == nil
+		}
+	}
+	name, version := os.Getenv("FAULT_NAME"), os.Getenv("FAULT_VERSION")
+	if name == "" {
+		name = "faulty"
+	}
+	if version == "" {
+		version = "0.0.1"
+	}
+	sdk.Serve(&faulty{name: name, version: version, mode: mode, arg: arg, n: n, first: first})
 }

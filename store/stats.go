@@ -1,0 +1,253 @@
+package store
+
+import (
+	"context"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookgate/hookgate"
+)
+
+// The delivery log also keeps, per webhook, small aggregates that the stats
+// and health routes read in a bounded number of commands, whatever the
+// traffic (the log itself keeps only the latest log_max_entries deliveries):
+//
+//	{p}:dlvo:{wh}              LIST  the latest OutcomeWindow finished deliveries, newest first: "<ms> <ok 1|0> <duration ms> <endpoint>"
+//	{p}:dlvh:{wh}:<hour>       HASH  s / f: deliveries that succeeded / failed in that hour (<hour> = Unix time / 3600)
+//	{p}:dlvt:{wh}:<hour>       LIST  response times (ms) of that hour's latest HourSamples finished deliveries
+//
+// A delivery counts once, when it finishes (succeeded, or failed after its
+// retries); test sends do not count. The hour keys expire after StatsHours+1
+// hours, the outcome list with the log.
+
+// Bounds of the aggregates.
+const (
+	// StatsHours is how many hours GET /v1/webhooks/{id}/stats covers.
+	StatsHours = 24
+	// HealthWindow is how many of the latest deliveries the health counts.
+	HealthWindow = 100
+	// OutcomeWindow is how many finished deliveries the outcome list keeps
+	// per webhook, for the health of each endpoint (their latest
+	// HealthWindow among these).
+	OutcomeWindow = 500
+	// HourSamples is how many response times are kept per hour for the percentiles.
+	HourSamples = 500
+)
+
+func (l *DeliveryLog) outcomeKey(wh string) string { return l.prefix + ":dlvo:{" + wh + "}" }
+func (l *DeliveryLog) hourKey(wh string, hour int64) string {
+	return l.prefix + ":dlvh:{" + wh + "}:" + strconv.FormatInt(hour, 10)
+}
+func (l *DeliveryLog) timesKey(wh string, hour int64) string {
+	return l.prefix + ":dlvt:{" + wh + "}:" + strconv.FormatInt(hour, 10)
+}
+
+// finished reports whether a record ends its delivery and counts for the aggregates.
+func finished(r Record) bool {
+	d := r.Delivery
+	return r.Attempt != nil && !d.Test && (d.Status == hookgate.DeliverySucceeded || d.Status == hookgate.DeliveryFailed)
+}
+
+// countOutcomes queues, on p, the aggregate updates of the finished deliveries of recs.
+func (l *DeliveryLog) countOutcomes(ctx context.Context, p redis.Pipeliner, recs []Record, now time.Time) {
+	hour := now.Unix() / 3600
+	hourTTL := time.Duration(StatsHours+1) * time.Hour
+	for _, r := range recs {
+		if !finished(r) {
+			continue
+		}
+		d := r.Delivery
+		ok, field := "0", "f"
+		if d.Status == hookgate.DeliverySucceeded {
+			ok, field = "1", "s"
+		}
+		ms := r.Attempt.DurationMS
+		dur := strconv.FormatFloat(ms, 'f', 3, 64)
+		ok_ := l.outcomeKey(d.WebhookID)
+		p.LPush(ctx, ok_, strconv.FormatInt(now.UnixMilli(), 10)+" "+ok+" "+dur+" "+d.EndpointID)
+		p.LTrim(ctx, ok_, 0, OutcomeWindow-1)
+		p.PExpire(ctx, ok_, l.maxAge)
+		hk, tk := l.hourKey(d.WebhookID, hour), l.timesKey(d.WebhookID, hour)
+		p.HIncrBy(ctx, hk, field, 1)
+		p.Expire(ctx, hk, hourTTL)
+		p.LPush(ctx, tk, dur)
+		p.LTrim(ctx, tk, 0, HourSamples-1)
+		p.Expire(ctx, tk, hourTTL)
+	}
+}
+
+// HourStats is one hour of a webhook's deliveries.
+type HourStats struct {
+	Start     time.Time `json:"start"`
+	Succeeded int64     `json:"succeeded"`
+	Failed    int64     `json:"failed"`
+	// P50MS and P95MS are the median and 95th percentile response times of
+	// the hour's finished deliveries (of its latest HourSamples); 0 when none.
+	P50MS float64 `json:"p50_ms"`
+	P95MS float64 `json:"p95_ms"`
+}
+
+// WebhookStats is the answer of GET /v1/webhooks/{id}/stats.
+type WebhookStats struct {
+	WebhookID string      `json:"webhook_id"`
+	Since     time.Time   `json:"since"`
+	Until     time.Time   `json:"until"`
+	Hours     []HourStats `json:"hours"`
+	Succeeded int64       `json:"succeeded"`
+	Failed    int64       `json:"failed"`
+	P50MS     float64     `json:"p50_ms"`
+	P95MS     float64     `json:"p95_ms"`
+	Health    *Health     `json:"health"`
+}
+
+// Health is the success rate of a webhook's (or an endpoint's) latest
+// HealthWindow finished deliveries.
+type Health struct {
+	Window    int `json:"window"`
+	Total     int `json:"total"`
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
+	// SuccessRate is Succeeded / Total, from 0 to 1; 0 when Total is 0.
+	SuccessRate float64 `json:"success_rate"`
+	// Endpoints is the same per endpoint (of the webhook's latest
+	// OutcomeWindow deliveries), by endpoint id; on a webhook only.
+	Endpoints map[string]*Health `json:"endpoints,omitempty"`
+}
+
+func (h *Health) add(ok bool) {
+	h.Total++
+	if ok {
+		h.Succeeded++
+	} else {
+		h.Failed++
+	}
+	h.SuccessRate = float64(h.Succeeded) / float64(h.Total)
+}
+
+// Stats returns a webhook's last StatsHours hours, oldest first, ending with
+// the hour of now, and its health: 2*StatsHours+1 reads in one round trip.
+// The caller has checked the webhook's tenant.
+func (l *DeliveryLog) Stats(ctx context.Context, wh string, now time.Time) (*WebhookStats, error) {
+	last := now.Unix() / 3600
+	first := last - StatsHours + 1
+	counts := make([]*redis.MapStringStringCmd, StatsHours)
+	times := make([]*redis.StringSliceCmd, StatsHours)
+	var outcomes *redis.StringSliceCmd
+	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range StatsHours {
+			counts[i] = p.HGetAll(ctx, l.hourKey(wh, first+int64(i)))
+			times[i] = p.LRange(ctx, l.timesKey(wh, first+int64(i)), 0, -1)
+		}
+		outcomes = p.LRange(ctx, l.outcomeKey(wh), 0, OutcomeWindow-1)
+		return nil
+	})
+	if err != nil {
+		return nil, translate("read webhook stats", err)
+	}
+	st := &WebhookStats{WebhookID: wh, Since: time.Unix(first*3600, 0).UTC(), Until: now.UTC(), Hours: make([]HourStats, StatsHours)}
+	var all []float64
+	for i := range StatsHours {
+		h := &st.Hours[i]
+		h.Start = time.Unix((first+int64(i))*3600, 0).UTC()
+		m := counts[i].Val()
+		h.Succeeded, _ = strconv.ParseInt(m["s"], 10, 64)
+		h.Failed, _ = strconv.ParseInt(m["f"], 10, 64)
+		st.Succeeded += h.Succeeded
+		st.Failed += h.Failed
+		ms := parseFloats(times[i].Val())
+		h.P50MS, h.P95MS = Percentile(ms, 50), Percentile(ms, 95)
+		all = append(all, ms...)
+	}
+	st.P50MS, st.P95MS = Percentile(all, 50), Percentile(all, 95)
+	st.Health = health(outcomes.Val())
+	return st, nil
+}
+
+// Health returns the health of each webhook of whs: one read per webhook, in
+// one round trip.
+func (l *DeliveryLog) Health(ctx context.Context, whs []string) (map[string]*Health, error) {
+	cmds := make([]*redis.StringSliceCmd, len(whs))
+	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, wh := range whs {
+			cmds[i] = p.LRange(ctx, l.outcomeKey(wh), 0, OutcomeWindow-1)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, translate("read webhook health", err)
+	}
+	out := make(map[string]*Health, len(whs))
+	for i, wh := range whs {
+		out[wh] = health(cmds[i].Val())
+	}
+	return out, nil
+}
+
+// health counts outcome entries (newest first): the webhook's latest
+// HealthWindow, and each endpoint's latest HealthWindow.
+func health(entries []string) *Health {
+	h := &Health{Window: HealthWindow, Endpoints: map[string]*Health{}}
+	for _, e := range entries {
+		f := strings.SplitN(e, " ", 4)
+		if len(f) != 4 {
+			continue
+		}
+		ok := f[1] == "1"
+		if h.Total < HealthWindow {
+			h.add(ok)
+		}
+		ep := h.Endpoints[f[3]]
+		if ep == nil {
+			ep = &Health{Window: HealthWindow}
+			h.Endpoints[f[3]] = ep
+		}
+		if ep.Total < HealthWindow {
+			ep.add(ok)
+		}
+	}
+	return h
+}
+
+func parseFloats(ss []string) []float64 {
+	out := make([]float64, 0, len(ss))
+	for _, s := range ss {
+		if v, err := strconv.ParseFloat(s, 64); err == nil {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Percentile is the nearest-rank p-th percentile of vs (sorted in place),
+// rounded to 0.1 ms; 0 for none.
+func Percentile(vs []float64, p float64) float64 {
+	if len(vs) == 0 {
+		return 0
+	}
+	slices.Sort(vs)
+	rank := int(math.Ceil(p / 100 * float64(len(vs))))
+	rank = max(1, min(rank, len(vs)))
+	return math.Round(vs[rank-1]*10) / 10
+}
+
+// AggregateKeys are the keys of a webhook's aggregates at time now (all in
+// the slot of {wh}).
+func AggregateKeys(prefix, wh string, now time.Time) []string {
+	l := &DeliveryLog{prefix: prefix}
+	last := now.Unix() / 3600
+	keys := []string{l.outcomeKey(wh)}
+	for h := last - StatsHours - 1; h <= last; h++ {
+		keys = append(keys, l.hourKey(wh, h), l.timesKey(wh, h))
+	}
+	return keys
+}
+
+// deleteAggregates queues, on p, the removal of a webhook's aggregates.
+func (l *DeliveryLog) deleteAggregates(ctx context.Context, p redis.Pipeliner, wh string, now time.Time) {
+	p.Del(ctx, AggregateKeys(l.prefix, wh, now)...)
+}
