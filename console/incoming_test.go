@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -82,7 +83,10 @@ func TestConsoleManagesIncomingWebhooks(t *testing.T) {
 	}
 	tb.run(chromedp.Click("dialog .buttons button"), chromedp.WaitNotPresent("dialog"))
 
-	tb.run(chromedp.Click(row+` a[href$="/requests"]`), chromedp.WaitVisible("#rq-body"))
+	// The list re-renders when the dialog closes: click whichever row is
+	// there once it is (a node found before the refresh may be gone).
+	tb.until(`(() => { const a = document.querySelector(` + strconv.Quote(row+` a[href$="/requests"]`) + `); if (!a) return false; a.click(); return true })()`)
+	tb.run(chromedp.WaitVisible("#rq-body"))
 	tb.until(`!!document.querySelector('#rq-empty') || !!document.querySelector('#rq-body table')`)
 
 	tb.run(chromedp.Click(`a[data-nav="incoming"]`), chromedp.WaitVisible(row),
