@@ -2,8 +2,8 @@ package app_test
 
 import (
 	"encoding/json"
-	"reflect"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"

@@ -13,7 +13,9 @@ import (
 
 type panicky struct{}
 
-func (panicky) Info() Info { return Info{Name: "panicky", Version: "1.0.0", Formats: []string{"panicky"}} }
+func (panicky) Info() Info {
+	return Info{Name: "panicky", Version: "1.0.0", Formats: []string{"panicky"}}
+}
 
 func (panicky) Outgoing(_ context.Context, req Outgoing) (Result, error) {
 	if req.Event.Type == "deal.lost" {
