@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http/httptest"
-	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,17 +28,7 @@ func TestIncomingCallReachesTheStandInCRM(t *testing.T) {
 	crm.Start()
 	defer crm.Close()
 
-	done := make(chan error, 1)
-	go func() { done <- run([]string{"serve", "--dev", "--config", path}, io.Discard, io.Discard) }()
-	waitReady(t, addr, done)
-	defer func() {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
+	defer startServe(t, addr, io.Discard, "serve", "--dev", "--config", path)()
 
 	cfg, err := config.Load(path)
 	if err != nil {

@@ -7,9 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -44,17 +42,7 @@ func TestServeDevDeliversToALoopbackHTTPReceiver(t *testing.T) {
 	webhook := `{"name":"ERP Sync","endpoints":[{"url":"` + rcv.URL + `/hook"}],"events":["contact.*"]}`
 
 	var stderr lockedBuffer
-	done := make(chan error, 1)
-	go func() { done <- run([]string{"serve", "--dev", "--config", path}, io.Discard, &stderr) }()
-	waitReady(t, addr, done)
-	defer func() {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
+	defer startServe(t, addr, &stderr, "serve", "--dev", "--config", path)()
 
 	banner := stderr.String()
 	if !strings.Contains(banner, "DEVELOPMENT MODE") || !strings.Contains(banner, "listening on "+addr+" only") {

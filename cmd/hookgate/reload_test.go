@@ -33,17 +33,7 @@ func TestSIGHUPReloadsThePluginsOfTheConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- run([]string{"serve", "--config", path}, io.Discard, io.Discard) }()
-	waitReady(t, addr, done)
-	defer func() {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
+	defer startServe(t, addr, io.Discard, "serve", "--config", path)()
 
 	orig, err := os.ReadFile(path)
 	if err != nil {

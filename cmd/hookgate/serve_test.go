@@ -155,6 +155,23 @@ func waitReady(t *testing.T, addr string, done <-chan error) {
 	}
 }
 
+// startServe runs `hookgate args...` in process until it answers /readyz on
+// addr, and returns the function that stops it with SIGTERM and waits.
+func startServe(t *testing.T, addr string, stderr io.Writer, args ...string) (stop func()) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- run(args, io.Discard, stderr) }()
+	waitReady(t, addr, done)
+	return func() {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not stop")
+		}
+	}
+}
+
 // lockedBuffer is a bytes.Buffer that serve's goroutines may write to while
 // the test reads it.
 type lockedBuffer struct {

@@ -9,9 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -95,17 +93,7 @@ func TestTokenConsolePrintsAOneTimeLoginLink(t *testing.T) {
 // names the settings to compare.
 func TestTokenConsoleMintsThroughTheRunningServer(t *testing.T) {
 	path, addr, _, prefix := serveConfig(t, "")
-	done := make(chan error, 1)
-	go func() { done <- run([]string{"serve", "--config", path}, io.Discard, io.Discard) }()
-	waitReady(t, addr, done)
-	defer func() {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
+	defer startServe(t, addr, io.Discard, "serve", "--config", path)()
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
