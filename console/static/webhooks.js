@@ -370,10 +370,13 @@ export function webhookDialog(w, features) {
       const urlId = id('url');
       const url = h('input', { type: 'url', id: urlId, class: 'ep-url', value: ep.url, placeholder: 'https://example.com/webhooks', autocomplete: 'off', inputmode: 'url' });
       const on = h('input', { type: 'checkbox', class: 'ep-enabled', checked: ep.enabled !== false, id: id('epon') });
+      // rate_limit: deliveries per second to this endpoint, across every worker; empty or 0 is unlimited.
+      const rate = h('input', { type: 'number', class: 'ep-rate', id: id('eprate'), min: '0', step: 'any', inputmode: 'decimal',
+        value: ep.rate_limit ? String(ep.rate_limit) : '', placeholder: 'no limit', title: 'Most deliveries per second to this endpoint (retries included); empty for no limit' });
       const result = h('span', { class: 'test-result', role: 'status' });
       const row = h('div', { class: 'endpoint-row' });
       const rm = h('button', { type: 'button', class: 'icon danger ep-remove', title: 'Remove endpoint' }, '✕');
-      const r = { row, url, on, result, id: ep.id || '' };
+      const r = { row, url, on, rate, result, id: ep.id || '' };
       rm.addEventListener('click', () => {
         const i = rows.indexOf(r);
         rows.splice(i, 1);
@@ -384,7 +387,9 @@ export function webhookDialog(w, features) {
       r.rm = rm;
       r.label = h('label', { for: urlId, class: 'offscreen' });
       r.slot = errorSlot('', urlId);
-      row.append(r.label, url, h('label', { class: 'inline small-label', for: on.id }, on, ' Enabled'), rm, result, r.slot);
+      r.rateSlot = errorSlot('', rate.id);
+      row.append(r.label, url, h('label', { class: 'inline small-label', for: on.id }, on, ' Enabled'),
+        h('label', { class: 'inline small-label', for: rate.id }, 'Max/s ', rate), rm, result, r.slot, r.rateSlot);
       rows.push(r);
       endpointsBox.append(row);
       relabel();
@@ -395,6 +400,7 @@ export function webhookDialog(w, features) {
         r.label.textContent = `Endpoint ${i + 1} URL`;
         r.rm.setAttribute('aria-label', `Remove endpoint ${i + 1}`);
         r.slot.dataset.errorFor = `endpoints[${i}].url`;
+        r.rateSlot.dataset.errorFor = `endpoints[${i}].rate_limit`;
         r.row.dataset.index = String(i);
       });
     }
@@ -625,7 +631,8 @@ export function webhookDialog(w, features) {
       const body = {
         name: name.value,
         enabled: enabled.checked,
-        endpoints: rows.map((r) => ({ ...(r.id ? { id: r.id } : {}), url: r.url.value.trim(), enabled: r.on.checked })),
+        endpoints: rows.map((r) => ({ ...(r.id ? { id: r.id } : {}), url: r.url.value.trim(), enabled: r.on.checked,
+          ...(r.rate.value.trim() !== '' && Number(r.rate.value) !== 0 ? { rate_limit: Number(r.rate.value) } : {}) })),
         events: [...selected],
         format: format.value,
       };
