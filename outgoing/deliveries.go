@@ -122,7 +122,7 @@ type TestRequest struct {
 	URLs       []string `json:"urls,omitempty"`
 	// Headers are the custom headers of each of URLs, by index (a form's
 	// endpoints[].headers before save). Optional.
-	Headers []map[string]string `json:"-"`
+	Headers []map[string]string `json:"headers,omitempty"`
 	Format  string              `json:"format,omitempty"`
 	// Events are the subscriptions of a form not saved yet (TestURLs only;
 	// a saved webhook's own are used otherwise).
