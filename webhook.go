@@ -102,6 +102,10 @@ type Endpoint struct {
 	// held across every worker process (docs/delivery.md#rate-limits); 0
 	// is unlimited. Fractions are allowed: 0.5 is one every two seconds.
 	RateLimit float64 `json:"rate_limit,omitempty"`
+	// Headers are sent with every request to this endpoint (an API key its
+	// gateway wants, say). Reserved names are refused (ReservedHeader); the
+	// values are sealed at rest and hidden in the delivery log.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // MaxRateLimit bounds an endpoint's rate_limit (deliveries per second); a
@@ -366,6 +370,7 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	allowHTTP := r.AllowHTTP || (r.FormatAllowsHTTP != nil && r.FormatAllowsHTTP(w.Format))
 	urls := map[string]int{}
 	for i, e := range w.Endpoints {
+		ValidateHeaders(&v, "endpoints["+strconv.Itoa(i)+"]", e.Headers)
 		if r := e.RateLimit; r != 0 && !(r >= MinRateLimit && r <= MaxRateLimit) {
 			v.Add("endpoints["+strconv.Itoa(i)+"].rate_limit",
 				"rate_limit must be 0 (unlimited) or between %g and %d deliveries per second", MinRateLimit, MaxRateLimit)
