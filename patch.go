@@ -10,6 +10,8 @@ type EndpointInput struct {
 	ID      string `json:"id,omitempty"`
 	URL     string `json:"url"`
 	Enabled *bool  `json:"enabled,omitempty"`
+	// Headers replace the endpoint's custom headers (absent: none).
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // WebhookPatch is the body of webhook create (every field it needs) and
@@ -57,7 +59,7 @@ func (p *WebhookPatch) Apply(w *Webhook, newID func() string) {
 		}
 		eps := make([]Endpoint, 0, len(*p.Endpoints))
 		for _, in := range *p.Endpoints {
-			e := Endpoint{URL: in.URL, Enabled: in.Enabled == nil || *in.Enabled}
+			e := Endpoint{URL: in.URL, Enabled: in.Enabled == nil || *in.Enabled, Headers: in.Headers}
 			// Matched in the form it is stored in (Validate stores it so), so
 			// that a URL sent again with padding keeps its endpoint id.
 			key := in.URL

@@ -98,6 +98,10 @@ type Endpoint struct {
 	// pending until it does.
 	Confirmation Confirmation `json:"confirmation,omitempty"`
 	ConfirmedAt  *time.Time   `json:"confirmed_at,omitempty"`
+	// Headers are sent with every request to this endpoint (an API key its
+	// gateway wants, say). Reserved names are refused (ReservedHeader); the
+	// values are sealed at rest and hidden in the delivery log.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // Pending reports whether e waits for its confirmation (its events are kept).
@@ -354,6 +358,7 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	allowHTTP := r.AllowHTTP || (r.FormatAllowsHTTP != nil && r.FormatAllowsHTTP(w.Format))
 	urls := map[string]int{}
 	for i, e := range w.Endpoints {
+		ValidateHeaders(&v, "endpoints["+strconv.Itoa(i)+"]", e.Headers)
 		field := "endpoints[" + strconv.Itoa(i) + "].url"
 		u, err := EndpointURL(e.URL, allowHTTP)
 		if err != nil {

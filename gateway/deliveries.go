@@ -107,10 +107,12 @@ func (s *Server) testWebhook(c *fiber.Ctx) error {
 }
 
 type testURLsInput struct {
-	URLs   []string `json:"urls"`
-	Format string   `json:"format,omitempty"`
-	Events []string `json:"events,omitempty"`
-	Secret string   `json:"secret,omitempty"`
+	URLs []string `json:"urls"`
+	// Headers are the custom headers of each URL, by index.
+	Headers []map[string]string `json:"headers,omitempty"`
+	Format  string              `json:"format,omitempty"`
+	Events  []string            `json:"events,omitempty"`
+	Secret  string              `json:"secret,omitempty"`
 }
 
 func (s *Server) testURLs(c *fiber.Ctx) error {
@@ -125,7 +127,7 @@ func (s *Server) testURLs(c *fiber.Ctx) error {
 	if in.Format != "" && !s.formats(in.Format) {
 		return s.writeError(c, hookgate.FieldError("format", "unknown format %q", in.Format))
 	}
-	rs, err := s.deliveries.TestURLs(c.UserContext(), ns, outgoing.TestRequest{URLs: in.URLs, Format: in.Format, Events: in.Events}, in.Secret)
+	rs, err := s.deliveries.TestURLs(c.UserContext(), ns, outgoing.TestRequest{URLs: in.URLs, Headers: in.Headers, Format: in.Format, Events: in.Events}, in.Secret)
 	if err != nil {
 		return s.writeError(c, err)
 	}

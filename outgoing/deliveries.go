@@ -156,7 +156,10 @@ func (s *Deliveries) enqueueManual(ctx context.Context, ns string, d *store.Stor
 type TestRequest struct {
 	EndpointID string   `json:"endpoint_id,omitempty"`
 	URLs       []string `json:"urls,omitempty"`
-	Format     string   `json:"format,omitempty"`
+	// Headers are the custom headers of each of URLs, by index (a form's
+	// endpoints[].headers before save). Optional.
+	Headers []map[string]string `json:"headers,omitempty"`
+	Format  string              `json:"format,omitempty"`
 	// Events are the subscriptions of a form not saved yet (TestURLs only;
 	// a saved webhook's own are used otherwise).
 	Events []string `json:"-"`
@@ -174,7 +177,7 @@ func (s *Deliveries) TestWebhook(ctx context.Context, ns, id string, req TestReq
 	var eps []hookgate.Endpoint
 	switch {
 	case len(req.URLs) > 0:
-		if eps, err = s.urlEndpoints(req.URLs, w.Format); err != nil {
+		if eps, err = s.urlEndpoints(req.URLs, req.Headers, w.Format); err != nil {
 			return nil, err
 		}
 	case req.EndpointID != "":
@@ -210,7 +213,7 @@ func (s *Deliveries) TestURLs(ctx context.Context, ns string, req TestRequest, s
 	if req.Format == "" {
 		req.Format = "standard"
 	}
-	eps, err := s.urlEndpoints(req.URLs, req.Format)
+	eps, err := s.urlEndpoints(req.URLs, req.Headers, req.Format)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +242,7 @@ func (s *Deliveries) TestURLs(ctx context.Context, ns string, req TestRequest, s
 	return s.Worker.SendTest(ctx, w, eps, ev, func() string { return s.NewID("dl") }, false), nil
 }
 
-func (s *Deliveries) urlEndpoints(urls []string, format string) ([]hookgate.Endpoint, error) {
+func (s *Deliveries) urlEndpoints(urls []string, headers []map[string]string, format string) ([]hookgate.Endpoint, error) {
 	if len(urls) > 10 {
 		return nil, hookgate.FieldError("urls", "at most 10 URLs can be tested at once")
 	}
@@ -253,10 +256,18 @@ func (s *Deliveries) urlEndpoints(urls []string, format string) ([]hookgate.Endp
 		if err != nil {
 			v.Add("urls["+strconv.Itoa(i)+"]", "%s", hookgate.ErrorMessage(err))
 		}
-		eps = append(eps, hookgate.Endpoint{ID: "test", URL: u, Enabled: true})
+		ep := hookgate.Endpoint{ID: "test", URL: u, Enabled: true}
+		if i < len(headers) {
+			hookgate.ValidateHeaders(&v, "urls["+strconv.Itoa(i)+"]", headers[i])
+			ep.Headers = headers[i]
+		}
+		eps = append(eps, ep)
 	}
 	if len(urls) == 0 {
 		v.Add("urls", "at least one URL is required")
+	}
+	if len(headers) > len(urls) {
+		v.Add("headers", "headers has %d entries for %d URLs", len(headers), len(urls))
 	}
 	return eps, v.Err()
 }

@@ -106,10 +106,12 @@ func (wk *Worker) Preview(ctx context.Context, w *hookgate.Webhook, ev *hookgate
 		return &Preview{Skip: true, SkipReason: p.SkipReason}, nil
 	}
 	url := ""
+	var ep *hookgate.Endpoint
 	if len(w.Endpoints) > 0 {
-		url = w.Endpoints[0].URL
+		ep = &w.Endpoints[0]
+		url = ep.URL
 	}
-	req := wk.request(w, url, deliveryID, ev.Type, p, time.Now())
+	req := wk.request(w, ep, url, deliveryID, ev.Type, p, time.Now())
 	out := &Preview{URL: url, ContentType: req.Headers.Get("Content-Type"), Body: string(p.Body), Headers: make(map[string]string, len(req.Headers))}
 	for k, v := range req.Headers {
 		out.Headers[k] = v[0]

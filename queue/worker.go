@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -425,7 +427,7 @@ func streak(rec *store.Record) store.Streak {
 // as the subscription confirmation. extra headers are added before signing.
 func (wk *Worker) SendMessage(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, id, eventType string, body []byte, extra map[string]string) *sender.Result {
 	p := &hookgate.Payload{Body: body, ContentType: "application/json", Headers: extra}
-	return wk.Sender.Send(ctx, wk.request(w, ep.URL, id, eventType, p, time.Now()))
+	return wk.Sender.Send(ctx, wk.request(w, ep, ep.URL, id, eventType, p, time.Now()))
 }
 
 func endpointOf(w *hookgate.Webhook, id string) *hookgate.Endpoint {
@@ -514,7 +516,7 @@ func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate
 		q.Headers = hs
 		p = &q
 	}
-	req := wk.request(w, ep.URL, d.ID, d.Event.Type, p, start)
+	req := wk.request(w, ep, ep.URL, d.ID, d.Event.Type, p, start)
 	res := wk.Sender.Send(ctx, req)
 	att.DurationMS = ms(res.Duration)
 	att.StatusCode = res.StatusCode
@@ -529,6 +531,11 @@ func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate
 	att.RequestHeaders = make(map[string]string, len(req.Headers))
 	for k, v := range req.Headers {
 		att.RequestHeaders[k] = v[0]
+	}
+	for k := range ep.Headers {
+		// Custom header values are often credentials: the log shows that
+		// they were sent, not what.
+		att.RequestHeaders[textproto.CanonicalMIMEHeaderKey(k)] = HiddenHeaderValue
 	}
 	body := p.Body
 	if len(body) > wk.Policy.MaxRequestBody {
@@ -563,8 +570,14 @@ func (wk *Worker) logTransportError(d *Delivery, w *hookgate.Webhook, ep *hookga
 }
 
 // request builds the signed request: the one place that signs deliveries.
-func (wk *Worker) request(w *hookgate.Webhook, url, id, eventType string, p *hookgate.Payload, now time.Time) *sender.Request {
-	hs := make([]signing.Header, 0, 8+len(p.Headers))
+// The endpoint's custom headers (ep may be nil) replace the format's of the
+// same name; Validate has refused the reserved ones.
+func (wk *Worker) request(w *hookgate.Webhook, ep *hookgate.Endpoint, url, id, eventType string, p *hookgate.Payload, now time.Time) *sender.Request {
+	var custom map[string]string
+	if ep != nil {
+		custom = ep.Headers
+	}
+	hs := make([]signing.Header, 0, 8+len(p.Headers)+len(custom))
 	ct := p.ContentType
 	if ct == "" {
 		ct = "application/json"
@@ -572,6 +585,9 @@ func (wk *Worker) request(w *hookgate.Webhook, url, id, eventType string, p *hoo
 	hs = append(hs, signing.Header{Name: "Content-Type", Value: ct})
 	for k, v := range p.Headers {
 		hs = append(hs, signing.Header{Name: k, Value: v})
+	}
+	if len(custom) > 0 {
+		hs = appendCustom(hs, custom)
 	}
 	hs = signing.AppendHeaders(hs, id, eventType, now.Unix(), p.Body, wk.signingKeys(w, now)...)
 	// One backing array for every header value slice: two allocations in all.
@@ -586,6 +602,21 @@ func (wk *Worker) request(w *hookgate.Webhook, url, id, eventType string, p *hoo
 		timeout = w.Timeout.D()
 	}
 	return &sender.Request{URL: url, Body: p.Body, Headers: h, Timeout: timeout}
+}
+
+// HiddenHeaderValue stands in the delivery log for the value of an
+// endpoint's custom header.
+const HiddenHeaderValue = "(hidden)"
+
+// appendCustom adds an endpoint's custom headers to hs under their canonical
+// names, dropping a header of the same name the format set.
+func appendCustom(hs []signing.Header, custom map[string]string) []signing.Header {
+	for k, v := range custom {
+		c := textproto.CanonicalMIMEHeaderKey(k)
+		hs = slices.DeleteFunc(hs, func(h signing.Header) bool { return textproto.CanonicalMIMEHeaderKey(h.Name) == c })
+		hs = append(hs, signing.Header{Name: c, Value: v})
+	}
+	return hs
 }
 
 // retryDelay is the delay before retry number retried+1: the webhook's

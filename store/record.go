@@ -51,6 +51,46 @@ func previousAAD(tenant, id string) string {
 	return "webhook-previous-secret\x00" + tenant + "\x00" + id
 }
 
+// headerAAD binds a sealed header value to its webhook, endpoint and name.
+func headerAAD(tenant, id, endpoint, name string) string {
+	return "endpoint-header\x00" + tenant + "\x00" + id + "\x00" + endpoint + "\x00" + name
+}
+
+// sealHeaders returns w's endpoints with their custom header values sealed
+// (the values are often API keys), leaving w as it is.
+func (s *Store) sealHeaders(w *hookgate.Webhook) []hookgate.Endpoint {
+	eps := w.Endpoints
+	for i, e := range w.Endpoints {
+		if len(e.Headers) == 0 {
+			continue
+		}
+		if &eps[0] == &w.Endpoints[0] {
+			eps = append([]hookgate.Endpoint(nil), w.Endpoints...)
+		}
+		sealed := make(map[string]string, len(e.Headers))
+		for k, v := range e.Headers {
+			sealed[k] = s.seal.seal(v, headerAAD(w.Tenant, w.ID, e.ID, k))
+		}
+		eps[i].Headers = sealed
+	}
+	return eps
+}
+
+// openHeaders opens the sealed header values of w's endpoints in place.
+func (s *Store) openHeaders(w *hookgate.Webhook) error {
+	for i := range w.Endpoints {
+		e := &w.Endpoints[i]
+		for k, v := range e.Headers {
+			plain, err := s.seal.open(v, headerAAD(w.Tenant, w.ID, e.ID, k))
+			if err != nil {
+				return fmt.Errorf("decode webhook %s: endpoint %s header %s: %w", w.ID, e.ID, k, err)
+			}
+			e.Headers[k] = plain
+		}
+	}
+	return nil
+}
+
 // encode seals w's secrets and returns the stored JSON.
 func (s *Store) encode(w *hookgate.Webhook) ([]byte, error) {
 	r := record{
@@ -60,7 +100,7 @@ func (s *Store) encode(w *hookgate.Webhook) ([]byte, error) {
 		Owner:               w.Owner,
 		Name:                w.Name,
 		Description:         w.Description,
-		Endpoints:           w.Endpoints,
+		Endpoints:           s.sealHeaders(w),
 		Events:              w.Events,
 		Format:              w.Format,
 		Filter:              w.Filter,
@@ -139,6 +179,9 @@ func (s *Store) webhook(r *record) (*hookgate.Webhook, error) {
 				w.Endpoints[i].Confirmation = hookgate.ConfirmationPending
 			}
 		}
+	}
+	if err := s.openHeaders(w); err != nil {
+		return nil, err
 	}
 	var err error
 	if w.Secret, err = s.seal.open(r.SealedSecret, secretAAD(r.Tenant, r.ID)); err != nil {

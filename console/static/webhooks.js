@@ -338,6 +338,30 @@ function durations(text) {
 }
 
 /**
+ * parseHeaders reads an endpoint's header box: one "Name: value" per line,
+ * blank lines ignored. error names the first line that does not read.
+ */
+export function parseHeaders(text) {
+  const headers = {};
+  let count = 0;
+  let error = '';
+  (text || '').split('\n').forEach((line, i) => {
+    if (!line.trim() || error) return;
+    const at = line.indexOf(':');
+    const name = at > 0 ? line.slice(0, at).trim() : '';
+    if (!name) { error = `Line ${i + 1}: write each header as “Name: value”.`; return; }
+    headers[name] = line.slice(at + 1).trim();
+    count++;
+  });
+  return { headers, count, error };
+}
+
+/** addField adds msg to fields[key], after what is already there. */
+function addField(fields, key, msg) {
+  fields[key] = fields[key] ? fields[key] + ' ' + msg : msg;
+}
+
+/**
  * webhookDialog creates (w null) or edits a webhook. It resolves true when
  * something was saved.
  */
@@ -373,7 +397,19 @@ export function webhookDialog(w, features) {
       const result = h('span', { class: 'test-result', role: 'status' });
       const row = h('div', { class: 'endpoint-row' });
       const rm = h('button', { type: 'button', class: 'icon danger ep-remove', title: 'Remove endpoint' }, '✕');
-      const r = { row, url, on, result, id: ep.id || '' };
+      const hdrId = id('eph');
+      const hdrText = Object.entries(ep.headers || {}).map(([k, v]) => `${k}: ${v}`).join('\n');
+      const headers = h('textarea', { id: hdrId, class: 'ep-headers', rows: 2, spellcheck: 'false', autocomplete: 'off', placeholder: 'X-Api-Key: your-key' }, hdrText);
+      const hsum = h('summary', {});
+      const hbox = h('details', { class: 'ep-headers-box', open: !!hdrText }, hsum,
+        h('label', { for: hdrId, class: 'small-label' }, 'Headers sent with every request to this endpoint, one “Name: value” per line'), headers);
+      const countHeaders = () => {
+        const n = parseHeaders(headers.value).count;
+        hsum.textContent = n ? `Headers (${n})` : 'Headers';
+      };
+      headers.addEventListener('input', countHeaders);
+      countHeaders();
+      const r = { row, url, on, result, headers, id: ep.id || '' };
       rm.addEventListener('click', () => {
         const i = rows.indexOf(r);
         rows.splice(i, 1);
@@ -384,7 +420,9 @@ export function webhookDialog(w, features) {
       r.rm = rm;
       r.label = h('label', { for: urlId, class: 'offscreen' });
       r.slot = errorSlot('', urlId);
-      row.append(r.label, url, h('label', { class: 'inline small-label', for: on.id }, on, ' Enabled'), rm, result, r.slot);
+      r.hslot = errorSlot('', hdrId);
+      hbox.append(r.hslot);
+      row.append(r.label, url, h('label', { class: 'inline small-label', for: on.id }, on, ' Enabled'), rm, result, r.slot, hbox);
       rows.push(r);
       endpointsBox.append(row);
       relabel();
@@ -395,6 +433,7 @@ export function webhookDialog(w, features) {
         r.label.textContent = `Endpoint ${i + 1} URL`;
         r.rm.setAttribute('aria-label', `Remove endpoint ${i + 1}`);
         r.slot.dataset.errorFor = `endpoints[${i}].url`;
+        r.hslot.dataset.errorFor = `endpoints[${i}].headers`;
         r.row.dataset.index = String(i);
       });
     }
@@ -403,17 +442,31 @@ export function webhookDialog(w, features) {
     testBtn.addEventListener('click', () => testEndpoints());
     (editing ? w.endpoints : [{ url: '', enabled: true }]).forEach((e) => addRow(e));
 
+    // headerErrors checks the header boxes of the rows at idx; null when
+    // every line reads as "Name: value".
+    function headerErrors(idx) {
+      const fields = {};
+      for (const i of idx) {
+        const p = parseHeaders(rows[i].headers.value);
+        if (p.error) fields[`endpoints[${i}].headers`] = p.error;
+      }
+      return Object.keys(fields).length ? fields : null;
+    }
+
     async function testEndpoints() {
       clearErrors(form);
       const list = rows.filter((r) => r.url.value.trim());
       for (const r of rows) { r.result.textContent = ''; r.result.className = 'test-result'; }
       if (!list.length) { showErrors(form, { fields: { endpoints: 'Enter at least one endpoint URL to test.' } }); return; }
       const urls = list.map((r) => r.url.value.trim());
+      const bad = headerErrors(list.map((r) => rows.indexOf(r)));
+      if (bad) { showErrors(form, { fields: bad }); return; }
+      const headers = list.map((r) => parseHeaders(r.headers.value).headers);
       for (const r of list) r.result.textContent = 'Testing…';
       try {
         const res = await busy(testBtn, 'Testing…', () => editing
-          ? api.post(`/v1/webhooks/${encodeURIComponent(w.id)}/test`, { urls })
-          : api.post('/v1/webhooks/test', { urls, format: format.value, secret: customSecret() || undefined }));
+          ? api.post(`/v1/webhooks/${encodeURIComponent(w.id)}/test`, { urls, headers })
+          : api.post('/v1/webhooks/test', { urls, headers, format: format.value, secret: customSecret() || undefined }));
         (res.data || []).forEach((t, i) => {
           const r = list[i];
           if (!r) return;
@@ -427,8 +480,8 @@ export function webhookDialog(w, features) {
         for (const r of list) r.result.textContent = '';
         const fields = {};
         for (const [k, v] of Object.entries(e.fields || {})) {
-          const m = k.match(/^urls\[(\d+)\]$/);
-          if (m && list[+m[1]]) fields[`endpoints[${rows.indexOf(list[+m[1]])}].url`] = v;
+          const m = k.match(/^urls\[(\d+)\](\.headers)?/);
+          if (m && list[+m[1]]) addField(fields, `endpoints[${rows.indexOf(list[+m[1]])}].${m[2] ? 'headers' : 'url'}`, v);
           else fields[k === 'urls' ? 'endpoints' : k] = v;
         }
         showErrors(form, { message: e.message, fields });
@@ -622,10 +675,15 @@ export function webhookDialog(w, features) {
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       clearErrors(form);
+      const bad = headerErrors(rows.map((_, i) => i));
+      if (bad) { showErrors(form, { fields: bad }); return; }
       const body = {
         name: name.value,
         enabled: enabled.checked,
-        endpoints: rows.map((r) => ({ ...(r.id ? { id: r.id } : {}), url: r.url.value.trim(), enabled: r.on.checked })),
+        endpoints: rows.map((r) => {
+          const hs = parseHeaders(r.headers.value).headers;
+          return { ...(r.id ? { id: r.id } : {}), url: r.url.value.trim(), enabled: r.on.checked, ...(Object.keys(hs).length ? { headers: hs } : {}) };
+        }),
         events: [...selected],
         format: format.value,
       };
@@ -647,8 +705,8 @@ export function webhookDialog(w, features) {
         // A bad pattern (events[2]) is shown by the Events picker as a whole.
         const fields = {};
         for (const [k, v] of Object.entries(err.fields || {})) {
-          const key = /^events\[\d+\]$/.test(k) ? 'events' : k;
-          fields[key] = fields[key] ? fields[key] + ' ' + v : v;
+          const hm = k.match(/^(endpoints\[\d+\]\.headers)/);
+          addField(fields, /^events\[\d+\]$/.test(k) ? 'events' : hm ? hm[1] : k, v);
         }
         showErrors(form, { message: err.message, fields });
         toast('Not saved: ' + err.message, 'error');
