@@ -67,7 +67,7 @@ func publishBatch(t *testing.T, h *harness, token, typ string, n, from int) {
 
 // A burst of 60 events to an endpoint limited to 10 deliveries a second,
 // delivered by two worker processes: the receiver never sees more than the
-// limit (plus one for the timing of the requests) in any second, both
+// limit (plus two for the timing of the requests) in any second, both
 // processes send, and every delivery succeeds at its first attempt (waiting
 // for the limit is not an attempt).
 func TestRateLimitHoldsAcrossTwoWorkerProcesses(t *testing.T) {
@@ -92,8 +92,13 @@ func TestRateLimitHoldsAcrossTwoWorkerProcesses(t *testing.T) {
 		t.Fatalf("%d of %d delivered: %v", rec.Count(), n, err)
 	}
 	at := arrivals(got)
-	if m := maxPerWindow(at, time.Second); m > limit+1 {
+	// Sends are spaced 100 ms apart; one that reaches the receiver late
+	// lets a window starting at it hold one or two more.
+	if m := maxPerWindow(at, time.Second); m > limit+2 {
 		t.Fatalf("%d deliveries arrived within one second; the limit is %d", m, limit)
+	}
+	if m := maxPerWindow(at, 3*time.Second); m > 3*limit+2 {
+		t.Fatalf("%d deliveries arrived within three seconds; the limit is %d a second", m, limit)
 	}
 	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
 	span := at[n-1].Sub(at[0])
@@ -159,7 +164,7 @@ func TestRateLimitCountsRetriesAndKeepsTheLastOne(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%d of %d requests: %v (a last retry was dropped?)", rec.Count(), 3*n, err)
 	}
-	if m := maxPerWindow(arrivals(got), time.Second); m > limit+1 {
+	if m := maxPerWindow(arrivals(got), time.Second); m > limit+2 {
 		t.Fatalf("%d requests, retries included, within one second; the limit is %d", m, limit)
 	}
 	eventually(t, 10*time.Second, "every delivery succeeded at its third attempt", func() bool {

@@ -2,5 +2,6 @@
 // hookgate binary, run it as a child process against Redis, kill it (and
 // Redis) with SIGKILL at awkward moments, start them again, and check that
 // every accepted event is still delivered (at least once, with the same
-// delivery id). It has no code of its own.
+// delivery id). Tests that need several real processes sharing one Redis
+// (API and worker processes apart) live here too. It has no code of its own.
 package crashtest

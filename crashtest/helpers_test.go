@@ -82,7 +82,24 @@ func testPrefix() string {
 // short delays; extra are more HOOKGATE_* variables.
 func startHookgate(t *testing.T, redisAddr string, extra ...string) *hookgateProc {
 	t.Helper()
-	prefix := testPrefix()
+	return startOn(t, redisAddr, testPrefix(), extra...)
+}
+
+// startShared runs another hookgate process of the same deployment as h
+// (its Redis and prefix), on a port of its own; extra as for startHookgate.
+func startShared(t *testing.T, h *hookgateProc, extra ...string) *hookgateProc {
+	t.Helper()
+	addr := ""
+	for _, kv := range h.env {
+		if v, ok := cutPrefix(kv, "HOOKGATE_REDIS_ADDR="); ok {
+			addr = v
+		}
+	}
+	return startOn(t, addr, h.prefix(), extra...)
+}
+
+func startOn(t *testing.T, redisAddr, prefix string, extra ...string) *hookgateProc {
+	t.Helper()
 	port := freePort(t)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	env := []string{

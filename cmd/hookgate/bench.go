@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate/bench"
@@ -19,10 +21,13 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	duration := fs.Duration("duration", 10*time.Second, "length of the latency run")
 	batch := fs.Int("batch", 100, "events per batch in the throughput run")
 	publishers := fs.Int("publishers", 8, "concurrent publishers")
-	suite := fs.String("suite", "delivery", "what to measure: delivery (hookgate vs bare asynq) or incoming (the /in/ proxy vs calling the upstream directly)")
+	suite := fs.String("suite", "delivery", "what to measure: delivery (hookgate vs bare asynq), incoming (the /in/ proxy vs calling the upstream directly) or ratelimit (the rate a receiver sees vs endpoints[].rate_limit)")
 	requests := fs.Int("requests", 5000, "incoming: sequential requests of each latency run")
 	conns := fs.Int("connections", 32, "incoming: connections of the throughput runs")
 	rounds := fs.Int("rounds", 3, "incoming: throughput rounds, each direct then proxied for --duration")
+	limits := fs.String("limits", "5,10,50,200", "ratelimit: the rate limits measured, deliveries/s, comma-separated")
+	workers := fs.Int("workers", 2, "ratelimit: worker instances sharing the limit")
+	seconds := fs.Float64("seconds", 10, "ratelimit: each burst is limit x seconds events")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
@@ -48,8 +53,20 @@ func runBench(args []string, stdout, _ io.Writer) error {
 		_, err = bench.RunIncoming(context.Background(), bench.IncomingOptions{Config: cfg, Duration: *duration,
 			Requests: *requests, Concurrency: *conns, Rounds: max(*rounds, 1), Out: stdout})
 		return err
+	case "ratelimit":
+		var ls []float64
+		for _, f := range strings.Split(*limits, ",") {
+			l, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || l <= 0 {
+				return usageError{fmt.Sprintf("--limits: %q is not a positive number", f)}
+			}
+			ls = append(ls, l)
+		}
+		_, err = bench.RunRateLimit(context.Background(), bench.RateLimitOptions{Config: cfg, Workers: *workers, Limits: ls,
+			Seconds: *seconds, Out: stdout})
+		return err
 	default:
-		return usageError{fmt.Sprintf("unknown --suite %q (delivery, incoming)", *suite)}
+		return usageError{fmt.Sprintf("unknown --suite %q (delivery, incoming, ratelimit)", *suite)}
 	}
 	_, err = bench.Run(context.Background(), bench.Options{Config: cfg, Events: *events, Rate: *rate, Duration: *duration,
 		BatchSize: *batch, Publishers: *publishers, Out: stdout})
