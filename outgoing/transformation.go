@@ -118,4 +118,3 @@ func payloadView(p *hookgate.Payload) *PreviewPayload {
 	}
 	return &PreviewPayload{ContentType: ct, Body: string(p.Body), Headers: hs}
 }
-
