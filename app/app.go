@@ -180,11 +180,11 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	deliveries := &outgoing.Deliveries{Webhooks: st, Catalogue: cat, Log: a.Log, Queue: a.client, Worker: a.Worker,
+		AllowHTTP: d.AllowHTTP, FormatAllowsHTTP: a.Pipeline.AllowsHTTP, EventTypes: a.Pipeline.EventTypes, NewID: newID, Logger: logger}
 	deps := gateway.Deps{
 		Incoming: inSvc, IncomingProxy: proxy, JWKS: a.Signer.JWKS(),
-		Config: cfg, Catalogue: cat, Verifier: verifier, Webhooks: svc, Publisher: pub,
-		Deliveries: &outgoing.Deliveries{Webhooks: st, Catalogue: cat, Log: a.Log, Recorder: a.writer, Queue: a.client, Worker: a.Worker,
-			AllowHTTP: d.AllowHTTP, FormatAllowsHTTP: a.Pipeline.AllowsHTTP, EventTypes: a.Pipeline.EventTypes, NewID: newID},
+		Config: cfg, Catalogue: cat, Verifier: verifier, Webhooks: svc, Publisher: pub, Deliveries: deliveries,
 		Ready:  func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
 		Transformations: a.transformationPreview(cat, newID),
@@ -205,6 +205,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 			Queue: a.queueName, Concurrency: d.Concurrency, PollInterval: d.PollInterval.D(),
 			ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), Logger: logger,
 		}, a.Worker)
+		a.server.HandleRecover(deliveries)
 		queue.RegisterQueueDepth(a.Registry, a.Redis, a.queueName)
 	}
 	return a, nil

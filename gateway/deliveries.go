@@ -19,6 +19,7 @@ type DeliveryService interface {
 	ListDeliveries(ctx context.Context, ns string, f hookgate.DeliveryFilter) ([]*hookgate.Delivery, string, error)
 	FindDelivery(ctx context.Context, ns, id string) (*store.StoredDelivery, error)
 	RetryDelivery(ctx context.Context, ns, id string) (*store.StoredDelivery, error)
+	RecoverWebhook(ctx context.Context, ns, id string, req outgoing.RecoverRequest) (*outgoing.Recovery, error)
 	TestWebhook(ctx context.Context, ns, id string, req outgoing.TestRequest) ([]queue.TestResult, error)
 	TestURLs(ctx context.Context, ns string, req outgoing.TestRequest, secret string) ([]queue.TestResult, error)
 	Preview(ctx context.Context, ns, id, eventType string, data json.RawMessage) (*queue.Preview, error)
@@ -65,6 +66,24 @@ func (s *Server) getDelivery(c *fiber.Ctx) error {
 
 func (s *Server) retryDelivery(c *fiber.Ctx) error {
 	return serveByID(s, c, fiber.StatusAccepted, s.deliveries.RetryDelivery)
+}
+
+// recoverWebhook sends again the deliveries of a webhook that ended failed
+// in a window; the work is done by a queued task, the answer says how many.
+func (s *Server) recoverWebhook(c *fiber.Ctx) error {
+	ns, err := s.namespace(c, false)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	var req outgoing.RecoverRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return s.writeError(c, err)
+	}
+	rv, err := s.deliveries.RecoverWebhook(c.UserContext(), ns, c.Params("id"), req)
+	if err != nil {
+		return s.writeError(c, err)
+	}
+	return c.Status(fiber.StatusAccepted).JSON(rv)
 }
 
 type testResults struct {

@@ -76,6 +76,7 @@ func (s *Server) register() {
 			route{method: "GET", path: "/v1/webhooks/:id/deliveries", auth: true, roles: managers, handler: s.listDeliveries},
 			route{method: "GET", path: "/v1/deliveries/:id", auth: true, roles: managers, handler: s.getDelivery},
 			route{method: "POST", path: "/v1/deliveries/:id/retry", auth: true, roles: managers, handler: s.retryDelivery},
+			route{method: "POST", path: "/v1/webhooks/:id/recover", auth: true, roles: managers, handler: s.recoverWebhook},
 			route{method: "POST", path: "/v1/webhooks/:id/preview", auth: true, roles: managers, handler: s.previewWebhook},
 		)
 		if s.stats() != nil {

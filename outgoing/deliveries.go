@@ -3,6 +3,8 @@ package outgoing
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -12,14 +14,14 @@ import (
 	"github.com/hookgate/hookgate/store"
 )
 
-// Deliveries serves the delivery log, manual retries and test sends.
+// Deliveries serves the delivery log, manual retries, recovers and test sends.
 type Deliveries struct {
 	Webhooks  hookgate.WebhookStore
 	Catalogue *hookgate.Catalogue
 	Log       *store.DeliveryLog
-	Recorder  queue.Recorder
 	Queue     interface {
 		Enqueue(ctx context.Context, items []queue.Item) error
+		EnqueueRecover(ctx context.Context, r *queue.Recover) error
 	}
 	Worker    *queue.Worker
 	AllowHTTP bool
@@ -30,6 +32,7 @@ type Deliveries struct {
 	// Optional.
 	EventTypes func(format string) []string
 	NewID      func(prefix string) string
+	Logger     *slog.Logger // optional
 }
 
 // ListDeliveries lists a webhook's deliveries after checking the webhook is
@@ -96,21 +99,54 @@ func (s *Deliveries) RetryDelivery(ctx context.Context, ns, id string) (*store.S
 	if _, err := s.Webhooks.FindWebhookByID(ctx, ns, d.WebhookID); err != nil {
 		return nil, err
 	}
-	task := &queue.Delivery{ID: d.ID, Namespace: ns, WebhookID: d.WebhookID, EndpointID: d.EndpointID,
-		Event:      hookgate.Event{ID: d.EventID, Type: d.EventType, Tenant: d.Tenant, OccurredAt: d.OccurredAt, Data: d.Data},
-		EnqueuedAt: d.CreatedAt, Manual: true, Attempt0: d.Attempts}
+	ok, err := s.requeue(ctx, ns, d)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, hookgate.Errorf(hookgate.ECONFLICT, "the delivery changed meanwhile (another retry or a recover queued it); reload it")
+	}
+	return d, nil
+}
+
+// requeue queues one more attempt of d, a failed delivery read from the log
+// (with its event), under the same delivery id: the one path of manual
+// retries and recovers. It first marks the logged delivery pending, only if
+// it is still failed after d.Attempts attempts (store.DeliveryLog.Swap), so
+// that of callers racing for one failed delivery one queues it and the
+// others get false; then it enqueues a task whose id, <delivery>:manual:<attempts>,
+// makes a second enqueue of the same state a no-op while the first is
+// queued. ns is the namespace the caller checked d is in. When the enqueue fails, the delivery is put back to failed. d is
+// updated to what the log shows.
+func (s *Deliveries) requeue(ctx context.Context, ns string, d *store.StoredDelivery) (bool, error) {
+	failed := *d
+	attempts := d.Attempts
 	d.Status = hookgate.DeliveryPending
 	d.NextRetryAt = nil
 	d.UpdatedAt = time.Now().UTC()
 	d.AttemptLog = nil
-	if _, err := s.Recorder.Record(ctx, store.Record{Delivery: d}); err != nil {
-		return nil, err
+	ok, err := s.Log.Swap(ctx, d, hookgate.DeliveryFailed, attempts)
+	if err != nil || !ok {
+		return false, err
 	}
+	if err := s.enqueueManual(ctx, ns, d); err != nil {
+		failed.AttemptLog = nil
+		if _, rerr := s.Log.Swap(context.WithoutCancel(ctx), &failed, hookgate.DeliveryPending, attempts); rerr != nil {
+			return false, fmt.Errorf("%w (and putting delivery %s back to failed: %v)", err, d.ID, rerr)
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// enqueueManual queues the manual attempt of a delivery marked pending; the
+// task id makes it a no-op while the same attempt is already queued.
+func (s *Deliveries) enqueueManual(ctx context.Context, ns string, d *store.StoredDelivery) error {
+	task := &queue.Delivery{ID: d.ID, Namespace: ns, WebhookID: d.WebhookID, EndpointID: d.EndpointID,
+		Event:      hookgate.Event{ID: d.EventID, Type: d.EventType, Tenant: d.Tenant, OccurredAt: d.OccurredAt, Data: d.Data},
+		EnqueuedAt: d.CreatedAt, Manual: true, Attempt0: d.Attempts}
 	item := queue.Item{Delivery: task, Retries: 0, TaskID: d.ID + ":manual:" + strconv.Itoa(d.Attempts)}
-	if err := s.Queue.Enqueue(ctx, []queue.Item{item}); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return s.Queue.Enqueue(ctx, []queue.Item{item})
 }
 
 // TestRequest chooses what a test send targets: all enabled endpoints of the

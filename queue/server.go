@@ -23,8 +23,9 @@ type ServerConfig struct {
 
 // Server runs the delivery workers.
 type Server struct {
-	srv *asynq.Server
-	mux *asynq.ServeMux
+	srv    *asynq.Server
+	mux    *asynq.ServeMux
+	logger *slog.Logger
 }
 
 // NewServer returns the asynq server for deliveries, handled by wk.
@@ -51,7 +52,7 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig, wk *Worker) *Server 
 	})
 	mux := asynq.NewServeMux()
 	mux.Handle(TypeDelivery, wk)
-	return &Server{srv: srv, mux: mux}
+	return &Server{srv: srv, mux: mux, logger: cfg.Logger}
 }
 
 // Start starts the workers.

@@ -1,8 +1,9 @@
 // webhook.js: one outgoing webhook's page: its status (with the auto-pause
 // banner), its endpoints' health and a chart of its last 24 hours, drawn in
-// the page as SVG from GET /v1/webhooks/{id}/stats.
+// the page as SVG from GET /v1/webhooks/{id}/stats, and "Recover failed
+// since…" (POST /v1/webhooks/{id}/recover).
 import * as api from './api.js';
-import { h, fill, toast, when, busy } from './dom.js';
+import { h, fill, toast, when, busy, modal, errorSlot, showErrors, clearErrors } from './dom.js';
 import { statusBadge, autoPaused, pauseNotice, healthCell, split, short } from './webhooks.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -66,6 +67,61 @@ export function chart(st) {
   p50.length ? dots(p50, 'line-p50') : null);
 }
 
+/** localInput formats a time for an <input type="datetime-local">: local time, to the minute. */
+function localInput(d) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/**
+ * recoverDialog asks from when (24 hours ago unless changed) and for which
+ * endpoint the failed deliveries of w are sent again, and resolves with the
+ * API's answer ({count, since, ...}), or undefined when cancelled.
+ */
+function recoverDialog(w) {
+  return modal(`Recover failed deliveries of “${w.name}”`, (close) => {
+    const since = h('input', { type: 'datetime-local', id: 'rc-since', required: true, autofocus: true,
+      value: localInput(new Date(Date.now() - 24 * 3600 * 1000)) });
+    const ep = h('select', { id: 'rc-endpoint' }, h('option', { value: '' }, 'All endpoints'),
+      (w.endpoints || []).map((e) => h('option', { value: e.id }, e.url)));
+    const go = h('button', { type: 'submit', id: 'rc-submit' }, 'Recover');
+    const form = h('form', { novalidate: true },
+      h('p', {}, 'Every delivery created since this time that failed (its retries spent) is sent once more, ' +
+        'as a new attempt of the same delivery: receivers see the same webhook-id.'),
+      h('p', { class: 'form-error', role: 'alert', hidden: true }),
+      h('div', { class: 'field' }, h('label', { for: 'rc-since' }, 'Failed since ', h('span', { class: 'req', 'aria-hidden': 'true' }, '*')),
+        since, errorSlot('since', 'rc-since'), h('p', { class: 'hint' }, 'Your local time. Up to now.')),
+      h('div', { class: 'field' }, h('label', { for: 'rc-endpoint' }, 'Endpoint'), ep, errorSlot('endpoint_id', 'rc-endpoint')),
+      h('div', { class: 'buttons' }, go, h('button', { type: 'button', class: 'secondary', onclick: () => close(undefined) }, 'Cancel')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearErrors(form);
+      const t = new Date(since.value);
+      if (!since.value || isNaN(t)) {
+        showErrors(form, { fields: { since: 'Choose the date and time from which to recover.' } });
+        return;
+      }
+      const body = { since: t.toISOString() };
+      if (ep.value) body.endpoint_id = ep.value;
+      try {
+        close(await busy(go, 'Recovering…', () => api.post(`/v1/webhooks/${encodeURIComponent(w.id)}/recover`, body)));
+      } catch (err) { showErrors(form, err); }
+    });
+    return form;
+  });
+}
+
+/** recoverBanner says what a recover found and where to follow it. */
+function recoverBanner(w, r) {
+  const what = r.count === 0
+    ? `No failed deliveries since ${when(r.since)}: nothing to recover.`
+    : `Recovering ${r.count} failed ${r.count === 1 ? 'delivery' : 'deliveries'} since ${when(r.since)}. ` +
+      'They are sent again in the background; the delivery log shows each new attempt.';
+  return h('div', { class: 'banner info', role: 'status', id: 'wp-recover-banner' },
+    h('div', { class: 'banner-text' }, what),
+    h('a', { class: 'button small secondary', href: `#/webhooks/${encodeURIComponent(w.id)}/deliveries` }, 'Delivery log'));
+}
+
 function kpi(key, value, id) {
   return h('div', { class: 'kpi', id }, h('span', { class: 'v' }, value), h('span', { class: 'k' }, key));
 }
@@ -73,8 +129,17 @@ function kpi(key, value, id) {
 export function webhookPage(main, webhookID) {
   let alive = true;
   const head = h('div', { id: 'wp-head' });
+  const notice = h('div', { id: 'wp-notice', class: 'banners' });
   const body = h('div', { id: 'wp-body' }, h('p', { class: 'muted' }, 'Loading…'));
-  fill(main, h('p', {}, h('a', { href: '#/webhooks' }, '← Outgoing webhooks')), head, body);
+  fill(main, h('p', {}, h('a', { href: '#/webhooks' }, '← Outgoing webhooks')), head, notice, body);
+  const canRecover = api.has('POST', '/v1/webhooks/{id}/recover');
+
+  async function recover(w) {
+    const r = await recoverDialog(w);
+    if (!r || !alive) return;
+    fill(notice, recoverBanner(w, r));
+    load();
+  }
 
   async function resume(btn, w) {
     try {
@@ -85,8 +150,9 @@ export function webhookPage(main, webhookID) {
   }
 
   async function load() {
-    let w, st;
+    let w, st, recoverable;
     try {
+      recoverable = await canRecover;
       [w, st] = await Promise.all([api.get('/v1/webhooks/' + encodeURIComponent(webhookID)),
         api.get(`/v1/webhooks/${encodeURIComponent(webhookID)}/stats`).catch((e) => ({ error: e }))]);
     } catch (e) {
@@ -118,7 +184,8 @@ export function webhookPage(main, webhookID) {
         h('dt', {}, 'Last delivery'), h('dd', {}, when(w.last_triggered_at), w.last_status_code ? ` · HTTP ${w.last_status_code}` : ''),
         w.timeout ? [h('dt', {}, 'Timeout'), h('dd', {}, short(w.timeout))] : null,
         w.retry && w.retry.delays && w.retry.delays.length ? [h('dt', {}, 'Retry schedule'), h('dd', {}, w.retry.delays.map(short).join(', '))] : null),
-      h('p', {}, h('a', { class: 'button secondary', href: `#/webhooks/${encodeURIComponent(w.id)}/deliveries`, id: 'wp-deliveries' }, 'Delivery log')),
+      h('p', { class: 'buttons' }, h('a', { class: 'button secondary', href: `#/webhooks/${encodeURIComponent(w.id)}/deliveries`, id: 'wp-deliveries' }, 'Delivery log'),
+        recoverable ? h('button', { type: 'button', class: 'secondary', id: 'wp-recover', 'data-action': 'recover', onclick: () => recover(w) }, 'Recover failed since…') : null),
       h('h2', {}, 'Last 24 hours'),
       st.error ? h('p', { class: 'note error' }, 'Could not load the stats: ' + st.error.message) : [
         h('div', { class: 'kpis' },

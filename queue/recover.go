@@ -1,0 +1,81 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/hookgate/hookgate"
+)
+
+// TypeRecover is the asynq task type of a recover: a walk over one webhook's
+// delivery log that queues again each delivery that ended failed in a
+// window (POST /v1/webhooks/{id}/recover).
+const TypeRecover = "recover"
+
+// Recover is the payload of a recover task. It is durable in Redis like a
+// delivery: a process that stops during the walk leaves the task to another
+// worker (or to itself after a restart), which walks the window again; the
+// deliveries already queued are no longer failed and are passed over.
+type Recover struct {
+	ID         string    `json:"id"`
+	Namespace  string    `json:"namespace"`
+	WebhookID  string    `json:"webhook_id"`
+	EndpointID string    `json:"endpoint_id,omitempty"`
+	Since      time.Time `json:"since"`
+	Until      time.Time `json:"until"`
+	// AsOf is when the recover was asked for: a delivery last updated after
+	// it (one that failed again after being recovered) is not this
+	// recover's to send.
+	AsOf time.Time `json:"as_of"`
+}
+
+// Recoverer runs recover tasks (outgoing.Deliveries).
+type Recoverer interface {
+	Recover(ctx context.Context, r *Recover) error
+}
+
+// recoverRetries is how many times a recover task that failed (Redis
+// unavailable, say) is run again, each time from the start of its window.
+const recoverRetries = 20
+
+// recoverTimeout bounds one run of a recover task; the walk queues a page of
+// the log at a time and a webhook's log is bounded (delivery.log_max_entries).
+const recoverTimeout = 10 * time.Minute
+
+// EnqueueRecover queues a recover task; its task id is the recover's id.
+func (c *Client) EnqueueRecover(ctx context.Context, r *Recover) error {
+	payload, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode recover %s: %w", r.ID, err)
+	}
+	_, err = c.c.EnqueueContext(ctx, asynq.NewTask(TypeRecover, payload), asynq.Queue(c.queue),
+		asynq.TaskID("recover:"+r.ID), asynq.MaxRetry(recoverRetries), asynq.Timeout(recoverTimeout))
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return &hookgate.Error{Code: hookgate.EUNAVAILABLE, Message: "the queue is unavailable; nothing was recovered, try again",
+			Err: fmt.Errorf("enqueue recover %s: %w", r.ID, err)}
+	}
+	return nil
+}
+
+// HandleRecover makes the server's workers run recover tasks with rc. It is
+// called before Start.
+func (s *Server) HandleRecover(rc Recoverer) {
+	s.mux.HandleFunc(TypeRecover, func(ctx context.Context, t *asynq.Task) error {
+		var r Recover
+		if err := json.Unmarshal(t.Payload(), &r); err != nil || r.WebhookID == "" {
+			s.logger.Error("dropping malformed recover task", "err", err)
+			return nil
+		}
+		if err := rc.Recover(ctx, &r); err != nil {
+			s.logger.Warn("recover stopped; it runs again from the start of its window", "recover_id", r.ID,
+				"webhook_id", r.WebhookID, "err", err)
+			return &retryError{due: time.Now().Add(5 * time.Second), cause: "recover: " + err.Error()}
+		}
+		return nil
+	})
+}
