@@ -395,6 +395,9 @@ export function webhookDialog(w, features) {
       const urlId = id('url');
       const url = h('input', { type: 'url', id: urlId, class: 'ep-url', value: ep.url, placeholder: 'https://example.com/webhooks', autocomplete: 'off', inputmode: 'url' });
       const on = h('input', { type: 'checkbox', class: 'ep-enabled', checked: ep.enabled !== false, id: id('epon') });
+      // rate_limit: deliveries per second to this endpoint, across every worker; empty or 0 is unlimited.
+      const rate = h('input', { type: 'number', class: 'ep-rate', id: id('eprate'), min: '0', step: 'any', inputmode: 'decimal',
+        value: ep.rate_limit ? String(ep.rate_limit) : '', placeholder: 'no limit', title: 'Most deliveries per second to this endpoint (retries included); empty for no limit' });
       const result = h('span', { class: 'test-result', role: 'status' });
       const row = h('div', { class: 'endpoint-row' });
       const rm = h('button', { type: 'button', class: 'icon danger ep-remove', title: 'Remove endpoint' }, '✕');
@@ -410,7 +413,7 @@ export function webhookDialog(w, features) {
       };
       headers.addEventListener('input', countHeaders);
       countHeaders();
-      const r = { row, url, on, result, headers, id: ep.id || '' };
+      const r = { row, url, on, rate, result, headers, id: ep.id || '' };
       rm.addEventListener('click', () => {
         const i = rows.indexOf(r);
         rows.splice(i, 1);
@@ -421,9 +424,11 @@ export function webhookDialog(w, features) {
       r.rm = rm;
       r.label = h('label', { for: urlId, class: 'offscreen' });
       r.slot = errorSlot('', urlId);
+      r.rateSlot = errorSlot('', rate.id);
       r.hslot = errorSlot('', hdrId);
       hbox.append(r.hslot);
-      row.append(r.label, url, h('label', { class: 'inline small-label', for: on.id }, on, ' Enabled'), rm, result, r.slot, hbox);
+      row.append(r.label, url, h('label', { class: 'inline small-label', for: on.id }, on, ' Enabled'),
+        h('label', { class: 'inline small-label', for: rate.id }, 'Max/s ', rate), rm, result, r.slot, r.rateSlot, hbox);
       rows.push(r);
       endpointsBox.append(row);
       relabel();
@@ -434,6 +439,7 @@ export function webhookDialog(w, features) {
         r.label.textContent = `Endpoint ${i + 1} URL`;
         r.rm.setAttribute('aria-label', `Remove endpoint ${i + 1}`);
         r.slot.dataset.errorFor = `endpoints[${i}].url`;
+        r.rateSlot.dataset.errorFor = `endpoints[${i}].rate_limit`;
         r.hslot.dataset.errorFor = `endpoints[${i}].headers`;
         r.row.dataset.index = String(i);
       });
@@ -683,7 +689,8 @@ export function webhookDialog(w, features) {
         enabled: enabled.checked,
         endpoints: rows.map((r) => {
           const hs = parseHeaders(r.headers.value).headers;
-          return { ...(r.id ? { id: r.id } : {}), url: r.url.value.trim(), enabled: r.on.checked, ...(Object.keys(hs).length ? { headers: hs } : {}) };
+          return { ...(r.id ? { id: r.id } : {}), url: r.url.value.trim(), enabled: r.on.checked, ...(Object.keys(hs).length ? { headers: hs } : {}),
+            ...(r.rate.value.trim() !== '' && Number(r.rate.value) !== 0 ? { rate_limit: Number(r.rate.value) } : {}) };
         }),
         events: [...selected],
         format: format.value,
