@@ -10,6 +10,8 @@ type EndpointInput struct {
 	ID      string `json:"id,omitempty"`
 	URL     string `json:"url"`
 	Enabled *bool  `json:"enabled,omitempty"`
+	// RateLimit is deliveries per second; absent or 0 is unlimited.
+	RateLimit float64 `json:"rate_limit,omitempty"`
 	// Headers replace the endpoint's custom headers (absent: none).
 	Headers map[string]string `json:"headers,omitempty"`
 }
@@ -59,7 +61,7 @@ func (p *WebhookPatch) Apply(w *Webhook, newID func() string) {
 		}
 		eps := make([]Endpoint, 0, len(*p.Endpoints))
 		for _, in := range *p.Endpoints {
-			e := Endpoint{URL: in.URL, Enabled: in.Enabled == nil || *in.Enabled, Headers: in.Headers}
+			e := Endpoint{URL: in.URL, Enabled: in.Enabled == nil || *in.Enabled, Headers: in.Headers, RateLimit: in.RateLimit}
 			// Matched in the form it is stored in (Validate stores it so), so
 			// that a URL sent again with padding keeps its endpoint id.
 			key := in.URL

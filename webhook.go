@@ -98,11 +98,23 @@ type Endpoint struct {
 	// pending until it does.
 	Confirmation Confirmation `json:"confirmation,omitempty"`
 	ConfirmedAt  *time.Time   `json:"confirmed_at,omitempty"`
+	// RateLimit is the most deliveries per second sent to this endpoint,
+	// held across every worker process (docs/delivery.md#rate-limits); 0
+	// is unlimited. Fractions are allowed: 0.5 is one every two seconds.
+	RateLimit float64 `json:"rate_limit,omitempty"`
 	// Headers are sent with every request to this endpoint (an API key its
 	// gateway wants, say). Reserved names are refused (ReservedHeader); the
 	// values are sealed at rest and hidden in the delivery log.
 	Headers map[string]string `json:"headers,omitempty"`
 }
+
+// MaxRateLimit bounds an endpoint's rate_limit (deliveries per second); a
+// receiver that takes more needs no limit from hookgate.
+const MaxRateLimit = 10000
+
+// MinRateLimit is the lowest rate_limit other than 0 (unlimited): one
+// delivery every 100 seconds.
+const MinRateLimit = 0.01
 
 // Pending reports whether e waits for its confirmation (its events are kept).
 func (e *Endpoint) Pending() bool { return e.Confirmation == ConfirmationPending }
@@ -359,6 +371,10 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	urls := map[string]int{}
 	for i, e := range w.Endpoints {
 		ValidateHeaders(&v, "endpoints["+strconv.Itoa(i)+"]", e.Headers)
+		if r := e.RateLimit; r != 0 && !(r >= MinRateLimit && r <= MaxRateLimit) {
+			v.Add("endpoints["+strconv.Itoa(i)+"].rate_limit",
+				"rate_limit must be 0 (unlimited) or between %g and %d deliveries per second", MinRateLimit, MaxRateLimit)
+		}
 		field := "endpoints[" + strconv.Itoa(i) + "].url"
 		u, err := EndpointURL(e.URL, allowHTTP)
 		if err != nil {
@@ -442,6 +458,24 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	if w.Status != "" && !w.Status.Valid() {
 		v.Add("status", "unknown status %q", w.Status)
 	}
+	w.checkFilter(&v)
+	err := v.Err()
+	if e, ok := err.(*Error); ok && unavailable != "" && len(e.Fields) == 1 {
+		// The webhook is right; the plugin its format needs is not running.
+		e.Code = EFORMATUNAVAILABLE
+	}
+	return err
+}
+
+// ValidateFilter compiles w.Filter alone (a filter editor's preview) and
+// returns an EINVALID error naming the place of a problem (filter.<path>).
+func (w *Webhook) ValidateFilter() error {
+	var v Validation
+	w.checkFilter(&v)
+	return v.Err()
+}
+
+func (w *Webhook) checkFilter(v *Validation) {
 	if err := w.CompileFilter(); err != nil {
 		var fe *filter.Error
 		if errors.As(err, &fe) && fe.Path != "" {
@@ -450,12 +484,6 @@ func (w *Webhook) Validate(r WebhookRules) error {
 			v.Add("filter", "filter %s", ErrorMessage(err))
 		}
 	}
-	err := v.Err()
-	if e, ok := err.(*Error); ok && unavailable != "" && len(e.Fields) == 1 {
-		// The webhook is right; the plugin its format needs is not running.
-		e.Code = EFORMATUNAVAILABLE
-	}
-	return err
 }
 
 // CompileFilter parses w.Filter once, for Accepts; a filter that is empty

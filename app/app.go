@@ -131,6 +131,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	renderer := hookgate.Renderer(a.Pipeline)
 	a.Worker = &queue.Worker{
 		Webhooks: a.Index, Renderer: renderer, Log: a.writer, Policy: policy, Metrics: metrics, Logger: logger,
+		Limiter: store.NewRateLimiter(a.Redis, cfg.Redis.Prefix),
 		Sender: sender.New(sender.Config{Guard: guard, Timeout: d.Timeout.D(), MaxResponseBody: d.MaxResponseBody,
 			UserAgent: hookgate.UserAgent(), MaxIdleConnsPerHost: d.EndpointInFlight}),
 	}

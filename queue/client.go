@@ -73,7 +73,9 @@ func (c *Client) Enqueue(ctx context.Context, items []Item) error {
 }
 
 func (c *Client) enqueue(ctx context.Context, it *Item) error {
-	payload, err := it.Delivery.MarshalBinary()
+	d := *it.Delivery
+	d.spareRetry = true
+	payload, err := d.MarshalBinary()
 	if err != nil {
 		return err
 	}
@@ -81,7 +83,7 @@ func (c *Client) enqueue(ctx context.Context, it *Item) error {
 	if id == "" {
 		id = it.Delivery.ID
 	}
-	opts := []asynq.Option{asynq.Queue(c.queue), asynq.MaxRetry(it.Retries), asynq.TaskID(id), asynq.Timeout(c.timeout)}
+	opts := []asynq.Option{asynq.Queue(c.queue), asynq.MaxRetry(it.Retries + 1), asynq.TaskID(id), asynq.Timeout(c.timeout)}
 	if it.ProcessIn > 0 {
 		opts = append(opts, asynq.ProcessIn(it.ProcessIn))
 	}

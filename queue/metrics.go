@@ -15,6 +15,7 @@ type Metrics struct {
 	latency    prometheus.Histogram
 	drops      *prometheus.CounterVec
 	busyCount  prometheus.Counter
+	limited    prometheus.Counter
 	Events     prometheus.Counter
 	Enqueued   prometheus.Counter
 }
@@ -32,11 +33,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Deliveries dropped before an attempt (webhook deleted or disabled)."}, []string{"reason"}),
 		busyCount: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_delivery_endpoint_busy_total",
 			Help: "Deliveries re-scheduled because their endpoint had its share of requests in flight."}),
+		limited: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_delivery_rate_limited_total",
+			Help: "Deliveries sent back to the queue until the send time their endpoint's rate limit reserved for them (not attempts)."}),
 		Events:   prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_events_accepted_total", Help: "Events accepted."}),
 		Enqueued: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_deliveries_enqueued_total", Help: "Delivery tasks enqueued."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.attemptDur, m.latency, m.drops, m.busyCount, m.Events, m.Enqueued)
+		reg.MustRegister(m.deliveries, m.attemptDur, m.latency, m.drops, m.busyCount, m.limited, m.Events, m.Enqueued)
 	}
 	return m
 }
@@ -61,5 +64,11 @@ func (m *Metrics) dropped(reason string) {
 func (m *Metrics) busy() {
 	if m != nil {
 		m.busyCount.Inc()
+	}
+}
+
+func (m *Metrics) rateLimited() {
+	if m != nil {
+		m.limited.Inc()
 	}
 }

@@ -30,6 +30,13 @@ type Delivery struct {
 	// Test marks a test send (header webhook-test: true). Test sends are
 	// synchronous and never queued, so it is not in the task payload.
 	Test bool
+	// spareRetry is set on every task the Client enqueues: its asynq
+	// MaxRetry is one more than the retries it gets. asynq archives a task
+	// that returns an error on its last retry even when the error is no
+	// failure (IsFailure false: over the rate limit, endpoint busy, worker
+	// died), so without the spare such a task, re-scheduled on its last
+	// attempt, would be dropped. Tasks queued before it existed have none.
+	spareRetry bool
 }
 
 const payloadVersion = 1
@@ -52,6 +59,9 @@ func (d *Delivery) MarshalBinary() ([]byte, error) {
 	flags := uint64(0)
 	if d.Manual {
 		flags |= 1
+	}
+	if d.spareRetry {
+		flags |= 2
 	}
 	b = binary.AppendUvarint(b, flags)
 	b = binary.AppendUvarint(b, uint64(d.Attempt0))
@@ -93,6 +103,7 @@ func (d *Delivery) UnmarshalBinary(b []byte) error {
 	}
 	b = b[n:]
 	d.Manual = flags&1 != 0
+	d.spareRetry = flags&2 != 0
 	a0, n := binary.Uvarint(b)
 	if n <= 0 || a0 > 1<<16 {
 		return errBadPayload

@@ -49,6 +49,16 @@ type Lifecycle interface {
 	Gone(ctx context.Context, w *hookgate.Webhook, endpointID string)
 }
 
+// RateLimiter spaces the deliveries to endpoints that have a rate limit,
+// shared by every worker process (store.RateLimiter). Optional: without
+// one, rate limits are not applied.
+type RateLimiter interface {
+	// Reserve answers whether delivery deliveryID may be sent to endpoint
+	// endpointID within ahead from now (and after what wait), or how long
+	// until its reserved time.
+	Reserve(ctx context.Context, endpointID, deliveryID string, perSecond float64, ahead time.Duration) (store.Reservation, error)
+}
+
 // PluginWaiter is implemented by a Renderer whose formats and transforms
 // come from plugins (pipeline.Pipeline): it waits until those a webhook
 // names can take calls, up to max, and reports whether they can.
@@ -80,6 +90,7 @@ type Worker struct {
 	Sender    Sender
 	Log       Recorder
 	Lifecycle Lifecycle
+	Limiter   RateLimiter
 	Policy    Policy
 	Metrics   *Metrics
 	Logger    *slog.Logger
@@ -231,6 +242,51 @@ func (e *busyError) Unwrap() error { return errEndpointBusy }
 // share of requests in flight; it is not a failed attempt.
 var errEndpointBusy = errors.New("endpoint busy")
 
+// rateLimitedError re-schedules a delivery to the send time its endpoint's
+// rate limit reserved for it; it is not a failed attempt.
+type rateLimitedError struct{ delay time.Duration }
+
+func (e *rateLimitedError) Error() string {
+	return "over the endpoint's rate limit: its send time is in " + e.delay.String()
+}
+
+// rateAhead is how far off a delivery's reserved send time may be for it
+// to wait in the worker; one further off goes back to the queue until
+// then. asynq keeps delayed tasks to the whole second and hands one over as
+// its second begins, so a delivery comes back up to a second before its
+// time: it waits out the rest here (the margin covers the clocks of worker
+// and Redis disagreeing a little). Sends are then spaced as reserved
+// instead of clumped at each second, for a cost of rate/2 workers asleep on
+// average per limited endpoint.
+const rateAhead = time.Second + 100*time.Millisecond
+
+// pace holds a delivery to its endpoint's rate limit: nil once its send
+// time has come (after waiting up to rateAhead for it), else the error that
+// re-schedules it to that time.
+func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *Delivery) error {
+	r, err := wk.Limiter.Reserve(ctx, ep.ID, d.ID, ep.RateLimit, rateAhead)
+	if err != nil {
+		wk.Logger.Warn("rate limit: no send time (Redis)", "delivery_id", d.ID, "endpoint_id", ep.ID, "err", err)
+		return &rateLimitedError{delay: time.Second}
+	}
+	if !r.Admitted {
+		wk.Metrics.rateLimited()
+		return &rateLimitedError{delay: r.Wait}
+	}
+	if r.Wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(r.Wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		// Shutting down: the send time is spent; it takes a new one when it comes back.
+		return &rateLimitedError{delay: time.Second}
+	}
+}
+
 // TestHeader marks a test send ("Test endpoints"): its value is "true".
 // Receivers may use it to keep test payloads out of their records.
 const TestHeader = "webhook-test"
@@ -277,6 +333,7 @@ func retryDue(now time.Time, delay time.Duration) time.Time {
 func RetryDelay(_ int, err error, _ *asynq.Task) time.Duration {
 	var re *retryError
 	var be *busyError
+	var rl *rateLimitedError
 	switch {
 	case errors.As(err, &re):
 		// asynq adds this to its own clock, read after ours: the task's
@@ -284,6 +341,9 @@ func RetryDelay(_ int, err error, _ *asynq.Task) time.Duration {
 		return max(time.Until(re.due), time.Millisecond)
 	case errors.As(err, &be):
 		return be.delay
+	case errors.As(err, &rl):
+		// asynq puts it in the second its send time falls in (it truncates).
+		return max(rl.delay, time.Millisecond)
 	case errors.Is(err, errEndpointBusy):
 		return time.Duration(20+rand.IntN(80)) * time.Millisecond
 	case errors.Is(err, asynq.ErrLeaseExpired):
@@ -294,10 +354,12 @@ func RetryDelay(_ int, err error, _ *asynq.Task) time.Duration {
 }
 
 // IsFailure is asynq's IsFailure: a busy endpoint is not a failed attempt,
-// nor is a worker that died holding the delivery (asynq's lease expired):
-// neither is the receiver's fault, so neither spends a retry.
+// nor is a delivery over its endpoint's rate limit, nor a worker that died
+// holding the delivery (asynq's lease expired): none is the receiver's
+// fault, so none spends a retry.
 func IsFailure(err error) bool {
-	return err != nil && !errors.Is(err, errEndpointBusy) && !errors.Is(err, asynq.ErrLeaseExpired)
+	return err != nil && !errors.Is(err, errEndpointBusy) && !errors.Is(err, asynq.ErrLeaseExpired) &&
+		!errors.As(err, new(*rateLimitedError))
 }
 
 // ProcessTask is the asynq handler of TypeDelivery.
@@ -339,6 +401,13 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 		return &retryError{due: time.Now().Add(5 * time.Second), cause: "webhook is " + string(w.Status)}
 	}
+	if ep.RateLimit > 0 && wk.Limiter != nil {
+		// Every attempt counts against the rate, retries included; test
+		// sends do not come this way.
+		if err := wk.pace(ctx, ep, &d); err != nil {
+			return err
+		}
+	}
 	slot := wk.slot(ep.ID)
 	if !slot.acquire(ctx) {
 		wk.Metrics.busy()
@@ -350,6 +419,9 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	if d.spareRetry {
+		maxRetry--
+	}
 	att, retryAfter := wk.attempt(ctx, w, ep, &d)
 	att.N = d.Attempt0 + retried + 1
 

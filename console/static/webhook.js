@@ -171,6 +171,7 @@ export function webhookPage(main, webhookID) {
       return h('tr', { 'data-id': e.id },
         h('td', { 'data-label': 'Endpoint' }, h('span', { class: 'url clip', title: e.url }, e.url)),
         h('td', { 'data-label': 'Enabled' }, e.enabled ? 'Yes' : 'No'),
+        h('td', { 'data-label': 'Rate limit', class: 'rate' }, e.rate_limit ? `${e.rate_limit}/s` : 'None'),
         h('td', { 'data-label': 'Headers', class: 'ep-header-names' }, Object.keys(e.headers || {}).join(', ') || '—'),
         h('td', { 'data-label': 'Health' }, healthCell(hl)));
     });
@@ -180,6 +181,7 @@ export function webhookPage(main, webhookID) {
         h('dt', {}, 'Action'), h('dd', {}, acts.join(', ') || '—'),
         h('dt', {}, 'Events'), h('dd', {}, (w.events || []).join(', ')),
         h('dt', {}, 'Format'), h('dd', {}, h('code', {}, w.format || 'standard')),
+        w.filter && Object.keys(w.filter).length ? [h('dt', {}, 'Filter'), h('dd', { id: 'wp-filter' }, h('code', {}, JSON.stringify(w.filter)))] : null,
         h('dt', {}, 'Last delivery'), h('dd', {}, when(w.last_triggered_at), w.last_status_code ? ` · HTTP ${w.last_status_code}` : ''),
         w.timeout ? [h('dt', {}, 'Timeout'), h('dd', {}, short(w.timeout))] : null,
         w.retry && w.retry.delays && w.retry.delays.length ? [h('dt', {}, 'Retry schedule'), h('dd', {}, w.retry.delays.map(short).join(', '))] : null),
@@ -197,7 +199,7 @@ export function webhookPage(main, webhookID) {
             h('li', {}, h('span', { class: 'swatch p50' }), 'p50 response time'), h('li', {}, h('span', { class: 'swatch p95' }), 'p95 response time'))))],
       h('h2', {}, 'Endpoints'),
       h('div', { class: 'table-wrap' }, h('table', { class: 'grid', id: 'wp-endpoints' },
-        h('thead', {}, h('tr', {}, ['Endpoint', 'Enabled', 'Headers', 'Health'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('thead', {}, h('tr', {}, ['Endpoint', 'Enabled', 'Rate limit', 'Headers', 'Health'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, eps))));
   }
   load();

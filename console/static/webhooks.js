@@ -315,7 +315,8 @@ const sections = [];
  * element, or {element, collect(body, ctx)}; collect adds the section's
  * fields to the JSON body of the create (POST) or update (PATCH) before it
  * is sent. ctx: webhook (null when creating), editing, format() (the chosen
- * format), onFormatChange(fn), and errorSlot(field, controlId), whose
+ * format), events() (the event patterns chosen), onFormatChange(fn), and
+ * errorSlot(field, controlId), whose
  * element shows the API's error for that field (the error body's fields).
  * A section with the id of an earlier one replaces it.
  */
@@ -394,6 +395,9 @@ export function webhookDialog(w, features) {
       const urlId = id('url');
       const url = h('input', { type: 'url', id: urlId, class: 'ep-url', value: ep.url, placeholder: 'https://example.com/webhooks', autocomplete: 'off', inputmode: 'url' });
       const on = h('input', { type: 'checkbox', class: 'ep-enabled', checked: ep.enabled !== false, id: id('epon') });
+      // rate_limit: deliveries per second to this endpoint, across every worker; empty or 0 is unlimited.
+      const rate = h('input', { type: 'number', class: 'ep-rate', id: id('eprate'), min: '0', step: 'any', inputmode: 'decimal',
+        value: ep.rate_limit ? String(ep.rate_limit) : '', placeholder: 'no limit', title: 'Most deliveries per second to this endpoint (retries included); empty for no limit' });
       const result = h('span', { class: 'test-result', role: 'status' });
       const row = h('div', { class: 'endpoint-row' });
       const rm = h('button', { type: 'button', class: 'icon danger ep-remove', title: 'Remove endpoint' }, '✕');
@@ -409,7 +413,7 @@ export function webhookDialog(w, features) {
       };
       headers.addEventListener('input', countHeaders);
       countHeaders();
-      const r = { row, url, on, result, headers, id: ep.id || '' };
+      const r = { row, url, on, rate, result, headers, id: ep.id || '' };
       rm.addEventListener('click', () => {
         const i = rows.indexOf(r);
         rows.splice(i, 1);
@@ -420,9 +424,11 @@ export function webhookDialog(w, features) {
       r.rm = rm;
       r.label = h('label', { for: urlId, class: 'offscreen' });
       r.slot = errorSlot('', urlId);
+      r.rateSlot = errorSlot('', rate.id);
       r.hslot = errorSlot('', hdrId);
       hbox.append(r.hslot);
-      row.append(r.label, url, h('label', { class: 'inline small-label', for: on.id }, on, ' Enabled'), rm, result, r.slot, hbox);
+      row.append(r.label, url, h('label', { class: 'inline small-label', for: on.id }, on, ' Enabled'),
+        h('label', { class: 'inline small-label', for: rate.id }, 'Max/s ', rate), rm, result, r.slot, r.rateSlot, hbox);
       rows.push(r);
       endpointsBox.append(row);
       relabel();
@@ -433,6 +439,7 @@ export function webhookDialog(w, features) {
         r.label.textContent = `Endpoint ${i + 1} URL`;
         r.rm.setAttribute('aria-label', `Remove endpoint ${i + 1}`);
         r.slot.dataset.errorFor = `endpoints[${i}].url`;
+        r.rateSlot.dataset.errorFor = `endpoints[${i}].rate_limit`;
         r.hslot.dataset.errorFor = `endpoints[${i}].headers`;
         r.row.dataset.index = String(i);
       });
@@ -634,7 +641,7 @@ export function webhookDialog(w, features) {
 
     const saveBtn = h('button', { type: 'submit', id: 'save' }, 'Save');
     const formatWatchers = [];
-    const ctx = { webhook: w || null, editing, format: () => format.value, onFormatChange: (fn) => formatWatchers.push(fn), errorSlot, h };
+    const ctx = { webhook: w || null, editing, format: () => format.value, events: () => [...selected], onFormatChange: (fn) => formatWatchers.push(fn), errorSlot, h };
     const parts = [
       { id: 'name', order: 10, element: h('div', { class: 'field' }, h('label', { for: nameId }, 'Name ', h('span', { class: 'req', 'aria-hidden': 'true' }, '*')), name, errorSlot('name', nameId)) },
       { id: 'enabled', order: 20, element: h('div', { class: 'field' }, h('label', { for: enabledId, class: 'inline switch' }, enabled, ' Enabled'),
@@ -682,7 +689,8 @@ export function webhookDialog(w, features) {
         enabled: enabled.checked,
         endpoints: rows.map((r) => {
           const hs = parseHeaders(r.headers.value).headers;
-          return { ...(r.id ? { id: r.id } : {}), url: r.url.value.trim(), enabled: r.on.checked, ...(Object.keys(hs).length ? { headers: hs } : {}) };
+          return { ...(r.id ? { id: r.id } : {}), url: r.url.value.trim(), enabled: r.on.checked, ...(Object.keys(hs).length ? { headers: hs } : {}),
+            ...(r.rate.value.trim() !== '' && Number(r.rate.value) !== 0 ? { rate_limit: Number(r.rate.value) } : {}) };
         }),
         events: [...selected],
         format: format.value,
@@ -705,8 +713,8 @@ export function webhookDialog(w, features) {
         // A bad pattern (events[2]) is shown by the Events picker as a whole.
         const fields = {};
         for (const [k, v] of Object.entries(err.fields || {})) {
-          const hm = k.match(/^(endpoints\[\d+\]\.headers)/);
-          addField(fields, /^events\[\d+\]$/.test(k) ? 'events' : hm ? hm[1] : k, v);
+          const hm = k.match(/^(endpoints\[\d+\]\.headers|filter)\b/);
+          addField(fields, /^events\[\d+\]$/.test(k) ? 'events' : hm ? hm[1] : k, hm && hm[1] === 'filter' && k !== 'filter' ? `${k}: ${v}` : v);
         }
         showErrors(form, { message: err.message, fields });
         toast('Not saved: ' + err.message, 'error');
