@@ -275,3 +275,19 @@ func describe(object, action string) string {
 	}
 	return article + obj + " was " + act + "."
 }
+
+// Example is the data of an example event of type typ: the catalogue's own
+// example, or a small object of the type's kind when it has none.
+func (c *Catalogue) Example(typ string) json.RawMessage {
+	obj := "object"
+	if t, ok := c.Lookup(typ); ok {
+		if len(t.Example) > 0 && t.Example[0] == '{' {
+			return json.RawMessage(t.Example)
+		}
+		if t.Object != "" {
+			obj = t.Object
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"id": obj + "_123", "name": "Example " + obj, "owner_id": "user_1"})
+	return b
+}

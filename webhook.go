@@ -458,6 +458,24 @@ func (w *Webhook) Validate(r WebhookRules) error {
 	if w.Status != "" && !w.Status.Valid() {
 		v.Add("status", "unknown status %q", w.Status)
 	}
+	w.checkFilter(&v)
+	err := v.Err()
+	if e, ok := err.(*Error); ok && unavailable != "" && len(e.Fields) == 1 {
+		// The webhook is right; the plugin its format needs is not running.
+		e.Code = EFORMATUNAVAILABLE
+	}
+	return err
+}
+
+// ValidateFilter compiles w.Filter alone (a filter editor's preview) and
+// returns an EINVALID error naming the place of a problem (filter.<path>).
+func (w *Webhook) ValidateFilter() error {
+	var v Validation
+	w.checkFilter(&v)
+	return v.Err()
+}
+
+func (w *Webhook) checkFilter(v *Validation) {
 	if err := w.CompileFilter(); err != nil {
 		var fe *filter.Error
 		if errors.As(err, &fe) && fe.Path != "" {
@@ -466,12 +484,6 @@ func (w *Webhook) Validate(r WebhookRules) error {
 			v.Add("filter", "filter %s", ErrorMessage(err))
 		}
 	}
-	err := v.Err()
-	if e, ok := err.(*Error); ok && unavailable != "" && len(e.Fields) == 1 {
-		// The webhook is right; the plugin its format needs is not running.
-		e.Code = EFORMATUNAVAILABLE
-	}
-	return err
 }
 
 // CompileFilter parses w.Filter once, for Accepts; a filter that is empty

@@ -78,3 +78,46 @@ func TestFilterLetsOnlyMatchingEventsThrough(t *testing.T) {
 		t.Fatalf("without the filter a small event made %d deliveries, want 2", n)
 	}
 }
+
+// TestFilterPreviewSaysWhetherAnEventGetsThrough: the preview route answers
+// matches for the data sent or for the catalogue's example of the type, and
+// names the place of a filter that does not parse.
+func TestFilterPreviewSaysWhetherAnEventGetsThrough(t *testing.T) {
+	h := start(t, nil)
+	admin := h.token("acme", "admin")
+	var res struct {
+		Matches bool
+		Event   struct {
+			Type string
+			Data json.RawMessage
+		}
+	}
+	try := func(body map[string]any) bool {
+		h.do("POST", "/v1/webhooks/filter/preview", admin, body).must(t, 200).json(t, &res)
+		return res.Matches
+	}
+	big := map[string]any{"data.amount": map[string]any{"$gte": 1000}}
+	if !try(map[string]any{"event_type": "deal.won", "filter": big, "data": map[string]any{"amount": 2500}}) {
+		t.Fatal("2500 >= 1000 does not match")
+	}
+	if try(map[string]any{"event_type": "deal.won", "filter": big, "data": map[string]any{"amount": 10}}) {
+		t.Fatal("10 >= 1000 matches")
+	}
+	if try(map[string]any{"event_type": "contact.created", "filter": map[string]any{"type": "deal.won"}}) {
+		t.Fatal("a deal.won filter lets contact.created through")
+	}
+	// Without data: the catalogue's example of the type, shown in the answer.
+	if !try(map[string]any{"event_type": "contact.created", "filter": map[string]any{"data.id": map[string]any{"$exists": true}}}) ||
+		res.Event.Type != "contact.created" || !strings.Contains(string(res.Event.Data), `"id"`) {
+		t.Fatalf("example event: matches %v, event %s %s", res.Matches, res.Event.Type, res.Event.Data)
+	}
+	if !try(map[string]any{"event_type": "deal.won"}) {
+		t.Fatal("no filter does not let everything through")
+	}
+	e := h.do("POST", "/v1/webhooks/filter/preview", admin, map[string]any{"event_type": "nope.never",
+		"filter": map[string]any{"data.amount": map[string]any{"$between": 1}}}).must(t, 400)
+	if !strings.Contains(string(e.Body), `"filter.data.amount.$between"`) || !strings.Contains(string(e.Body), `"event_type"`) {
+		t.Fatalf("bad filter and type answered %s", e.Body)
+	}
+	h.do("POST", "/v1/webhooks/filter/preview", h.token("acme", "publisher"), map[string]any{"filter": big}).must(t, 403)
+}

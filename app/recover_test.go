@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,9 +17,9 @@ import (
 	"github.com/hookgate/hookgate/receiver"
 )
 
-// flakyReceiver answers 503 to events whose data has "fail": true until it
-// recovers, 200 otherwise; once hold is set it keeps each request until
-// release is closed.
+// flakyReceiver answers 503 to events whose data has "fail": true and to
+// test sends until it recovers, 200 otherwise; once hold is set it keeps
+// each request until release is closed.
 type flakyReceiver struct {
 	rec       *receiver.Recorder
 	srv       *httptest.Server
@@ -41,7 +42,7 @@ func newFlakyReceiver(t *testing.T) *flakyReceiver {
 			} `json:"data"`
 		}
 		_ = json.NewDecoder(r.Body).Decode(&ev)
-		if ev.Data.Fail && !f.recovered.Load() {
+		if (ev.Data.Fail || r.Header.Get("webhook-test") == "true") && !f.recovered.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
@@ -55,6 +56,7 @@ func newFlakyReceiver(t *testing.T) *flakyReceiver {
 // recoverFixture is a webhook with two endpoints and five events published
 // one after the other, each delivered to both: e0 fails, e1 fails, e2
 // succeeds, e3 fails, e4 fails. Every failed delivery has spent its retry.
+// Last, a test send to endpoint 1 fails (test sends are never recovered).
 type recoverFixture struct {
 	h      *harness
 	admin  string
@@ -81,12 +83,27 @@ func newRecoverFixture(t *testing.T, h *harness) *recoverFixture {
 		after := time.Now().UnixMilli()
 		eventually(t, time.Second, "the next millisecond", func() bool { return time.Now().UnixMilli() > after })
 	}
+	var tests []struct{ OK bool }
+	var testPage struct {
+		Data *[]struct{ OK bool } `json:"data"`
+	}
+	testPage.Data = &tests
+	h.do("POST", "/v1/webhooks/"+f.w.ID+"/test", f.admin, map[string]any{"endpoint_id": f.w.Endpoints[0].ID}).must(t, 200).json(t, &testPage)
+	if len(tests) != 1 || tests[0].OK {
+		t.Fatalf("test send: %+v, want one that failed", tests)
+	}
 	eventually(t, 15*time.Second, "every delivery to end", func() bool {
 		ds := h.deliveries(f.admin, f.w.ID, "?limit=100")
-		if len(ds) != 10 {
+		if len(ds) != 11 {
 			return false
 		}
 		for _, d := range ds {
+			if d.Test {
+				if d.Status != hookgate.DeliveryFailed {
+					return false
+				}
+				continue
+			}
 			if d.Status != hookgate.DeliveryFailed && d.Status != hookgate.DeliverySucceeded {
 				return false
 			}
@@ -311,6 +328,18 @@ func TestRecoverIsDoneByWorkersAfterARestart(t *testing.T) {
 	if err != nil || info.Pending != 1 {
 		t.Fatalf("queue after the recover with no worker: %+v %v; want the recover task pending", info, err)
 	}
+	// A walk that stopped after marking a delivery pending and before
+	// queueing it (as a process killed in between leaves it): the next run
+	// queues it.
+	ctx := context.Background()
+	stuck, err := h.app.Log.Find(ctx, "acme", f.byEvent[1][0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stuck.Status, stuck.UpdatedAt, stuck.AttemptLog = hookgate.DeliveryPending, time.Now().UTC(), nil
+	if ok, err := h.app.Log.Swap(ctx, stuck, hookgate.DeliveryFailed, 2); !ok || err != nil {
+		t.Fatalf("mark pending: %v %v", ok, err)
+	}
 	h.restartWith(func() { h.cfg.Server.Role = "all" })
 	if _, err := f.r1.rec.WaitFor(waitCtx(t), 4); err != nil {
 		t.Fatal(err)
@@ -319,7 +348,22 @@ func TestRecoverIsDoneByWorkersAfterARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	queueIdle(t, h)
-	if n1, n2 := f.r1.rec.Count(), f.r2.rec.Count(); n1 != 4 || n2 != 4 {
-		t.Fatalf("endpoints received %d and %d requests, want 4 each", n1, n2)
+	var want, got []string
+	for i := range f.byEvent {
+		for j := range f.byEvent[i] {
+			if i != 2 {
+				want = append(want, f.byEvent[i][j].ID)
+			}
+		}
+	}
+	for _, r := range []*flakyReceiver{f.r1, f.r2} {
+		for _, d := range r.rec.Deliveries() {
+			got = append(got, d.ID)
+		}
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("the endpoints received webhook-ids\n%v\nwant each failed delivery once:\n%v", got, want)
 	}
 }

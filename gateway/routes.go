@@ -62,6 +62,7 @@ func (s *Server) register() {
 		s.addRoutes(
 			route{method: "POST", path: "/v1/webhooks/test", auth: true, roles: managers, handler: s.testURLs},
 			route{method: "POST", path: "/v1/webhooks/transformation/preview", auth: true, roles: managers, handler: s.previewTransformation},
+			route{method: "POST", path: "/v1/webhooks/filter/preview", auth: true, roles: managers, handler: s.previewFilter},
 			route{method: "POST", path: "/v1/webhooks", auth: true, roles: managers, handler: s.createWebhook},
 			route{method: "GET", path: "/v1/webhooks", auth: true, roles: managers, handler: s.listWebhooks},
 			route{method: "GET", path: "/v1/webhooks/:id", auth: true, roles: managers, handler: s.getWebhook},

@@ -75,7 +75,7 @@ func (p *TransformationPreview) Run(ctx context.Context, ns string, in *Transfor
 	}
 	data := in.Data
 	if len(data) == 0 {
-		data = p.example(typ)
+		data = p.Catalogue.Example(typ)
 	} else if data[0] != '{' {
 		v.Add("data", "data must be a JSON object")
 	}
@@ -117,21 +117,4 @@ func payloadView(p *hookgate.Payload) *PreviewPayload {
 		hs = map[string]string{}
 	}
 	return &PreviewPayload{ContentType: ct, Body: string(p.Body), Headers: hs}
-}
-
-// example is the data of an example event of type typ: the catalogue's
-// example for the type, or a small object named after the type's object
-// when the catalogue has none.
-func (p *TransformationPreview) example(typ string) json.RawMessage {
-	obj := "object"
-	if t, ok := p.Catalogue.Lookup(typ); ok {
-		if len(t.Example) > 0 && t.Example[0] == '{' {
-			return json.RawMessage(t.Example)
-		}
-		if t.Object != "" {
-			obj = t.Object
-		}
-	}
-	b, _ := json.Marshal(map[string]any{"id": obj + "_123", "name": "Example " + obj, "owner_id": "user_1"})
-	return b
 }

@@ -17,19 +17,21 @@ import (
 )
 
 // goEnv is the Go environment the scaffolded repository builds with: this
-// machine's module and build caches, no network (GOPROXY=off), and
-// -mod=mod so go.mod may be completed from the module cache.
+// machine's module and build caches and its module proxy (go mod tidy reads
+// the go.mod of every module in the graph, test-only ones included, which a
+// cache warmed by builds alone does not hold), and -mod=mod so go.mod may be
+// completed.
 func goEnv(t *testing.T) []string {
 	t.Helper()
 	var env []string
-	for _, k := range []string{"GOMODCACHE", "GOCACHE", "GOPATH"} {
+	for _, k := range []string{"GOMODCACHE", "GOCACHE", "GOPATH", "GOPROXY", "GOSUMDB", "GONOSUMDB", "GOPRIVATE"} {
 		out, err := exec.Command("go", "env", k).Output()
 		if err != nil {
 			t.Fatal(err)
 		}
 		env = append(env, k+"="+strings.TrimSpace(string(out)))
 	}
-	return append(env, "GOFLAGS=-mod=mod", "GOPROXY=off", "GOTOOLCHAIN=local")
+	return append(env, "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")
 }
 
 // TestPluginNewBuildsAndPassesItsTest generates a plugin repository outside

@@ -9,6 +9,7 @@ import { incomingPage, requestsPage } from './incoming.js';
 import { pluginsPage } from './plugins.js';
 import { forget } from './catalog.js';
 import './transformation.js';
+import './filter.js';
 
 const main = document.getElementById('main');
 let stopPage = null; // cleanup of the page shown (timers)

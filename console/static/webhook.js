@@ -181,6 +181,7 @@ export function webhookPage(main, webhookID) {
         h('dt', {}, 'Action'), h('dd', {}, acts.join(', ') || '—'),
         h('dt', {}, 'Events'), h('dd', {}, (w.events || []).join(', ')),
         h('dt', {}, 'Format'), h('dd', {}, h('code', {}, w.format || 'standard')),
+        w.filter && Object.keys(w.filter).length ? [h('dt', {}, 'Filter'), h('dd', { id: 'wp-filter' }, h('code', {}, JSON.stringify(w.filter)))] : null,
         h('dt', {}, 'Last delivery'), h('dd', {}, when(w.last_triggered_at), w.last_status_code ? ` · HTTP ${w.last_status_code}` : ''),
         w.timeout ? [h('dt', {}, 'Timeout'), h('dd', {}, short(w.timeout))] : null,
         w.retry && w.retry.delays && w.retry.delays.length ? [h('dt', {}, 'Retry schedule'), h('dd', {}, w.retry.delays.map(short).join(', '))] : null),

@@ -315,7 +315,8 @@ const sections = [];
  * element, or {element, collect(body, ctx)}; collect adds the section's
  * fields to the JSON body of the create (POST) or update (PATCH) before it
  * is sent. ctx: webhook (null when creating), editing, format() (the chosen
- * format), onFormatChange(fn), and errorSlot(field, controlId), whose
+ * format), events() (the event patterns chosen), onFormatChange(fn), and
+ * errorSlot(field, controlId), whose
  * element shows the API's error for that field (the error body's fields).
  * A section with the id of an earlier one replaces it.
  */
@@ -640,7 +641,7 @@ export function webhookDialog(w, features) {
 
     const saveBtn = h('button', { type: 'submit', id: 'save' }, 'Save');
     const formatWatchers = [];
-    const ctx = { webhook: w || null, editing, format: () => format.value, onFormatChange: (fn) => formatWatchers.push(fn), errorSlot, h };
+    const ctx = { webhook: w || null, editing, format: () => format.value, events: () => [...selected], onFormatChange: (fn) => formatWatchers.push(fn), errorSlot, h };
     const parts = [
       { id: 'name', order: 10, element: h('div', { class: 'field' }, h('label', { for: nameId }, 'Name ', h('span', { class: 'req', 'aria-hidden': 'true' }, '*')), name, errorSlot('name', nameId)) },
       { id: 'enabled', order: 20, element: h('div', { class: 'field' }, h('label', { for: enabledId, class: 'inline switch' }, enabled, ' Enabled'),
@@ -712,8 +713,8 @@ export function webhookDialog(w, features) {
         // A bad pattern (events[2]) is shown by the Events picker as a whole.
         const fields = {};
         for (const [k, v] of Object.entries(err.fields || {})) {
-          const hm = k.match(/^(endpoints\[\d+\]\.headers)/);
-          addField(fields, /^events\[\d+\]$/.test(k) ? 'events' : hm ? hm[1] : k, v);
+          const hm = k.match(/^(endpoints\[\d+\]\.headers|filter)\b/);
+          addField(fields, /^events\[\d+\]$/.test(k) ? 'events' : hm ? hm[1] : k, hm && hm[1] === 'filter' && k !== 'filter' ? `${k}: ${v}` : v);
         }
         showErrors(form, { message: err.message, fields });
         toast('Not saved: ' + err.message, 'error');
