@@ -8,9 +8,7 @@ package publish
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base32"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -178,7 +176,7 @@ func (p *Publisher) Publish(ctx context.Context, tenant string, ins []Input, ide
 		case pl.key != "":
 			pl.ev.ID = KeyEventID(tenant, pl.key, pl.digest)
 		default:
-			pl.ev.ID = NewID("evt", now)
+			pl.ev.ID = hookgate.NewID("evt")
 		}
 	}
 	// Match first (in memory): the claim stores the answer, and an event
@@ -446,14 +444,14 @@ func flatten(plans []plan) ([]queue.Item, []held) {
 // id, hence the same delivery ids and task ids, even if the key's record was
 // lost (evicted, or not yet on disk when Redis died): a task still queued is
 // then not enqueued twice. Other content under the key (after the window) is
-// another event id. "evt_" then 128 bits, like NewID's, not time-ordered.
+// another event id: hookgate.HashID, not time-ordered.
 func KeyEventID(tenant, key, digest string) string {
 	h := sha256.New()
 	for _, s := range [...]string{"event", tenant, key, digest} {
 		writeField(h, []byte(s))
 	}
 	var sum [32]byte
-	return "evt_" + idEncoding.EncodeToString(h.Sum(sum[:0])[:16])
+	return hookgate.HashID("evt", h.Sum(sum[:0]))
 }
 
 // Digest is the fingerprint of an event's content that its idempotency key
@@ -489,18 +487,6 @@ func writeField(h hash.Hash, b []byte) {
 	h.Write(b)
 }
 
-var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
-
-// NewID returns a random id with a prefix, time-ordered: "evt_" then 48 bits
-// of milliseconds and 80 random bits, in Crockford's base32 (lowercase).
-func NewID(prefix string, now time.Time) string {
-	var b [16]byte
-	ms := uint64(now.UnixMilli())
-	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
-	_, _ = rand.Read(b[6:])
-	return prefix + "_" + idEncoding.EncodeToString(b[:])
-}
-
 // DeliveryID is the stable id of the delivery of event eventID to one
 // endpoint of one webhook: the same inputs always give the same id, so a
 // repeated publish cannot create a second delivery while the first is queued.
@@ -510,5 +496,5 @@ func DeliveryID(tenant, eventID, webhookID, endpointID string) string {
 		writeField(h, []byte(s))
 	}
 	var sum [32]byte
-	return "dl_" + idEncoding.EncodeToString(h.Sum(sum[:0])[:16])
+	return hookgate.HashID("dl", h.Sum(sum[:0]))
 }
