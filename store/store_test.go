@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/signing"
 	"github.com/hookgate/hookgate/store"
 	"github.com/hookgate/hookgate/store/storetest"
 )
@@ -95,7 +96,7 @@ func hook(tenant, name string) *hookgate.Webhook {
 		Events:    []string{"contact.created"},
 		Enabled:   true,
 		Status:    hookgate.StatusActive,
-		Secret:    store.GenerateSecret(),
+		Secret:    signing.NewSecret(),
 	}
 }
 
@@ -136,12 +137,12 @@ func TestSecretsAreNeverStoredInPlaintext(t *testing.T) {
 	s, rdb, prefix := newStore(t)
 	ctx := context.Background()
 	w := hook("acme", "signed")
-	w.PreviousSecret = store.GenerateSecret()
+	w.PreviousSecret = signing.NewSecret()
 	w.PreviousSecretUntil = time.Now().Add(time.Hour)
 	if err := s.CreateWebhook(ctx, w); err != nil {
 		t.Fatal(err)
 	}
-	rotated := store.GenerateSecret()
+	rotated := signing.NewSecret()
 	if _, err := s.UpdateWebhook(ctx, "acme", w.ID, func(w *hookgate.Webhook) error {
 		w.Secret = rotated
 		return nil
