@@ -117,6 +117,7 @@ type keyEntry struct {
 type endpointSlot struct {
 	n        chan struct{}
 	limit    int
+	pacing   atomic.Int64 // deliveries in pace for this endpoint (at most limit wait in a worker)
 	ewma     atomic.Int64 // mean request duration, ns (exponentially weighted)
 	released atomic.Int64 // unix nanos of the last finished request
 
@@ -257,14 +258,24 @@ func (e *rateLimitedError) Error() string {
 // time: it waits out the rest here (the margin covers the clocks of worker
 // and Redis disagreeing a little). Sends are then spaced as reserved
 // instead of clumped at each second, for a cost of rate/2 workers asleep on
-// average per limited endpoint.
+// average per limited endpoint, at most Policy.EndpointLimit per process.
 const rateAhead = time.Second + 100*time.Millisecond
 
 // pace holds a delivery to its endpoint's rate limit: nil once its send
 // time has come (after waiting up to rateAhead for it), else the error that
-// re-schedules it to that time.
+// re-schedules it to that time. Like requests in flight, at most
+// Policy.EndpointLimit deliveries per endpoint wait in this process's
+// workers: past that they wait in the queue even for a time less than
+// rateAhead away (and come back at asynq's next check), so that a high
+// limit cannot park every worker.
 func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *Delivery) error {
-	r, err := wk.Limiter.Reserve(ctx, ep.ID, d.ID, ep.RateLimit, rateAhead)
+	slot := wk.slot(ep.ID)
+	ahead := rateAhead
+	if slot.pacing.Add(1) > int64(slot.limit) {
+		ahead = 0
+	}
+	defer slot.pacing.Add(-1)
+	r, err := wk.Limiter.Reserve(ctx, ep.ID, d.ID, ep.RateLimit, ahead)
 	if err != nil {
 		wk.Logger.Warn("rate limit: no send time (Redis)", "delivery_id", d.ID, "endpoint_id", ep.ID, "err", err)
 		return &rateLimitedError{delay: time.Second}
