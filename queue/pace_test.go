@@ -39,7 +39,7 @@ func TestPacingHoldsAtMostTheEndpointsPlacesInWorkers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := wk.pace(context.Background(), ep, &Delivery{ID: "d"})
+			err := wk.pace(context.Background(), ep, &hookgate.Task{ID: "d"})
 			var rl *rateLimitedError
 			switch {
 			case err == nil:

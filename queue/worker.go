@@ -41,7 +41,7 @@ type Sender interface {
 // disabling an endpoint on 410). Optional.
 type Lifecycle interface {
 	// Hold keeps a delivery of a webhook that is not active.
-	Hold(ctx context.Context, w *hookgate.Webhook, ds []*Delivery) error
+	Hold(ctx context.Context, w *hookgate.Webhook, ds []*hookgate.Task) error
 	// Failed is told the webhook's consecutive failed deliveries after a
 	// delivery failed for good (its retries exhausted).
 	Failed(ctx context.Context, w *hookgate.Webhook, consecutive int64)
@@ -268,7 +268,7 @@ const rateAhead = time.Second + 100*time.Millisecond
 // workers: past that they wait in the queue even for a time less than
 // rateAhead away (and come back at asynq's next check), so that a high
 // limit cannot park every worker.
-func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *Delivery) error {
+func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *hookgate.Task) error {
 	slot := wk.slot(ep.ID)
 	ahead := rateAhead
 	if slot.pacing.Add(1) > int64(slot.limit) {
@@ -311,7 +311,7 @@ var ErrWebhookActive = errors.New("webhook is active")
 // deliveries it was given are to be sent after all (their endpoint has
 // confirmed meanwhile): it held the others. errors.Is(err,
 // ErrWebhookActive) holds for it.
-type DeliverableError struct{ Deliveries []*Delivery }
+type DeliverableError struct{ Deliveries []*hookgate.Task }
 
 func (e *DeliverableError) Error() string     { return ErrWebhookActive.Error() }
 func (e *DeliverableError) Is(err error) bool { return err == ErrWebhookActive }
@@ -375,7 +375,7 @@ func IsFailure(err error) bool {
 
 // ProcessTask is the asynq handler of TypeDelivery.
 func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	var d Delivery
+	var d hookgate.Task
 	if err := d.UnmarshalBinary(t.Payload()); err != nil {
 		wk.Logger.Error("dropping malformed delivery task", "err", err)
 		return nil
@@ -401,7 +401,7 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			retried, _ := asynq.GetRetryCount(ctx)
 			held := d
 			held.Attempt0 += retried
-			err := wk.Lifecycle.Hold(ctx, w, []*Delivery{&held})
+			err := wk.Lifecycle.Hold(ctx, w, []*hookgate.Task{&held})
 			if errors.Is(err, ErrWebhookActive) {
 				return errEndpointBusy
 			}
@@ -430,7 +430,7 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
-	if d.spareRetry {
+	if d.SpareRetry {
 		maxRetry--
 	}
 	att, retryAfter := wk.attempt(ctx, w, ep, &d)
@@ -552,7 +552,7 @@ func (wk *Worker) signingKeys(w *hookgate.Webhook, now time.Time) []signing.Key 
 }
 
 // attempt renders, signs and sends one delivery and describes the outcome.
-func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, d *Delivery) (*hookgate.Attempt, time.Duration) {
+func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, d *hookgate.Task) (*hookgate.Attempt, time.Duration) {
 	start := time.Now()
 	att := &hookgate.Attempt{At: start.UTC()}
 	p, err := wk.Renderer.Render(ctx, &d.Event, w)
@@ -634,7 +634,7 @@ func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate
 // url.Error would print the path and query, where receivers often keep a
 // token. A refused address is a warning (someone points a webhook inside);
 // the rest is an endpoint's own trouble.
-func (wk *Worker) logTransportError(d *Delivery, w *hookgate.Webhook, ep *hookgate.Endpoint, res *sender.Result) {
+func (wk *Worker) logTransportError(d *hookgate.Task, w *hookgate.Webhook, ep *hookgate.Endpoint, res *sender.Result) {
 	err := res.Err
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -734,7 +734,7 @@ func (p *Policy) Retries(w *hookgate.Webhook) int {
 	return len(p.RetryDelays)
 }
 
-func (wk *Worker) summary(d *Delivery, ep *hookgate.Endpoint, att *hookgate.Attempt) *store.StoredDelivery {
+func (wk *Worker) summary(d *hookgate.Task, ep *hookgate.Endpoint, att *hookgate.Attempt) *store.StoredDelivery {
 	return &store.StoredDelivery{
 		Delivery: hookgate.Delivery{
 			ID: d.ID, Tenant: d.Event.Tenant, WebhookID: d.WebhookID, EndpointID: d.EndpointID, URL: ep.URL,
