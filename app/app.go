@@ -160,8 +160,9 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		}
 	}
 	a.Lifecycle = &lifecycle.Manager{
-		Store: st, Held: lifecycle.NewHeld(a.Redis, cfg.Redis.Prefix, cfg.Lifecycle.HoldMax), Queue: a.client,
-		Publisher: pub, Sender: a.Worker, Redis: a.Redis, Prefix: cfg.Redis.Prefix, Config: cfg.Lifecycle,
+		Store: st, Held: store.NewHeld(a.Redis, cfg.Redis.Prefix, cfg.Lifecycle.HoldMax), Queue: a.client,
+		Tokens: store.NewConfirmTokens(a.Redis, cfg.Redis.Prefix), Counters: st,
+		Publisher: pub, Sender: a.Worker, Config: cfg.Lifecycle,
 		PublicURL: cfg.Server.PublicURL, Retries: policy.Retries, Invalidate: a.Index.Invalidate, NewID: hookgate.NewID,
 		Logger: logger, Metrics: lifecycle.NewMetrics(a.Registry),
 	}

@@ -31,7 +31,7 @@ type Matcher interface {
 
 // Enqueuer puts delivery tasks durably in the queue.
 type Enqueuer interface {
-	Enqueue(ctx context.Context, items []queue.Item) error
+	Enqueue(ctx context.Context, items []hookgate.QueueItem) error
 }
 
 // Idempotency binds keys to the first event published with them
@@ -46,7 +46,7 @@ type Idempotency interface {
 // auto-paused, unconfirmed) until they are. Optional: without one, such
 // webhooks are skipped.
 type Holder interface {
-	Hold(ctx context.Context, w *hookgate.Webhook, ds []*queue.Delivery) error
+	Hold(ctx context.Context, w *hookgate.Webhook, ds []*hookgate.Task) error
 }
 
 // Input is one event as published.
@@ -212,9 +212,9 @@ func (p *Publisher) Publish(ctx context.Context, tenant string, ins []Input, ide
 			if errors.As(err, &de) {
 				send = de.Deliveries
 			}
-			more := make([]queue.Item, len(send))
+			more := make([]hookgate.QueueItem, len(send))
 			for i, d := range send {
-				more[i] = queue.Item{Delivery: d, Retries: p.Retries(h.w)}
+				more[i] = hookgate.QueueItem{Task: d, Retries: p.Retries(h.w)}
 			}
 			err = p.Queue.Enqueue(ctx, more)
 			items = append(items, more...)
@@ -256,7 +256,7 @@ type plan struct {
 	ev     hookgate.Event
 	key    string
 	digest string // of the content, when there is a key
-	items  []queue.Item
+	items  []hookgate.QueueItem
 	holds  []held
 	res    Result
 	skip   bool // a duplicate: nothing to enqueue
@@ -264,7 +264,7 @@ type plan struct {
 
 type held struct {
 	w  *hookgate.Webhook
-	ds []*queue.Delivery
+	ds []*hookgate.Task
 }
 
 // record is what the idempotency store keeps for a key: the answer, and the
@@ -295,7 +295,7 @@ func (p *Publisher) plan(ctx context.Context, tenant string, pl *plan, now time.
 		if !w.Accepts(ev.Type, ev.Data) {
 			continue // filtered out: no task, no hold
 		}
-		var ds []*queue.Delivery
+		var ds []*hookgate.Task
 		for _, ep := range w.Endpoints {
 			if !ep.Enabled {
 				continue
@@ -303,11 +303,11 @@ func (p *Publisher) plan(ctx context.Context, tenant string, pl *plan, now time.
 			if n+nheld >= p.MaxFanout {
 				return buf, hookgate.Errorf(hookgate.ECONFLICT, "event %s would create more than %d deliveries (delivery.max_fanout)", ev.ID, p.MaxFanout)
 			}
-			d := &queue.Delivery{ID: DeliveryID(tenant, ev.ID, w.ID, ep.ID), Namespace: w.Tenant,
+			d := &hookgate.Task{ID: DeliveryID(tenant, ev.ID, w.ID, ep.ID), Namespace: w.Tenant,
 				WebhookID: w.ID, EndpointID: ep.ID, Event: *ev, EnqueuedAt: now}
 			switch {
 			case w.Delivers(&ep):
-				pl.items = append(pl.items, queue.Item{Delivery: d, Retries: p.Retries(w)})
+				pl.items = append(pl.items, hookgate.QueueItem{Task: d, Retries: p.Retries(w)})
 				n++
 			case p.Holder != nil:
 				ds = append(ds, d)
@@ -406,7 +406,7 @@ func (p *Publisher) claim(ctx context.Context, tenant string, ins []Input, plans
 
 // flatten gathers the tasks of every event not skipped, and the deliveries
 // to hold grouped by webhook (one Hold per webhook), in event order.
-func flatten(plans []plan) ([]queue.Item, []held) {
+func flatten(plans []plan) ([]hookgate.QueueItem, []held) {
 	if len(plans) == 1 {
 		// One event (the usual publish): its plan is already grouped.
 		if plans[0].skip {
@@ -414,7 +414,7 @@ func flatten(plans []plan) ([]queue.Item, []held) {
 		}
 		return plans[0].items, plans[0].holds
 	}
-	var items []queue.Item
+	var items []hookgate.QueueItem
 	var holds []held
 	var at map[*hookgate.Webhook]int
 	for i := range plans {
@@ -431,7 +431,7 @@ func flatten(plans []plan) ([]queue.Item, []held) {
 					at = map[*hookgate.Webhook]int{}
 				}
 				at[h.w] = len(holds)
-				holds = append(holds, held{w: h.w, ds: append([]*queue.Delivery(nil), h.ds...)})
+				holds = append(holds, held{w: h.w, ds: append([]*hookgate.Task(nil), h.ds...)})
 			}
 		}
 	}
