@@ -17,7 +17,6 @@ require (
 	github.com/hibiken/asynq v0.26.0
 	github.com/hookgate/hookgate/plugins/sdk v0.1.0
 	github.com/nats-io/nats.go v1.55.0
-	github.com/oklog/ulid/v2 v2.1.2
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/rabbitmq/amqp091-go v1.16.0

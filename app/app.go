@@ -160,9 +160,10 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		}
 	}
 	a.Lifecycle = &lifecycle.Manager{
-		Store: st, Held: lifecycle.NewHeld(a.Redis, cfg.Redis.Prefix, cfg.Lifecycle.HoldMax), Queue: a.client,
-		Publisher: pub, Sender: a.Worker, Redis: a.Redis, Prefix: cfg.Redis.Prefix, Config: cfg.Lifecycle,
-		PublicURL: cfg.Server.PublicURL, Retries: policy.Retries, Invalidate: a.Index.Invalidate, NewID: newID,
+		Store: st, Held: store.NewHeld(a.Redis, cfg.Redis.Prefix, cfg.Lifecycle.HoldMax), Queue: a.client,
+		Tokens: store.NewConfirmTokens(a.Redis, cfg.Redis.Prefix), Counters: st,
+		Publisher: pub, Sender: a.Worker, Config: cfg.Lifecycle,
+		PublicURL: cfg.Server.PublicURL, Retries: policy.Retries, Invalidate: a.Index.Invalidate, NewID: hookgate.NewID,
 		Logger: logger, Metrics: lifecycle.NewMetrics(a.Registry),
 	}
 	a.Worker.Lifecycle = a.Lifecycle
@@ -170,7 +171,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	rules := outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform)
 	rules.FormatUnavailable = a.Pipeline.FormatUnavailable
 	rules.EventTypes, rules.FormatAllowsHTTP = a.Pipeline.EventTypes, a.Pipeline.AllowsHTTP
-	svc := &outgoing.Service{Store: st, Counter: st, MaxPerTenant: cfg.Webhooks.MaxPerTenant, NewID: newID,
+	svc := &outgoing.Service{Store: st, Counter: st, MaxPerTenant: cfg.Webhooks.MaxPerTenant, NewID: hookgate.NewID,
 		Rules:             rules,
 		NeedsConfirmation: a.Pipeline.NeedsConfirmation, Confirmer: a.Lifecycle, Held: a.Lifecycle, Logger: logger,
 		Invalidate: a.Index.Invalidate}
@@ -182,13 +183,13 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	deliveries := &outgoing.Deliveries{Webhooks: st, Catalogue: cat, Log: a.Log, Queue: a.client, Worker: a.Worker,
-		AllowHTTP: d.AllowHTTP, FormatAllowsHTTP: a.Pipeline.AllowsHTTP, EventTypes: a.Pipeline.EventTypes, NewID: newID, Logger: logger}
+		AllowHTTP: d.AllowHTTP, FormatAllowsHTTP: a.Pipeline.AllowsHTTP, EventTypes: a.Pipeline.EventTypes, NewID: hookgate.NewID, Logger: logger}
 	deps := gateway.Deps{
 		Incoming: inSvc, IncomingProxy: proxy, JWKS: a.Signer.JWKS(),
 		Config: cfg, Catalogue: cat, Verifier: verifier, Webhooks: svc, Publisher: pub, Deliveries: deliveries,
 		Ready:  func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
-		Transformations: a.transformationPreview(cat, newID),
+		Transformations: a.transformationPreview(cat, hookgate.NewID),
 		Plugins:         a.Plugins, PluginReloader: a, Lifecycle: a.Lifecycle, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
 	}
 	if cfg.Server.Role == "worker" {
@@ -273,8 +274,6 @@ func NewRedis(cfg config.Redis) redis.UniversalClient {
 		ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, DialTimeout: 2 * time.Second,
 	})
 }
-
-func newID(prefix string) string { return publish.NewID(prefix, time.Now()) }
 
 func durations(ds []hookgate.Duration) []time.Duration {
 	out := make([]time.Duration, len(ds))

@@ -3,9 +3,7 @@ package lifecycle
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,10 +13,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/outgoing"
+	"github.com/hookgate/hookgate/store"
 )
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
@@ -47,21 +44,9 @@ type ConfirmationMessage struct {
 // ConfirmationSent is the outcome of sending the message to one endpoint.
 type ConfirmationSent = outgoing.ConfirmationSent
 
-// Tokens: a hash per token, keyed by the SHA-256 of the token so that the
-// store never holds a usable link, and a set per webhook of its token keys.
-//
-//	P:confirm:<sha256 hex>   HASH ns, wh, exp (unix ms), used ("1")
-//	P:confirm:wh:<wh>        SET  token keys of the webhook
-//
-// Tokens are kept a week past their expiry so that an expired link gets
-// "expired" rather than "invalid".
+// expiredKept is how long tokens are kept past their expiry, so that an
+// expired link gets "expired" rather than "invalid".
 const expiredKept = 7 * 24 * time.Hour
-
-func (m *Manager) tokenKey(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return m.Prefix + ":confirm:" + hex.EncodeToString(sum[:])
-}
-func (m *Manager) webhookTokensKey(wh string) string { return m.Prefix + ":confirm:wh:" + wh }
 
 // RequestConfirmation sends the confirmation message, with a fresh
 // single-use token, to every enabled endpoint of w that waits for its
@@ -77,29 +62,24 @@ func (m *Manager) RequestConfirmation(ctx context.Context, w *hookgate.Webhook) 
 	ttl := m.Config.ConfirmTTL.D()
 	now := time.Now().UTC()
 	exp := now.Add(ttl)
-	tokens := make([]string, len(eps))
-	p := m.Redis.TxPipeline()
+	tokens := make([]store.ConfirmToken, len(eps))
 	for i := range eps {
 		var b [32]byte
 		if _, err := rand.Read(b[:]); err != nil {
 			return nil, fmt.Errorf("confirmation token: %w", err)
 		}
-		tokens[i] = base64.RawURLEncoding.EncodeToString(b[:])
-		k := m.tokenKey(tokens[i])
-		p.HSet(ctx, k, "ns", w.Tenant, "wh", w.ID, "ep", eps[i].ID, "url", eps[i].URL, "exp", exp.UnixMilli())
-		p.Expire(ctx, k, ttl+expiredKept)
-		p.SAdd(ctx, m.webhookTokensKey(w.ID), k)
+		tokens[i] = store.ConfirmToken{Token: base64.RawURLEncoding.EncodeToString(b[:]),
+			Namespace: w.Tenant, WebhookID: w.ID, EndpointID: eps[i].ID, URL: eps[i].URL}
 	}
-	p.Expire(ctx, m.webhookTokensKey(w.ID), ttl+expiredKept)
-	if _, err := p.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("store confirmation tokens of %s: %w", w.ID, err)
+	if err := m.Tokens.Save(ctx, w.ID, tokens, exp, expiredKept); err != nil {
+		return nil, err
 	}
 	var wg sync.WaitGroup
 	for i, ep := range eps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = m.sendConfirmation(ctx, w, ep, tokens[i], now, exp)
+			out[i] = m.sendConfirmation(ctx, w, ep, tokens[i].Token, now, exp)
 		}()
 	}
 	wg.Wait()
@@ -161,17 +141,6 @@ func (m *Manager) ResendConfirmation(ctx context.Context, ns, id string) ([]Conf
 	return m.RequestConfirmation(ctx, w)
 }
 
-// confirmScript uses a token once. KEYS[1] token key; ARGV[1] now (ms).
-// Tokens sent before confirmation was per endpoint have no ep and url.
-var confirmScript = redis.NewScript(`
-local v = redis.call('HMGET', KEYS[1], 'ns', 'wh', 'exp', 'used', 'ep', 'url')
-if not v[1] then return {'invalid'} end
-if v[4] == '1' then return {'used'} end
-if tonumber(ARGV[1]) > tonumber(v[3]) then return {'expired'} end
-redis.call('HSET', KEYS[1], 'used', '1')
-return {'ok', v[1], v[2], v[5] or '', v[6] or ''}
-`)
-
 // ConfirmResult is the answer to a followed confirmation link.
 type ConfirmResult struct {
 	Confirmed  bool                   `json:"confirmed"`
@@ -191,23 +160,22 @@ func (m *Manager) Confirm(ctx context.Context, token string) (*ConfirmResult, er
 	if token == "" || len(token) > 256 {
 		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "this confirmation link is not valid")
 	}
-	key := m.tokenKey(token)
-	v, err := confirmScript.Run(ctx, m.Redis, []string{key}, time.Now().UnixMilli()).StringSlice()
+	state, tok, err := m.Tokens.Use(ctx, token, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("confirm subscription: %w", err)
 	}
-	switch v[0] {
-	case "invalid":
+	switch state {
+	case store.TokenInvalid:
 		m.Metrics.confirmations.WithLabelValues("invalid").Inc()
 		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "this confirmation link is not valid")
-	case "used":
+	case store.TokenUsed:
 		m.Metrics.confirmations.WithLabelValues("used").Inc()
 		return nil, hookgate.Errorf(hookgate.ECONFLICT, "this confirmation link has already been used")
-	case "expired":
+	case store.TokenExpired:
 		m.Metrics.confirmations.WithLabelValues("expired").Inc()
 		return nil, hookgate.Errorf(hookgate.EEXPIRED, "this confirmation link has expired; ask the webhook's admin to resend the confirmation")
 	}
-	ns, id, epID, epURL := v[1], v[2], v[3], v[4]
+	ns, id, epID, epURL := tok.Namespace, tok.WebhookID, tok.EndpointID, tok.URL
 	errAlready := errors.New("already confirmed")
 	errGone := errors.New("endpoint removed")
 	errMoved := errors.New("endpoint URL changed")
@@ -253,10 +221,10 @@ func (m *Manager) Confirm(ctx context.Context, token string) (*ConfirmResult, er
 		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "this confirmation link is not valid")
 	case err != nil:
 		// Give the token back: the state did not change.
-		m.Redis.HDel(context.WithoutCancel(ctx), key, "used")
+		_ = m.Tokens.GiveBack(context.WithoutCancel(ctx), token)
 		return nil, err
 	}
-	m.spendTokens(ctx, id, epID)
+	m.Tokens.Spend(ctx, id, epID)
 	if m.Invalidate != nil {
 		m.Invalidate(ns)
 	}
@@ -285,20 +253,4 @@ func (m *Manager) Confirm(ctx context.Context, token string) (*ConfirmResult, er
 	}
 	return &ConfirmResult{Confirmed: true, WebhookID: id, EndpointID: epID, URL: epURL, Status: w.Status, Released: n,
 		Message: msg}, nil
-}
-
-// spendTokens marks used every token of the webhook's endpoint ep (every
-// token of the webhook when ep is "").
-func (m *Manager) spendTokens(ctx context.Context, wh, ep string) {
-	keys, err := m.Redis.SMembers(ctx, m.webhookTokensKey(wh)).Result()
-	if err != nil {
-		return
-	}
-	p := m.Redis.Pipeline()
-	for _, k := range keys {
-		// On an existing hash only: do not resurrect expired keys.
-		p.Eval(ctx, `if redis.call('EXISTS', KEYS[1]) == 1 and (ARGV[1] == '' or redis.call('HGET', KEYS[1], 'ep') == ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'used', '1') end return 0`, []string{k}, ep)
-	}
-	_, _ = p.Exec(ctx)
 }

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
@@ -30,7 +29,7 @@ import (
 
 // Enqueuer puts delivery tasks in the queue.
 type Enqueuer interface {
-	Enqueue(ctx context.Context, items []queue.Item) error
+	Enqueue(ctx context.Context, items []hookgate.QueueItem) error
 }
 
 // Publisher publishes the operational events.
@@ -47,13 +46,16 @@ type MessageSender interface {
 
 // Manager implements the webhook lifecycle.
 type Manager struct {
-	Store     hookgate.WebhookStore
-	Held      *Held
+	Store  hookgate.WebhookStore
+	Held   *store.Held
+	Tokens *store.ConfirmTokens // the confirmation links' single-use tokens
+	// Counters resets a resumed webhook's consecutive failures.
+	Counters interface {
+		ResetConsecutiveFailures(ctx context.Context, id string) error
+	}
 	Queue     Enqueuer
 	Publisher Publisher
 	Sender    MessageSender
-	Redis     redis.UniversalClient
-	Prefix    string // Redis key prefix (confirmation tokens, webhook stats)
 	Config    config.Lifecycle
 	PublicURL string // base of confirmation links
 	// Retries is how many retries a webhook's deliveries get.
@@ -110,7 +112,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // caller's view was stale) it returns a *queue.DeliverableError with them
 // (errors.Is queue.ErrWebhookActive); if the webhook or endpoint is gone or
 // disabled they are dropped, as they would be at delivery.
-func (m *Manager) Hold(ctx context.Context, w *hookgate.Webhook, ds []*queue.Delivery) error {
+func (m *Manager) Hold(ctx context.Context, w *hookgate.Webhook, ds []*hookgate.Task) error {
 	cur, err := m.Store.FindWebhookByID(ctx, w.Tenant, w.ID)
 	switch {
 	case hookgate.ErrorCode(err) == hookgate.ENOTFOUND:
@@ -122,9 +124,9 @@ func (m *Manager) Hold(ctx context.Context, w *hookgate.Webhook, ds []*queue.Del
 	case cur.Status.Holding():
 		return m.hold(ctx, cur, "", ds)
 	}
-	byEP := map[string][]*queue.Delivery{}
+	byEP := map[string][]*hookgate.Task{}
 	var order []string
-	var deliver []*queue.Delivery
+	var deliver []*hookgate.Task
 	for _, d := range ds {
 		ep := endpointOf(cur, d.EndpointID)
 		switch {
@@ -153,7 +155,7 @@ func (m *Manager) Hold(ctx context.Context, w *hookgate.Webhook, ds []*queue.Del
 }
 
 // hold keeps ds in w's list, or in its endpoint ep's list.
-func (m *Manager) hold(ctx context.Context, w *hookgate.Webhook, ep string, ds []*queue.Delivery) error {
+func (m *Manager) hold(ctx context.Context, w *hookgate.Webhook, ep string, ds []*hookgate.Task) error {
 	var dropped int64
 	var err error
 	reason := w.Status.Reason(w.ID)
@@ -349,7 +351,7 @@ func (m *Manager) Resume(ctx context.Context, ns, id string) (*ResumeResult, err
 		m.Invalidate(ns)
 	}
 	// A fresh start: the failures that paused it do not count against it.
-	if err := m.Redis.HSet(ctx, store.StatsKey(m.Prefix, id), store.StatsConsecutiveFailures, 0).Err(); err != nil {
+	if err := m.Counters.ResetConsecutiveFailures(ctx, id); err != nil {
 		m.Logger.Warn("resetting consecutive failures failed", "webhook_id", id, "err", err)
 	}
 	n, err := m.release(ctx, w, "")
@@ -378,8 +380,8 @@ func (m *Manager) Resume(ctx context.Context, ns, id string) (*ResumeResult, err
 // those of the webhook (ep ""), or those of its endpoint ep.
 func (m *Manager) release(ctx context.Context, w *hookgate.Webhook, ep string) (int, error) {
 	retries := m.Retries(w)
-	enqueue := func(ctx context.Context, it *HeldItem) error {
-		return m.Queue.Enqueue(ctx, []queue.Item{{Delivery: it.Delivery, Retries: retries, TaskID: it.TaskID}})
+	enqueue := func(ctx context.Context, it *store.HeldItem) error {
+		return m.Queue.Enqueue(ctx, []hookgate.QueueItem{{Task: it.Task, Retries: retries, TaskID: it.TaskID}})
 	}
 	var n int
 	var err error

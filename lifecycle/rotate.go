@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/outgoing"
+	"github.com/hookgate/hookgate/signing"
 )
 
 // RotateSecret gives the webhook a new secret and returns the webhook with
@@ -57,7 +57,7 @@ func (m *Manager) RotateSecret(ctx context.Context, ns, id string, grace *hookga
 		if g > 0 {
 			w.PreviousSecret, w.PreviousSecretUntil = w.Secret, now.Add(g.D()).Truncate(time.Millisecond)
 		}
-		w.Secret = outgoing.GenerateSecret()
+		w.Secret = signing.NewSecret()
 		return nil
 	})
 	if err != nil {

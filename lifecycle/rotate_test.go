@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/lifecycle"
 	"github.com/hookgate/hookgate/store"
 )
@@ -34,7 +37,16 @@ func (o *overlapping) FindWebhookByID(ctx context.Context, ns, id string) (*hook
 
 func rotationManager(t *testing.T) (*lifecycle.Manager, *overlapping, *hookgate.Webhook) {
 	t.Helper()
-	held, rdb, prefix := newHeld(t, 10)
+	rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr()})
+	prefix := testenv.Prefix("hgrot")
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+		rdb.Close()
+	})
 	key, _ := base64.StdEncoding.DecodeString(config.DevEncryptionKey)
 	st, err := store.New(rdb, prefix, key)
 	if err != nil {
@@ -46,7 +58,7 @@ func rotationManager(t *testing.T) (*lifecycle.Manager, *overlapping, *hookgate.
 		t.Fatal(err)
 	}
 	o := &overlapping{Store: st}
-	m := &lifecycle.Manager{Store: o, Held: held, Redis: rdb, Prefix: prefix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	m := &lifecycle.Manager{Store: o, Held: store.NewHeld(rdb, prefix, 10), Tokens: store.NewConfirmTokens(rdb, prefix), Counters: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Config: config.Lifecycle{RotationGrace: hookgate.Duration(time.Hour), MaxRotationGrace: hookgate.Duration(24 * time.Hour)}}
 	return m, o, w
 }

@@ -20,7 +20,7 @@ type Deliveries struct {
 	Catalogue *hookgate.Catalogue
 	Log       *store.DeliveryLog
 	Queue     interface {
-		Enqueue(ctx context.Context, items []queue.Item) error
+		Enqueue(ctx context.Context, items []hookgate.QueueItem) error
 		EnqueueRecover(ctx context.Context, r *queue.Recover) error
 	}
 	Worker    *queue.Worker
@@ -142,11 +142,11 @@ func (s *Deliveries) requeue(ctx context.Context, ns string, d *store.StoredDeli
 // enqueueManual queues the manual attempt of a delivery marked pending; the
 // task id makes it a no-op while the same attempt is already queued.
 func (s *Deliveries) enqueueManual(ctx context.Context, ns string, d *store.StoredDelivery) error {
-	task := &queue.Delivery{ID: d.ID, Namespace: ns, WebhookID: d.WebhookID, EndpointID: d.EndpointID,
+	task := &hookgate.Task{ID: d.ID, Namespace: ns, WebhookID: d.WebhookID, EndpointID: d.EndpointID,
 		Event:      hookgate.Event{ID: d.EventID, Type: d.EventType, Tenant: d.Tenant, OccurredAt: d.OccurredAt, Data: d.Data},
 		EnqueuedAt: d.CreatedAt, Manual: true, Attempt0: d.Attempts}
-	item := queue.Item{Delivery: task, Retries: 0, TaskID: d.ID + ":manual:" + strconv.Itoa(d.Attempts)}
-	return s.Queue.Enqueue(ctx, []queue.Item{item})
+	item := hookgate.QueueItem{Task: task, Retries: 0, TaskID: d.ID + ":manual:" + strconv.Itoa(d.Attempts)}
+	return s.Queue.Enqueue(ctx, []hookgate.QueueItem{item})
 }
 
 // TestRequest chooses what a test send targets: all enabled endpoints of the

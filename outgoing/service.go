@@ -6,14 +6,13 @@ package outgoing
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/signing"
 )
 
 // Counter counts a tenant's webhooks, for the per-tenant limit.
@@ -184,14 +183,6 @@ func RulesFromConfig(cfg config.Config, cat *hookgate.Catalogue, formats, transf
 	}
 }
 
-// GenerateSecret returns a new signing secret in the Standard Webhooks form:
-// "whsec_" and the base64 of 32 random bytes.
-func GenerateSecret() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return "whsec_" + base64.StdEncoding.EncodeToString(b[:])
-}
-
 // CreateWebhook validates the input and stores a new webhook in namespace ns
 // (a tenant, or hookgate.SystemTenant). The returned webhook carries its
 // secret, to be shown once.
@@ -215,7 +206,7 @@ func (s *Service) CreateWebhook(ctx context.Context, ns, owner string, in *hookg
 	if w.Unsigned {
 		w.Secret = ""
 	} else if w.Secret == "" {
-		w.Secret = GenerateSecret()
+		w.Secret = signing.NewSecret()
 	}
 	pending := s.settleConfirmation(w, nil, now)
 	w.StatusChangedAt = nil // the store dates it from the creation

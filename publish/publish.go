@@ -8,9 +8,7 @@ package publish
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base32"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -33,7 +31,7 @@ type Matcher interface {
 
 // Enqueuer puts delivery tasks durably in the queue.
 type Enqueuer interface {
-	Enqueue(ctx context.Context, items []queue.Item) error
+	Enqueue(ctx context.Context, items []hookgate.QueueItem) error
 }
 
 // Idempotency binds keys to the first event published with them
@@ -48,7 +46,7 @@ type Idempotency interface {
 // auto-paused, unconfirmed) until they are. Optional: without one, such
 // webhooks are skipped.
 type Holder interface {
-	Hold(ctx context.Context, w *hookgate.Webhook, ds []*queue.Delivery) error
+	Hold(ctx context.Context, w *hookgate.Webhook, ds []*hookgate.Task) error
 }
 
 // Input is one event as published.
@@ -178,7 +176,7 @@ func (p *Publisher) Publish(ctx context.Context, tenant string, ins []Input, ide
 		case pl.key != "":
 			pl.ev.ID = KeyEventID(tenant, pl.key, pl.digest)
 		default:
-			pl.ev.ID = NewID("evt", now)
+			pl.ev.ID = hookgate.NewID("evt")
 		}
 	}
 	// Match first (in memory): the claim stores the answer, and an event
@@ -214,9 +212,9 @@ func (p *Publisher) Publish(ctx context.Context, tenant string, ins []Input, ide
 			if errors.As(err, &de) {
 				send = de.Deliveries
 			}
-			more := make([]queue.Item, len(send))
+			more := make([]hookgate.QueueItem, len(send))
 			for i, d := range send {
-				more[i] = queue.Item{Delivery: d, Retries: p.Retries(h.w)}
+				more[i] = hookgate.QueueItem{Task: d, Retries: p.Retries(h.w)}
 			}
 			err = p.Queue.Enqueue(ctx, more)
 			items = append(items, more...)
@@ -258,7 +256,7 @@ type plan struct {
 	ev     hookgate.Event
 	key    string
 	digest string // of the content, when there is a key
-	items  []queue.Item
+	items  []hookgate.QueueItem
 	holds  []held
 	res    Result
 	skip   bool // a duplicate: nothing to enqueue
@@ -266,7 +264,7 @@ type plan struct {
 
 type held struct {
 	w  *hookgate.Webhook
-	ds []*queue.Delivery
+	ds []*hookgate.Task
 }
 
 // record is what the idempotency store keeps for a key: the answer, and the
@@ -297,7 +295,7 @@ func (p *Publisher) plan(ctx context.Context, tenant string, pl *plan, now time.
 		if !w.Accepts(ev.Type, ev.Data) {
 			continue // filtered out: no task, no hold
 		}
-		var ds []*queue.Delivery
+		var ds []*hookgate.Task
 		for _, ep := range w.Endpoints {
 			if !ep.Enabled {
 				continue
@@ -305,11 +303,11 @@ func (p *Publisher) plan(ctx context.Context, tenant string, pl *plan, now time.
 			if n+nheld >= p.MaxFanout {
 				return buf, hookgate.Errorf(hookgate.ECONFLICT, "event %s would create more than %d deliveries (delivery.max_fanout)", ev.ID, p.MaxFanout)
 			}
-			d := &queue.Delivery{ID: DeliveryID(tenant, ev.ID, w.ID, ep.ID), Namespace: w.Tenant,
+			d := &hookgate.Task{ID: DeliveryID(tenant, ev.ID, w.ID, ep.ID), Namespace: w.Tenant,
 				WebhookID: w.ID, EndpointID: ep.ID, Event: *ev, EnqueuedAt: now}
 			switch {
 			case w.Delivers(&ep):
-				pl.items = append(pl.items, queue.Item{Delivery: d, Retries: p.Retries(w)})
+				pl.items = append(pl.items, hookgate.QueueItem{Task: d, Retries: p.Retries(w)})
 				n++
 			case p.Holder != nil:
 				ds = append(ds, d)
@@ -408,7 +406,7 @@ func (p *Publisher) claim(ctx context.Context, tenant string, ins []Input, plans
 
 // flatten gathers the tasks of every event not skipped, and the deliveries
 // to hold grouped by webhook (one Hold per webhook), in event order.
-func flatten(plans []plan) ([]queue.Item, []held) {
+func flatten(plans []plan) ([]hookgate.QueueItem, []held) {
 	if len(plans) == 1 {
 		// One event (the usual publish): its plan is already grouped.
 		if plans[0].skip {
@@ -416,7 +414,7 @@ func flatten(plans []plan) ([]queue.Item, []held) {
 		}
 		return plans[0].items, plans[0].holds
 	}
-	var items []queue.Item
+	var items []hookgate.QueueItem
 	var holds []held
 	var at map[*hookgate.Webhook]int
 	for i := range plans {
@@ -433,7 +431,7 @@ func flatten(plans []plan) ([]queue.Item, []held) {
 					at = map[*hookgate.Webhook]int{}
 				}
 				at[h.w] = len(holds)
-				holds = append(holds, held{w: h.w, ds: append([]*queue.Delivery(nil), h.ds...)})
+				holds = append(holds, held{w: h.w, ds: append([]*hookgate.Task(nil), h.ds...)})
 			}
 		}
 	}
@@ -446,14 +444,14 @@ func flatten(plans []plan) ([]queue.Item, []held) {
 // id, hence the same delivery ids and task ids, even if the key's record was
 // lost (evicted, or not yet on disk when Redis died): a task still queued is
 // then not enqueued twice. Other content under the key (after the window) is
-// another event id. "evt_" then 128 bits, like NewID's, not time-ordered.
+// another event id: hookgate.HashID, not time-ordered.
 func KeyEventID(tenant, key, digest string) string {
 	h := sha256.New()
 	for _, s := range [...]string{"event", tenant, key, digest} {
 		writeField(h, []byte(s))
 	}
 	var sum [32]byte
-	return "evt_" + idEncoding.EncodeToString(h.Sum(sum[:0])[:16])
+	return hookgate.HashID("evt", h.Sum(sum[:0]))
 }
 
 // Digest is the fingerprint of an event's content that its idempotency key
@@ -489,18 +487,6 @@ func writeField(h hash.Hash, b []byte) {
 	h.Write(b)
 }
 
-var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
-
-// NewID returns a random id with a prefix, time-ordered: "evt_" then 48 bits
-// of milliseconds and 80 random bits, in Crockford's base32 (lowercase).
-func NewID(prefix string, now time.Time) string {
-	var b [16]byte
-	ms := uint64(now.UnixMilli())
-	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
-	_, _ = rand.Read(b[6:])
-	return prefix + "_" + idEncoding.EncodeToString(b[:])
-}
-
 // DeliveryID is the stable id of the delivery of event eventID to one
 // endpoint of one webhook: the same inputs always give the same id, so a
 // repeated publish cannot create a second delivery while the first is queued.
@@ -510,5 +496,5 @@ func DeliveryID(tenant, eventID, webhookID, endpointID string) string {
 		writeField(h, []byte(s))
 	}
 	var sum [32]byte
-	return "dl_" + idEncoding.EncodeToString(h.Sum(sum[:0])[:16])
+	return hookgate.HashID("dl", h.Sum(sum[:0]))
 }

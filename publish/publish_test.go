@@ -15,7 +15,6 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/lifecycle"
 	"github.com/hookgate/hookgate/publish"
 	"github.com/hookgate/hookgate/queue"
 	"github.com/hookgate/hookgate/store"
@@ -98,11 +97,11 @@ func (m matcher) Match(_ context.Context, _, _ string, dst []*hookgate.Webhook) 
 	return append(dst, m...), nil
 }
 
-// holder holds straight into lifecycle's Redis list (what lifecycle.Manager
+// holder holds straight into the held list in Redis (what lifecycle.Manager
 // does once it has checked the webhook is still paused).
-type holder struct{ h *lifecycle.Held }
+type holder struct{ h *store.Held }
 
-func (h holder) Hold(ctx context.Context, w *hookgate.Webhook, ds []*queue.Delivery) error {
+func (h holder) Hold(ctx context.Context, w *hookgate.Webhook, ds []*hookgate.Task) error {
 	_, err := h.h.Hold(ctx, w.Tenant, w.ID, ds)
 	return err
 }
@@ -115,7 +114,7 @@ type env struct {
 	rdb            *redis.Client
 	prefix         string
 	pub            *publish.Publisher
-	held           *lifecycle.Held
+	held           *store.Held
 	insp           *asynq.Inspector
 	active, paused *hookgate.Webhook
 }
@@ -135,7 +134,7 @@ func newEnv(t testing.TB, hooks ...*hookgate.Webhook) *env {
 	if hooks == nil {
 		hooks = []*hookgate.Webhook{e.active, e.paused}
 	}
-	e.held = lifecycle.NewHeld(e.rdb, e.prefix, 1000)
+	e.held = store.NewHeld(e.rdb, e.prefix, 1000)
 	e.insp = asynq.NewInspectorFromRedisClient(e.rdb)
 	e.pub = &publish.Publisher{
 		Matcher: matcher(hooks), Queue: queue.NewClient(e.rdb, e.prefix, time.Minute),
@@ -175,15 +174,15 @@ func (e *env) publish(failAt int, key string, ins ...publish.Input) ([]publish.R
 }
 
 // tasks returns the delivery tasks of the queue, by delivery id.
-func (e *env) tasks() map[string]queue.Delivery {
+func (e *env) tasks() map[string]hookgate.Task {
 	e.t.Helper()
 	infos, err := e.insp.ListPendingTasks(e.prefix, asynq.PageSize(1000))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	out := map[string]queue.Delivery{}
+	out := map[string]hookgate.Task{}
 	for _, ti := range infos {
-		var d queue.Delivery
+		var d hookgate.Task
 		if err := d.UnmarshalBinary(ti.Payload); err != nil {
 			e.t.Fatal(err)
 		}
@@ -268,7 +267,7 @@ func TestRedisGoneAtAnyStepOfAPublishLeavesItRetryable(t *testing.T) {
 	}
 }
 
-func keys(m map[string]queue.Delivery) []string {
+func keys(m map[string]hookgate.Task) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

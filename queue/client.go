@@ -28,23 +28,11 @@ func NewClient(rdb redis.UniversalClient, queue string, taskTimeout time.Duratio
 	return &Client{c: asynq.NewClientFromRedisClient(rdb), queue: queue, timeout: taskTimeout, par: 32}
 }
 
-// Item is one delivery to enqueue and how many retries it gets.
-type Item struct {
-	Delivery *Delivery
-	Retries  int
-	// TaskID defaults to the delivery id: enqueueing the same delivery twice
-	// while it is queued is then refused by asynq, which makes a repeated
-	// publish after a partial failure safe.
-	TaskID string
-	// ProcessIn delays the first attempt.
-	ProcessIn time.Duration
-}
-
 // Enqueue puts every item durably in Redis, with bounded parallelism. It
 // returns the first error; items already enqueued stay (their task ids make
 // a retry of the same publish enqueue only what is missing). A task id that
 // is already queued is not an error.
-func (c *Client) Enqueue(ctx context.Context, items []Item) error {
+func (c *Client) Enqueue(ctx context.Context, items []hookgate.QueueItem) error {
 	if len(items) == 1 {
 		return c.enqueue(ctx, &items[0])
 	}
@@ -57,7 +45,7 @@ func (c *Client) Enqueue(ctx context.Context, items []Item) error {
 	for i := range items {
 		sem <- struct{}{}
 		wg.Add(1)
-		go func(it *Item) {
+		go func(it *hookgate.QueueItem) {
 			defer func() { <-sem; wg.Done() }()
 			if err := c.enqueue(ctx, it); err != nil {
 				mu.Lock()
@@ -72,16 +60,16 @@ func (c *Client) Enqueue(ctx context.Context, items []Item) error {
 	return first
 }
 
-func (c *Client) enqueue(ctx context.Context, it *Item) error {
-	d := *it.Delivery
-	d.spareRetry = true
+func (c *Client) enqueue(ctx context.Context, it *hookgate.QueueItem) error {
+	d := *it.Task
+	d.SpareRetry = true
 	payload, err := d.MarshalBinary()
 	if err != nil {
 		return err
 	}
 	id := it.TaskID
 	if id == "" {
-		id = it.Delivery.ID
+		id = it.Task.ID
 	}
 	opts := []asynq.Option{asynq.Queue(c.queue), asynq.MaxRetry(it.Retries + 1), asynq.TaskID(id), asynq.Timeout(c.timeout)}
 	if it.ProcessIn > 0 {
@@ -90,7 +78,7 @@ func (c *Client) enqueue(ctx context.Context, it *Item) error {
 	_, err = c.c.EnqueueContext(ctx, asynq.NewTask(TypeDelivery, payload), opts...)
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return &hookgate.Error{Code: hookgate.EUNAVAILABLE, Message: "the queue is unavailable; nothing was accepted, try again",
-			Err: fmt.Errorf("enqueue delivery %s: %w", it.Delivery.ID, err)}
+			Err: fmt.Errorf("enqueue delivery %s: %w", it.Task.ID, err)}
 	}
 	return nil
 }

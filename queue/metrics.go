@@ -44,7 +44,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) observe(att *hookgate.Attempt, status hookgate.DeliveryStatus, d *Delivery) {
+func (m *Metrics) observe(att *hookgate.Attempt, status hookgate.DeliveryStatus, d *hookgate.Task) {
 	if m == nil {
 		return
 	}

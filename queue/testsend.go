@@ -48,7 +48,7 @@ func (wk *Worker) SendTest(ctx context.Context, w *hookgate.Webhook, eps []hookg
 		go func(i int) {
 			defer wg.Done()
 			ep := &eps[i]
-			d := &Delivery{ID: newID(), Namespace: w.Tenant, WebhookID: w.ID, EndpointID: ep.ID, Event: *ev, EnqueuedAt: time.Now(), Test: true}
+			d := &hookgate.Task{ID: newID(), Namespace: w.Tenant, WebhookID: w.ID, EndpointID: ep.ID, Event: *ev, EnqueuedAt: time.Now(), Test: true}
 			att, _ := wk.attempt(ctx, w, ep, d)
 			att.N = 1
 			r := TestResult{URL: ep.URL, EndpointID: ep.ID, OK: att.OK(), StatusCode: att.StatusCode, DurationMS: att.DurationMS,

@@ -41,7 +41,7 @@ type Sender interface {
 // disabling an endpoint on 410). Optional.
 type Lifecycle interface {
 	// Hold keeps a delivery of a webhook that is not active.
-	Hold(ctx context.Context, w *hookgate.Webhook, ds []*Delivery) error
+	Hold(ctx context.Context, w *hookgate.Webhook, ds []*hookgate.Task) error
 	// Failed is told the webhook's consecutive failed deliveries after a
 	// delivery failed for good (its retries exhausted).
 	Failed(ctx context.Context, w *hookgate.Webhook, consecutive int64)
@@ -117,6 +117,7 @@ type keyEntry struct {
 type endpointSlot struct {
 	n        chan struct{}
 	limit    int
+	pacing   atomic.Int64 // deliveries in pace for this endpoint (at most limit wait in a worker)
 	ewma     atomic.Int64 // mean request duration, ns (exponentially weighted)
 	released atomic.Int64 // unix nanos of the last finished request
 
@@ -257,14 +258,24 @@ func (e *rateLimitedError) Error() string {
 // time: it waits out the rest here (the margin covers the clocks of worker
 // and Redis disagreeing a little). Sends are then spaced as reserved
 // instead of clumped at each second, for a cost of rate/2 workers asleep on
-// average per limited endpoint.
+// average per limited endpoint, at most Policy.EndpointLimit per process.
 const rateAhead = time.Second + 100*time.Millisecond
 
 // pace holds a delivery to its endpoint's rate limit: nil once its send
 // time has come (after waiting up to rateAhead for it), else the error that
-// re-schedules it to that time.
-func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *Delivery) error {
-	r, err := wk.Limiter.Reserve(ctx, ep.ID, d.ID, ep.RateLimit, rateAhead)
+// re-schedules it to that time. Like requests in flight, at most
+// Policy.EndpointLimit deliveries per endpoint wait in this process's
+// workers: past that they wait in the queue even for a time less than
+// rateAhead away (and come back at asynq's next check), so that a high
+// limit cannot park every worker.
+func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *hookgate.Task) error {
+	slot := wk.slot(ep.ID)
+	ahead := rateAhead
+	if slot.pacing.Add(1) > int64(slot.limit) {
+		ahead = 0
+	}
+	defer slot.pacing.Add(-1)
+	r, err := wk.Limiter.Reserve(ctx, ep.ID, d.ID, ep.RateLimit, ahead)
 	if err != nil {
 		wk.Logger.Warn("rate limit: no send time (Redis)", "delivery_id", d.ID, "endpoint_id", ep.ID, "err", err)
 		return &rateLimitedError{delay: time.Second}
@@ -300,7 +311,7 @@ var ErrWebhookActive = errors.New("webhook is active")
 // deliveries it was given are to be sent after all (their endpoint has
 // confirmed meanwhile): it held the others. errors.Is(err,
 // ErrWebhookActive) holds for it.
-type DeliverableError struct{ Deliveries []*Delivery }
+type DeliverableError struct{ Deliveries []*hookgate.Task }
 
 func (e *DeliverableError) Error() string     { return ErrWebhookActive.Error() }
 func (e *DeliverableError) Is(err error) bool { return err == ErrWebhookActive }
@@ -364,7 +375,7 @@ func IsFailure(err error) bool {
 
 // ProcessTask is the asynq handler of TypeDelivery.
 func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	var d Delivery
+	var d hookgate.Task
 	if err := d.UnmarshalBinary(t.Payload()); err != nil {
 		wk.Logger.Error("dropping malformed delivery task", "err", err)
 		return nil
@@ -390,7 +401,7 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			retried, _ := asynq.GetRetryCount(ctx)
 			held := d
 			held.Attempt0 += retried
-			err := wk.Lifecycle.Hold(ctx, w, []*Delivery{&held})
+			err := wk.Lifecycle.Hold(ctx, w, []*hookgate.Task{&held})
 			if errors.Is(err, ErrWebhookActive) {
 				return errEndpointBusy
 			}
@@ -419,7 +430,7 @@ func (wk *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
-	if d.spareRetry {
+	if d.SpareRetry {
 		maxRetry--
 	}
 	att, retryAfter := wk.attempt(ctx, w, ep, &d)
@@ -541,7 +552,7 @@ func (wk *Worker) signingKeys(w *hookgate.Webhook, now time.Time) []signing.Key 
 }
 
 // attempt renders, signs and sends one delivery and describes the outcome.
-func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, d *Delivery) (*hookgate.Attempt, time.Duration) {
+func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, d *hookgate.Task) (*hookgate.Attempt, time.Duration) {
 	start := time.Now()
 	att := &hookgate.Attempt{At: start.UTC()}
 	p, err := wk.Renderer.Render(ctx, &d.Event, w)
@@ -623,7 +634,7 @@ func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate
 // url.Error would print the path and query, where receivers often keep a
 // token. A refused address is a warning (someone points a webhook inside);
 // the rest is an endpoint's own trouble.
-func (wk *Worker) logTransportError(d *Delivery, w *hookgate.Webhook, ep *hookgate.Endpoint, res *sender.Result) {
+func (wk *Worker) logTransportError(d *hookgate.Task, w *hookgate.Webhook, ep *hookgate.Endpoint, res *sender.Result) {
 	err := res.Err
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -723,7 +734,7 @@ func (p *Policy) Retries(w *hookgate.Webhook) int {
 	return len(p.RetryDelays)
 }
 
-func (wk *Worker) summary(d *Delivery, ep *hookgate.Endpoint, att *hookgate.Attempt) *store.StoredDelivery {
+func (wk *Worker) summary(d *hookgate.Task, ep *hookgate.Endpoint, att *hookgate.Attempt) *store.StoredDelivery {
 	return &store.StoredDelivery{
 		Delivery: hookgate.Delivery{
 			ID: d.ID, Tenant: d.Event.Tenant, WebhookID: d.WebhookID, EndpointID: d.EndpointID, URL: ep.URL,

@@ -46,7 +46,7 @@ func BenchmarkProcessTask(b *testing.B) {
 	wk := &Worker{Webhooks: oneWebhook{w}, Renderer: format.Standard{}, Sender: okSender{}, Log: nopRecorder{},
 		Policy:  Policy{RetryDelays: []time.Duration{time.Minute}, Timeout: 5 * time.Second, EndpointLimit: 32, MaxRequestBody: 64 << 10, MaxResponseBody: 64 << 10},
 		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	d := Delivery{ID: "dl_1", Namespace: "acme", WebhookID: "wh_1", EndpointID: "ep_1", EnqueuedAt: time.Now(),
+	d := hookgate.Task{ID: "dl_1", Namespace: "acme", WebhookID: "wh_1", EndpointID: "ep_1", EnqueuedAt: time.Now(),
 		Event: hookgate.Event{ID: "evt_1", Type: "contact.created", Tenant: "acme", OccurredAt: time.Now(),
 			Data: json.RawMessage(`{"id":"c_1","first_name":"Ada","last_name":"Lovelace","email":"ada@example.com"}`)}}
 	payload, _ := d.MarshalBinary()

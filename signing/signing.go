@@ -33,6 +33,7 @@ package signing
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -70,6 +71,15 @@ const (
 // SecretPrefix marks a Standard Webhooks secret: the rest is the base64 of
 // the key bytes.
 const SecretPrefix = "whsec_"
+
+// NewSecret returns a new webhook signing secret in the Standard Webhooks
+// form: SecretPrefix followed by the standard base64 of 32 bytes from
+// crypto/rand.
+func NewSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // never fails: crypto/rand.Read panics rather than return an error
+	return SecretPrefix + base64.StdEncoding.EncodeToString(b[:])
+}
 
 // DefaultTolerance is how far a delivery's timestamp may be from the
 // receiver's clock, in either direction, before VerifyRequest refuses it.

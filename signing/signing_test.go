@@ -390,3 +390,20 @@ func BenchmarkNewKey(b *testing.B) {
 		_ = signing.NewKey(specSecret)
 	}
 }
+
+func TestNewSecret(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		sec := signing.NewSecret()
+		rest, ok := strings.CutPrefix(sec, signing.SecretPrefix)
+		b, err := base64.StdEncoding.DecodeString(rest)
+		if !ok || err != nil || len(b) != 32 || len(sec) != 50 || seen[sec] {
+			t.Fatalf("secret %q: not whsec_ and the base64 of 32 new bytes (%v)", sec, err)
+		}
+		seen[sec] = true
+		// It is the key Standard Webhooks receivers derive.
+		if !hmac.Equal(signing.StandardKey(sec), b) {
+			t.Fatalf("StandardKey(%q) is not its 32 bytes", sec)
+		}
+	}
+}

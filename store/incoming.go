@@ -37,7 +37,7 @@ import (
 
 var _ hookgate.IncomingStore = (*Store)(nil)
 
-const incomingIDPrefix = "in_"
+const incomingIDPrefix = "in"
 
 type incomingRecord struct {
 	ID          string    `json:"id"`
@@ -123,7 +123,7 @@ func (s *Store) CreateIncoming(ctx context.Context, w *hookgate.IncomingWebhook)
 		return errors.New("create incoming webhook: empty token")
 	}
 	if w.ID == "" {
-		w.ID = GenerateID(incomingIDPrefix)
+		w.ID = hookgate.NewID(incomingIDPrefix)
 	}
 	w.CreatedAt = now()
 	w.UpdatedAt, w.RotatedAt = w.CreatedAt, w.CreatedAt

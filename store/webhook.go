@@ -26,8 +26,8 @@ const (
 const (
 	mgetChunk      = 500 // keys per MGET
 	chunksPerTrip  = 8   // MGETs per pipelined round trip in ListAllWebhooks
-	idPrefix       = "wh_"
-	endpointPrefix = "ep_"
+	idPrefix       = "wh"
+	endpointPrefix = "ep"
 )
 
 // watch runs fn under WATCH keys, retrying while the transaction fails
@@ -60,7 +60,7 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 func assignEndpointIDs(w *hookgate.Webhook) {
 	for i := range w.Endpoints {
 		if w.Endpoints[i].ID == "" {
-			w.Endpoints[i].ID = GenerateID(endpointPrefix)
+			w.Endpoints[i].ID = hookgate.NewID(endpointPrefix)
 		}
 	}
 }
@@ -74,7 +74,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookgate.Webhook) error {
 		return err
 	}
 	if w.ID == "" {
-		w.ID = GenerateID(idPrefix)
+		w.ID = hookgate.NewID(idPrefix)
 	}
 	assignEndpointIDs(w)
 	w.CreatedAt = now()

@@ -25,7 +25,7 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	requests := fs.Int("requests", 5000, "incoming: sequential requests of each latency run")
 	conns := fs.Int("connections", 32, "incoming: connections of the throughput runs")
 	rounds := fs.Int("rounds", 3, "incoming: throughput rounds, each direct then proxied for --duration")
-	limits := fs.String("limits", "5,10,50,200", "ratelimit: the rate limits measured, deliveries/s, comma-separated")
+	limits := fs.String("limits", "5,10,50,100,200,1000", "ratelimit: the rate limits measured, deliveries/s, comma-separated")
 	workers := fs.Int("workers", 2, "ratelimit: worker instances sharing the limit")
 	seconds := fs.Float64("seconds", 10, "ratelimit: each burst is limit x seconds events")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")

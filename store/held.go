@@ -1,4 +1,4 @@
-package lifecycle
+package store
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/hookgate/hookgate/queue"
+	"github.com/hookgate/hookgate"
 )
 
 // Held keeps, in Redis, the deliveries of webhooks that are not active, in
@@ -79,13 +79,13 @@ return items
 
 // Hold appends the deliveries of webhook wh (in namespace ns) and returns
 // how many older items the cap dropped.
-func (h *Held) Hold(ctx context.Context, ns, wh string, ds []*queue.Delivery) (int64, error) {
+func (h *Held) Hold(ctx context.Context, ns, wh string, ds []*hookgate.Task) (int64, error) {
 	return h.hold(ctx, ns, wh, "", ds)
 }
 
 // HoldEndpoint appends deliveries to endpoint ep of webhook wh, which waits
 // for its confirmation, and returns how many older items the cap dropped.
-func (h *Held) HoldEndpoint(ctx context.Context, ns, wh, ep string, ds []*queue.Delivery) (int64, error) {
+func (h *Held) HoldEndpoint(ctx context.Context, ns, wh, ep string, ds []*hookgate.Task) (int64, error) {
 	if ep == "" {
 		return 0, fmt.Errorf("hold deliveries of %s: no endpoint", wh)
 	}
@@ -100,7 +100,7 @@ func (h *Held) lists(wh, ep string) (list, rel string) {
 	return h.epKey(wh, ep), h.epKey(wh, ep) + ":releasing"
 }
 
-func (h *Held) hold(ctx context.Context, ns, wh, ep string, ds []*queue.Delivery) (int64, error) {
+func (h *Held) hold(ctx context.Context, ns, wh, ep string, ds []*hookgate.Task) (int64, error) {
 	if len(ds) == 0 {
 		return 0, nil
 	}
@@ -188,8 +188,8 @@ func (h *Held) Dropped(ctx context.Context, wh string) (int64, error) {
 
 // HeldItem is one held delivery on its way back to the queue.
 type HeldItem struct {
-	TaskID   string // the delivery id and the item's sequence number
-	Delivery *queue.Delivery
+	TaskID string // the delivery id and the item's sequence number
+	Task   *hookgate.Task
 }
 
 func parseItem(raw string) (*HeldItem, error) {
@@ -197,11 +197,11 @@ func parseItem(raw string) (*HeldItem, error) {
 	if _, err := strconv.ParseUint(seq, 10, 64); !ok || err != nil {
 		return nil, fmt.Errorf("held item without a sequence number")
 	}
-	d := &queue.Delivery{}
+	d := &hookgate.Task{}
 	if err := d.UnmarshalBinary([]byte(payload)); err != nil {
 		return nil, err
 	}
-	return &HeldItem{TaskID: d.ID + ":h" + seq, Delivery: d}, nil
+	return &HeldItem{TaskID: d.ID + ":h" + seq, Task: d}, nil
 }
 
 // releaseBatch is how many items one release step moves.
@@ -258,7 +258,7 @@ func (h *Held) enqueueAll(ctx context.Context, rel string, items []string, enque
 		it, err := parseItem(raw)
 		if err == nil {
 			if err := enqueue(ctx, it); err != nil {
-				return done, fmt.Errorf("release held event %s: %w", it.Delivery.ID, err)
+				return done, fmt.Errorf("release held event %s: %w", it.Task.ID, err)
 			}
 			done++
 		}

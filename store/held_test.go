@@ -1,4 +1,4 @@
-package lifecycle_test
+package store_test
 
 import (
 	"context"
@@ -13,11 +13,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/lifecycle"
-	"github.com/hookgate/hookgate/queue"
+	"github.com/hookgate/hookgate/store"
 )
 
-func newHeld(t *testing.T, max int) (*lifecycle.Held, *redis.Client, string) {
+func newHeld(t *testing.T, max int) (*store.Held, *redis.Client, string) {
 	t.Helper()
 	addr := os.Getenv("REDIS_ADDR")
 	if addr == "" {
@@ -35,14 +34,14 @@ func newHeld(t *testing.T, max int) (*lifecycle.Held, *redis.Client, string) {
 		}
 		rdb.Close()
 	})
-	return lifecycle.NewHeld(rdb, prefix, max), rdb, prefix
+	return store.NewHeld(rdb, prefix, max), rdb, prefix
 }
 
-func deliveries(wh string, from, n int) []*queue.Delivery {
-	out := make([]*queue.Delivery, n)
+func deliveries(wh string, from, n int) []*hookgate.Task {
+	out := make([]*hookgate.Task, n)
 	for i := range out {
 		id := strconv.Itoa(from + i)
-		out[i] = &queue.Delivery{ID: "dl_" + id, Namespace: "acme", WebhookID: wh, EndpointID: "ep_1",
+		out[i] = &hookgate.Task{ID: "dl_" + id, Namespace: "acme", WebhookID: wh, EndpointID: "ep_1",
 			Event: hookgate.Event{ID: "evt_" + id, Type: "deal.created", Tenant: "acme", Data: []byte(`{"n":` + id + `}`)}}
 	}
 	return out
@@ -67,8 +66,8 @@ func TestHeldReleasesOldestFirstAndCapsDroppingTheOldest(t *testing.T) {
 		t.Fatalf("dropped %d, want 5", d)
 	}
 	var got []string
-	n, err := h.Release(ctx, "wh_1", func(_ context.Context, it *lifecycle.HeldItem) error {
-		got = append(got, it.Delivery.Event.ID)
+	n, err := h.Release(ctx, "wh_1", func(_ context.Context, it *store.HeldItem) error {
+		got = append(got, it.Task.Event.ID)
 		return nil
 	})
 	if err != nil || n != 10 {
@@ -93,7 +92,7 @@ func TestHeldReleaseInterruptedLosesNothing(t *testing.T) {
 	// The queue fails after 130 items, as when Redis or the process goes away mid-release.
 	var first []string
 	boom := errors.New("queue down")
-	n, err := h.Release(ctx, "wh_1", func(_ context.Context, it *lifecycle.HeldItem) error {
+	n, err := h.Release(ctx, "wh_1", func(_ context.Context, it *store.HeldItem) error {
 		if len(first) == 130 {
 			return boom
 		}
@@ -106,15 +105,15 @@ func TestHeldReleaseInterruptedLosesNothing(t *testing.T) {
 	if c, _ := h.Counts(ctx, []string{"wh_1"}); c[0] != 120 {
 		t.Fatalf("%d still held after the interrupted release, want 120", c[0])
 	}
-	var rest []*lifecycle.HeldItem
-	if _, err := h.Release(ctx, "wh_1", func(_ context.Context, it *lifecycle.HeldItem) error {
+	var rest []*store.HeldItem
+	if _, err := h.Release(ctx, "wh_1", func(_ context.Context, it *store.HeldItem) error {
 		rest = append(rest, it)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(rest) != 120 || rest[0].Delivery.Event.ID != "evt_130" || rest[119].Delivery.Event.ID != "evt_249" {
-		t.Fatalf("second release got %d items from %s", len(rest), rest[0].Delivery.Event.ID)
+	if len(rest) != 120 || rest[0].Task.Event.ID != "evt_130" || rest[119].Task.Event.ID != "evt_249" {
+		t.Fatalf("second release got %d items from %s", len(rest), rest[0].Task.Event.ID)
 	}
 }
 
@@ -131,9 +130,9 @@ func TestConcurrentReleasesHandOutEveryItem(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := h.Release(ctx, "wh_1", func(_ context.Context, it *lifecycle.HeldItem) error {
+			if _, err := h.Release(ctx, "wh_1", func(_ context.Context, it *store.HeldItem) error {
 				mu.Lock()
-				seen[it.Delivery.ID]++
+				seen[it.Task.ID]++
 				mu.Unlock()
 				return nil
 			}); err != nil {
@@ -170,8 +169,8 @@ func TestHeldPerEndpointListsAreCountedReleasedAndDroppedApart(t *testing.T) {
 		t.Fatalf("endpoints with held items %v", eps)
 	}
 	var got []string
-	n, err := h.ReleaseEndpoint(ctx, "wh_1", "ep_b", func(_ context.Context, it *lifecycle.HeldItem) error {
-		got = append(got, it.Delivery.Event.ID)
+	n, err := h.ReleaseEndpoint(ctx, "wh_1", "ep_b", func(_ context.Context, it *store.HeldItem) error {
+		got = append(got, it.Task.Event.ID)
 		return nil
 	})
 	if err != nil || n != 3 || got[0] != "evt_11" || got[2] != "evt_13" {

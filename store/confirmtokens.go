@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ConfirmTokens keeps the single-use tokens of subscription confirmation
+// links: a hash per token, keyed by the SHA-256 of the token so that Redis
+// never holds a usable link, and a set per webhook of its token keys.
+//
+//	P:confirm:<sha256 hex>   HASH ns, wh, ep, url, exp (unix ms), used ("1")
+//	P:confirm:wh:<wh>        SET  token keys of the webhook
+//
+// Both expire keep after the tokens do, so that an expired link gets
+// "expired" rather than "invalid".
+type ConfirmTokens struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// NewConfirmTokens returns the token store with keys under prefix.
+func NewConfirmTokens(rdb redis.UniversalClient, prefix string) *ConfirmTokens {
+	return &ConfirmTokens{rdb: rdb, prefix: prefix}
+}
+
+// ConfirmToken is what a token confirms: one endpoint URL of one webhook.
+// Tokens sent before confirmation was per endpoint have no endpoint and URL.
+type ConfirmToken struct {
+	Token      string // the secret in the link; only its hash is stored
+	Namespace  string
+	WebhookID  string
+	EndpointID string
+	URL        string
+}
+
+// Token states answered by Use.
+const (
+	TokenOK      = "ok"
+	TokenInvalid = "invalid"
+	TokenUsed    = "used"
+	TokenExpired = "expired"
+)
+
+func (c *ConfirmTokens) key(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return c.prefix + ":confirm:" + hex.EncodeToString(sum[:])
+}
+func (c *ConfirmTokens) webhookKey(wh string) string { return c.prefix + ":confirm:wh:" + wh }
+
+// Save stores the tokens of webhook wh, valid until exp and kept keep after.
+func (c *ConfirmTokens) Save(ctx context.Context, wh string, tokens []ConfirmToken, exp time.Time, keep time.Duration) error {
+	ttl := time.Until(exp) + keep
+	p := c.rdb.TxPipeline()
+	for _, t := range tokens {
+		k := c.key(t.Token)
+		p.HSet(ctx, k, "ns", t.Namespace, "wh", t.WebhookID, "ep", t.EndpointID, "url", t.URL, "exp", exp.UnixMilli())
+		p.Expire(ctx, k, ttl)
+		p.SAdd(ctx, c.webhookKey(wh), k)
+	}
+	p.Expire(ctx, c.webhookKey(wh), ttl)
+	if _, err := p.Exec(ctx); err != nil {
+		return fmt.Errorf("store confirmation tokens of %s: %w", wh, err)
+	}
+	return nil
+}
+
+// useScript uses a token once. KEYS[1] token key; ARGV[1] now (ms).
+var useScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'ns', 'wh', 'exp', 'used', 'ep', 'url')
+if not v[1] then return {'invalid'} end
+if v[4] == '1' then return {'used'} end
+if tonumber(ARGV[1]) > tonumber(v[3]) then return {'expired'} end
+redis.call('HSET', KEYS[1], 'used', '1')
+return {'ok', v[1], v[2], v[5] or '', v[6] or ''}
+`)
+
+// Use spends token at now and returns its state (TokenOK and what it
+// confirms, or TokenInvalid, TokenUsed, TokenExpired with nothing changed).
+func (c *ConfirmTokens) Use(ctx context.Context, token string, now time.Time) (string, ConfirmToken, error) {
+	v, err := useScript.Run(ctx, c.rdb, []string{c.key(token)}, now.UnixMilli()).StringSlice()
+	if err != nil {
+		return "", ConfirmToken{}, fmt.Errorf("use confirmation token: %w", err)
+	}
+	if v[0] != TokenOK || len(v) < 5 {
+		return v[0], ConfirmToken{}, nil
+	}
+	return TokenOK, ConfirmToken{Token: token, Namespace: v[1], WebhookID: v[2], EndpointID: v[3], URL: v[4]}, nil
+}
+
+// GiveBack makes a used token usable again (what it confirms did not change).
+func (c *ConfirmTokens) GiveBack(ctx context.Context, token string) error {
+	return c.rdb.HDel(ctx, c.key(token), "used").Err()
+}
+
+// spendScript marks a token used, on an existing hash only (an expired key
+// is not brought back), when it is for endpoint ARGV[1] or ARGV[1] is "".
+var spendScript = redis.NewScript(`if redis.call('EXISTS', KEYS[1]) == 1 and (ARGV[1] == '' or redis.call('HGET', KEYS[1], 'ep') == ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'used', '1') end return 0`)
+
+// Spend marks used every token of the webhook's endpoint ep (every token of
+// the webhook when ep is ""). Best effort: a token left usable confirms
+// what is already confirmed.
+func (c *ConfirmTokens) Spend(ctx context.Context, wh, ep string) {
+	keys, err := c.rdb.SMembers(ctx, c.webhookKey(wh)).Result()
+	if err != nil || len(keys) == 0 {
+		return
+	}
+	p := c.rdb.Pipeline()
+	for _, k := range keys {
+		spendScript.Eval(ctx, p, []string{k}, ep)
+	}
+	_, _ = p.Exec(ctx)
+}
+
+// ResetConsecutiveFailures sets webhook id's consecutive failed deliveries
+// (the count auto-pause watches) to zero: a resumed webhook starts afresh.
+func (s *Store) ResetConsecutiveFailures(ctx context.Context, id string) error {
+	return s.rdb.HSet(ctx, s.StatsKey(id), StatsConsecutiveFailures, 0).Err()
+}
