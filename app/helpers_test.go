@@ -63,6 +63,7 @@ func testConfig(t testing.TB) config.Config {
 // start runs hookgate with testConfig changed by mutate.
 func start(t testing.TB, mutate func(*config.Config)) *harness {
 	t.Helper()
+	testenv.SkipShort(t, "end-to-end: a whole hookgate on Redis")
 	cfg := testConfig(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -565,6 +566,7 @@ func TestAHangingEndpointCannotOccupyEveryWorker(t *testing.T) {
 // (make plugins), or one built for the test.
 func uspacyPlugin(t *testing.T) string {
 	t.Helper()
+	testenv.SkipShort(t, "builds a plugin")
 	if p, err := filepath.Abs("../bin/plugins/uspacy"); err == nil {
 		if _, err := os.Stat(p); err == nil {
 			return p

@@ -12,14 +12,14 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/plugins/host"
-	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
+	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/receiver"
 )
 
 // withCloudCX runs hookgate with the real cloudcx plugin process.
 func withCloudCX(t *testing.T, mutate func(*config.Config)) *harness {
 	t.Helper()
-	bin := plugintest.Build(t, "github.com/hookgate/hookgate/plugins/cloudcx")
+	bin := hosttest.Build(t, "github.com/hookgate/hookgate/plugins/cloudcx")
 	return start(t, func(c *config.Config) {
 		c.Plugins = []config.Plugin{{Name: "cloudcx", Path: bin, Timeout: hookgate.Duration(2 * time.Second)}}
 		c.PluginsRequired = true

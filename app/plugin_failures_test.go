@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -26,6 +27,7 @@ var faultyBuild struct {
 // faultyPlugin builds the deliberately broken test plugin once per run.
 func faultyPlugin(t *testing.T) string {
 	t.Helper()
+	testenv.SkipShort(t, "builds a plugin")
 	faultyBuild.Do(func() {
 		dir, err := os.MkdirTemp("", "hookgate-faulty-app-")
 		if err != nil {

@@ -10,7 +10,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/plugins/host"
-	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
+	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -20,7 +20,7 @@ func withBuiltinPlugins(t *testing.T, mutate func(*config.Config)) *harness {
 	t.Helper()
 	var ps []config.Plugin
 	for _, name := range []string{"cloudcx", "ucrm", "uspacy"} {
-		ps = append(ps, config.Plugin{Name: name, Path: plugintest.Build(t, "github.com/hookgate/hookgate/plugins/"+name),
+		ps = append(ps, config.Plugin{Name: name, Path: hosttest.Build(t, "github.com/hookgate/hookgate/plugins/"+name),
 			Timeout: hookgate.Duration(2 * time.Second)})
 	}
 	return start(t, func(c *config.Config) {

@@ -48,6 +48,7 @@ func redisAddr() string { return testenv.RedisAddr() }
 // delivery to loopback allowed and short retry delays, changed by mutate.
 func startServer(t *testing.T, mutate func(*config.Config)) *server {
 	t.Helper()
+	testenv.SkipShort(t, "end-to-end: a whole hookgate on Redis")
 	cfg := testenv.Config("hgconsole")
 	cfg.Delivery.Concurrency = 16
 	cfg.Log.Level = "warn"
@@ -147,6 +148,7 @@ func (s *server) api(method, path, token string, body any, out any) int {
 // chromium finds the browser: $CHROMIUM, or Debian's chromium on PATH.
 func chromium(t *testing.T) string {
 	t.Helper()
+	testenv.SkipShort(t, "browser test: drives Chromium")
 	for _, c := range []string{os.Getenv("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
 		if c == "" {
 			continue

@@ -8,7 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hookgate/hookgate/config"
-	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
+	"github.com/hookgate/hookgate/plugins/host/hosttest"
 )
 
 // pluginBinary returns bin/plugins/<name> when `make plugins` built it, or
@@ -20,7 +20,7 @@ func pluginBinary(t *testing.T, name string) string {
 			return p
 		}
 	}
-	return plugintest.Build(t, "github.com/hookgate/hookgate/plugins/"+name)
+	return hosttest.Build(t, "github.com/hookgate/hookgate/plugins/"+name)
 }
 
 // TestConsoleFormatsComeFromLoadedPlugins loads the CloudCX plugin: the

@@ -23,6 +23,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 )
 
 var (
@@ -34,6 +35,7 @@ var (
 // binary builds cmd/hookgate once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
+	testenv.SkipShort(t, "crash test: builds and kills hookgate processes")
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "hookgate-crashtest")
 		if err != nil {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hookgate/hookgate/internal/testenv"
 )
 
 // goBlock is one ```go block of a Markdown page.
@@ -57,6 +59,7 @@ func goBlocks(t *testing.T, page string) []goBlock {
 // as a plugin repository does before the SDK is published), then builds
 // and vets it: a snippet that stops compiling fails here.
 func TestPluginsPageGoCompiles(t *testing.T) {
+	testenv.SkipShort(t, "builds a module with the Go toolchain")
 	blocks := goBlocks(t, "plugins.md")
 	if len(blocks) < 2 {
 		t.Fatalf("plugins.md has %d Go blocks; the walk-through has at least the plugin and its test", len(blocks))

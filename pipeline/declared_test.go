@@ -10,7 +10,6 @@ import (
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/pipeline"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
-	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
 )
 
 // TestBuiltinPluginsDeclareExactlyWhatTheyRender renders the catalogue's
@@ -26,7 +25,7 @@ func TestBuiltinPluginsDeclareExactlyWhatTheyRender(t *testing.T) {
 	}
 	var plugins []config.Plugin
 	for _, name := range []string{"cloudcx", "ucrm", "uspacy"} {
-		plugins = append(plugins, config.Plugin{Name: name, Path: plugintest.Build(t, "github.com/hookgate/hookgate/plugins/"+name)})
+		plugins = append(plugins, config.Plugin{Name: name, Path: hosttest.Build(t, "github.com/hookgate/hookgate/plugins/"+name)})
 	}
 	p := pipeline.New(hosttest.Start(t, plugins))
 	for _, format := range []string{"cloudcx", "ucrm", "uspacy"} {

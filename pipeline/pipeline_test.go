@@ -69,9 +69,9 @@ func allocsPerRender(r hookgate.Renderer) float64 {
 // transform) and loads both.
 func pluginPipeline(tb testing.TB) *pipeline.Pipeline {
 	tb.Helper()
-	cloudcx := plugintest.Build(tb, "github.com/hookgate/hookgate/plugins/cloudcx")
-	uspacy := plugintest.Build(tb, "github.com/hookgate/hookgate/plugins/uspacy")
-	faulty := plugintest.Build(tb, "github.com/hookgate/hookgate/plugins/host/testdata/faulty")
+	cloudcx := hosttest.Build(tb, "github.com/hookgate/hookgate/plugins/cloudcx")
+	uspacy := hosttest.Build(tb, "github.com/hookgate/hookgate/plugins/uspacy")
+	faulty := hosttest.Build(tb, "github.com/hookgate/hookgate/plugins/host/testdata/faulty")
 	h := hosttest.Start(tb, []config.Plugin{
 		{Name: "cloudcx", Path: cloudcx}, {Name: "uspacy", Path: uspacy}, {Name: "faulty", Path: faulty},
 	})

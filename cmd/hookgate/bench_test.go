@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hookgate/hookgate/internal/testenv"
 )
 
 // The bench command refuses an unknown suite by name, after starting the
@@ -29,6 +31,7 @@ func TestBenchRateLimitSuiteReportsTheRateSeen(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `--limits: "x"`) {
 		t.Fatalf("err = %v, want the bad limit named", err)
 	}
+	testenv.SkipShort(t, "end-to-end: runs the benchmark for two seconds")
 	if a := os.Getenv("REDIS_ADDR"); a != "" {
 		t.Setenv("HOOKGATE_REDIS_ADDR", a)
 	}

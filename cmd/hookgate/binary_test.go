@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/hookgate/hookgate/internal/testenv"
 )
 
 // binDir holds the hookgate binary built once for the tests that run it as a
@@ -35,6 +37,7 @@ func TestMain(m *testing.M) {
 // returns the path of the executable.
 func hookgateBinary(t *testing.T) string {
 	t.Helper()
+	testenv.SkipShort(t, "builds and runs the hookgate binary")
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "hookgate-bin")
 		if err != nil {

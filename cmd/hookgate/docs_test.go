@@ -64,6 +64,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
+
+	"github.com/hookgate/hookgate/internal/testenv"
 )
 
 // docPages are the pages whose `sh run` blocks TestDocs runs, from this
@@ -71,9 +73,7 @@ import (
 var docPages = []string{"../../README.md", "../../docs/api.md", "../../docs/incoming.md"}
 
 func TestDocs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("doc tests start the real binary; not in -short")
-	}
+	testenv.SkipShort(t, "doc tests start the real binary")
 	for _, tool := range []string{"bash", "curl", "jq"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("the doc tests need %s (the pages' commands use it): %v", tool, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/pipeline"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
@@ -39,9 +40,7 @@ func goEnv(t *testing.T) []string {
 // go vet, go test and go build there, as a plugin author does; then loads
 // the binary into hookgate's plugin host and renders an event with it.
 func TestPluginNewBuildsAndPassesItsTest(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a plugin repository")
-	}
+	testenv.SkipShort(t, "builds a plugin repository")
 	sdkDir, err := filepath.Abs("../../plugins/sdk")
 	if err != nil {
 		t.Fatal(err)

@@ -14,12 +14,14 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 )
 
 // SIGHUP re-reads the configuration file: a plugin added to it starts
 // without a restart, and GET /v1/plugins reports the reload, with the
 // settings that changed but need a restart.
 func TestSIGHUPReloadsThePluginsOfTheConfigFile(t *testing.T) {
+	testenv.SkipShort(t, "builds a plugin and serves a whole hookgate")
 	bin := filepath.Join(t.TempDir(), "faulty")
 	if out, err := exec.Command("go", "build", "-o", bin, "../../plugins/host/testdata/faulty").CombinedOutput(); err != nil {
 		t.Fatalf("build the test plugin: %v\n%s", err, out)

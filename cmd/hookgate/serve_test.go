@@ -21,6 +21,7 @@ import (
 
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -90,6 +91,7 @@ func TestServeStopsGracefullyOnSIGTERM(t *testing.T) {
 // on real Redis under a prefix of its own that is removed after the test.
 func serveConfig(t *testing.T, listenHost string, extraYAML ...string) (path, addr, redisAddr, prefix string) {
 	t.Helper()
+	testenv.SkipShort(t, "end-to-end: serves a whole hookgate on Redis")
 	redisAddr = os.Getenv("REDIS_ADDR")
 	if redisAddr == "" {
 		redisAddr = "127.0.0.1:6379"

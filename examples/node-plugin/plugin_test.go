@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/pipeline"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/plugins/sdk"
@@ -22,6 +23,7 @@ import (
 // node returns the node executable, or skips the test saying why.
 func node(t *testing.T) string {
 	t.Helper()
+	testenv.SkipShort(t, "runs the plugin under Node.js")
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not on PATH: skipping the Node.js plugin test")

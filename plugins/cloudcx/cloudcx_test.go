@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/pipeline"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
@@ -80,6 +81,7 @@ func TestCloudCXPayloadsEqualTheSeedExamples(t *testing.T) {
 // example in testdata and renders to its golden body, CloudCX's documented
 // example.
 func TestCloudCXRendersEveryDeclaredType(t *testing.T) {
+	testenv.SkipShort(t, "builds and runs the plugin")
 	p := plugintest.Run(t, ".", nil)
 	if len(p.Info().EventTypes) != 3 {
 		t.Fatalf("cloudcx declares %v", p.Info().EventTypes)
@@ -161,6 +163,7 @@ func isPluginErr(err error) bool { return err != nil && errors.Is(err, pipeline.
 // plugin's incoming direction and what it answers (the CRM requests, or
 // the rejection) is compared with NAME.golden.json (-update rewrites them).
 func TestCloudCXIncomingGoldens(t *testing.T) {
+	testenv.SkipShort(t, "builds and runs the plugin")
 	p := plugintest.Run(t, ".", map[string]string{"contacts_path": "/crm/v1/entities/contacts"})
 	p.IncomingGoldens(t, "testdata/incoming", *update)
 }

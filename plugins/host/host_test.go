@@ -21,6 +21,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 )
 
 var buildOnce struct {
@@ -32,6 +33,7 @@ var buildOnce struct {
 // faultyBinary builds testdata/faulty once per test run.
 func faultyBinary(t testing.TB) string {
 	t.Helper()
+	testenv.SkipShort(t, "builds and runs a plugin process")
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "hookgate-faulty-")
 		if err != nil {
@@ -60,6 +62,7 @@ func TestMain(m *testing.M) {
 
 func startHost(t *testing.T, reg prometheus.Registerer, plugins ...config.Plugin) *Host {
 	t.Helper()
+	testenv.SkipShort(t, "runs plugin processes")
 	h, err := New(plugins, nil, reg, WithBackoff(10*time.Millisecond, 200*time.Millisecond), WithHealthInterval(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)

@@ -62,6 +62,9 @@ func TestCheckRefusesAnIncomingMethodHookgateCannotCall(t *testing.T) {
 // A plugin binary whose Incoming has the wrong signature does not start:
 // Serve says why on stderr and exits 1, before any handshake.
 func TestServeRefusesToStartWithAWrongIncomingSignature(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped under -short: builds and runs a plugin")
+	}
 	bin := filepath.Join(t.TempDir(), "badincoming")
 	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/badincoming").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)

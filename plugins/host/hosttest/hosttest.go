@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/pipeline"
 	"github.com/hookgate/hookgate/plugins/host"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
@@ -21,6 +22,7 @@ import (
 // start, and shuts the host down when the test ends.
 func Start(tb testing.TB, plugins []config.Plugin, opts ...host.Option) *host.Host {
 	tb.Helper()
+	testenv.SkipShort(tb, "runs plugin processes")
 	log := slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	h, err := host.New(plugins, log, nil, append([]host.Option{host.WithRequired(true)}, opts...)...)
 	if err != nil {
@@ -45,8 +47,16 @@ func Start(tb testing.TB, plugins []config.Plugin, opts ...host.Option) *host.Ho
 // loaded as the plugin name, with the given plugin settings.
 func Pipeline(tb testing.TB, name, pkg string, settings map[string]string) *pipeline.Pipeline {
 	tb.Helper()
-	bin := plugintest.Build(tb, pkg)
+	bin := Build(tb, pkg)
 	return pipeline.New(Start(tb, []config.Plugin{{Name: name, Path: bin, Settings: settings}}))
+}
+
+// Build builds the Go main package pkg into a plugin executable
+// (plugintest.Build); the test is skipped under -short.
+func Build(tb testing.TB, pkg string) string {
+	tb.Helper()
+	testenv.SkipShort(tb, "builds a plugin")
+	return plugintest.Build(tb, pkg)
 }
 
 // testWriter sends the host's log lines to the test log.

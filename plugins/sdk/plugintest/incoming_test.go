@@ -13,6 +13,7 @@ import (
 // header lookups in any spelling included; a golden file that says
 // otherwise is a mismatch.
 func TestIncomingGoldens(t *testing.T) {
+	skipShort(t)
 	p := Run(t, "./testdata/incomer", nil)
 	if !p.Info().Incoming {
 		t.Fatal("Info does not say incoming")
@@ -36,6 +37,7 @@ func TestIncomingGoldens(t *testing.T) {
 }
 
 func TestIncomingGoldensUpdateWritesTheAnswers(t *testing.T) {
+	skipShort(t)
 	p := Run(t, "./testdata/incomer", nil)
 	dir := t.TempDir()
 	req, err := os.ReadFile("testdata/incoming/named.request.json")
@@ -59,6 +61,7 @@ func TestIncomingGoldensUpdateWritesTheAnswers(t *testing.T) {
 // A plugin without an incoming direction is told so by name, not sent a
 // call that would answer Unimplemented.
 func TestIncomingOnAPluginWithoutIt(t *testing.T) {
+	skipShort(t)
 	p := Run(t, "./testdata/contract", nil)
 	_, err := p.Incoming(sdk.Incoming{Method: "POST", Path: "/"})
 	if err == nil || !strings.Contains(err.Error(), "does not handle incoming requests") {

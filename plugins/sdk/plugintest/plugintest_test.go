@@ -11,9 +11,19 @@ import (
 	"github.com/hookgate/hookgate/plugins/sdk"
 )
 
+// skipShort skips a test that builds and runs a plugin process under -short
+// (make test-short, the fast suite).
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipped under -short: builds and runs a plugin process")
+	}
+}
+
 // TestContractChecks runs a real plugin process and checks that each way a
 // declared event type can break the contract is reported, naming the type.
 func TestContractChecks(t *testing.T) {
+	skipShort(t)
 	p := Run(t, "./testdata/contract", map[string]string{"who": "tests"})
 	in := p.Info()
 	if in.Name != "contract" || in.Incoming || len(in.EventTypes) != 6 || in.Formats[0] != "t" {
@@ -38,6 +48,7 @@ func TestContractChecks(t *testing.T) {
 }
 
 func TestGoldenMismatchAndUpdate(t *testing.T) {
+	skipShort(t)
 	p := Run(t, "./testdata/contract", map[string]string{"who": "someone else"})
 	dir := t.TempDir()
 	for _, f := range []string{"a_rendered.event.json", "a_rendered.golden.json", "f_text.event.json", "f_text.golden.json"} {
@@ -67,6 +78,7 @@ func TestGoldenMismatchAndUpdate(t *testing.T) {
 }
 
 func TestFormatAndTransform(t *testing.T) {
+	skipShort(t)
 	p := Run(t, "./testdata/contract", nil)
 	ev := sdk.Event{ID: "evt_1", Type: "a.rendered", Data: json.RawMessage(`{"secret":1}`)}
 	if _, err := p.Format("other", ev); err == nil || !strings.Contains(err.Error(), `does not declare the format "other"`) {
