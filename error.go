@@ -3,10 +3,13 @@ package hookgate
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"net/http"
+	"slices"
 )
 
-// Error codes. Each code maps to one HTTP status in the gateway's error table;
-// clients match on the code, people read the message.
+// Error codes. Each code maps to one HTTP status (HTTPStatus); clients match
+// on the code, people read the message.
 const (
 	EINVALID           = "validation_failed"      // the request is well-formed but a field is wrong
 	EMALFORMED         = "malformed_request"      // the body is not valid JSON (or not the expected shape)
@@ -30,6 +33,43 @@ const (
 	ESCHEMA            = "schema_violation"       // event data does not match its type's schema (events.validate: enforce)
 	ENOTESTEVENT       = "no_test_event"          // a test send: the webhook's format sends none of the events it subscribes to
 )
+
+// statusOf is the one table from error codes to HTTP statuses.
+var statusOf = map[string]int{
+	EINVALID:           http.StatusBadRequest,
+	EMALFORMED:         http.StatusBadRequest,
+	ENOTFOUND:          http.StatusNotFound,
+	EDISABLED:          http.StatusConflict,
+	ECONFLICT:          http.StatusConflict,
+	EINVALIDCONFIG:     http.StatusConflict,
+	EIDEMPOTENCY:       http.StatusConflict,
+	EUNAUTHORIZED:      http.StatusUnauthorized,
+	EFORBIDDEN:         http.StatusForbidden,
+	ETOOLARGE:          http.StatusRequestEntityTooLarge,
+	EHDRTOOLARGE:       http.StatusRequestHeaderFieldsTooLarge,
+	EUNSUPPORTED:       http.StatusUnsupportedMediaType,
+	ERATELIMITED:       http.StatusTooManyRequests,
+	EEXPIRED:           http.StatusGone,
+	EUNAVAILABLE:       http.StatusServiceUnavailable,
+	EFORMATUNAVAILABLE: http.StatusServiceUnavailable,
+	EINTERNAL:          http.StatusInternalServerError,
+	EBADGATEWAY:        http.StatusBadGateway,
+	ETIMEOUT:           http.StatusGatewayTimeout,
+	ESCHEMA:            http.StatusBadRequest,
+	ENOTESTEVENT:       http.StatusConflict,
+}
+
+// HTTPStatus returns the HTTP status that answers an error with code (see
+// ErrorCode): 500 for a code it does not know.
+func HTTPStatus(code string) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorCodes returns every error code that has a status, sorted.
+func ErrorCodes() []string { return slices.Sorted(maps.Keys(statusOf)) }
 
 // Error is hookgate's error: a machine-readable code, a human message safe to
 // show to the caller, and optional field-level messages for validation errors.

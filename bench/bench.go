@@ -34,6 +34,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
@@ -268,15 +269,13 @@ func baseline(ctx context.Context, rdb *redis.Client, o Options) (float64, error
 	var failed atomic.Int64
 	per := o.Events / o.Publishers
 	for p := 0; p < o.Publishers; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := 0; i < per; i++ {
 				if _, err := client.EnqueueContext(ctx, asynq.NewTask("post", body), asynq.Queue(q), asynq.MaxRetry(3)); err != nil {
 					failed.Add(1)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if failed.Load() > 0 {
@@ -467,27 +466,22 @@ func (r *runner) throughput(ctx context.Context, recv *receiver, typ string, n i
 	total := per * o.Publishers * o.BatchSize
 	before := recv.count.Load()
 	start := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, o.Publishers)
+	var g errgroup.Group
 	for p := 0; p < o.Publishers; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			batch := make([]map[string]any, o.BatchSize)
 			for i := range batch {
 				batch[i] = map[string]any{"type": typ, "data": map[string]any{"id": "c1", "first_name": "Ada", "email": "ada@example.com"}}
 			}
 			for i := 0; i < per; i++ {
 				if err := r.api.do(ctx, "POST", "/v1/events/batch", map[string]any{"events": batch}, nil); err != nil {
-					errs <- err
-					return
+					return err
 				}
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	if err := g.Wait(); err != nil {
 		return throughputResult{}, fmt.Errorf("publish: %w", err)
 	}
 	res := throughputResult{n: total, accepted: float64(total) / time.Since(start).Seconds()}
@@ -542,28 +536,22 @@ func (r *runner) offer(ctx context.Context, recvs []*receiver, types []string, r
 	n := int(float64(rate) * d.Seconds())
 	total := n * len(types)
 	interval := time.Second / time.Duration(rate*len(types))
-	sem := make(chan struct{}, 256)
-	var sendErr atomic.Value
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(256)
 	tick := time.NewTicker(interval)
 	begin := time.Now()
 	for i := 0; i < total; i++ {
 		<-tick.C
-		sem <- struct{}{}
-		wg.Add(1)
 		typ := types[i%len(types)]
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			ev := map[string]any{"type": typ, "data": map[string]any{"id": "lat-" + strconv.FormatInt(time.Now().UnixNano(), 10), "first_name": "Ada"}}
-			if err := r.api.do(ctx, "POST", "/v1/events", ev, nil); err != nil {
-				sendErr.Store(err)
-			}
-		}()
+			return r.api.do(ctx, "POST", "/v1/events", ev, nil)
+		})
 	}
 	tick.Stop()
-	wg.Wait()
+	err := g.Wait()
 	offered := float64(n) / time.Since(begin).Seconds()
-	if err, _ := sendErr.Load().(error); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)

@@ -9,12 +9,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
@@ -182,38 +182,32 @@ func RunIncoming(ctx context.Context, o IncomingOptions) (*IncomingResult, error
 			c1 := cpuNow()
 			lastCPU.self, lastCPU.redis, lastCPU.n = c1.self-c0.self, c1.redis-c0.redis, n.Load()
 		}()
-		var firstErr error
-		var mu sync.Mutex
 		lat := make([][]time.Duration, o.Concurrency)
 		deadline := time.Now().Add(o.Duration)
 		start := time.Now()
-		var wg sync.WaitGroup
+		var g errgroup.Group
 		for i := range o.Concurrency {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			g.Go(func() error {
 				for time.Now().Before(deadline) && ctx.Err() == nil {
 					d, err := call(url)
 					if err != nil {
-						mu.Lock()
-						firstErr = err
-						mu.Unlock()
-						return
+						return err
 					}
 					n.Add(1)
 					if len(lat[i]) < 100_000 {
 						lat[i] = append(lat[i], d)
 					}
 				}
-			}()
+				return nil
+			})
 		}
-		wg.Wait()
+		err := g.Wait()
 		var all []time.Duration
 		for _, l := range lat {
 			all = append(all, l...)
 		}
 		sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-		return float64(n.Load()) / time.Since(start).Seconds(), all, firstErr
+		return float64(n.Load()) / time.Since(start).Seconds(), all, err
 	}
 	// Rounds of direct then proxied, so that both see the same machine
 	// (a shared one drifts); the ratio reported is the median round's.

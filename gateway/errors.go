@@ -10,31 +10,6 @@ import (
 	"github.com/hookgate/hookgate/incoming"
 )
 
-// statusOf is the one table from domain error codes to HTTP statuses.
-var statusOf = map[string]int{
-	hookgate.EINVALID:           fiber.StatusBadRequest,
-	hookgate.EMALFORMED:         fiber.StatusBadRequest,
-	hookgate.ENOTFOUND:          fiber.StatusNotFound,
-	hookgate.EDISABLED:          fiber.StatusConflict,
-	hookgate.ECONFLICT:          fiber.StatusConflict,
-	hookgate.EINVALIDCONFIG:     fiber.StatusConflict,
-	hookgate.EIDEMPOTENCY:       fiber.StatusConflict,
-	hookgate.EUNAUTHORIZED:      fiber.StatusUnauthorized,
-	hookgate.EFORBIDDEN:         fiber.StatusForbidden,
-	hookgate.ETOOLARGE:          fiber.StatusRequestEntityTooLarge,
-	hookgate.EHDRTOOLARGE:       fiber.StatusRequestHeaderFieldsTooLarge,
-	hookgate.EUNSUPPORTED:       fiber.StatusUnsupportedMediaType,
-	hookgate.ERATELIMITED:       fiber.StatusTooManyRequests,
-	hookgate.EEXPIRED:           fiber.StatusGone,
-	hookgate.EUNAVAILABLE:       fiber.StatusServiceUnavailable,
-	hookgate.EFORMATUNAVAILABLE: fiber.StatusServiceUnavailable,
-	hookgate.EINTERNAL:          fiber.StatusInternalServerError,
-	hookgate.EBADGATEWAY:        fiber.StatusBadGateway,
-	hookgate.ETIMEOUT:           fiber.StatusGatewayTimeout,
-	hookgate.ESCHEMA:            fiber.StatusBadRequest,
-	hookgate.ENOTESTEVENT:       fiber.StatusConflict,
-}
-
 // errorBody is the one error shape of the API.
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -51,10 +26,7 @@ type errorDetail struct {
 // with the request id and answered with a generic message.
 func (s *Server) writeError(c *fiber.Ctx, err error) error {
 	code := hookgate.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = fiber.StatusInternalServerError
-	}
+	status := hookgate.HTTPStatus(code)
 	rid := requestID(c)
 	if status >= 500 {
 		// The path and the error may hold an incoming webhook's token.

@@ -498,6 +498,9 @@ func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, re
 		Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b))}, nil
 }
 
+// statusOf is the status a failed call is answered with (and logged under):
+// the gateway answers a denial with 403 and a spent rate limit with 429,
+// every other error with its code's status.
 func statusOf(err error) int {
 	var d *DeniedError
 	switch {
@@ -506,21 +509,7 @@ func statusOf(err error) int {
 	case errors.As(err, new(*RateLimitedError)):
 		return http.StatusTooManyRequests
 	}
-	switch hookgate.ErrorCode(err) {
-	case hookgate.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case hookgate.EBADGATEWAY:
-		return http.StatusBadGateway
-	case hookgate.ETIMEOUT:
-		return http.StatusGatewayTimeout
-	case hookgate.EINVALID, hookgate.EMALFORMED:
-		return http.StatusBadRequest
-	case hookgate.EUNSUPPORTED:
-		return http.StatusUnsupportedMediaType
-	case hookgate.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
+	return hookgate.HTTPStatus(hookgate.ErrorCode(err))
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -76,13 +76,11 @@ func (a *AMQP) consume(ctx context.Context) error {
 	workers := min(a.Prefetch, 16)
 	var wg sync.WaitGroup
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for d := range deliveries {
 				a.handle(ctx, d, dl, &dlMu)
 			}
-		}()
+		})
 	}
 	select {
 	case <-ctx.Done():

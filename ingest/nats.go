@@ -86,9 +86,7 @@ func (n *NATS) consume(ctx context.Context) error {
 		"dead_letter_subject", n.DeadSubject)
 	var wg sync.WaitGroup
 	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				select {
 				case <-ctx.Done():
@@ -97,7 +95,7 @@ func (n *NATS) consume(ctx context.Context) error {
 					n.handle(ctx, js, m)
 				}
 			}
-		}()
+		})
 	}
 	<-ctx.Done()
 	cc.Stop()

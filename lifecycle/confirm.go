@@ -76,11 +76,7 @@ func (m *Manager) RequestConfirmation(ctx context.Context, w *hookgate.Webhook) 
 	}
 	var wg sync.WaitGroup
 	for i, ep := range eps {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i] = m.sendConfirmation(ctx, w, ep, tokens[i].Token, now, exp)
-		}()
+		wg.Go(func() { out[i] = m.sendConfirmation(ctx, w, ep, tokens[i].Token, now, exp) })
 	}
 	wg.Wait()
 	return out, nil

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hookgate/hookgate"
 )
@@ -36,28 +36,13 @@ func (c *Client) Enqueue(ctx context.Context, items []hookgate.QueueItem) error 
 	if len(items) == 1 {
 		return c.enqueue(ctx, &items[0])
 	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		sem   = make(chan struct{}, c.par)
-	)
+	// Not errgroup.WithContext: one failure does not stop the others.
+	var g errgroup.Group
+	g.SetLimit(c.par)
 	for i := range items {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(it *hookgate.QueueItem) {
-			defer func() { <-sem; wg.Done() }()
-			if err := c.enqueue(ctx, it); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		}(&items[i])
+		g.Go(func() error { return c.enqueue(ctx, &items[i]) })
 	}
-	wg.Wait()
-	return first
+	return g.Wait()
 }
 
 func (c *Client) enqueue(ctx context.Context, it *hookgate.QueueItem) error {

@@ -44,9 +44,7 @@ func (wk *Worker) SendTest(ctx context.Context, w *hookgate.Webhook, eps []hookg
 	out := make([]TestResult, len(eps))
 	var wg sync.WaitGroup
 	for i := range eps {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
+		wg.Go(func() {
 			ep := &eps[i]
 			d := &hookgate.Task{ID: newID(), Namespace: w.Tenant, WebhookID: w.ID, EndpointID: ep.ID, Event: *ev, EnqueuedAt: time.Now(), Test: true}
 			att, _ := wk.attempt(ctx, w, ep, d)
@@ -78,7 +76,7 @@ func (wk *Worker) SendTest(ctx context.Context, w *hookgate.Webhook, eps []hookg
 				}
 			}
 			out[i] = r
-		}(i)
+		})
 	}
 	wg.Wait()
 	return out
