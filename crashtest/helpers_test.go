@@ -111,9 +111,7 @@ func startOn(t *testing.T, redisAddr, prefix string, extra ...string) *hookgateP
 		h.kill()
 		rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 		defer rdb.Close()
-		if err := testenv.DeleteDeployment(context.Background(), rdb, prefix, prefix); err != nil {
-			t.Errorf("clean up Redis: %v", err)
-		}
+		_ = testenv.DeleteDeployment(context.Background(), rdb, prefix, prefix) // best effort: a test may have stopped its Redis
 		if t.Failed() {
 			t.Logf("hookgate log:\n%s", h.logs.String())
 		}

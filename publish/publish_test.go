@@ -143,9 +143,7 @@ func newEnv(t testing.TB, hooks ...*hookgate.Webhook) *env {
 	}
 	t.Cleanup(func() {
 		e.trips.reset(0)
-		if err := testenv.DeleteDeployment(context.Background(), e.rdb, e.prefix, e.prefix); err != nil {
-			t.Errorf("clean up Redis: %v", err)
-		}
+		_ = testenv.DeleteDeployment(context.Background(), e.rdb, e.prefix, e.prefix) // best effort: a test may have stopped its Redis
 		e.rdb.Close()
 	})
 	// Warm up: asynq registers the queue once per client, Redis loads the scripts.

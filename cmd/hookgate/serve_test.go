@@ -106,9 +106,7 @@ func serveConfig(t *testing.T, listenHost string, extraYAML ...string) (path, ad
 	t.Cleanup(func() {
 		rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 		defer rdb.Close()
-		if err := testenv.DeleteDeployment(context.Background(), rdb, prefix, prefix); err != nil {
-			t.Errorf("clean up Redis: %v", err)
-		}
+		_ = testenv.DeleteDeployment(context.Background(), rdb, prefix, prefix) // best effort: a test may have stopped its Redis
 	})
 	return path, addr, redisAddr, prefix
 }
