@@ -1,7 +1,6 @@
 package hookgate
 
 import (
-	"context"
 	"regexp"
 	"slices"
 )
@@ -34,17 +33,4 @@ type Principal struct {
 // Has reports whether the principal holds role.
 func (p *Principal) Has(role string) bool {
 	return p != nil && slices.Contains(p.Roles, role)
-}
-
-type principalKey struct{}
-
-// NewContextWithPrincipal returns a copy of ctx carrying p.
-func NewContextWithPrincipal(ctx context.Context, p *Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
-}
-
-// PrincipalFromContext returns the principal stored in ctx, or nil.
-func PrincipalFromContext(ctx context.Context) *Principal {
-	p, _ := ctx.Value(principalKey{}).(*Principal)
-	return p
 }

@@ -100,7 +100,6 @@ func (s *Server) authenticate(roles ...string) fiber.Handler {
 			return s.writeError(c, hookgate.Errorf(hookgate.EFORBIDDEN, "this operation requires the %s role", strings.Join(roles, " or ")))
 		}
 		c.Locals(localsPrincipal, p)
-		c.SetUserContext(hookgate.NewContextWithPrincipal(c.UserContext(), p))
 		return c.Next()
 	}
 }

@@ -256,7 +256,7 @@ func (m *Manager) emit(ctx context.Context, w *hookgate.Webhook, typ, msg string
 		return
 	}
 	in := publish.Input{ID: m.NewID("evt"), Type: typ, Data: raw}
-	if err := m.Publisher.Validate(&in); err == nil {
+	if err = m.Publisher.Validate(&in); err == nil {
 		_, err = m.Publisher.Publish(context.WithoutCancel(ctx), w.Tenant, []publish.Input{in}, "")
 	}
 	if err != nil {

@@ -67,6 +67,3 @@ func (c *Client) enqueue(ctx context.Context, it *hookgate.QueueItem) error {
 	}
 	return nil
 }
-
-// Close releases the client's resources (not the shared Redis client).
-func (c *Client) Close() error { return nil }

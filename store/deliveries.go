@@ -73,7 +73,7 @@ func decodeDelivery(b []byte, d *StoredDelivery) error {
 }
 
 // Record is one attempt to write: the delivery's new summary and the attempt.
-// Ok and StatusCode update the webhook's counters.
+// Counted and Streak say what it does to the webhook's counters.
 type Record struct {
 	Delivery *StoredDelivery
 	Attempt  *hookgate.Attempt // nil when only the summary changes (held, queued for manual retry)
@@ -109,9 +109,9 @@ func StatsKey(prefix, webhookID string) string { return prefix + ":wh:" + webhoo
 //
 // KEYS: index, stats, then per record its summary and attempts keys.
 // ARGV: now ms, max entries, max age ms, ttl s, summary key prefix, then per
-// record 6 values: summary JSON, attempt JSON ("" for none), delivery id,
+// record 8 values: summary JSON, attempt JSON ("" for none), delivery id,
 // created ms, counted (0/1), ok (0/1), status code and streak ("", "r" reset,
-// "f" one more failed delivery) (8 in all).
+// "f" one more failed delivery).
 // Returns the webhook's consecutive failed deliveries after each record.
 var recordScript = redis.NewScript(`
 local now, maxn, maxage, ttl, pfx = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
@@ -319,13 +319,13 @@ func (l *DeliveryLog) List(ctx context.Context, f hookgate.DeliveryFilter) ([]*h
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	max := "+inf"
+	hi := "+inf"
 	if !f.Until.IsZero() {
-		max = strconv.FormatInt(f.Until.UnixMilli(), 10)
+		hi = strconv.FormatInt(f.Until.UnixMilli(), 10)
 	}
-	min := "-inf"
+	lo := "-inf"
 	if !f.Since.IsZero() {
-		min = strconv.FormatInt(f.Since.UnixMilli(), 10)
+		lo = strconv.FormatInt(f.Since.UnixMilli(), 10)
 	}
 	var afterScore int64
 	var afterID string
@@ -337,10 +337,10 @@ func (l *DeliveryLog) List(ctx context.Context, f hookgate.DeliveryFilter) ([]*h
 			return nil, "", hookgate.FieldError("cursor", "invalid cursor")
 		}
 		afterScore, afterID = n, id
-		max = strconv.FormatInt(n, 10)
+		hi = strconv.FormatInt(n, 10)
 	}
 	// The index holds at most maxEntries ids: read them in one go.
-	zs, err := l.rdb.ZRevRangeByScoreWithScores(ctx, l.indexKey(f.WebhookID), &redis.ZRangeBy{Max: max, Min: min}).Result()
+	zs, err := l.rdb.ZRevRangeByScoreWithScores(ctx, l.indexKey(f.WebhookID), &redis.ZRangeBy{Max: hi, Min: lo}).Result()
 	if err != nil {
 		return nil, "", translate("list deliveries", err)
 	}
@@ -358,7 +358,7 @@ func (l *DeliveryLog) List(ctx context.Context, f hookgate.DeliveryFilter) ([]*h
 	var out []*hookgate.Delivery
 	next := ""
 	for start := 0; start < len(ids) && len(out) < f.Limit; start += 100 {
-		end := min2(start+100, len(ids))
+		end := min(start+100, len(ids))
 		keys := make([]string, 0, end-start)
 		for _, id := range ids[start:end] {
 			keys = append(keys, l.summaryKey(f.WebhookID, id))
@@ -390,13 +390,6 @@ func (l *DeliveryLog) List(ctx context.Context, f hookgate.DeliveryFilter) ([]*h
 		}
 	}
 	return out, next, nil
-}
-
-func min2(a, b int) int {
-	if a < b {
-		return a
-	}
-	return b
 }
 
 // DeleteWebhookLog removes a webhook's log and counters (on webhook deletion).

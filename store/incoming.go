@@ -476,9 +476,11 @@ func (s *Store) runLookups(batch []*lookupReq) {
 		}
 		return nil
 	})
+	// Each command carries its own error (the first try's NOSCRIPT when the
+	// script cannot be loaded again), which is what each lookup answers.
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		if err = lookupScript.Load(ctx, s.rdb).Err(); err == nil {
-			_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if lookupScript.Load(ctx, s.rdb).Err() == nil {
+			_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 				for i, r := range batch {
 					cmds[i] = lookupScript.EvalSha(ctx, p, r.keys, r.rate, r.burst)
 				}

@@ -43,11 +43,6 @@ func Kind(err error) string {
 	return ""
 }
 
-// Unavailable reports whether err says a plugin could not be called at all
-// (not running, breaker open): a delivery may wait for it rather than spend
-// an attempt.
-func IsUnavailable(err error) bool { return Kind(err) == KindUnavailable }
-
 // codeOf is the hookgate error code of a kind: an unavailable plugin is
 // 503, a timeout 504, anything else it did wrong 502 (an upstream failed).
 func codeOf(kind string) string {

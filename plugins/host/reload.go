@@ -95,12 +95,10 @@ func (h *Host) Reload(ctx context.Context, cfg []config.Plugin, guard Guard) ([]
 	}
 
 	type step struct {
-		cfg  config.Plugin
-		old  *proc // nil: added
-		new  *proc // nil: unchanged
-		err  error
-		res  ReloadResult
-		keep bool // keep old (unchanged or kept_old)
+		cfg config.Plugin
+		old *proc // nil: added
+		new *proc // nil: unchanged
+		err error
 	}
 	steps := make([]*step, len(cfg))
 	var wg sync.WaitGroup
