@@ -48,7 +48,9 @@ func (s *WebhookStore) now() time.Time {
 	return time.Now().UTC()
 }
 
-func notFound(id string) error { return hookgate.Errorf(hookgate.ENOTFOUND, "webhook %s not found", id) }
+func notFound(id string) error {
+	return hookgate.Errorf(hookgate.ENOTFOUND, "webhook %s not found", id)
+}
 
 func (s *WebhookStore) CreateWebhook(_ context.Context, w *hookgate.Webhook) error {
 	s.mu.Lock()
