@@ -88,6 +88,13 @@ func patch(name string, urls ...string) *hookgate.WebhookPatch {
 	return &hookgate.WebhookPatch{Name: ptr(name), Endpoints: &eps, Events: ptr([]string{"deal.*"})}
 }
 
+// erp is a valid create of the ERP webhook, changed by change.
+func erp(change func(*hookgate.WebhookPatch)) *hookgate.WebhookPatch {
+	p := patch("ERP", "https://erp.example.com/a")
+	change(p)
+	return p
+}
+
 func fieldsOf(t *testing.T, err error) map[string]string {
 	t.Helper()
 	var he *hookgate.Error
@@ -142,11 +149,11 @@ func TestCreateRefusesInvalidInputFieldByField(t *testing.T) {
 		"no name":         {patch("", "https://erp.example.com/a"), "name"},
 		"no endpoint":     {patch("ERP"), "endpoints"},
 		"plain http":      {patch("ERP", "http://erp.example.com/a"), "endpoints[0].url"},
-		"empty secret":    {func() *hookgate.WebhookPatch { p := patch("ERP", "https://erp.example.com/a"); p.Secret = ptr(" "); return p }(), "secret"},
-		"unknown format":  {func() *hookgate.WebhookPatch { p := patch("ERP", "https://erp.example.com/a"); p.Format = ptr("nope"); return p }(), "format"},
-		"no events":       {func() *hookgate.WebhookPatch { p := patch("ERP", "https://erp.example.com/a"); p.Events = ptr([]string{}); return p }(), "events"},
+		"empty secret":    {erp(func(p *hookgate.WebhookPatch) { p.Secret = ptr(" ") }), "secret"},
+		"unknown format":  {erp(func(p *hookgate.WebhookPatch) { p.Format = ptr("nope") }), "format"},
+		"no events":       {erp(func(p *hookgate.WebhookPatch) { p.Events = ptr([]string{}) }), "events"},
 		"duplicate URL":   {patch("ERP", "https://erp.example.com/a", "https://erp.example.com/a"), "endpoints[1].url"},
-		"unknown pattern": {func() *hookgate.WebhookPatch { p := patch("ERP", "https://erp.example.com/a"); p.Events = ptr([]string{"nope.*"}); return p }(), "events[0]"},
+		"unknown pattern": {erp(func(p *hookgate.WebhookPatch) { p.Events = ptr([]string{"nope.*"}) }), "events[0]"},
 	} {
 		_, err := u.svc.CreateWebhook(context.Background(), "acme", "", tc.in)
 		if fields := fieldsOf(t, err); fields[tc.field] == "" {
