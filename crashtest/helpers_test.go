@@ -3,13 +3,10 @@ package crashtest
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,33 +18,14 @@ import (
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 // binary builds cmd/hookgate once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
 	testenv.SkipShort(t, "crash test: builds and kills hookgate processes")
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hookgate-crashtest")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "hookgate")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/hookgate/hookgate/cmd/hookgate").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	return testenv.Build(t, "github.com/hookgate/hookgate/cmd/hookgate")
 }
+
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // hookgateProc is a `hookgate serve` child process.
 type hookgateProc struct {
