@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -662,7 +663,7 @@ func TestTenantsNeverReachEachOthersDeliveries(t *testing.T) {
 	wa := h.createWebhook(a, map[string]any{"name": "a", "endpoints": endpoints(srv.URL), "events": []string{"deal.won"}})
 	h.do("POST", "/v1/events", a, map[string]any{"type": "deal.won", "data": map[string]any{"id": 1}}).must(t, 202)
 	var ds []hookgate.Delivery
-	eventually(t, 5*time.Second, "the delivery to be logged", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the delivery to be logged", func() bool {
 		ds = h.deliveries(a, wa.ID, "")
 		return len(ds) == 1 && ds[0].Status == hookgate.DeliverySucceeded
 	})

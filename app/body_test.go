@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 )
 
 // bombSize is what the gzip bomb below decodes to. Small enough that a
@@ -258,7 +259,7 @@ func TestUnreadableRequestsAreNotLoggedAsErrors(t *testing.T) {
 			t.Fatalf("the answer quotes the request: %s", b)
 		}
 	}
-	eventually(t, 5*time.Second, "every refusal to be logged", func() bool {
+	testenv.Eventually(t, 5*time.Second, "every refusal to be logged", func() bool {
 		return strings.Count(h.logs.String(), "request refused before routing") == len(requests)
 	})
 	logs := h.logs.String()

@@ -15,6 +15,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -71,11 +72,11 @@ func TestBrokerMessagesAreDelivered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 15*time.Second, "the NATS stream", func() bool { _, err := js.Stream(context.Background(), stream); return err == nil })
+	testenv.Eventually(t, 15*time.Second, "the NATS stream", func() bool { _, err := js.Stream(context.Background(), stream); return err == nil })
 	if _, err := js.Publish(context.Background(), n+".events", []byte(`{"tenant":"acme","id":"nats-1","type":"deal.won","data":{"via":"nats"}}`)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := rec.WaitFor(waitCtx(t), 2)
+	got, err := rec.WaitFor(testenv.Context(t), 2)
 	if err != nil {
 		for _, l := range strings.Split(h.logs.String(), "\n") {
 			if strings.Contains(l, "ingest") || strings.Contains(l, "deliver") || strings.Contains(l, "WARN") {
@@ -88,7 +89,7 @@ func TestBrokerMessagesAreDelivered(t *testing.T) {
 	if !strings.Contains(bodies, `"via":"rabbitmq"`) || !strings.Contains(bodies, `"via":"nats"`) {
 		t.Fatalf("the receiver got %s", bodies)
 	}
-	eventually(t, 15*time.Second, "the metrics", func() bool {
+	testenv.Eventually(t, 15*time.Second, "the metrics", func() bool {
 		m := string(h.do("GET", "/metrics", "", nil).Body)
 		// Two deliveries of amqp-1 handled at once are both "accepted" (the
 		// second joins the first's pending claim and its task ids); one after

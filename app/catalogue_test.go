@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -79,7 +80,7 @@ func TestEnforcedSchemaRefusesBadData(t *testing.T) {
 		t.Fatalf("batch answer %+v", e.Error)
 	}
 	h.do("POST", "/v1/events", pub, map[string]any{"type": "contact.created", "data": map[string]any{"id": "c2", "email": "a@b.example"}}).must(t, 202)
-	got, err := rec.WaitFor(waitCtx(t), 1)
+	got, err := rec.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

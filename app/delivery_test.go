@@ -18,6 +18,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -42,12 +43,6 @@ func verifyIndependently(t *testing.T, secret string, d receiver.Delivery) {
 	}
 }
 
-func waitCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 func TestEventReachesEverySubscribedEndpointSignedBothWays(t *testing.T) {
 	h := start(t, nil)
 	admin := h.token("acme", "admin")
@@ -69,7 +64,7 @@ func TestEventReachesEverySubscribedEndpointSignedBothWays(t *testing.T) {
 		t.Fatalf("answer %+v, want 2 deliveries and an id", res)
 	}
 	for _, rec := range []*receiver.Recorder{rec1, rec2} {
-		got, err := rec.WaitFor(waitCtx(t), 1)
+		got, err := rec.WaitFor(testenv.Context(t), 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +126,7 @@ func TestSystemWebhookReceivesEveryTenantsEvents(t *testing.T) {
 	for _, tenant := range []string{"acme", "globex"} {
 		h.do("POST", "/v1/events", h.token(tenant, "publisher"), map[string]any{"type": "extension.created", "data": map[string]any{"extension": "1001"}}).must(t, 202)
 	}
-	if _, err := rec.WaitFor(waitCtx(t), 2); err != nil {
+	if _, err := rec.WaitFor(testenv.Context(t), 2); err != nil {
 		t.Fatal(err)
 	}
 	// Only a system token may create one.
@@ -157,13 +152,13 @@ func TestDisabledWebhooksAndEndpointsReceiveNothing(t *testing.T) {
 	if res.Deliveries != 1 {
 		t.Fatalf("deliveries %d, want 1", res.Deliveries)
 	}
-	if _, err := on.WaitFor(waitCtx(t), 1); err != nil {
+	if _, err := on.WaitFor(testenv.Context(t), 1); err != nil {
 		t.Fatal(err)
 	}
 	// A later event to the live endpoint proves the queue moved past anything
 	// that could have gone to the disabled ones.
 	h.do("POST", "/v1/events", pub, map[string]any{"type": "deal.won", "data": map[string]any{"id": 2}}).must(t, 202)
-	if _, err := on.WaitFor(waitCtx(t), 2); err != nil {
+	if _, err := on.WaitFor(testenv.Context(t), 2); err != nil {
 		t.Fatal(err)
 	}
 	if n := off.Count(); n != 0 {
@@ -202,15 +197,15 @@ func TestRepeatedIdempotencyKeyIsAnsweredOnceAndDeliveredOnce(t *testing.T) {
 	if c.Duplicate {
 		t.Fatal("idempotency keys leak across tenants")
 	}
-	if _, err := rec.WaitFor(waitCtx(t), 3); err != nil {
+	if _, err := rec.WaitFor(testenv.Context(t), 3); err != nil {
 		t.Fatal(err)
 	}
 	// A sentinel event goes last; once it is in, nothing else may have come.
 	h.do("POST", "/v1/events", pub, map[string]any{"type": "lead.created", "data": map[string]any{"title": "sentinel"}}).must(t, 202)
-	if _, err := rec.WaitFor(waitCtx(t), 4); err != nil {
+	if _, err := rec.WaitFor(testenv.Context(t), 4); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 300*time.Millisecond, "no duplicate", func() bool { return true })
+	testenv.Eventually(t, 300*time.Millisecond, "no duplicate", func() bool { return true })
 	if n := rec.Count(); n != 4 {
 		t.Fatalf("receiver got %d deliveries, want 4 (repeats must not be delivered)", n)
 	}
@@ -237,7 +232,7 @@ func TestFailedAttemptsAreRetriedOnScheduleThenFail(t *testing.T) {
 	admin := h.token("acme", "admin")
 	w := h.createWebhook(admin, map[string]any{"name": "flaky", "endpoints": endpoints(srv.URL), "events": []string{"ticket.created"}})
 	h.do("POST", "/v1/events", h.token("acme", "publisher"), map[string]any{"type": "ticket.created", "data": map[string]any{"id": 7}}).must(t, 202)
-	got, err := rec.WaitFor(waitCtx(t), 3)
+	got, err := rec.WaitFor(testenv.Context(t), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +243,7 @@ func TestFailedAttemptsAreRetriedOnScheduleThenFail(t *testing.T) {
 		}
 	}
 	var d deliveryView
-	eventually(t, 5*time.Second, "delivery marked failed", func() bool {
+	testenv.Eventually(t, 5*time.Second, "delivery marked failed", func() bool {
 		ds := h.deliveries(admin, w.ID, "")
 		if len(ds) != 1 || ds[0].Status != hookgate.DeliveryFailed {
 			return false
@@ -294,14 +289,14 @@ func TestFailedAttemptsAreRetriedOnScheduleThenFail(t *testing.T) {
 	// Manual retry: same delivery id, a fourth attempt, success this time.
 	rec.SetStatus(200)
 	h.do("POST", "/v1/deliveries/"+d.ID+"/retry", admin, nil).must(t, 202)
-	got, err = rec.WaitFor(waitCtx(t), 4)
+	got, err = rec.WaitFor(testenv.Context(t), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got[3].ID != d.ID {
 		t.Fatalf("manual retry sent webhook-id %s, want %s", got[3].ID, d.ID)
 	}
-	eventually(t, 5*time.Second, "manual retry recorded", func() bool {
+	testenv.Eventually(t, 5*time.Second, "manual retry recorded", func() bool {
 		h.do("GET", "/v1/deliveries/"+d.ID, admin, nil).must(t, 200).json(t, &d)
 		return d.Status == hookgate.DeliverySucceeded && d.Attempts == 4
 	})
@@ -337,7 +332,7 @@ func TestRetryAfterIsHonouredWithinItsCap(t *testing.T) {
 	defer srv.Close()
 	h.createWebhook(h.token("acme", "admin"), map[string]any{"name": "w", "endpoints": endpoints(srv.URL), "events": []string{"call.missed"}})
 	h.do("POST", "/v1/events", h.token("acme", "publisher"), map[string]any{"type": "call.missed", "data": map[string]any{}}).must(t, 202)
-	got, err := rec.WaitFor(waitCtx(t), 2)
+	got, err := rec.WaitFor(testenv.Context(t), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +354,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	w := h.createWebhook(admin, map[string]any{"name": "moved", "endpoints": endpoints(redirect.URL), "events": []string{"sms.message_sent"},
 		"retry": map[string]any{"delays": []string{"10ms"}}})
 	h.do("POST", "/v1/events", h.token("acme", "publisher"), map[string]any{"type": "sms.message_sent", "data": map[string]any{}}).must(t, 202)
-	eventually(t, 5*time.Second, "failed delivery", func() bool {
+	testenv.Eventually(t, 5*time.Second, "failed delivery", func() bool {
 		ds := h.deliveries(admin, w.ID, "?status=failed")
 		return len(ds) == 1 && ds[0].StatusCode == 301 && ds[0].ErrorClass == hookgate.ClassRedirect
 	})
@@ -392,7 +387,7 @@ func TestDeliveriesToBlockedAddressesFailAsSSRFBlocked(t *testing.T) {
 		}
 	}
 	h.do("POST", "/v1/events", h.token("acme", "publisher"), map[string]any{"type": "queue.created", "data": map[string]any{}}).must(t, 202)
-	eventually(t, 5*time.Second, "3 failed deliveries", func() bool {
+	testenv.Eventually(t, 5*time.Second, "3 failed deliveries", func() bool {
 		var n int
 		var page struct{ Data []hookgate.Webhook }
 		h.do("GET", "/v1/webhooks", admin, nil).must(t, 200).json(t, &page)
@@ -423,12 +418,12 @@ func TestDeliveryLogKeepsTheMostRecentWithinTheCap(t *testing.T) {
 		var r struct{ ID string }
 		h.do("POST", "/v1/events", pub, map[string]any{"type": "task.created", "data": map[string]any{"n": i}}).must(t, 202).json(t, &r)
 		ids = append(ids, r.ID)
-		if _, err := rec.WaitFor(waitCtx(t), i+1); err != nil { // keep creation order
+		if _, err := rec.WaitFor(testenv.Context(t), i+1); err != nil { // keep creation order
 			t.Fatal(err)
 		}
 	}
 	var ds []hookgate.Delivery
-	eventually(t, 5*time.Second, "log trimmed to 5", func() bool {
+	testenv.Eventually(t, 5*time.Second, "log trimmed to 5", func() bool {
 		ds = h.deliveries(admin, w.ID, "")
 		return len(ds) == 5 && ds[0].EventID == ids[7]
 	})
@@ -467,16 +462,16 @@ func TestDeliveryLogDropsEntriesOlderThanTheAgeLimit(t *testing.T) {
 	w := h.createWebhook(admin, map[string]any{"name": "w", "endpoints": endpoints(srv.URL), "events": []string{"trunk.updated"}})
 	pub := h.token("acme", "publisher")
 	h.do("POST", "/v1/events", pub, map[string]any{"type": "trunk.updated", "data": map[string]any{"n": 1}}).must(t, 202)
-	if _, err := rec.WaitFor(waitCtx(t), 1); err != nil {
+	if _, err := rec.WaitFor(testenv.Context(t), 1); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 3*time.Second, "first entry logged", func() bool { return len(h.deliveries(admin, w.ID, "")) == 1 })
+	testenv.Eventually(t, 3*time.Second, "first entry logged", func() bool { return len(h.deliveries(admin, w.ID, "")) == 1 })
 	first := h.deliveries(admin, w.ID, "")[0].ID
-	eventually(t, 3*time.Second, "age limit passes", func() bool {
+	testenv.Eventually(t, 3*time.Second, "age limit passes", func() bool {
 		return h.rdb.Exists(context.Background(), h.cfg.Redis.Prefix+":dlv:{"+w.ID+"}:"+first).Val() == 0
 	})
 	h.do("POST", "/v1/events", pub, map[string]any{"type": "trunk.updated", "data": map[string]any{"n": 2}}).must(t, 202)
-	eventually(t, 3*time.Second, "only the new entry", func() bool {
+	testenv.Eventually(t, 3*time.Second, "only the new entry", func() bool {
 		ds := h.deliveries(admin, w.ID, "")
 		return len(ds) == 1 && ds[0].ID != first
 	})
@@ -503,13 +498,13 @@ func TestTestSendReportsInTheProductWording(t *testing.T) {
 	if len(res.Data) != 2 || res.Data[0].Message != "HTTP 200 OK" || !res.Data[0].OK || res.Data[1].Message != "Failed: 503" || res.Data[1].OK {
 		t.Fatalf("test results %+v", res.Data)
 	}
-	got, _ := ok.WaitFor(waitCtx(t), 1)
+	got, _ := ok.WaitFor(testenv.Context(t), 1)
 	if got[0].Event != "webhook.test" {
 		t.Fatalf("test event type %q", got[0].Event)
 	}
 	verifyIndependently(t, w.Secret, got[0])
 	// Logged like any delivery, and not retried.
-	eventually(t, 3*time.Second, "test deliveries logged", func() bool {
+	testenv.Eventually(t, 3*time.Second, "test deliveries logged", func() bool {
 		ds := h.deliveries(admin, w.ID, "")
 		return len(ds) == 2 && ds[0].Test && ds[0].EventType == "webhook.test"
 	})
@@ -584,7 +579,7 @@ func TestManualRetrySendsTheFirstAttemptsBodyByteForByte(t *testing.T) {
 	h.do("POST", "/v1/events", h.token("acme", "publisher"),
 		`{"type": "ticket.created", "data": {"z": 1,  "a": [1, 2],
   "text": "caf\u00e9 <b>&</b>"}}`).must(t, 202)
-	got, err := rec.WaitFor(waitCtx(t), 1)
+	got, err := rec.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -593,13 +588,13 @@ func TestManualRetrySendsTheFirstAttemptsBodyByteForByte(t *testing.T) {
 		t.Fatalf("the first attempt did not send the data as published: %s", got[0].Body)
 	}
 	var ds []hookgate.Delivery
-	eventually(t, 5*time.Second, "delivery failed", func() bool {
+	testenv.Eventually(t, 5*time.Second, "delivery failed", func() bool {
 		ds = h.deliveries(admin, w.ID, "?status=failed")
 		return len(ds) == 1
 	})
 	rec.SetStatus(200)
 	h.do("POST", "/v1/deliveries/"+ds[0].ID+"/retry", admin, nil).must(t, 202)
-	got, err = rec.WaitFor(waitCtx(t), 2)
+	got, err = rec.WaitFor(testenv.Context(t), 2)
 	if err != nil {
 		t.Fatal(err)
 	}

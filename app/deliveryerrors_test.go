@@ -98,7 +98,7 @@ func TestRecordedDeliveryErrorsRevealNoAddresses(t *testing.T) {
 	checkLog := func(where, id string, detail []string) {
 		t.Helper()
 		var recs []map[string]any
-		eventually(t, 5*time.Second, where+": the attempt in the server log", func() bool {
+		testenv.Eventually(t, 5*time.Second, where+": the attempt in the server log", func() bool {
 			recs = logRecords(t, h.logs.String(), id)
 			return len(recs) > 0
 		})
@@ -116,7 +116,7 @@ func TestRecordedDeliveryErrorsRevealNoAddresses(t *testing.T) {
 
 	for i, c := range cases {
 		var d hookgate.Delivery
-		eventually(t, 10*time.Second, c.name+": a failed delivery", func() bool {
+		testenv.Eventually(t, 10*time.Second, c.name+": a failed delivery", func() bool {
 			ds := h.deliveries(admin, ids[i], "?status=failed")
 			if len(ds) == 1 {
 				d = ds[0]

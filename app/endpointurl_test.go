@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -29,7 +30,7 @@ func TestEndpointURLsAreStoredAsValidated(t *testing.T) {
 	}
 	// Deliveries reach the stored URL (the untrimmed one failed as "connect").
 	h.publish(pub, "deal.won", map[string]any{"n": 1})
-	if _, err := rec.WaitFor(waitCtx(t), 1); err != nil {
+	if _, err := rec.WaitFor(testenv.Context(t), 1); err != nil {
 		t.Fatalf("the delivery did not arrive: %v", err)
 	}
 

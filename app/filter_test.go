@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -43,10 +44,10 @@ func TestFilterLetsOnlyMatchingEventsThrough(t *testing.T) {
 	if n := publish(2500, "EUR"); n != 2 {
 		t.Fatalf("a 2500 EUR event made %d deliveries, want 2", n)
 	}
-	if _, err := all.WaitFor(waitCtx(t), 3); err != nil {
+	if _, err := all.WaitFor(testenv.Context(t), 3); err != nil {
 		t.Fatal(err)
 	}
-	got, err := big.WaitFor(waitCtx(t), 1)
+	got, err := big.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/queue"
 	"github.com/hookgate/hookgate/receiver"
 )
@@ -33,7 +34,7 @@ func TestEndpointHeadersAreSentSealedAndHidden(t *testing.T) {
 	}
 
 	h.do("POST", "/v1/events", pub, map[string]any{"type": "contact.created", "data": map[string]any{"id": 1}}).must(t, 202)
-	got, err := withKey.WaitFor(waitCtx(t), 1)
+	got, err := withKey.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestEndpointHeadersAreSentSealedAndHidden(t *testing.T) {
 		t.Fatalf("receiver got headers %v", d.Header)
 	}
 	verifyIndependently(t, w.Secret, d)
-	other, err := plain.WaitFor(waitCtx(t), 1)
+	other, err := plain.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestEndpointHeadersAreSentSealedAndHidden(t *testing.T) {
 	// A test send to the saved endpoint carries them too.
 	var tr struct{ Data []queue.TestResult }
 	h.do("POST", "/v1/webhooks/"+w.ID+"/test", admin, map[string]any{"endpoint_id": w.Endpoints[0].ID}).must(t, 200).json(t, &tr)
-	got, err = withKey.WaitFor(waitCtx(t), 2)
+	got, err = withKey.WaitFor(testenv.Context(t), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestEndpointHeadersAreSentSealedAndHidden(t *testing.T) {
 	}
 	// So does a dialog's test of URLs not saved yet, by index.
 	h.do("POST", "/v1/webhooks/test", admin, map[string]any{"urls": []string{s2.URL}, "headers": []map[string]string{{"X-Tenant": "north"}}}).must(t, 200)
-	got, err = plain.WaitFor(waitCtx(t), 2)
+	got, err = plain.WaitFor(testenv.Context(t), 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,33 +21,13 @@ import (
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
-func redisAddr() string { return testenv.RedisAddr() }
-
-// syncBuffer collects log output so tests can check what was logged.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is a running hookgate on loopback with its own Redis prefix.
 type harness struct {
 	t    testing.TB
 	app  *app.App
 	base string
 	cfg  config.Config
-	logs *syncBuffer
+	logs *testenv.SyncBuffer
 	rdb  *redis.Client
 }
 
@@ -76,7 +55,7 @@ func start(t testing.TB, mutate func(*config.Config)) *harness {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	a, err := app.New(cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
@@ -97,9 +76,7 @@ func start(t testing.TB, mutate func(*config.Config)) *harness {
 				t.Errorf("shutdown: %v", err)
 			}
 		}
-		deleteKeys(h.rdb, cfg.Redis.Prefix+":*")
-		deleteKeys(h.rdb, "asynq:{"+app.QueueName(cfg)+"}*")
-		h.rdb.SRem(context.Background(), "asynq:queues", app.QueueName(cfg))
+		_ = testenv.DeleteDeployment(context.Background(), h.rdb, cfg.Redis.Prefix, app.QueueName(cfg)) // best effort: a test may have stopped its Redis
 		h.rdb.Close()
 	})
 	return h
@@ -134,14 +111,6 @@ func (h *harness) restartWith(between func()) {
 		h.t.Fatal(err)
 	}
 	h.app, h.base = a, "http://"+a.Addr()
-}
-
-func deleteKeys(rdb *redis.Client, pattern string) {
-	ctx := context.Background()
-	iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-	for iter.Next(ctx) {
-		rdb.Del(ctx, iter.Val())
-	}
 }
 
 func (h *harness) token(tenant string, roles ...string) string {
@@ -241,18 +210,6 @@ func (h *harness) createWebhook(token string, body map[string]any) createdWebhoo
 	var w createdWebhook
 	h.do("POST", "/v1/webhooks", token, body).must(h.t, 201).json(h.t, &w)
 	return w
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func endpoints(urls ...string) []map[string]any {

@@ -240,7 +240,7 @@ func TestRefusedEventsRetriedWithTheirKeyAreDeliveredAcrossRedisRestarts(t *test
 			// Two outages of about 2 s, each while events are being published.
 			for range 2 {
 				from := p.accepted.Load()
-				eventually(t, 30*time.Second, "events to be accepted before the outage", func() bool { return p.accepted.Load() >= from+100 })
+				testenv.Eventually(t, 30*time.Second, "events to be accepted before the outage", func() bool { return p.accepted.Load() >= from+100 })
 				tc.stop(rs)
 				select { // the outage: Redis stays away this long
 				case <-time.After(2 * time.Second):
@@ -249,7 +249,7 @@ func TestRefusedEventsRetriedWithTheirKeyAreDeliveredAcrossRedisRestarts(t *test
 				rs.Start()
 			}
 			from := p.accepted.Load()
-			eventually(t, 30*time.Second, "events to be accepted after the last outage", func() bool { return p.accepted.Load() >= from+100 })
+			testenv.Eventually(t, 30*time.Second, "events to be accepted after the last outage", func() bool { return p.accepted.Load() >= from+100 })
 			close(stop)
 			<-done
 			if runErr != nil {
@@ -407,10 +407,10 @@ func TestIdempotencyKeyReusedForOtherContentIsRefused(t *testing.T) {
 	// Everything accepted was enqueued before this point: once the queue is
 	// empty, what the receiver has is all it will get.
 	h.do("POST", "/v1/events", pub, map[string]any{"type": "lead.created", "data": map[string]any{"v": "sentinel"}}).must(t, 202)
-	if _, err := rec.WaitFor(waitCtx(t), 3); err != nil {
+	if _, err := rec.WaitFor(testenv.Context(t), 3); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the queue to drain", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the queue to drain", func() bool {
 		info, err := queue.QueueInfo(context.Background(), h.rdb, app.QueueName(h.cfg))
 		return err == nil && info.Pending+info.Active+info.Retry+info.Scheduled == 0
 	})

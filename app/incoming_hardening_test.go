@@ -249,12 +249,7 @@ func TestIncomingTokensAreNeverLoggedCountedOrShown(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + ln.Addr().String()
-	ln.Close()
+	closed := "http://" + testenv.FreeAddr(t)
 	e := startIncoming(t, func(c *config.Config) {
 		c.Redis.Addr = rs.Addr
 		c.Incoming.Scopes["slow"] = config.Scope{Prefixes: []string{"/slow/"}, Upstream: slow.srv.URL}
@@ -276,7 +271,7 @@ func TestIncomingTokensAreNeverLoggedCountedOrShown(t *testing.T) {
 	// A request the HTTP server cannot parse: fasthttp's error quotes it.
 	show(rawRequest(t, e.app.Addr(), "GET "+base+"/crm/v1/x HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n")).apiErr(t, 400, hookgate.EMALFORMED)
 	var page struct{ Data []hookgate.IncomingRequestLog }
-	eventually(t, 5*time.Second, "the request log", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the request log", func() bool {
 		show(e.do("GET", "/v1/incoming-webhooks/"+w.ID+"/requests", admin, nil).must(t, 200)).json(t, &page)
 		return len(page.Data) == 2
 	})
@@ -461,7 +456,7 @@ func TestIncomingBelievesForwardingHeadersOnlyFromTrustedProxies(t *testing.T) {
 				t.Fatalf("X-Forwarded-Proto: javascript became %q", p)
 			}
 			var page struct{ Data []hookgate.IncomingRequestLog }
-			eventually(t, 5*time.Second, "the request log", func() bool {
+			testenv.Eventually(t, 5*time.Second, "the request log", func() bool {
 				e.do("GET", "/v1/incoming-webhooks/"+w.ID+"/requests", admin, nil).must(t, 200).json(t, &page)
 				return len(page.Data) == 2
 			})

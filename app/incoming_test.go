@@ -22,6 +22,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/ownertoken"
 )
 
@@ -413,7 +414,7 @@ func TestIncomingRequestLog(t *testing.T) {
 	mustDenied(t, "out of scope", e.do("DELETE", e.path(w)+"/tasks/v1/tasks/1", "", nil))
 
 	var page struct{ Data []hookgate.IncomingRequestLog }
-	eventually(t, 5*time.Second, "two log entries", func() bool {
+	testenv.Eventually(t, 5*time.Second, "two log entries", func() bool {
 		e.do("GET", "/v1/incoming-webhooks/"+w.ID+"/requests", admin, nil).must(t, 200).json(t, &page)
 		return len(page.Data) == 2
 	})
@@ -454,12 +455,7 @@ func TestIncomingUpstreamFaults(t *testing.T) {
 		w.WriteHeader(200)
 		w.Write(make([]byte, 64<<10))
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + ln.Addr().String()
-	ln.Close()
+	closed := "http://" + testenv.FreeAddr(t)
 	e := startIncoming(t, func(c *config.Config) {
 		c.Incoming.Scopes["slow"] = config.Scope{Prefixes: []string{"/slow/"}, Upstream: slow.srv.URL}
 		c.Incoming.Scopes["huge"] = config.Scope{Prefixes: []string{"/huge/"}, Upstream: huge.srv.URL}

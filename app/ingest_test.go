@@ -10,6 +10,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/queue"
 	"github.com/hookgate/hookgate/receiver"
 )
@@ -94,7 +95,7 @@ func TestManualRetryOfAFailedDelivery(t *testing.T) {
 	w := h.createWebhook(admin, map[string]any{"name": "w", "endpoints": endpoints(srv.URL), "events": []string{"invoice.paid"}})
 	h.do("POST", "/v1/events", h.token("acme", "publisher"), map[string]any{"type": "invoice.paid", "data": map[string]any{"n": 1}}).must(t, 202)
 	var failed hookgate.Delivery
-	eventually(t, 10*time.Second, "the delivery failed", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the delivery failed", func() bool {
 		ds := h.deliveries(admin, w.ID, "?status=failed")
 		if len(ds) == 1 {
 			failed = ds[0]
@@ -108,14 +109,14 @@ func TestManualRetryOfAFailedDelivery(t *testing.T) {
 	h.do("POST", "/v1/deliveries/"+failed.ID+"/retry", h.token("globex", "admin"), nil).must(t, 404)
 	rec.SetStatus(200)
 	h.do("POST", "/v1/deliveries/"+failed.ID+"/retry", admin, nil).must(t, 202)
-	got, err := rec.WaitFor(waitCtx(t), 4)
+	got, err := rec.WaitFor(testenv.Context(t), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got[3].ID != got[0].ID || got[3].ID == "" {
 		t.Fatalf("manual retry carries webhook-id %q, first attempt %q", got[3].ID, got[0].ID)
 	}
-	eventually(t, 5*time.Second, "the retried delivery succeeded", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the retried delivery succeeded", func() bool {
 		var d deliveryView
 		h.do("GET", "/v1/deliveries/"+failed.ID, admin, nil).must(t, 200).json(t, &d)
 		return d.Status == hookgate.DeliverySucceeded && d.Attempts == 4 && len(d.AttemptLog) == 4 && d.AttemptLog[3].StatusCode == 200
@@ -153,12 +154,12 @@ func TestAPIAndWorkerProcessesShareOneRedis(t *testing.T) {
 	if res.Deliveries != 1 {
 		t.Fatalf("the second process matched %d webhooks, want 1", res.Deliveries)
 	}
-	if _, err := rec.WaitFor(waitCtx(t), 1); err != nil {
+	if _, err := rec.WaitFor(testenv.Context(t), 1); err != nil {
 		t.Fatalf("the worker process did not deliver: %v", err)
 	}
 	// Disabled through one, no longer matched by the other.
 	api.do("PATCH", "/v1/webhooks/"+w.ID, admin, map[string]any{"enabled": false}).must(t, 200)
-	eventually(t, 3*time.Second, "the other process sees the webhook disabled", func() bool {
+	testenv.Eventually(t, 3*time.Second, "the other process sees the webhook disabled", func() bool {
 		other.do("POST", "/v1/events", pub, map[string]any{"type": "deal.won", "data": map[string]any{"id": 2}}).must(t, 202).json(t, &res)
 		return res.Deliveries == 0
 	})

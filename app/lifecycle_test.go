@@ -99,7 +99,7 @@ func TestPausedWebhookKeepsEventsAcrossRestartAndDeliversThemOldestFirst(t *test
 	if res.Released != 50 || res.PreviousStatus != hookgate.StatusPaused || res.Webhook.Status != hookgate.StatusActive {
 		t.Fatalf("resume answered %+v", res)
 	}
-	got, err := rec.WaitFor(waitCtx(t), 50)
+	got, err := rec.WaitFor(testenv.Context(t), 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,19 +129,19 @@ func TestPauseKeepsARetryInFlight(t *testing.T) {
 	defer srv.Close()
 	w := h.createWebhook(admin, map[string]any{"name": "Retrying", "endpoints": endpoints(srv.URL), "events": []string{"deal.*"}})
 	h.publish(pub, "deal.created", map[string]any{"n": 7})
-	first, err := rec.WaitFor(waitCtx(t), 1)
+	first, err := rec.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.do("POST", "/v1/webhooks/"+w.ID+"/pause", admin, nil).must(t, 200)
 	// The retry comes due while paused: it is held, not attempted, not lost.
-	eventually(t, 5*time.Second, "the retry to be held", func() bool { return h.webhook(admin, w.ID).HeldEvents == 1 })
+	testenv.Eventually(t, 5*time.Second, "the retry to be held", func() bool { return h.webhook(admin, w.ID).HeldEvents == 1 })
 	if rec.Count() != 1 {
 		t.Fatalf("%d attempts while paused, want the first only", rec.Count())
 	}
 	rec.SetStatus(200)
 	h.do("POST", "/v1/webhooks/"+w.ID+"/resume", admin, nil).must(t, 200)
-	all, err := rec.WaitFor(waitCtx(t), 2)
+	all, err := rec.WaitFor(testenv.Context(t), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestPauseKeepsARetryInFlight(t *testing.T) {
 		Attempts int                     `json:"attempts"`
 		Status   hookgate.DeliveryStatus `json:"status"`
 	}
-	eventually(t, 5*time.Second, "the delivery to be logged succeeded", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the delivery to be logged succeeded", func() bool {
 		r := h.do("GET", "/v1/deliveries/"+first[0].ID, admin, nil)
 		if r.Status != 200 {
 			return false
@@ -218,7 +218,7 @@ func TestHeldEventsOverTheCapDropTheOldestAndCountThem(t *testing.T) {
 		t.Fatalf("hookgate_held_dropped_total = %q, want 3", m)
 	}
 	h.do("POST", "/v1/webhooks/"+w.ID+"/resume", admin, nil).must(t, 200)
-	got, err := rec.WaitFor(waitCtx(t), 5)
+	got, err := rec.WaitFor(testenv.Context(t), 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestAutoPauseAfterExactlyTheThresholdNotifiesSubscribers(t *testing.T) {
 	for i := range 5 {
 		h.publish(pub, "deal.created", map[string]any{"n": i})
 	}
-	opsGot, err := ops.WaitFor(waitCtx(t), 1)
+	opsGot, err := ops.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,12 +276,12 @@ func TestAutoPauseAfterExactlyTheThresholdNotifiesSubscribers(t *testing.T) {
 		ev.Data["message"] != "Webhook 'ERP Sync' has been paused due to repeated failures" {
 		t.Fatalf("operational event %s", opsGot[0].Body)
 	}
-	if _, err := sysRec.WaitFor(waitCtx(t), 1); err != nil {
+	if _, err := sysRec.WaitFor(testenv.Context(t), 1); err != nil {
 		t.Fatalf("system webhook: %v", err)
 	}
 	// 3 deliveries failed after their retry (2 attempts each); the 2 other
 	// events are kept.
-	eventually(t, 5*time.Second, "2 held events", func() bool { return h.webhook(admin, w.ID).HeldEvents == 2 })
+	testenv.Eventually(t, 5*time.Second, "2 held events", func() bool { return h.webhook(admin, w.ID).HeldEvents == 2 })
 	got := h.webhook(admin, w.ID)
 	attempts := failing.Count()
 	if got.Status != hookgate.StatusError || got.ConsecutiveFailures != 3 || attempts < 6 {
@@ -309,10 +309,10 @@ func TestAutoPauseAfterExactlyTheThresholdNotifiesSubscribers(t *testing.T) {
 	if res.PreviousStatus != hookgate.StatusError || res.Released != 2 {
 		t.Fatalf("resume answered %+v", res)
 	}
-	if _, err := failing.WaitFor(waitCtx(t), attempts+2); err != nil {
+	if _, err := failing.WaitFor(testenv.Context(t), attempts+2); err != nil {
 		t.Fatal(err)
 	}
-	opsGot, err = ops.WaitFor(waitCtx(t), 2)
+	opsGot, err = ops.WaitFor(testenv.Context(t), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +349,7 @@ func TestConfirmationHandshakeThroughAnSNSStyleReceiver(t *testing.T) {
 			"events": []string{"deal.*"}, "settings": map[string]string{"confirmation": "required"}}).must(t, 201).json(t, &w)
 		created <- w
 	}()
-	eventually(t, 5*time.Second, "the confirmation request", func() bool { return rec.Count() == 1 })
+	testenv.Eventually(t, 5*time.Second, "the confirmation request", func() bool { return rec.Count() == 1 })
 	close(gate)
 	w := <-created
 	_ = w
@@ -373,7 +373,7 @@ func TestConfirmationHandshakeThroughAnSNSStyleReceiver(t *testing.T) {
 		t.Fatalf("after confirmation the webhook is %q", got.Status)
 	}
 	h.publish(pub, "deal.created", map[string]any{"n": 1})
-	if _, err := rec.WaitFor(waitCtx(t), 2); err != nil {
+	if _, err := rec.WaitFor(testenv.Context(t), 2); err != nil {
 		t.Fatal(err)
 	}
 	// The link works once.
@@ -424,7 +424,7 @@ func TestUnconfirmedWebhookHoldsEventsUntilConfirmed(t *testing.T) {
 	if err := json.Unmarshal(rec.Deliveries()[0].Body, &msg); err != nil || msg.ExpiresAt.IsZero() {
 		t.Fatalf("no ExpiresAt: %v", err)
 	}
-	eventually(t, 5*time.Second, "the link's expiry time", func() bool { return time.Now().After(msg.ExpiresAt.Add(time.Second)) })
+	testenv.Eventually(t, 5*time.Second, "the link's expiry time", func() bool { return time.Now().After(msg.ExpiresAt.Add(time.Second)) })
 	if r := h.do("GET", expired, "", nil); r.Status != 410 || r.errorCode(t) != hookgate.EEXPIRED {
 		t.Fatalf("expired link: %d %s", r.Status, r.Body)
 	}
@@ -449,7 +449,7 @@ func TestUnconfirmedWebhookHoldsEventsUntilConfirmed(t *testing.T) {
 	if !cr.Confirmed || cr.Released != 1 {
 		t.Fatalf("confirm answered %+v", cr)
 	}
-	all, err := rec.WaitFor(waitCtx(t), 3)
+	all, err := rec.WaitFor(testenv.Context(t), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +479,7 @@ func TestRotatedSecretSignsBesideTheOldDuringGraceOnly(t *testing.T) {
 		t.Fatal("the new secret is shown again on read")
 	}
 	h.publish(pub, "deal.created", map[string]any{"n": 1})
-	got, err := rec.WaitFor(waitCtx(t), 1)
+	got, err := rec.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,7 +500,7 @@ func TestRotatedSecretSignsBesideTheOldDuringGraceOnly(t *testing.T) {
 	var rot2 createdWebhook
 	h.do("POST", "/v1/webhooks/"+w.ID+"/rotate-secret", admin, map[string]any{"grace_period": "0s"}).must(t, 200).json(t, &rot2)
 	h.publish(pub, "deal.created", map[string]any{"n": 2})
-	got, err = rec.WaitFor(waitCtx(t), 2)
+	got, err = rec.WaitFor(testenv.Context(t), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,15 +537,15 @@ func TestAHangingEndpointCannotOccupyEveryWorker(t *testing.T) {
 	for i := range 10 {
 		h.publish(pub, "deal.created", map[string]any{"n": i})
 	}
-	eventually(t, 5*time.Second, "the slow endpoint to hold its 2 places", func() bool { return slow.Count() == 2 })
+	testenv.Eventually(t, 5*time.Second, "the slow endpoint to hold its 2 places", func() bool { return slow.Count() == 2 })
 	// Every slow delivery has found its endpoint busy at least once by now;
 	// the fast endpoint still gets its event while the slow requests hang.
-	eventually(t, 5*time.Second, "busy re-schedules", func() bool {
+	testenv.Eventually(t, 5*time.Second, "busy re-schedules", func() bool {
 		v := metric(t, h, "hookgate_delivery_endpoint_busy_total")
 		return v != "" && v != "0"
 	})
 	h.publish(pub, "contact.created", map[string]any{"n": 1})
-	if _, err := fast.WaitFor(waitCtx(t), 1); err != nil {
+	if _, err := fast.WaitFor(testenv.Context(t), 1); err != nil {
 		t.Fatalf("the fast endpoint starved behind the hanging one: %v", err)
 	}
 	if slow.Count() != 2 {
@@ -557,7 +557,7 @@ func TestAHangingEndpointCannotOccupyEveryWorker(t *testing.T) {
 		t.Fatalf("busy re-schedules counted as failures: %d, status %q", got.ConsecutiveFailures, got.Status)
 	}
 	close(gate)
-	if _, err := slow.WaitFor(waitCtx(t), 10); err != nil {
+	if _, err := slow.WaitFor(testenv.Context(t), 10); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -591,7 +591,7 @@ func TestUspacyFormatStartsUnconfirmedAndConfirmsThroughTheReceiver(t *testing.T
 	if w.Status != hookgate.StatusUnconfirmed {
 		t.Fatalf("a uspacy webhook starts %q, want unconfirmed", w.Status)
 	}
-	got, err := rec.WaitFor(waitCtx(t), 1)
+	got, err := rec.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -602,7 +602,7 @@ func TestUspacyFormatStartsUnconfirmedAndConfirmsThroughTheReceiver(t *testing.T
 		t.Fatalf("after the receiver confirmed, status %q", s)
 	}
 	h.publish(pub, "deal.created", map[string]any{"id": 42, "title": "Big deal"})
-	got, err = rec.WaitFor(waitCtx(t), 2)
+	got, err = rec.WaitFor(testenv.Context(t), 2)
 	if err != nil {
 		t.Fatal(err)
 	}

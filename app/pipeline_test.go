@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/plugins/host"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/receiver"
@@ -56,7 +57,7 @@ func TestCloudCXWebhookReceivesThePluginsPayload(t *testing.T) {
 		"events": []string{"*"}})
 	h.do("POST", "/v1/events", pub, map[string]any{"type": "deal.won", "data": map[string]any{"id": "d1"}}).must(t, 202)
 	h.do("POST", "/v1/events", pub, contactCreated(t)).must(t, 202)
-	got, err := rec.WaitFor(waitCtx(t), 1)
+	got, err := rec.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestCloudCXWebhookReceivesThePluginsPayload(t *testing.T) {
 		t.Fatalf("cloudcx payload %s", got[0].Body)
 	}
 	verifyIndependently(t, w.Secret, got[0])
-	eventually(t, 5*time.Second, "the deal.won delivery logged as skipped", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the deal.won delivery logged as skipped", func() bool {
 		for _, d := range h.deliveries(admin, w.ID, "?event=deal.won") {
 			return d.ErrorClass == hookgate.ClassSkipped
 		}
@@ -100,16 +101,16 @@ func TestPluginCrashCostsNoAttempt(t *testing.T) {
 		t.Fatalf("kill plugin %d: %v", pid, err)
 	}
 	h.do("POST", "/v1/events", h.token("acme", "publisher"), contactCreated(t)).must(t, 202)
-	got, err := rec.WaitFor(waitCtx(t), 1)
+	got, err := rec.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatalf("the delivery was lost with the plugin: %v", err)
 	}
 	if !json.Valid(got[0].Body) {
 		t.Fatalf("body %s", got[0].Body)
 	}
-	eventually(t, 5*time.Second, "the plugin restarted", func() bool { return pluginStatus(t, h).Restarts > before.Restarts })
+	testenv.Eventually(t, 5*time.Second, "the plugin restarted", func() bool { return pluginStatus(t, h).Restarts > before.Restarts })
 	var ds []hookgate.Delivery
-	eventually(t, 5*time.Second, "the delivery logged as succeeded", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the delivery logged as succeeded", func() bool {
 		ds = h.deliveries(admin, w.ID, "")
 		return len(ds) == 1 && ds[0].Status == hookgate.DeliverySucceeded
 	})

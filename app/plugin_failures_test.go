@@ -84,11 +84,11 @@ func runBadBatch(t *testing.T, h *harness) (createdWebhook, hookgate.Delivery) {
 		wg.Go(func() { h.publish(pub, typ, map[string]any{"i": i}) })
 	}
 	wg.Wait()
-	if _, err := rec.WaitFor(waitCtx(t), 60); err != nil {
+	if _, err := rec.WaitFor(testenv.Context(t), 60); err != nil {
 		t.Fatalf("the 60 good events were not all delivered: %v", err)
 	}
 	var bad hookgate.Delivery
-	eventually(t, 10*time.Second, "the deal.lost delivery logged", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the deal.lost delivery logged", func() bool {
 		ds := h.deliveries(admin, w.ID, "?event=deal.lost")
 		if len(ds) == 1 && ds[0].ErrorClass != "" {
 			bad = ds[0]
@@ -97,7 +97,7 @@ func runBadBatch(t *testing.T, h *harness) (createdWebhook, hookgate.Delivery) {
 		return false
 	})
 	var good []hookgate.Delivery
-	eventually(t, 10*time.Second, "60 contact.created deliveries logged as succeeded", func() bool {
+	testenv.Eventually(t, 10*time.Second, "60 contact.created deliveries logged as succeeded", func() bool {
 		good = h.deliveries(admin, w.ID, "?event=contact.created&status=succeeded&limit=100")
 		return len(good) == 60
 	})

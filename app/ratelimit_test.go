@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -113,7 +114,7 @@ func TestRateLimitHoldsAcrossTwoWorkerProcesses(t *testing.T) {
 	if counterSum(t, w1, "hookgate_delivery_rate_limited_total")+counterSum(t, w2, "hookgate_delivery_rate_limited_total") == 0 {
 		t.Fatal("no delivery was sent back to the queue by the rate limit")
 	}
-	eventually(t, 10*time.Second, "every delivery in the log", func() bool {
+	testenv.Eventually(t, 10*time.Second, "every delivery in the log", func() bool {
 		ds := api.allDeliveries(admin, w.ID)
 		if len(ds) != n {
 			return false
@@ -167,7 +168,7 @@ func TestRateLimitCountsRetriesAndKeepsTheLastOne(t *testing.T) {
 	if m := maxPerWindow(arrivals(got), time.Second); m > limit+2 {
 		t.Fatalf("%d requests, retries included, within one second; the limit is %d", m, limit)
 	}
-	eventually(t, 10*time.Second, "every delivery succeeded at its third attempt", func() bool {
+	testenv.Eventually(t, 10*time.Second, "every delivery succeeded at its third attempt", func() bool {
 		ds := h.allDeliveries(admin, w.ID)
 		if len(ds) != n {
 			return false
@@ -196,7 +197,7 @@ func TestTestSendsAreNotRateLimited(t *testing.T) {
 	w := h.createWebhook(admin, map[string]any{"name": "slow ERP", "events": []string{"deal.won"},
 		"endpoints": []map[string]any{{"url": srv.URL, "rate_limit": 0.01}}})
 	publishBatch(t, h, h.token("acme", "publisher"), "deal.won", 2, 0)
-	if _, err := rec.WaitFor(waitCtx(t), 1); err != nil {
+	if _, err := rec.WaitFor(testenv.Context(t), 1); err != nil {
 		t.Fatal(err)
 	}
 	var ans testAnswer

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/queue"
 	"github.com/hookgate/hookgate/receiver"
 )
@@ -76,12 +77,12 @@ func newRecoverFixture(t *testing.T, h *harness) *recoverFixture {
 		// Each event in a millisecond of its own: the log's index, and so
 		// the window, has millisecond resolution.
 		before := time.Now().UnixMilli()
-		eventually(t, time.Second, "the next millisecond", func() bool { return time.Now().UnixMilli() > before })
+		testenv.Eventually(t, time.Second, "the next millisecond", func() bool { return time.Now().UnixMilli() > before })
 		var res struct{ ID string }
 		h.do("POST", "/v1/events", pub, map[string]any{"type": "ticket.created", "data": map[string]any{"n": i, "fail": fail}}).must(t, 202).json(t, &res)
 		eventIDs[i] = res.ID
 		after := time.Now().UnixMilli()
-		eventually(t, time.Second, "the next millisecond", func() bool { return time.Now().UnixMilli() > after })
+		testenv.Eventually(t, time.Second, "the next millisecond", func() bool { return time.Now().UnixMilli() > after })
 	}
 	var tests []struct{ OK bool }
 	var testPage struct {
@@ -92,7 +93,7 @@ func newRecoverFixture(t *testing.T, h *harness) *recoverFixture {
 	if len(tests) != 1 || tests[0].OK {
 		t.Fatalf("test send: %+v, want one that failed", tests)
 	}
-	eventually(t, 15*time.Second, "every delivery to end", func() bool {
+	testenv.Eventually(t, 15*time.Second, "every delivery to end", func() bool {
 		ds := h.deliveries(f.admin, f.w.ID, "?limit=100")
 		if len(ds) != 11 {
 			return false
@@ -142,7 +143,7 @@ func (f *recoverFixture) delivery(id string) deliveryView {
 // and recovers) in any state.
 func queueIdle(t *testing.T, h *harness) {
 	t.Helper()
-	eventually(t, 15*time.Second, "the queue to be empty", func() bool {
+	testenv.Eventually(t, 15*time.Second, "the queue to be empty", func() bool {
 		info, err := queue.QueueInfo(context.Background(), h.rdb, app.QueueName(h.cfg))
 		return err == nil && info.Pending+info.Active+info.Scheduled+info.Retry == 0
 	})
@@ -181,7 +182,7 @@ func TestRecoverSendsExactlyTheFailedDeliveriesOfTheWindowOnce(t *testing.T) {
 	}
 	// The same recover again while the first is under way (a request held
 	// by the receiver): nothing is sent twice.
-	if _, err := f.r1.rec.WaitFor(waitCtx(t), 1); err != nil {
+	if _, err := f.r1.rec.WaitFor(testenv.Context(t), 1); err != nil {
 		t.Fatal(err)
 	}
 	var again recoveryView
@@ -193,7 +194,7 @@ func TestRecoverSendsExactlyTheFailedDeliveriesOfTheWindowOnce(t *testing.T) {
 
 	want := []string{f.byEvent[1][0].ID, f.byEvent[3][0].ID}
 	for _, id := range want {
-		eventually(t, 10*time.Second, "the recovered delivery to succeed", func() bool {
+		testenv.Eventually(t, 10*time.Second, "the recovered delivery to succeed", func() bool {
 			return f.delivery(id).Status == hookgate.DeliverySucceeded
 		})
 	}
@@ -239,10 +240,10 @@ func TestRecoverSendsExactlyTheFailedDeliveriesOfTheWindowOnce(t *testing.T) {
 	if rv.Count != 4 || rv.EndpointID != "" {
 		t.Fatalf("recover of every endpoint answered %+v, want 4 (e1, e3, e4 to endpoint 2; e4 to endpoint 1)", rv)
 	}
-	if _, err := f.r2.rec.WaitFor(waitCtx(t), 3); err != nil {
+	if _, err := f.r2.rec.WaitFor(testenv.Context(t), 3); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.r1.rec.WaitFor(waitCtx(t), 3); err != nil {
+	if _, err := f.r1.rec.WaitFor(testenv.Context(t), 3); err != nil {
 		t.Fatal(err)
 	}
 	queueIdle(t, h)
@@ -341,10 +342,10 @@ func TestRecoverIsDoneByWorkersAfterARestart(t *testing.T) {
 		t.Fatalf("mark pending: %v %v", ok, err)
 	}
 	h.restartWith(func() { h.cfg.Server.Role = "all" })
-	if _, err := f.r1.rec.WaitFor(waitCtx(t), 4); err != nil {
+	if _, err := f.r1.rec.WaitFor(testenv.Context(t), 4); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.r2.rec.WaitFor(waitCtx(t), 4); err != nil {
+	if _, err := f.r2.rec.WaitFor(testenv.Context(t), 4); err != nil {
 		t.Fatal(err)
 	}
 	queueIdle(t, h)

@@ -44,7 +44,7 @@ func TestRedisDownMeansNotReadyAndUnavailable(t *testing.T) {
 	// Redis back (empty: it kept nothing on disk): ready again, and the API
 	// works without a restart of hookgate.
 	rs.Start()
-	eventually(t, 10*time.Second, "/readyz to answer 200", func() bool {
+	testenv.Eventually(t, 10*time.Second, "/readyz to answer 200", func() bool {
 		return h.do("GET", "/readyz", "", nil).Status == 200
 	})
 	h.createWebhook(admin, hook("after"))

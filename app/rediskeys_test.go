@@ -114,7 +114,7 @@ func TestRedisKeysStayWithinTheDocumentedLayout(t *testing.T) {
 	ev := map[string]any{"type": "deal.won", "data": map[string]any{"id": 1}}
 	e.do("POST", "/v1/events", pub, ev, "Idempotency-Key", "k1").must(t, 202)
 	e.do("POST", "/v1/events", pub, ev, "Idempotency-Key", "k1").must(t, 202)
-	eventually(t, 10*time.Second, "the delivery and the failure after its retries", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the delivery and the failure after its retries", func() bool {
 		return ok.Count() == 1 && len(e.deliveries(admin, wBad.ID, "?status=failed")) == 1
 	})
 	e.do("POST", "/v1/webhooks/"+wOK.ID+"/pause", admin, nil).must(t, 200)
@@ -122,12 +122,12 @@ func TestRedisKeysStayWithinTheDocumentedLayout(t *testing.T) {
 		t.Fatalf("publish while paused answered %+v, want one held", a)
 	}
 	e.do("POST", "/v1/webhooks/"+wOK.ID+"/resume", admin, nil).must(t, 200)
-	eventually(t, 10*time.Second, "the held event delivered on resume", func() bool { return ok.Count() == 2 })
+	testenv.Eventually(t, 10*time.Second, "the held event delivered on resume", func() bool { return ok.Count() == 2 })
 	e.do("POST", "/v1/webhooks/"+wOK.ID+"/rotate-secret", admin, map[string]any{}).must(t, 200)
 	e.do("POST", "/v1/webhooks/"+wOK.ID+"/test", admin, nil).must(t, 200)
 	in := e.create(admin, map[string]any{"name": "zap", "scopes": []string{"crm"}})
 	e.do("GET", e.path(in)+"/crm/v1/entities/leads", "", nil).must(t, 201)
-	eventually(t, 5*time.Second, "the incoming call in its request log", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the incoming call in its request log", func() bool {
 		return strings.Contains(string(e.do("GET", "/v1/incoming-webhooks/"+in.ID+"/requests", admin, nil).must(t, 200).Body), "/crm/v1/entities/leads")
 	})
 	if m := e.do("GET", "/metrics", "", nil).must(t, 200); !strings.Contains(string(m.Body), "hookgate_queue_depth") {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/plugins/host"
 	"github.com/hookgate/hookgate/receiver"
 )
@@ -91,17 +92,17 @@ func TestPluginReloadUnderLoadLosesNoDelivery(t *testing.T) {
 	}()
 	for _, version := range []string{"2", "3"} {
 		mark := rec.Count() + 20
-		eventually(t, 30*time.Second, fmt.Sprintf("%d deliveries", mark), func() bool { return rec.Count() >= mark })
+		testenv.Eventually(t, 30*time.Second, fmt.Sprintf("%d deliveries", mark), func() bool { return rec.Count() >= mark })
 		plugins.Store(&[]config.Plugin{versionedFaulty(t, version)})
 		if r := h.reload(t)["faulty"]; r.Result != host.ReloadUpgraded || r.Version != version {
 			t.Fatalf("reload to %s under load: %+v", version, r)
 		}
 	}
 	mark := rec.Count() + 20
-	eventually(t, 30*time.Second, fmt.Sprintf("%d deliveries", mark), func() bool { return rec.Count() >= mark })
+	testenv.Eventually(t, 30*time.Second, fmt.Sprintf("%d deliveries", mark), func() bool { return rec.Count() >= mark })
 	close(stop)
 	n := <-published
-	got, err := rec.WaitFor(waitCtx(t), n)
+	got, err := rec.WaitFor(testenv.Context(t), n)
 	if err != nil {
 		t.Fatalf("deliveries lost across the reloads: %d of %d arrived", rec.Count(), n)
 	}
@@ -123,7 +124,7 @@ func TestPluginReloadUnderLoadLosesNoDelivery(t *testing.T) {
 	if versions["1"] == 0 || versions["2"] == 0 || versions["3"] == 0 {
 		t.Fatalf("deliveries by version %v: the reloads did not happen under load", versions)
 	}
-	eventually(t, 10*time.Second, "every delivery logged as succeeded at its first attempt", func() bool {
+	testenv.Eventually(t, 10*time.Second, "every delivery logged as succeeded at its first attempt", func() bool {
 		ds := h.allDeliveries(admin, w.ID)
 		ok := 0
 		for _, d := range ds {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -104,7 +105,7 @@ func TestConcurrentRotationsApplyOneAndRefuseTheOthers(t *testing.T) {
 
 	// The answered secret signs, and so does the old one during the grace.
 	h.publish(pub, "deal.created", map[string]any{"n": 1})
-	got, err := rec.WaitFor(waitCtx(t), 1)
+	got, err := rec.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -64,7 +65,7 @@ func TestWebhookStatsAggregateTheLast24HoursOfDeliveries(t *testing.T) {
 		h.publish(pub, "contact.created", map[string]any{"n": i})
 	}
 	var st statsAnswer
-	eventually(t, 30*time.Second, "3 succeeded and 3 failed deliveries in the stats", func() bool {
+	testenv.Eventually(t, 30*time.Second, "3 succeeded and 3 failed deliveries in the stats", func() bool {
 		st = statsAnswer{}
 		h.do("GET", "/v1/webhooks/"+w.ID+"/stats", admin, nil).must(t, 200).json(t, &st)
 		return st.Succeeded == 3 && st.Failed == 3

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -40,7 +41,7 @@ func TestAutoPauseCountsFailedDeliveriesNotAttempts(t *testing.T) {
 			return len(page.Data) == n
 		}
 	}
-	eventually(t, 10*time.Second, "3 failed deliveries", failedDeliveries(3))
+	testenv.Eventually(t, 10*time.Second, "3 failed deliveries", failedDeliveries(3))
 	got := h.webhook(admin, w.ID)
 	if got.Status != hookgate.StatusActive || got.ConsecutiveFailures != 3 || failing.Count() != 12 {
 		t.Fatalf("after 3 failed deliveries (%d attempts): status %q, consecutive_failures %d; want active and 3",
@@ -53,7 +54,7 @@ func TestAutoPauseCountsFailedDeliveriesNotAttempts(t *testing.T) {
 	for i := 3; i < 10; i++ {
 		h.publish(pub, "deal.created", map[string]any{"n": i})
 	}
-	eventually(t, 10*time.Second, "the auto-pause", func() bool { return h.webhook(admin, w.ID).Status == hookgate.StatusError })
+	testenv.Eventually(t, 10*time.Second, "the auto-pause", func() bool { return h.webhook(admin, w.ID).Status == hookgate.StatusError })
 	got = h.webhook(admin, w.ID)
 	if got.ConsecutiveFailures != 10 || failing.Count() != 40 {
 		t.Fatalf("paused with consecutive_failures %d after %d attempts; want 10 failed deliveries of 4 attempts", got.ConsecutiveFailures, failing.Count())
@@ -161,7 +162,7 @@ func TestResumeAnswerEqualsAReadRightAfter(t *testing.T) {
 		"retry": map[string]any{"delays": []string{"5ms"}}})
 	h.publish(pub, "deal.created", map[string]any{"n": 1})
 	h.publish(pub, "deal.created", map[string]any{"n": 2})
-	eventually(t, 10*time.Second, "the auto-pause", func() bool { return h.webhook(admin, w.ID).Status == hookgate.StatusError })
+	testenv.Eventually(t, 10*time.Second, "the auto-pause", func() bool { return h.webhook(admin, w.ID).Status == hookgate.StatusError })
 	if n := h.webhook(admin, w.ID).ConsecutiveFailures; n != 2 {
 		t.Fatalf("consecutive_failures %d before resume", n)
 	}
@@ -202,7 +203,7 @@ func TestUspacyNewOrChangedURLHoldsItsEventsUntilConfirmed(t *testing.T) {
 	defer sb.Close()
 	defer sc.Close()
 	w := h.createWebhook(admin, map[string]any{"name": "Uspacy", "format": "uspacy", "endpoints": endpoints(sa.URL), "events": []string{"deal.*"}})
-	eventually(t, 10*time.Second, "the first endpoint's confirmation", func() bool { return h.webhook(admin, w.ID).Status == hookgate.StatusActive })
+	testenv.Eventually(t, 10*time.Second, "the first endpoint's confirmation", func() bool { return h.webhook(admin, w.ID).Status == hookgate.StatusActive })
 	epA := h.webhook(admin, w.ID).Endpoints[0]
 	if epA.Confirmation != hookgate.ConfirmationConfirmed || epA.ConfirmedAt == nil {
 		t.Fatalf("endpoint A after confirming: %+v", epA)
@@ -229,13 +230,13 @@ func TestUspacyNewOrChangedURLHoldsItsEventsUntilConfirmed(t *testing.T) {
 		t.Fatalf("status_reason %q", upd.StatusReason)
 	}
 	epB := upd.Endpoints[1].ID
-	bGot, err := b.WaitFor(waitCtx(t), 1)
+	bGot, err := b.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	linkB := link(bGot[0])
 	h.publish(pub, "deal.created", map[string]any{"id": 1, "title": "One"})
-	if _, err := a.WaitFor(waitCtx(t), 2); err != nil { // its confirmation and the event
+	if _, err := a.WaitFor(testenv.Context(t), 2); err != nil { // its confirmation and the event
 		t.Fatal(err)
 	}
 	if got := h.webhook(admin, w.ID); got.HeldEvents != 1 || b.Count() != 1 {
@@ -252,12 +253,12 @@ func TestUspacyNewOrChangedURLHoldsItsEventsUntilConfirmed(t *testing.T) {
 	if r := h.do("GET", linkB, "", nil); r.Status != 409 || r.errorCode(t) != hookgate.ECONFLICT {
 		t.Fatalf("the old URL's link: %d %s", r.Status, r.Body)
 	}
-	cGot, err := c.WaitFor(waitCtx(t), 1)
+	cGot, err := c.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.publish(pub, "deal.updated", map[string]any{"id": 1, "title": "One, changed"})
-	if _, err := a.WaitFor(waitCtx(t), 3); err != nil {
+	if _, err := a.WaitFor(testenv.Context(t), 3); err != nil {
 		t.Fatal(err)
 	}
 	if got := h.webhook(admin, w.ID); got.HeldEvents != 2 || c.Count() != 1 || b.Count() != 1 {
@@ -275,7 +276,7 @@ func TestUspacyNewOrChangedURLHoldsItsEventsUntilConfirmed(t *testing.T) {
 	if !cr.Confirmed || cr.EndpointID != epB || cr.Status != hookgate.StatusActive || cr.Released != 2 {
 		t.Fatalf("C's confirmation answered %+v", cr)
 	}
-	got, err := c.WaitFor(waitCtx(t), 3)
+	got, err := c.WaitFor(testenv.Context(t), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,14 +305,14 @@ func TestRemovingAPendingEndpointDropsWhatItHeld(t *testing.T) {
 	defer sb.Close()
 	w := h.createWebhook(admin, map[string]any{"name": "Two", "endpoints": endpoints(sa.URL, sb.URL), "events": []string{"deal.*"},
 		"settings": map[string]string{"confirmation": "required"}})
-	eventually(t, 10*time.Second, "A's confirmation", func() bool {
+	testenv.Eventually(t, 10*time.Second, "A's confirmation", func() bool {
 		return h.webhook(admin, w.ID).Status == hookgate.StatusPendingConfirmation
 	})
 	ans := h.publish(pub, "deal.created", map[string]any{"n": 1})
 	if ans.Deliveries != 1 || ans.Held != 1 {
 		t.Fatalf("publish answered %+v; want 1 delivery (A) and 1 held (B)", ans)
 	}
-	if _, err := a.WaitFor(waitCtx(t), 2); err != nil {
+	if _, err := a.WaitFor(testenv.Context(t), 2); err != nil {
 		t.Fatal(err)
 	}
 	var sent struct {
@@ -328,12 +329,12 @@ func TestRemovingAPendingEndpointDropsWhatItHeld(t *testing.T) {
 	if upd.Status != hookgate.StatusActive || upd.Endpoints[0].Confirmation != hookgate.ConfirmationConfirmed {
 		t.Fatalf("after removing B: %q %+v", upd.Status, upd.Endpoints)
 	}
-	eventually(t, 10*time.Second, "B's held event dropped", func() bool { return h.webhook(admin, w.ID).HeldEvents == 0 })
+	testenv.Eventually(t, 10*time.Second, "B's held event dropped", func() bool { return h.webhook(admin, w.ID).HeldEvents == 0 })
 	if b.Count() != 2 { // two confirmation requests, no event
 		t.Fatalf("B got %d requests", b.Count())
 	}
 	h.publish(pub, "deal.created", map[string]any{"n": 2})
-	if _, err := a.WaitFor(waitCtx(t), 3); err != nil {
+	if _, err := a.WaitFor(testenv.Context(t), 3); err != nil {
 		t.Fatal(err)
 	}
 }

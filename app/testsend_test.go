@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/plugins/host"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/receiver"
@@ -231,7 +232,7 @@ func TestPluginAllowsHTTPForItsFormatOnly(t *testing.T) {
 	}
 	h.createWebhook(admin, map[string]any{"name": "cx", "format": "cloudcx", "endpoints": endpoints(srv.URL), "events": []string{"contact.created"}})
 	h.do("POST", "/v1/events", h.token("acme", "publisher"), contactCreated(t)).must(t, 202)
-	got, err := rec.WaitFor(waitCtx(t), 1)
+	got, err := rec.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -34,7 +35,7 @@ func TestTransformedBodyIsDeliveredSignedAndSkipsAreLogged(t *testing.T) {
 	}
 	var ev struct{ ID string }
 	h.do("POST", "/v1/events", pub, map[string]any{"type": "contact.created", "data": map[string]any{"name": "Ada"}}).must(t, 202).json(t, &ev)
-	got, err := rec.WaitFor(waitCtx(t), 1)
+	got, err := rec.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func TestTransformedBodyIsDeliveredSignedAndSkipsAreLogged(t *testing.T) {
 
 	h.do("POST", "/v1/events", pub, map[string]any{"type": "contact.created", "data": map[string]any{"name": "skip me"}}).must(t, 202)
 	var skipped []hookgate.Delivery
-	eventually(t, 10*time.Second, "the skipped delivery in the log", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the skipped delivery in the log", func() bool {
 		skipped = nil
 		for _, x := range h.deliveries(admin, w.ID, "") {
 			if x.ErrorClass == hookgate.ClassSkipped {
@@ -87,7 +88,7 @@ func TestFailingTransformationIsLoggedAndNotHeldAgainstTheReceiver(t *testing.T)
 		h.do("POST", "/v1/events", pub, map[string]any{"type": "contact.created", "data": map[string]any{"name": "Ada"}}).must(t, 202)
 	}
 	var failed []hookgate.Delivery
-	eventually(t, 10*time.Second, "three failed deliveries", func() bool {
+	testenv.Eventually(t, 10*time.Second, "three failed deliveries", func() bool {
 		failed = h.deliveries(admin, w.ID, "?status=failed")
 		return len(failed) == 3
 	})
@@ -112,7 +113,7 @@ func TestFailingTransformationIsLoggedAndNotHeldAgainstTheReceiver(t *testing.T)
 		t.Fatalf("version %d after a change, want 2", now.TransformationVersion)
 	}
 	h.do("POST", "/v1/events", pub, map[string]any{"type": "contact.created", "data": map[string]any{"name": "Loop"}}).must(t, 202)
-	eventually(t, 10*time.Second, "the interrupted delivery", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the interrupted delivery", func() bool {
 		for _, d := range h.deliveries(admin, w.ID, "?status=failed") {
 			if strings.Contains(d.Error, "ran longer than transformations.timeout") {
 				return true

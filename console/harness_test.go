@@ -42,8 +42,6 @@ type server struct {
 	cfg  config.Config
 }
 
-func redisAddr() string { return testenv.RedisAddr() }
-
 // startServer runs the real hookgate (app.New) against real Redis, with
 // delivery to loopback allowed and short retry delays, changed by mutate.
 func startServer(t *testing.T, mutate func(*config.Config)) *server {
@@ -78,13 +76,7 @@ func startServer(t *testing.T, mutate func(*config.Config)) *server {
 		}
 		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr})
 		defer rdb.Close()
-		for _, pattern := range []string{cfg.Redis.Prefix + ":*", "asynq:{" + app.QueueName(cfg) + "}*"} {
-			iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-			for iter.Next(ctx) {
-				rdb.Del(ctx, iter.Val())
-			}
-		}
-		rdb.SRem(ctx, "asynq:queues", app.QueueName(cfg))
+		_ = testenv.DeleteDeployment(ctx, rdb, cfg.Redis.Prefix, app.QueueName(cfg)) // best effort: a test may have stopped its Redis
 	})
 	return s
 }

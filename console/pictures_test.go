@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -65,7 +66,7 @@ func TestConsoleShowsHealthChartAndAutoPause(t *testing.T) {
 		StatusReason    string `json:"status_reason"`
 		StatusChangedAt string `json:"status_changed_at"`
 	}
-	waitFor(t, "2 succeeded and 2 failed deliveries of ERP Sync, Broken feed auto-paused", func() bool {
+	testenv.Eventually(t, 30*time.Second, "2 succeeded and 2 failed deliveries of ERP Sync, Broken feed auto-paused", func() bool {
 		srv.api("GET", "/v1/webhooks/"+erp.ID+"/stats", admin, nil, &st)
 		srv.api("GET", "/v1/webhooks/"+feed.ID, admin, nil, &fw)
 		return st.Succeeded == 2 && st.Failed == 2 && fw.Status == "error"
@@ -145,7 +146,7 @@ func TestConsoleShowsHealthChartAndAutoPause(t *testing.T) {
 	// The auto-paused webhook's page has the banner too; Resume resumes it.
 	tb.run(chromedp.Navigate(srv.base+"/console/#/webhooks/"+feed.ID), chromedp.WaitVisible(`#wp-head .banner [data-action="resume"]`))
 	tb.run(chromedp.Click(`#wp-head .banner [data-action="resume"]`), chromedp.WaitNotPresent(`#wp-head .banner`))
-	waitFor(t, "Broken feed resumed", func() bool {
+	testenv.Eventually(t, 30*time.Second, "Broken feed resumed", func() bool {
 		srv.api("GET", "/v1/webhooks/"+feed.ID, admin, nil, &fw)
 		return fw.Status != "error"
 	})
@@ -214,17 +215,4 @@ func TestConsoleShowsHealthChartAndAutoPause(t *testing.T) {
 	phone.run(chromedp.Navigate(srv.base+"/console/#/webhooks/"+erp.ID), chromedp.WaitVisible("#wh-chart"))
 	phone.until(noSideScroll)
 	phone.shot("console-phone-webhook.png")
-}
-
-// waitFor polls cond (the gateway works asynchronously) until it holds, for
-// at most half a minute.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

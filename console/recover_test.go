@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -33,18 +34,11 @@ func TestConsoleRecoversFailedDeliveries(t *testing.T) {
 	if st := srv.api("POST", "/v1/events", srv.token("acme", "publisher"), map[string]any{"type": "contact.created", "data": map[string]any{"id": "c_1"}}, nil); st != 202 {
 		t.Fatalf("publish: %d", st)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testenv.Eventually(t, 15*time.Second, "the delivery to fail", func() bool {
 		var page struct{ Data []deliveryJSON }
 		srv.api("GET", "/v1/webhooks/"+w.ID+"/deliveries?status=failed", admin, nil, &page)
-		if len(page.Data) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the delivery did not fail")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(page.Data) == 1
+	})
 	first := rec.Deliveries()[0]
 	rec.SetStatus(200)
 

@@ -84,8 +84,8 @@ func redeliveryWait() time.Duration {
 
 func TestWorkerKilledMidDeliveryIsRedeliveredWithTheSameID(t *testing.T) {
 	// One worker, so that the order tasks are taken in is the order they arrive in.
-	h := startHookgate(t, redisAddr(), "HOOKGATE_DELIVERY_CONCURRENCY=1")
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr()})
+	h := startHookgate(t, testenv.RedisAddr(), "HOOKGATE_DELIVERY_CONCURRENCY=1")
+	rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr()})
 	defer rdb.Close()
 	admin, pub := h.token("acme", "admin"), h.token("acme", "publisher")
 
@@ -163,7 +163,7 @@ func TestWorkerKilledMidDeliveryIsRedeliveredWithTheSameID(t *testing.T) {
 		"retry": map[string]any{"delays": []string{"2s"}}}, nil, 201)
 	h.call("POST", "/v1/events", pub, map[string]any{"type": "invoice.paid", "data": map[string]any{"n": 500}}, nil, 202)
 	failed := waitFor(t, flaky, 1, 10*time.Second)
-	poll(t, 10*time.Second, "the retry to be scheduled", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the retry to be scheduled", func() bool {
 		info, err := queue.QueueInfo(context.Background(), rdb, h.prefix())
 		return err == nil && info.Retry == 1
 	})
@@ -208,7 +208,7 @@ func TestRedisKilledAndRestartedDeliversEveryAcceptedEvent(t *testing.T) {
 	rs.Kill()
 	rs.Start()
 	// hookgate reconnects by itself.
-	poll(t, 30*time.Second, "hookgate to be ready again", func() bool {
+	testenv.Eventually(t, 30*time.Second, "hookgate to be ready again", func() bool {
 		resp, err := http.Get(h.base + "/readyz")
 		if err != nil {
 			return false
@@ -222,7 +222,7 @@ func TestRedisKilledAndRestartedDeliversEveryAcceptedEvent(t *testing.T) {
 	h.call("POST", "/v1/events", pub, map[string]any{"type": "deal.created", "data": map[string]any{"n": n}}, nil, 202)
 
 	for name, rec := range map[string]*receiver.Recorder{"queued": a, "paused": b} {
-		poll(t, 60*time.Second, name+" endpoint to get every event", func() bool {
+		testenv.Eventually(t, 60*time.Second, name+" endpoint to get every event", func() bool {
 			seen := map[int]bool{}
 			for _, x := range eventNs(t, rec.Deliveries()) {
 				seen[x] = true

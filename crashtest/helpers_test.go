@@ -3,12 +3,9 @@ package crashtest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -54,16 +51,6 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // hookgateProc is a `hookgate serve` child process.
 type hookgateProc struct {
 	t    *testing.T
@@ -71,20 +58,14 @@ type hookgateProc struct {
 	base string
 	cfg  config.Config
 	cmd  *exec.Cmd
-	logs *bytes.Buffer
-}
-
-func testPrefix() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "hgcrash" + hex.EncodeToString(b[:])
+	logs *testenv.SyncBuffer
 }
 
 // startHookgate runs the binary against redisAddr with a fresh prefix and
 // short delays; extra are more HOOKGATE_* variables.
 func startHookgate(t *testing.T, redisAddr string, extra ...string) *hookgateProc {
 	t.Helper()
-	return startOn(t, redisAddr, testPrefix(), extra...)
+	return startOn(t, redisAddr, testenv.Prefix("hgcrash"), extra...)
 }
 
 // startShared runs another hookgate process of the same deployment as h
@@ -102,7 +83,7 @@ func startShared(t *testing.T, h *hookgateProc, extra ...string) *hookgateProc {
 
 func startOn(t *testing.T, redisAddr, prefix string, extra ...string) *hookgateProc {
 	t.Helper()
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
@@ -130,14 +111,7 @@ func startOn(t *testing.T, redisAddr, prefix string, extra ...string) *hookgateP
 		h.kill()
 		rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 		defer rdb.Close()
-		ctx := context.Background()
-		for _, pattern := range []string{prefix + ":*", "asynq:{" + prefix + "}*"} {
-			iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-			for iter.Next(ctx) {
-				rdb.Del(ctx, iter.Val())
-			}
-		}
-		rdb.SRem(ctx, "asynq:queues", prefix)
+		_ = testenv.DeleteDeployment(context.Background(), rdb, prefix, prefix) // best effort: a test may have stopped its Redis
 		if t.Failed() {
 			t.Logf("hookgate log:\n%s", h.logs.String())
 		}
@@ -164,7 +138,7 @@ func cutPrefix(s, p string) (string, bool) {
 func (h *hookgateProc) start() {
 	h.t.Helper()
 	if h.logs == nil {
-		h.logs = &bytes.Buffer{}
+		h.logs = &testenv.SyncBuffer{}
 	}
 	h.cmd = exec.Command(binary(h.t), "serve", "--config", "")
 	h.cmd.Env = h.env
@@ -172,7 +146,7 @@ func (h *hookgateProc) start() {
 	if err := h.cmd.Start(); err != nil {
 		h.t.Fatal(err)
 	}
-	poll(h.t, 20*time.Second, "hookgate to be ready", func() bool {
+	testenv.Eventually(h.t, 20*time.Second, "hookgate to be ready", func() bool {
 		resp, err := http.Get(h.base + "/readyz")
 		if err != nil {
 			return false
@@ -226,22 +200,4 @@ func (h *hookgateProc) call(method, path, token string, in, out any, want int) {
 			h.t.Fatalf("%s %s: %v", method, path, err)
 		}
 	}
-}
-
-func poll(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func redisAddr() string {
-	if a := os.Getenv("REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
 }

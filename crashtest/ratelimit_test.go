@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -46,7 +47,7 @@ func (h *hookgateProc) metric(name string) float64 {
 // limit, both workers deliver, and every delivery succeeds at its first
 // attempt (waiting for the limit is not an attempt).
 func TestRateLimitHoldsAcrossWorkerProcesses(t *testing.T) {
-	api := startHookgate(t, redisAddr(), "HOOKGATE_SERVER_ROLE=api")
+	api := startHookgate(t, testenv.RedisAddr(), "HOOKGATE_SERVER_ROLE=api")
 	workers := []*hookgateProc{
 		startShared(t, api, "HOOKGATE_SERVER_ROLE=worker"),
 		startShared(t, api, "HOOKGATE_SERVER_ROLE=worker"),
@@ -103,7 +104,7 @@ func TestRateLimitHoldsAcrossWorkerProcesses(t *testing.T) {
 		}
 	}
 
-	poll(t, 10*time.Second, "every delivery in the log", func() bool {
+	testenv.Eventually(t, 10*time.Second, "every delivery in the log", func() bool {
 		var page struct{ Data []hookgate.Delivery }
 		api.call("GET", "/v1/webhooks/"+w.ID+"/deliveries?limit=100", admin, nil, &page, 200)
 		if len(page.Data) != n {

@@ -2,8 +2,6 @@ package ingest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/publish"
 )
 
@@ -78,22 +77,7 @@ func (f *fakePublisher) ids() []string {
 	return out
 }
 
-func name(t *testing.T) string {
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	return "hgtest" + hex.EncodeToString(b[:])
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func name(t *testing.T) string { return testenv.Prefix("hgtest") }
 
 func TestDecodeRefusesWhatCanNeverBeAccepted(t *testing.T) {
 	for body, want := range map[string]string{
@@ -195,16 +179,16 @@ func TestAMQPAcksOnlyAfterTheEventIsAccepted(t *testing.T) {
 	// 2. The next consumer gets it again, once Redis (here: the fake) answers.
 	p := &fakePublisher{failN: 2}
 	runSource(t, src(p))
-	waitUntil(t, "e1 accepted after two passing refusals", func() bool { return len(p.ids()) == 1 })
+	testenv.Eventually(t, 15*time.Second, "e1 accepted after two passing refusals", func() bool { return len(p.ids()) == 1 })
 
 	// 3. A duplicate is acknowledged without a second event; bad ones go dead.
 	sendAMQP(t, ch, q, `{"tenant":"acme","id":"e1","type":"deal.won","data":{"amount":1}}`)
 	sendAMQP(t, ch, q, `{"tenant":"acme","id":"e2","type":"nodots","data":{}}`)
 	sendAMQP(t, ch, q, `{oops`)
 	sendAMQP(t, ch, q, `{"tenant":"acme","id":"e3","type":"deal.lost","data":{}}`)
-	waitUntil(t, "e3 accepted", func() bool { return len(p.ids()) == 2 })
+	testenv.Eventually(t, 15*time.Second, "e3 accepted", func() bool { return len(p.ids()) == 2 })
 	reasons := map[string]string{}
-	waitUntil(t, "two dead letters", func() bool {
+	testenv.Eventually(t, 15*time.Second, "two dead letters", func() bool {
 		d, ok, err := ch.Get(q+".dead", true)
 		if err != nil {
 			t.Fatal(err)
@@ -224,7 +208,7 @@ func TestAMQPAcksOnlyAfterTheEventIsAccepted(t *testing.T) {
 		t.Fatalf("accepted %v, want e1 then e3 once each", got)
 	}
 	// Nothing left unacknowledged in the queue.
-	waitUntil(t, "the queue to drain", func() bool {
+	testenv.Eventually(t, 15*time.Second, "the queue to drain", func() bool {
 		qi, err := ch.QueueDeclarePassive(q, true, false, false, false, nil)
 		return err == nil && qi.Messages == 0
 	})
@@ -264,7 +248,7 @@ func TestNATSAcksOnlyAfterTheEventIsAccepted(t *testing.T) {
 
 	dying := &fakePublisher{block: true, calls: make(chan string, 4)}
 	stop := runSource(t, src(dying))
-	waitUntil(t, "the stream", func() bool { _, err := js.Stream(context.Background(), stream); return err == nil })
+	testenv.Eventually(t, 15*time.Second, "the stream", func() bool { _, err := js.Stream(context.Background(), stream); return err == nil })
 	send(`{"tenant":"acme","id":"e1","type":"deal.won","data":{"amount":1}}`)
 	select {
 	case <-dying.calls:
@@ -275,13 +259,13 @@ func TestNATSAcksOnlyAfterTheEventIsAccepted(t *testing.T) {
 
 	p := &fakePublisher{failN: 2}
 	runSource(t, src(p))
-	waitUntil(t, "e1 accepted after the first process stopped", func() bool { return len(p.ids()) == 1 })
+	testenv.Eventually(t, 15*time.Second, "e1 accepted after the first process stopped", func() bool { return len(p.ids()) == 1 })
 	send(`{"tenant":"acme","id":"e1","type":"deal.won","data":{"amount":1}}`)
 	send(`{"tenant":"acme","id":"e2","type":"nodots","data":{}}`)
 	send(`{"tenant":"acme","id":"e3","type":"deal.lost","data":{}}`)
-	waitUntil(t, "e3 accepted", func() bool { return len(p.ids()) == 2 })
+	testenv.Eventually(t, 15*time.Second, "e3 accepted", func() bool { return len(p.ids()) == 2 })
 	var m *jetstream.RawStreamMsg
-	waitUntil(t, "the dead letter", func() bool {
+	testenv.Eventually(t, 15*time.Second, "the dead letter", func() bool {
 		s, err := js.Stream(context.Background(), stream)
 		if err != nil {
 			return false

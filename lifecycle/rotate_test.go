@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/testenv"
@@ -37,16 +35,8 @@ func (o *overlapping) FindWebhookByID(ctx context.Context, ns, id string) (*hook
 
 func rotationManager(t *testing.T) (*lifecycle.Manager, *overlapping, *hookgate.Webhook) {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr()})
-	prefix := testenv.Prefix("hgrot")
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		rdb.Close()
-	})
+	rdb := testenv.Redis(t)
+	prefix := testenv.KeyPrefix(t, rdb, "hgrot")
 	key, _ := base64.StdEncoding.DecodeString(config.DevEncryptionKey)
 	st, err := store.New(rdb, prefix, key)
 	if err != nil {

@@ -143,14 +143,7 @@ func newEnv(t testing.TB, hooks ...*hookgate.Webhook) *env {
 	}
 	t.Cleanup(func() {
 		e.trips.reset(0)
-		ctx := context.Background()
-		for _, pattern := range []string{e.prefix + ":*", "asynq:{" + e.prefix + "}*"} {
-			iter := e.rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-			for iter.Next(ctx) {
-				e.rdb.Del(ctx, iter.Val())
-			}
-		}
-		e.rdb.SRem(ctx, "asynq:queues", e.prefix)
+		_ = testenv.DeleteDeployment(context.Background(), e.rdb, e.prefix, e.prefix) // best effort: a test may have stopped its Redis
 		e.rdb.Close()
 	})
 	// Warm up: asynq registers the queue once per client, Redis loads the scripts.

@@ -11,10 +11,10 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 	"github.com/hookgate/hookgate/signing"
 )
@@ -23,24 +23,6 @@ const (
 	secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	other  = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 )
-
-// syncBuffer is an io.Writer safe to read while a server writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type delivery struct {
 	id, event string
@@ -85,7 +67,7 @@ func send(t *testing.T, url string, d delivery) (int, string) {
 var envelope = []byte(`{"event":"contact.created","timestamp":1710700000,"data":{"name":"john","extension":"1001"}}`)
 
 func TestReceiverVerifiesAndPrintsASignedDelivery(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	rv := receiver.New(receiver.Config{Secrets: []string{secret}, Out: out})
 	srv := httptest.NewServer(rv)
 	defer srv.Close()
@@ -130,7 +112,7 @@ func TestReceiverRefusesWhatDoesNotVerify(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out := &syncBuffer{}
+			out := &testenv.SyncBuffer{}
 			rv := receiver.New(receiver.Config{Secrets: []string{secret}, Out: out, Status: 202})
 			srv := httptest.NewServer(rv)
 			defer srv.Close()
@@ -175,7 +157,7 @@ func TestReceiverVerifiesDuringRotationWithEitherSecret(t *testing.T) {
 }
 
 func TestReceiverWithoutSecretChecksNothing(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	rv := receiver.New(receiver.Config{Out: out, Quiet: true})
 	srv := httptest.NewServer(rv)
 	defer srv.Close()
@@ -191,7 +173,7 @@ func TestReceiverWithoutSecretChecksNothing(t *testing.T) {
 }
 
 func TestReceiverBoundsBodiesAndOutput(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	rv := receiver.New(receiver.Config{Secrets: []string{secret}, Out: out})
 	srv := httptest.NewServer(rv)
 	defer srv.Close()
@@ -212,7 +194,7 @@ func TestReceiverBoundsBodiesAndOutput(t *testing.T) {
 }
 
 func TestReceiverStripsControlCharactersFromOutput(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	rv := receiver.New(receiver.Config{Out: out})
 	req := httptest.NewRequest(http.MethodPost, "/p", strings.NewReader("raw \x1b[31m text\u009b"))
 	req.Header.Set(signing.HeaderWebhookID, "dlv_\x1b[2J")
@@ -247,7 +229,7 @@ func confirmation(subscribeURL string) []byte {
 
 func TestReceiverAutoConfirmFollowsSubscribeURL(t *testing.T) {
 	cs, got := confirmServer(t)
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	rv := receiver.New(receiver.Config{Secrets: []string{secret}, Out: out, AutoConfirm: true})
 	srv := httptest.NewServer(rv)
 	defer srv.Close()
@@ -294,7 +276,7 @@ func TestServeStopsWhenContextEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &testenv.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- receiver.Serve(ctx, ln, receiver.Config{Secrets: []string{secret}, Out: out})

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/netguard"
 )
 
@@ -64,12 +65,7 @@ func rawServer(t *testing.T, serve func(net.Conn)) string {
 // that fail in each way a delivery can fail, and checks the class and the
 // safe message of each: the words an admin sees in the delivery log.
 func TestFailuresAreDescribedWithoutAddresses(t *testing.T) {
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedAddr := closed.Addr().String()
-	closed.Close()
+	closedAddr := testenv.FreeAddr(t)
 	tlsSrv := newServer(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), true)
 	plain := newServer(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), false)
 	hold := make(chan struct{})

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/netguard"
 )
 
@@ -276,12 +277,7 @@ func TestKeepAliveConnectionsAreReused(t *testing.T) {
 }
 
 func TestConnectionRefusedIsConnect(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testenv.FreeAddr(t)
 	res := newSender(t, Config{}, "127.0.0.0/8").Send(context.Background(), &Request{URL: "http://" + addr + "/"})
 	if res.ErrorClass != hookgate.ClassConnect || res.Err == nil || res.StatusCode != 0 {
 		t.Fatalf("result = %+v, want connect", res)

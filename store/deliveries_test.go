@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -32,8 +33,8 @@ func rec(wh, id string, created time.Time, ok bool) store.Record {
 // only when a delivery succeeds or fails for good.
 func TestRetriedAttemptsDoNotCountAsFailedDeliveries(t *testing.T) {
 	ctx := context.Background()
-	rdb := newClient(t)
-	prefix := newPrefix(t, rdb)
+	rdb := testenv.Redis(t)
+	prefix := testenv.KeyPrefix(t, rdb, "hgstore")
 	log := store.NewDeliveryLog(rdb, prefix, 100, time.Hour)
 	now := time.Now()
 	retried := func(id string) store.Record {
@@ -76,8 +77,8 @@ func equalInts(a, b []int64) bool {
 // trimmed to the cap, oldest first.
 func TestWriteBatchKeepsPerWebhookOrderCountersAndCap(t *testing.T) {
 	ctx := context.Background()
-	rdb := newClient(t)
-	prefix := newPrefix(t, rdb)
+	rdb := testenv.Redis(t)
+	prefix := testenv.KeyPrefix(t, rdb, "hgstore")
 	log := store.NewDeliveryLog(rdb, prefix, 3, time.Hour)
 	t0 := time.Now().Add(-time.Minute)
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -57,19 +57,14 @@ func TestLoginCodeExpiresWithItsTTL(t *testing.T) {
 }
 
 func loginRedis(t *testing.T) (*redis.Client, string) {
-	rdb := newClient(t)
-	return rdb, newPrefix(t, rdb)
+	rdb := testenv.Redis(t)
+	return rdb, testenv.KeyPrefix(t, rdb, "hgstore")
 }
 
 // With Redis unreachable, no code is called unknown: every shape of code is
 // EUNAVAILABLE, the answer Redis being down gets everywhere.
 func TestLoginCodeTakeWithRedisDownIsUnavailable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
+	addr := testenv.FreeAddr(t) // nothing listens there now
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
 	defer rdb.Close()
 	codes := store.NewLoginCodes(rdb, "hookgate-test-down")

@@ -15,16 +15,8 @@ import (
 
 func rateLimiter(t *testing.T) (*RateLimiter, *redis.Client) {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr()})
-	prefix := testenv.Prefix("hgrl")
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		rdb.Close()
-	})
+	rdb := testenv.Redis(t)
+	prefix := testenv.KeyPrefix(t, rdb, "hgrl")
 	return NewRateLimiter(rdb, prefix), rdb
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -16,8 +17,8 @@ import (
 // status and attempts the caller read.
 func TestSwapLetsOneCallerQueueAFailedDelivery(t *testing.T) {
 	ctx := context.Background()
-	rdb := newClient(t)
-	prefix := newPrefix(t, rdb)
+	rdb := testenv.Redis(t)
+	prefix := testenv.KeyPrefix(t, rdb, "hgstore")
 	log := store.NewDeliveryLog(rdb, prefix, 100, time.Hour)
 	r := rec("wh_s", "dl_s", time.Now(), false)
 	r.Delivery.Status, r.Delivery.Attempts = hookgate.DeliveryFailed, 2

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -59,8 +60,8 @@ func fillOutcomes(tb testing.TB, log *store.DeliveryLog, whs []string, n int) {
 
 // Stats and health count finished deliveries once, per hour and per endpoint.
 func TestStatsCountFinishedDeliveries(t *testing.T) {
-	rdb := newClient(t)
-	prefix := newPrefix(t, rdb)
+	rdb := testenv.Redis(t)
+	prefix := testenv.KeyPrefix(t, rdb, "hgstore")
 	log := store.NewDeliveryLog(rdb, prefix, 100, time.Hour)
 	fillOutcomes(t, log, []string{"wh_s"}, 150)
 	st, err := log.Stats(context.Background(), "wh_s", time.Now())
@@ -77,8 +78,8 @@ func TestStatsCountFinishedDeliveries(t *testing.T) {
 
 // BenchmarkWebhookStats reads one webhook's 24 hours (49 reads, one round trip).
 func BenchmarkWebhookStats(b *testing.B) {
-	rdb := newClient(b)
-	prefix := newPrefix(b, rdb)
+	rdb := testenv.Redis(b)
+	prefix := testenv.KeyPrefix(b, rdb, "hgstore")
 	log := store.NewDeliveryLog(rdb, prefix, 200, time.Hour)
 	fillOutcomes(b, log, []string{"wh_b"}, 1000)
 	ctx := context.Background()
@@ -92,8 +93,8 @@ func BenchmarkWebhookStats(b *testing.B) {
 
 // BenchmarkListHealth reads the health of a page of 50 webhooks, each with a full outcome list.
 func BenchmarkListHealth(b *testing.B) {
-	rdb := newClient(b)
-	prefix := newPrefix(b, rdb)
+	rdb := testenv.Redis(b)
+	prefix := testenv.KeyPrefix(b, rdb, "hgstore")
 	log := store.NewDeliveryLog(rdb, prefix, 200, time.Hour)
 	var whs []string
 	for i := range 50 {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -18,51 +17,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/signing"
 	"github.com/hookgate/hookgate/store"
 	"github.com/hookgate/hookgate/store/storetest"
 )
-
-// redisAddr is the Redis every test talks to: $REDIS_ADDR, or the local one.
-func redisAddr() string {
-	if a := os.Getenv("REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
-}
-
-func newClient(t testing.TB) *redis.Client {
-	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr()})
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at %s: %v", redisAddr(), err)
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
-	return rdb
-}
-
-// newPrefix returns a fresh key prefix and deletes its keys when t ends.
-func newPrefix(t testing.TB, rdb *redis.Client) string {
-	t.Helper()
-	prefix := "hookgate-test-" + strings.ToLower(rand.Text())
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("scan %s: %v", prefix, err)
-		}
-		for chunk := range slices.Chunk(keys, 500) {
-			if err := rdb.Del(ctx, chunk...).Err(); err != nil {
-				t.Errorf("clean up %s: %v", prefix, err)
-			}
-		}
-	})
-	return prefix
-}
 
 func testKey() []byte {
 	k := make([]byte, 32)
@@ -72,8 +31,8 @@ func testKey() []byte {
 
 func newStore(t testing.TB) (*store.Store, *redis.Client, string) {
 	t.Helper()
-	rdb := newClient(t)
-	prefix := newPrefix(t, rdb)
+	rdb := testenv.Redis(t)
+	prefix := testenv.KeyPrefix(t, rdb, "hgstore")
 	s, err := store.New(rdb, prefix, testKey())
 	if err != nil {
 		t.Fatal(err)
@@ -383,7 +342,7 @@ func TestRedisDownIsUnavailable(t *testing.T) {
 }
 
 func TestNewRefusesBadArguments(t *testing.T) {
-	rdb := newClient(t)
+	rdb := testenv.Redis(t)
 	tests := []struct {
 		name   string
 		prefix string

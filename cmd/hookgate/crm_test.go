@@ -11,6 +11,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/standin"
 )
 
@@ -20,7 +21,7 @@ import (
 // owner, tenant, scope and path. A call that does not come through hookgate
 // is refused with 401 and a JSON error.
 func TestIncomingCallReachesTheStandInCRM(t *testing.T) {
-	var out lockedBuffer
+	var out testenv.SyncBuffer
 	crm := httptest.NewUnstartedServer(nil)
 	crmURL := "http://" + crm.Listener.Addr().String()
 	path, addr, _, _ := serveConfig(t, "", `incoming: {scopes: {crm: {prefixes: [/crm/], upstream: "`+crmURL+`"}}}`)

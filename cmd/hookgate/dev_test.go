@@ -14,6 +14,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 )
 
 // TestServeDevDeliversToALoopbackHTTPReceiver is the README's first hour:
@@ -41,7 +42,7 @@ func TestServeDevDeliversToALoopbackHTTPReceiver(t *testing.T) {
 	}
 	webhook := `{"name":"ERP Sync","endpoints":[{"url":"` + rcv.URL + `/hook"}],"events":["contact.*"]}`
 
-	var stderr lockedBuffer
+	var stderr testenv.SyncBuffer
 	defer startServe(t, addr, &stderr, "serve", "--dev", "--config", path)()
 
 	banner := stderr.String()

@@ -44,8 +44,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -315,16 +313,7 @@ func docPlugins(t *testing.T) string {
 	return pluginsDir
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, p, _ := net.SplitHostPort(ln.Addr().String())
-	return p
-}
+func freePort(t *testing.T) string { return strconv.Itoa(testenv.FreePort(t)) }
 
 func newDocEnv(t *testing.T) *docEnv {
 	bin := hookgateBinary(t)
@@ -344,13 +333,8 @@ func newDocEnv(t *testing.T) *docEnv {
 		t.Fatal(err)
 	}
 
-	redisAddr := os.Getenv("REDIS_ADDR")
-	if redisAddr == "" {
-		redisAddr = "127.0.0.1:6379"
-	}
-	var rb [6]byte
-	_, _ = rand.Read(rb[:])
-	prefix := "hgdocs" + hex.EncodeToString(rb[:])
+	redisAddr := testenv.RedisAddr()
+	prefix := testenv.Prefix("hgdocs")
 	raw, err := os.ReadFile("../../config.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -435,14 +419,7 @@ printf '%s\0' "$@" > "$d/$n.args"
 func cleanRedisPrefix(addr, prefix string) {
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	defer rdb.Close()
-	ctx := context.Background()
-	for _, pattern := range []string{prefix + ":*", "asynq:{" + prefix + "}*"} {
-		iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	}
-	rdb.SRem(ctx, "asynq:queues", prefix)
+	_ = testenv.DeleteDeployment(context.Background(), rdb, prefix, prefix)
 }
 
 // stopAll stops every process group the page started: SIGTERM, then

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,7 +28,7 @@ import (
 // acme, the tenant of every walk-through in the docs.
 func TestServeStopsGracefullyOnSIGTERM(t *testing.T) {
 	path, addr, redisAddr, prefix := serveConfig(t, "")
-	var stderr lockedBuffer
+	var stderr testenv.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- run([]string{"serve", "--config", path}, io.Discard, &stderr) }()
 	waitReady(t, addr, done)
@@ -92,24 +88,14 @@ func TestServeStopsGracefullyOnSIGTERM(t *testing.T) {
 func serveConfig(t *testing.T, listenHost string, extraYAML ...string) (path, addr, redisAddr, prefix string) {
 	t.Helper()
 	testenv.SkipShort(t, "end-to-end: serves a whole hookgate on Redis")
-	redisAddr = os.Getenv("REDIS_ADDR")
-	if redisAddr == "" {
-		redisAddr = "127.0.0.1:6379"
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr = ln.Addr().String()
-	ln.Close()
+	redisAddr = testenv.RedisAddr()
+	addr = testenv.FreeAddr(t)
 	listen := addr
 	if listenHost != "" {
 		_, port, _ := net.SplitHostPort(addr)
 		listen = listenHost + ":" + port
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix = "hgserve" + hex.EncodeToString(b[:])
+	prefix = testenv.Prefix("hgserve")
 	path = filepath.Join(t.TempDir(), "config.yaml")
 	cfg := fmt.Sprintf("server: {listen: %q, public_url: %q, shutdown_timeout: 5s}\nredis: {addr: %q, prefix: %s}\nauth: {hs256_secret: %q}\nstore: {encryption_key: %q}\nlog: {level: error}\n",
 		listen, "http://"+addr, redisAddr, prefix, config.DevHS256Secret, config.DevEncryptionKey)
@@ -120,14 +106,7 @@ func serveConfig(t *testing.T, listenHost string, extraYAML ...string) (path, ad
 	t.Cleanup(func() {
 		rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 		defer rdb.Close()
-		ctx := context.Background()
-		for _, pattern := range []string{prefix + ":*", "asynq:{" + prefix + "}*"} {
-			iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-			for iter.Next(ctx) {
-				rdb.Del(ctx, iter.Val())
-			}
-		}
-		rdb.SRem(ctx, "asynq:queues", prefix)
+		_ = testenv.DeleteDeployment(context.Background(), rdb, prefix, prefix) // best effort: a test may have stopped its Redis
 	})
 	return path, addr, redisAddr, prefix
 }
@@ -172,25 +151,6 @@ func startServe(t *testing.T, addr string, stderr io.Writer, args ...string) (st
 			t.Error("serve did not stop")
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer that serve's goroutines may write to while
-// the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestServeStopsOnABadConfigNamingTheField(t *testing.T) {

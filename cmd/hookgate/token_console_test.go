@@ -3,18 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -22,25 +19,11 @@ import (
 // against real Redis: it prints {public_url}/console/#login=<code>, and the
 // code redeems once for an admin token of the tenant.
 func TestTokenConsolePrintsAOneTimeLoginLink(t *testing.T) {
-	addr := os.Getenv("REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "hgtoken" + hex.EncodeToString(b[:])
-	t.Setenv("HOOKGATE_REDIS_ADDR", addr)
+	rdb := testenv.Redis(t)
+	prefix := testenv.KeyPrefix(t, rdb, "hgtoken")
+	t.Setenv("HOOKGATE_REDIS_ADDR", testenv.RedisAddr())
 	t.Setenv("HOOKGATE_REDIS_PREFIX", prefix)
 	t.Setenv("HOOKGATE_SERVER_PUBLIC_URL", "https://hooks.example.com/")
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+":*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		rdb.Close()
-	})
 
 	var out, errOut bytes.Buffer
 	if err := run([]string{"token", "--config", "../../config.yaml", "--tenant", "acme", "--sub", "ada", "--console"}, &out, &errOut); err != nil {

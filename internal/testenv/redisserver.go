@@ -3,7 +3,6 @@ package testenv
 import (
 	"context"
 	"io"
-	"net"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -38,12 +37,7 @@ func StartRedisServer(t testing.TB, fsync string) *RedisServer {
 	if err != nil {
 		t.Skip("redis-server is not installed")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := FreePort(t)
 	r := &RedisServer{t: t, path: path, dir: t.TempDir(), port: port, fsync: fsync,
 		Addr: "127.0.0.1:" + strconv.Itoa(port)}
 	r.Start()

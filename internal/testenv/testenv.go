@@ -1,6 +1,8 @@
-// Package testenv holds what hookgate's end-to-end tests share: the Redis
-// they talk to and the configuration of a hookgate serving on loopback with
-// its own key prefix. Only tests import it.
+// Package testenv holds what hookgate's tests share: the Redis they talk to
+// and the keys they leave there, the configuration of a hookgate serving on
+// loopback with its own key prefix, polling, a log buffer, free ports, and
+// the -short switch between the fast suite and the whole one. Only tests
+// import it.
 package testenv
 
 import (

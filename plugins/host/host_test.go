@@ -109,18 +109,6 @@ func event(n int) *hookgate.Event {
 	return &hookgate.Event{ID: "evt", Type: "contact.created", OccurredAt: time.Now(), Data: json.RawMessage(`{"i":` + string(rune('0'+n%10)) + `}`)}
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func faulty(t *testing.T, fault string) config.Plugin {
 	return config.Plugin{Name: "faulty", Path: faultyBinary(t), Timeout: config.Duration(2 * time.Second),
 		MaxOutput: 1 << 20, Env: map[string]string{"FAULT": fault}}
@@ -185,7 +173,7 @@ func TestCallsInFlightWhenTheProcessDiesAreRetried(t *testing.T) {
 			errs <- err
 		}()
 	}
-	eventually(t, "every call to be in flight", func() bool {
+	testenv.Eventually(t, 15*time.Second, "every call to be in flight", func() bool {
 		m, _ := filepath.Glob(state + ".evt_*")
 		return len(m) == n
 	})
@@ -258,7 +246,7 @@ func TestHangingPluginTimesOutAndIsRestarted(t *testing.T) {
 		hookgate.ErrorCode(err) != hookgate.ETIMEOUT {
 		t.Fatalf("want a timeout plugin error, got %v", err)
 	}
-	eventually(t, "a successful call after the restart", func() bool {
+	testenv.Eventually(t, 15*time.Second, "a successful call after the restart", func() bool {
 		_, err := h.Format(context.Background(), "faulty", event(3), w)
 		return err == nil
 	})
@@ -276,7 +264,7 @@ func TestGarbageOnStdoutBeforeHandshakeIsRetried(t *testing.T) {
 		t.Fatalf("first start should fail with a reason, got %+v", st)
 	}
 	w := &hookgate.Webhook{ID: "w", Format: "faulty"}
-	eventually(t, "the plugin to come up on restart", func() bool { return h.Plugins()[0].Healthy })
+	testenv.Eventually(t, 15*time.Second, "the plugin to come up on restart", func() bool { return h.Plugins()[0].Healthy })
 	// Garbage printed on stdout after the handshake is logged, not fatal.
 	for i := range 3 {
 		if _, err := h.Format(context.Background(), "faulty", event(i), w); err != nil {

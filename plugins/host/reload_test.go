@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 )
 
 // versioned is the faulty plugin in waitfile mode reporting version v, with
@@ -82,11 +83,11 @@ func TestReloadUpgradeDrainsCallsInFlight(t *testing.T) {
 			&hookgate.Webhook{ID: "w", Format: "faulty"})
 		inflight <- answer{pl, err}
 	}()
-	eventually(t, "the call to reach the old process", func() bool { _, err := os.Stat(started); return err == nil })
+	testenv.Eventually(t, 15*time.Second, "the call to reach the old process", func() bool { _, err := os.Stat(started); return err == nil })
 
 	reloaded := make(chan map[string]ReloadResult, 1)
 	go func() { reloaded <- reload(t, h, nil, versioned(t, "2")) }()
-	eventually(t, "the new version to take new calls", func() bool { return h.Plugins()[0].Version == "2" })
+	testenv.Eventually(t, 15*time.Second, "the new version to take new calls", func() bool { return h.Plugins()[0].Version == "2" })
 	if v := renderedVersion(t, h, "faulty"); v != "2" {
 		t.Fatalf("a call after the swap was rendered by version %s", v)
 	}
