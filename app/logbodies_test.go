@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -29,7 +30,7 @@ func TestDeliveryLogCutsTheSentBodyAtMaxRequestBody(t *testing.T) {
 	w := h.createWebhook(admin, map[string]any{"name": "long", "endpoints": endpoints(srv.URL), "events": []string{"contact.created"}})
 	note := strings.Repeat("n", 2000)
 	h.do("POST", "/v1/events", h.token("acme", "publisher"), map[string]any{"type": "contact.created", "data": map[string]any{"note": note}}).must(t, 202)
-	got, err := rec.WaitFor(waitCtx(t), 1)
+	got, err := rec.WaitFor(testenv.Context(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func TestDeliveryLogCutsTheSentBodyAtMaxRequestBody(t *testing.T) {
 		t.Fatalf("the receiver did not get the whole body (%d bytes)", len(sent))
 	}
 	var d deliveryView
-	eventually(t, 5*time.Second, "the delivery logged as succeeded", func() bool {
+	testenv.Eventually(t, 5*time.Second, "the delivery logged as succeeded", func() bool {
 		ds := h.deliveries(admin, w.ID, "")
 		if len(ds) != 1 || ds[0].Status != hookgate.DeliverySucceeded {
 			return false
