@@ -116,7 +116,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	policy := queue.Policy{
 		RetryDelays: durations(d.RetryDelays), Jitter: d.RetryJitter, RetryAfterMax: d.RetryAfterMax.D(),
 		GonePolicy: d.GonePolicy, Timeout: d.Timeout.D(), EndpointLimit: d.EndpointInFlight,
-		MaxRequestBody: d.MaxResponseBody, MaxResponseBody: d.MaxResponseBody, PluginWaitMax: d.PluginWaitMax.D(),
+		MaxRequestBody: d.MaxRequestBody, MaxResponseBody: d.MaxResponseBody, PluginWaitMax: d.PluginWaitMax.D(),
 	}
 	plugins, err := host.New(cfg.Plugins, logger, a.Registry, host.WithRequired(cfg.PluginsRequired))
 	if err != nil {

@@ -32,6 +32,10 @@ func withReloadablePlugins(t *testing.T, plugins *atomic.Pointer[[]config.Plugin
 	h := start(t, func(c *config.Config) {
 		c.Plugins = *plugins.Load()
 		c.PluginsRequired = true
+		// The load test reads every delivery back from the log, and it
+		// publishes as many as the machine allows: past the default 200
+		// the log would drop the oldest.
+		c.Delivery.LogMaxEntries = 100_000
 		c.Incoming.Scopes = map[string]config.Scope{"crm": {Prefixes: []string{"/crm/"}, Upstream: "http://127.0.0.1:9"}}
 	})
 	h.app.ConfigSource = func() (config.Config, error) {

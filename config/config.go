@@ -224,6 +224,7 @@ type Delivery struct {
 	RetryAfterMax    Duration   `yaml:"retry_after_max" env:"RETRY_AFTER_MAX"`       // cap on a receiver's Retry-After; default 1h
 	GonePolicy       string     `yaml:"gone_policy" env:"GONE_POLICY"`               // on 410: retry | fail | disable_endpoint; default disable_endpoint
 	MaxResponseBody  int        `yaml:"max_response_body" env:"MAX_RESPONSE_BODY"`   // bytes read back and kept; default 64 KiB
+	MaxRequestBody   int        `yaml:"max_request_body" env:"MAX_REQUEST_BODY"`     // bytes of the sent body kept in the log; default 64 KiB
 	LogMaxEntries    int        `yaml:"log_max_entries" env:"LOG_MAX_ENTRIES"`       // per webhook; default 200
 	LogMaxAge        Duration   `yaml:"log_max_age" env:"LOG_MAX_AGE"`               // default 720h (30 days)
 	Concurrency      int        `yaml:"concurrency" env:"CONCURRENCY"`               // worker goroutines per process; default 256
@@ -235,6 +236,10 @@ type Delivery struct {
 	// default 15s, 0 does not wait, at most 5m.
 	PluginWaitMax Duration `yaml:"plugin_wait_max" env:"PLUGIN_WAIT_MAX"`
 }
+
+// maxLoggedRequestBody bounds delivery.max_request_body: what the log keeps
+// of each attempt's sent body lives in Redis for the log's lifetime.
+const maxLoggedRequestBody = 16 << 20
 
 // Lifecycle is how webhooks are paused, auto-paused, confirmed and rotated
 // (docs/lifecycle.md).
@@ -354,7 +359,7 @@ func Default() Config {
 			Timeout: Duration(5 * time.Second), MaxTimeout: Duration(30 * time.Second),
 			RetryDelays: []Duration{Duration(time.Minute), Duration(5 * time.Minute), Duration(30 * time.Minute)},
 			MaxRetries:  10, RetryJitter: 0.1, RetryAfterMax: Duration(time.Hour), GonePolicy: "disable_endpoint",
-			MaxResponseBody: 64 << 10, LogMaxEntries: 200, LogMaxAge: Duration(30 * 24 * time.Hour),
+			MaxResponseBody: 64 << 10, MaxRequestBody: 64 << 10, LogMaxEntries: 200, LogMaxAge: Duration(30 * 24 * time.Hour),
 			Concurrency: 256, EndpointInFlight: 32, PollInterval: Duration(2 * time.Millisecond), MaxFanout: 1000,
 			PluginWaitMax: Duration(15 * time.Second),
 		},
@@ -509,6 +514,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Events.MaxPayload > c.Server.BodyLimit {
 		return bad("events.max_payload", "must not exceed server.body_limit")
+	}
+	if n := c.Delivery.MaxRequestBody; n <= 0 || n > maxLoggedRequestBody {
+		return bad("delivery.max_request_body", "must be from 1 to %d (16 MiB)", maxLoggedRequestBody)
 	}
 	if c.Delivery.PluginWaitMax < 0 || c.Delivery.PluginWaitMax > Duration(5*time.Minute) {
 		return bad("delivery.plugin_wait_max", "must be from 0 to 5m")

@@ -316,6 +316,8 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"webhooks.page_size", func(c *Config) { c.Webhooks.PageSize = 500 }},
 		{"events.max_payload", func(c *Config) { c.Events.MaxPayload = 2 << 20 }},
 		{"delivery.timeout", func(c *Config) { c.Delivery.Timeout = Duration(time.Minute) }},
+		{"delivery.max_request_body", func(c *Config) { c.Delivery.MaxRequestBody = 0 }},
+		{"delivery.max_request_body", func(c *Config) { c.Delivery.MaxRequestBody = 16<<20 + 1 }},
 		{"delivery.retry_delays", func(c *Config) { c.Delivery.RetryDelays = []Duration{Duration(time.Second), 0} }},
 		{"delivery.retry_jitter", func(c *Config) { c.Delivery.RetryJitter = 1 }},
 		{"delivery.retry_jitter", func(c *Config) { c.Delivery.RetryJitter = math.NaN() }},
