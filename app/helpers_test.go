@@ -1,11 +1,8 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
-	"net/http"
 	"testing"
 	"time"
 
@@ -15,12 +12,15 @@ import (
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/apptest"
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
-// harness is a running hookgate on loopback with its own Redis prefix.
+// harness is a running hookgate on loopback with its own Redis prefix, with
+// the requests and checks of the tests.
 type harness struct {
 	t    testing.TB
+	srv  *apptest.Server
 	app  *app.App
 	base string
 	cfg  config.Config
@@ -36,47 +36,12 @@ func testConfig(t testing.TB) config.Config {
 	return cfg
 }
 
-// start runs hookgate with testConfig changed by mutate.
+// start runs hookgate with testConfig changed by mutate (apptest.Start,
+// logging at debug level).
 func start(t testing.TB, mutate func(*config.Config)) *harness {
 	t.Helper()
-	testenv.SkipShort(t, "end-to-end: a whole hookgate on Redis")
-	cfg := testConfig(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Server.PublicURL = "http://" + ln.Addr().String()
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &testenv.SyncBuffer{}
-	a, err := app.New(cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background(), ln); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, app: a, base: "http://" + a.Addr(), cfg: cfg, logs: logs,
-		rdb: redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr})}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		// Connections the client dialed but left idle would hold the
-		// server's drain until its read timeout.
-		http.DefaultClient.CloseIdleConnections()
-		if h.app != nil {
-			if err := h.app.Shutdown(ctx); err != nil {
-				t.Errorf("shutdown: %v", err)
-			}
-		}
-		_ = testenv.DeleteDeployment(context.Background(), h.rdb, cfg.Redis.Prefix, app.QueueName(cfg)) // best effort: a test may have stopped its Redis
-		h.rdb.Close()
-	})
-	return h
+	srv := apptest.Start(t, testConfig(t), slog.LevelDebug, mutate)
+	return &harness{t: t, srv: srv, app: srv.App, base: srv.Base, cfg: srv.Cfg, logs: srv.Logs, rdb: srv.Redis}
 }
 
 // restart stops hookgate cleanly and starts a new one on the same Redis
@@ -86,28 +51,8 @@ func (h *harness) restart() { h.restartWith(nil) }
 // restartWith is restart running between (when not nil) while no hookgate runs.
 func (h *harness) restartWith(between func()) {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := h.app.Shutdown(ctx)
-	h.app = nil // a second Shutdown (the cleanup's) would close closed channels
-	if err != nil {
-		h.t.Fatalf("shutdown: %v", err)
-	}
-	if between != nil {
-		between()
-	}
-	a, err := app.New(h.cfg, slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if err := a.Start(context.Background(), ln); err != nil {
-		h.t.Fatal(err)
-	}
-	h.app, h.base = a, "http://"+a.Addr()
+	h.srv.Restart(between)
+	h.app, h.base = h.srv.App, h.srv.Base
 }
 
 func (h *harness) token(tenant string, roles ...string) string {

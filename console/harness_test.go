@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,12 +18,12 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/apptest"
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
@@ -40,43 +38,16 @@ type server struct {
 	cfg  config.Config
 }
 
-// startServer runs the real hookgate (app.New) against real Redis, with
-// delivery to loopback allowed and short retry delays, changed by mutate.
+// startServer runs the real hookgate (apptest.Start) against real Redis,
+// with delivery to loopback allowed and short retry delays, changed by
+// mutate.
 func startServer(t *testing.T, mutate func(*config.Config)) *server {
 	t.Helper()
-	testenv.SkipShort(t, "end-to-end: a whole hookgate on Redis")
 	cfg := testenv.Config("hgconsole")
 	cfg.Delivery.Concurrency = 16
 	cfg.Log.Level = "warn"
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background(), ln); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{t: t, app: a, base: "http://" + a.Addr(), cfg: cfg}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := a.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr})
-		defer rdb.Close()
-		_ = testenv.DeleteDeployment(ctx, rdb, cfg.Redis.Prefix, app.QueueName(cfg)) // best effort: a test may have stopped its Redis
-	})
-	return s
+	srv := apptest.Start(t, cfg, slog.LevelWarn, mutate)
+	return &server{t: t, app: srv.App, base: srv.Base, cfg: srv.Cfg}
 }
 
 // hasRoute reports whether the running gateway registered "METHOD /path"
