@@ -1,14 +1,11 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -122,11 +119,8 @@ func (h *harness) token(tenant string, roles ...string) string {
 	return tok
 }
 
-type response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
+// response is an answer of the running hookgate, with checks.
+type response testenv.Response
 
 func (r response) json(t testing.TB, v any) {
 	t.Helper()
@@ -152,43 +146,10 @@ func (r response) errorCode(t testing.TB) string {
 	return e.Error.Code
 }
 
-// do sends a request; body may be nil, a string (sent as is) or a value (JSON).
+// do sends a request (testenv.Do) to the running hookgate.
 func (h *harness) do(method, path, token string, body any, headers ...string) response {
 	h.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, h.base+path, rd)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return response(testenv.Do(h.t, method, h.base+path, token, body, headers...))
 }
 
 // must fails the test unless the response has the status.

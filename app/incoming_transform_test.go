@@ -2,50 +2,14 @@ package app_test
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/hookgate/hookgate/config"
-	"github.com/hookgate/hookgate/internal/testenv"
+	"github.com/hookgate/hookgate/plugins/host/hosttest"
 )
 
-var cloudcxBinary struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// cloudcxPlugin is the built-in cloudcx plugin: bin/plugins/cloudcx when
-// `make plugins` built it, else built once for this test run.
-func cloudcxPlugin(t *testing.T) string {
-	t.Helper()
-	testenv.SkipShort(t, "builds a plugin")
-	if p, err := filepath.Abs("../bin/plugins/cloudcx"); err == nil {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	cloudcxBinary.once.Do(func() {
-		dir, err := os.MkdirTemp("", "hookgate-cloudcx")
-		if err != nil {
-			cloudcxBinary.err = err
-			return
-		}
-		cloudcxBinary.path = filepath.Join(dir, "cloudcx")
-		out, err := exec.Command("go", "build", "-o", cloudcxBinary.path, "github.com/hookgate/hookgate/plugins/cloudcx").CombinedOutput()
-		if err != nil {
-			cloudcxBinary.err = err
-			t.Logf("%s", out)
-		}
-	})
-	if cloudcxBinary.err != nil {
-		t.Fatalf("build the cloudcx plugin: %v", cloudcxBinary.err)
-	}
-	return cloudcxBinary.path
-}
+// cloudcxPlugin is the built-in cloudcx plugin.
+func cloudcxPlugin(t *testing.T) string { return hosttest.Builtin(t, "cloudcx") }
 
 func TestIncomingCloudCXTransformCallsTheContactsAPI(t *testing.T) {
 	bin := cloudcxPlugin(t)

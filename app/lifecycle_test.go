@@ -5,9 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +13,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/testenv"
+	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/receiver"
 )
 
@@ -562,22 +560,8 @@ func TestAHangingEndpointCannotOccupyEveryWorker(t *testing.T) {
 	}
 }
 
-// uspacyPlugin returns the uspacy plugin executable: bin/plugins/uspacy
-// (make plugins), or one built for the test.
-func uspacyPlugin(t *testing.T) string {
-	t.Helper()
-	testenv.SkipShort(t, "builds a plugin")
-	if p, err := filepath.Abs("../bin/plugins/uspacy"); err == nil {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	p := filepath.Join(t.TempDir(), "uspacy")
-	if out, err := exec.Command("go", "build", "-o", p, "github.com/hookgate/hookgate/plugins/uspacy").CombinedOutput(); err != nil {
-		t.Fatalf("build the uspacy plugin: %v\n%s", err, out)
-	}
-	return p
-}
+// uspacyPlugin returns the uspacy plugin executable.
+func uspacyPlugin(t *testing.T) string { return hosttest.Builtin(t, "uspacy") }
 
 func TestUspacyFormatStartsUnconfirmedAndConfirmsThroughTheReceiver(t *testing.T) {
 	plugin := uspacyPlugin(t)

@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,32 +16,10 @@ import (
 	"github.com/hookgate/hookgate/receiver"
 )
 
-var faultyBuild struct {
-	sync.Once
-	path string
-	err  error
-}
-
 // faultyPlugin builds the deliberately broken test plugin once per run.
 func faultyPlugin(t *testing.T) string {
 	t.Helper()
-	testenv.SkipShort(t, "builds a plugin")
-	faultyBuild.Do(func() {
-		dir, err := os.MkdirTemp("", "hookgate-faulty-app-")
-		if err != nil {
-			faultyBuild.err = err
-			return
-		}
-		faultyBuild.path = filepath.Join(dir, "faulty")
-		out, err := exec.Command("go", "build", "-o", faultyBuild.path, "../plugins/host/testdata/faulty").CombinedOutput()
-		if err != nil {
-			faultyBuild.err = &hookgate.Error{Code: hookgate.EINTERNAL, Message: string(out), Err: err}
-		}
-	})
-	if faultyBuild.err != nil {
-		t.Fatal(faultyBuild.err)
-	}
-	return faultyBuild.path
+	return testenv.Build(t, "../plugins/host/testdata/faulty")
 }
 
 // withFaulty runs hookgate with the faulty plugin in the given FAULT mode,

@@ -1,8 +1,6 @@
 package console_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -11,17 +9,8 @@ import (
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 )
 
-// pluginBinary returns bin/plugins/<name> when `make plugins` built it, or
-// builds it for this test.
-func pluginBinary(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := filepath.Abs(filepath.Join("..", "bin", "plugins", name)); err == nil {
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p
-		}
-	}
-	return hosttest.Build(t, "github.com/hookgate/hookgate/plugins/"+name)
-}
+// pluginBinary returns the built-in plugin name (hosttest.Builtin).
+func pluginBinary(t *testing.T, name string) string { return hosttest.Builtin(t, name) }
 
 // TestConsoleFormatsComeFromLoadedPlugins loads the CloudCX plugin: the
 // plugins page shows it healthy with its version and format, the dialog

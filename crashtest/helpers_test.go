@@ -1,17 +1,12 @@
 package crashtest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,33 +18,14 @@ import (
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 // binary builds cmd/hookgate once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
 	testenv.SkipShort(t, "crash test: builds and kills hookgate processes")
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hookgate-crashtest")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "hookgate")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/hookgate/hookgate/cmd/hookgate").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	return testenv.Build(t, "github.com/hookgate/hookgate/cmd/hookgate")
 }
+
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // hookgateProc is a `hookgate serve` child process.
 type hookgateProc struct {
@@ -176,27 +152,12 @@ func (h *hookgateProc) token(tenant string, roles ...string) string {
 // call sends a JSON request and decodes a JSON answer into out (may be nil).
 func (h *hookgateProc) call(method, path, token string, in, out any, want int) {
 	h.t.Helper()
-	var body io.Reader
-	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, h.base+path, body)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		h.t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, b, want)
+	r := testenv.Do(h.t, method, h.base+path, token, in)
+	if r.Status != want {
+		h.t.Fatalf("%s %s: %d %s, want %d", method, path, r.Status, r.Body, want)
 	}
 	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
+		if err := json.Unmarshal(r.Body, out); err != nil {
 			h.t.Fatalf("%s %s: %v", method, path, err)
 		}
 	}

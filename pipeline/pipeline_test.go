@@ -4,17 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/format"
+	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/pipeline"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
@@ -193,31 +190,11 @@ func BenchmarkRenderCloudCXPluginSerial(b *testing.B) {
 	}
 }
 
-// benchBinary is the cloudcx plugin built once for all benchmark runs.
-var benchBinary struct {
-	sync.Once
-	path string
-}
-
 func benchPipeline(b *testing.B) *pipeline.Pipeline {
 	b.Helper()
-	benchBinary.Do(func() {
-		dir, err := os.MkdirTemp("", "hookgate-bench-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchBinary.path = filepath.Join(dir, "cloudcx")
-		if out, err := exec.Command("go", "build", "-o", benchBinary.path, "github.com/hookgate/hookgate/plugins/cloudcx").CombinedOutput(); err != nil {
-			b.Fatalf("build cloudcx: %v\n%s", err, out)
-		}
-	})
-	return pipeline.New(hosttest.Start(b, []config.Plugin{{Name: "cloudcx", Path: benchBinary.path}}))
+	bin := hosttest.Build(b, "github.com/hookgate/hookgate/plugins/cloudcx")
+	return pipeline.New(hosttest.Start(b, []config.Plugin{{Name: "cloudcx", Path: bin}}))
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if benchBinary.path != "" {
-		_ = os.RemoveAll(filepath.Dir(benchBinary.path))
-	}
-	os.Exit(code)
-}
+// TestMain removes the plugins the tests built (testenv.Build).
+func TestMain(m *testing.M) { testenv.Main(m) }

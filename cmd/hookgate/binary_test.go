@@ -5,28 +5,15 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
-// binDir holds the hookgate binary built once for the tests that run it as a
-// user would; TestMain removes it.
-var (
-	binDir   string
-	binOnce  sync.Once
-	binPath  string
-	binBuild error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	testenv.RemoveBuilds()
 	if pluginsDir != "" {
 		os.RemoveAll(pluginsDir)
 	}
@@ -37,24 +24,7 @@ func TestMain(m *testing.M) {
 // returns the path of the executable.
 func hookgateBinary(t *testing.T) string {
 	t.Helper()
-	testenv.SkipShort(t, "builds and runs the hookgate binary")
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hookgate-bin")
-		if err != nil {
-			binBuild = err
-			return
-		}
-		binDir = dir
-		binPath = filepath.Join(dir, "hookgate")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binBuild = errors.New("go build: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if binBuild != nil {
-		t.Fatal(binBuild)
-	}
-	return binPath
+	return testenv.Build(t, ".")
 }
 
 // runBinary runs the built hookgate with args in dir (empty: the package

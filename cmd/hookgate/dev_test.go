@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -90,22 +89,12 @@ func TestHTTPSRefusalNamesTheSetting(t *testing.T) {
 
 func call(t *testing.T, method, url, tok, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(context.Background(), method, url, strings.NewReader(body))
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	r := testenv.Do(t, method, url, tok, body)
 	var v any
-	if json.Unmarshal(b, &v) != nil {
-		t.Fatalf("%s %s answered non-JSON: %s", method, url, b)
+	if json.Unmarshal(r.Body, &v) != nil {
+		t.Fatalf("%s %s answered non-JSON: %s", method, url, r.Body)
 	}
-	return resp.StatusCode, string(b)
+	return r.Status, string(r.Body)
 }
 
 // nonLoopbackIP is an IPv4 address of this machine other than loopback, or

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,11 +19,7 @@ import (
 // without a restart, and GET /v1/plugins reports the reload, with the
 // settings that changed but need a restart.
 func TestSIGHUPReloadsThePluginsOfTheConfigFile(t *testing.T) {
-	testenv.SkipShort(t, "builds a plugin and serves a whole hookgate")
-	bin := filepath.Join(t.TempDir(), "faulty")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../plugins/host/testdata/faulty").CombinedOutput(); err != nil {
-		t.Fatalf("build the test plugin: %v\n%s", err, out)
-	}
+	bin := testenv.Build(t, "../../plugins/host/testdata/faulty")
 	path, addr, _, _ := serveConfig(t, "")
 	cfg, err := config.Load(path)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,41 +23,18 @@ import (
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
-var buildOnce struct {
-	sync.Once
-	path string
-	err  error
-}
-
-// faultyBinary builds testdata/faulty once per test run.
+// faultyBinary builds testdata/faulty once per test run; a child test
+// process is handed its parent's build (a child is killed, so it could not
+// remove one of its own).
 func faultyBinary(t testing.TB) string {
 	t.Helper()
-	testenv.SkipShort(t, "builds and runs a plugin process")
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hookgate-faulty-")
-		if err != nil {
-			buildOnce.err = err
-			return
-		}
-		buildOnce.path = filepath.Join(dir, "faulty")
-		out, err := exec.Command("go", "build", "-o", buildOnce.path, "./testdata/faulty").CombinedOutput()
-		if err != nil {
-			buildOnce.err = errors.New(string(out))
-		}
-	})
-	if buildOnce.err != nil {
-		t.Fatal(buildOnce.err)
+	if p := os.Getenv("HOOKGATE_TEST_FAULTY"); p != "" {
+		return p
 	}
-	return buildOnce.path
+	return testenv.Build(t, "./testdata/faulty")
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildOnce.path != "" {
-		_ = os.RemoveAll(filepath.Dir(buildOnce.path))
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func startHost(t *testing.T, reg prometheus.Registerer, plugins ...config.Plugin) *Host {
 	t.Helper()
@@ -401,9 +377,8 @@ func TestPluginsDieWithTheHost(t *testing.T) {
 		_, _ = os.Stdout.WriteString("PID " + strconv.Itoa(h.procs[0].pid) + "\n")
 		select {} // wait to be killed
 	}
-	faultyBinary(t) // build before the child needs it
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPluginsDieWithTheHost$")
-	cmd.Env = append(os.Environ(), "HOOKGATE_TEST_HOST_CHILD=1")
+	cmd.Env = append(os.Environ(), "HOOKGATE_TEST_HOST_CHILD=1", "HOOKGATE_TEST_FAULTY="+faultyBinary(t))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

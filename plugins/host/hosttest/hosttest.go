@@ -8,6 +8,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -47,16 +49,38 @@ func Start(tb testing.TB, plugins []config.Plugin, opts ...host.Option) *host.Ho
 // loaded as the plugin name, with the given plugin settings.
 func Pipeline(tb testing.TB, name, pkg string, settings map[string]string) *pipeline.Pipeline {
 	tb.Helper()
-	bin := Build(tb, pkg)
+	testenv.SkipShort(tb, "builds and runs a plugin")
+	bin := plugintest.Build(tb, pkg)
 	return pipeline.New(Start(tb, []config.Plugin{{Name: name, Path: bin, Settings: settings}}))
 }
 
-// Build builds the Go main package pkg into a plugin executable
-// (plugintest.Build); the test is skipped under -short.
+// Build builds the Go main package pkg into a plugin executable, once per
+// test process (testenv.Build: the package's TestMain calls testenv.Main);
+// the test is skipped under -short.
 func Build(tb testing.TB, pkg string) string {
 	tb.Helper()
-	testenv.SkipShort(tb, "builds a plugin")
-	return plugintest.Build(tb, pkg)
+	return testenv.Build(tb, pkg)
+}
+
+// Builtin returns the executable of the built-in plugin name
+// (plugins/<name>): bin/plugins/<name> when `make plugins` built it, else
+// one built for this test process (Build). Skipped under -short.
+func Builtin(tb testing.TB, name string) string {
+	tb.Helper()
+	testenv.SkipShort(tb, "runs the "+name+" plugin")
+	for dir, _ := os.Getwd(); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, "bin", "plugins", name)
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+				return p
+			}
+			break
+		}
+		if dir == filepath.Dir(dir) {
+			break
+		}
+	}
+	return Build(tb, "github.com/hookgate/hookgate/plugins/"+name)
 }
 
 // testWriter sends the host's log lines to the test log.
