@@ -3,6 +3,7 @@ package hookgate
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/base64"
 	"time"
 )
 
@@ -37,4 +38,13 @@ func encodeID(prefix string, b *[16]byte) string {
 	var enc [26]byte
 	idEncoding.Encode(enc[:], b[:])
 	return prefix + "_" + string(enc[:])
+}
+
+// NewToken returns a new unguessable token for a URL: 32 bytes (256 bits)
+// from crypto/rand in base64url without padding (43 characters). Incoming
+// webhook URLs and confirmation links carry one.
+func NewToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // never fails: crypto/rand.Read panics rather than return an error
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }

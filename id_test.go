@@ -3,6 +3,7 @@ package hookgate_test
 import (
 	"bytes"
 	"encoding/base32"
+	"encoding/base64"
 	"encoding/binary"
 	"regexp"
 	"strings"
@@ -72,5 +73,17 @@ func BenchmarkNewID(b *testing.B) {
 	b.ReportAllocs()
 	for range b.N {
 		_ = hookgate.NewID("evt")
+	}
+}
+
+func TestNewToken(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		tok := hookgate.NewToken()
+		b, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil || len(b) != 32 || len(tok) != 43 || seen[tok] {
+			t.Fatalf("token %q: not the base64url of 32 new bytes (%v)", tok, err)
+		}
+		seen[tok] = true
 	}
 }

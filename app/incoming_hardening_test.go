@@ -313,7 +313,7 @@ func TestIncomingDenialsAnswerAlikeAndAreRateLimitedAlike(t *testing.T) {
 	on := e.create(admin, map[string]any{"name": "on", "scopes": []string{"crm"}})
 	off := e.create(admin, map[string]any{"name": "off", "scopes": []string{"crm"}, "enabled": false})
 	kinds := []struct{ name, path string }{
-		{"unknown token", "/in/" + incoming.NewToken() + "/crm/v1/x"},
+		{"unknown token", "/in/" + hookgate.NewToken() + "/crm/v1/x"},
 		{"disabled webhook", e.path(off) + "/crm/v1/x"},
 		{"path outside the scopes", e.path(on) + "/tasks/v1/x"},
 	}

@@ -130,7 +130,7 @@ func newProxyOnOwnRedis(t *testing.T) (*incoming.Proxy, *store.Store, *commandCo
 
 func token(t *testing.T) string {
 	t.Helper()
-	return incoming.NewToken()
+	return hookgate.NewToken()
 }
 
 // TestEveryDenialRunsTheSameRedisCommands: an unknown token, a disabled

@@ -8,8 +8,6 @@ package incoming
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"slices"
 	"strings"
 
@@ -35,14 +33,6 @@ type Service struct {
 	MaxPerTenant     int
 	MaxNameLength    int
 	LogEntries       int
-}
-
-// NewToken returns a new URL token: 32 bytes (256 bits) from crypto/rand,
-// base64url without padding (43 characters).
-func NewToken() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:]) // crypto/rand never fails
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // URL is the incoming URL of token.
@@ -110,7 +100,7 @@ func (s *Service) Create(ctx context.Context, tenant, owner string, p *hookgate.
 	if n >= s.MaxPerTenant {
 		return nil, hookgate.Errorf(hookgate.ECONFLICT, "this tenant already has %d incoming webhooks, the most allowed", n)
 	}
-	w.Token = NewToken()
+	w.Token = hookgate.NewToken()
 	if err := s.Store.CreateIncoming(ctx, w); err != nil {
 		return nil, err
 	}
@@ -150,7 +140,7 @@ func (s *Service) Update(ctx context.Context, tenant, id string, p *hookgate.Inc
 
 // Rotate gives the webhook a new token: the old URL stops working at once.
 func (s *Service) Rotate(ctx context.Context, tenant, id string) (*hookgate.IncomingWebhook, error) {
-	return s.change(ctx, tenant, id, &hookgate.IncomingPatch{}, NewToken())
+	return s.change(ctx, tenant, id, &hookgate.IncomingPatch{}, hookgate.NewToken())
 }
 
 // SetEnabled enables or disables the webhook.

@@ -2,8 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,11 +62,7 @@ func (m *Manager) RequestConfirmation(ctx context.Context, w *hookgate.Webhook) 
 	exp := now.Add(ttl)
 	tokens := make([]store.ConfirmToken, len(eps))
 	for i := range eps {
-		var b [32]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return nil, fmt.Errorf("confirmation token: %w", err)
-		}
-		tokens[i] = store.ConfirmToken{Token: base64.RawURLEncoding.EncodeToString(b[:]),
+		tokens[i] = store.ConfirmToken{Token: hookgate.NewToken(),
 			Namespace: w.Tenant, WebhookID: w.ID, EndpointID: eps[i].ID, URL: eps[i].URL}
 	}
 	if err := m.Tokens.Save(ctx, w.ID, tokens, exp, expiredKept); err != nil {
