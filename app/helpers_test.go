@@ -4,13 +4,11 @@ import (
 	"encoding/json"
 	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
-	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/apptest"
 	"github.com/hookgate/hookgate/internal/testenv"
@@ -57,11 +55,7 @@ func (h *harness) restartWith(between func()) {
 
 func (h *harness) token(tenant string, roles ...string) string {
 	h.t.Helper()
-	tok, err := auth.Mint(h.cfg.Auth, hookgate.Principal{Subject: "user-" + tenant, Tenant: tenant, Roles: roles}, time.Hour)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return tok
+	return apptest.Token(h.t, h.cfg.Auth, tenant, roles...)
 }
 
 // response is an answer of the running hookgate, with checks.

@@ -16,21 +16,6 @@ import (
 	"github.com/hookgate/hookgate/receiver"
 )
 
-// maxPerWindow is the most arrivals that fall in any window of length w.
-func maxPerWindow(at []time.Time, w time.Duration) int {
-	at = slices.Clone(at)
-	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
-	most := 0
-	for i := range at {
-		n := 0
-		for j := i; j < len(at) && at[j].Sub(at[i]) < w; j++ {
-			n++
-		}
-		most = max(most, n)
-	}
-	return most
-}
-
 func arrivals(ds []receiver.Delivery) []time.Time {
 	out := make([]time.Time, len(ds))
 	for i, d := range ds {
@@ -95,10 +80,10 @@ func TestRateLimitHoldsAcrossTwoWorkerProcesses(t *testing.T) {
 	at := arrivals(got)
 	// Sends are spaced 100 ms apart; one that reaches the receiver late
 	// lets a window starting at it hold one or two more.
-	if m := maxPerWindow(at, time.Second); m > limit+2 {
+	if m := testenv.MostInWindow(at, time.Second); m > limit+2 {
 		t.Fatalf("%d deliveries arrived within one second; the limit is %d", m, limit)
 	}
-	if m := maxPerWindow(at, 3*time.Second); m > 3*limit+2 {
+	if m := testenv.MostInWindow(at, 3*time.Second); m > 3*limit+2 {
 		t.Fatalf("%d deliveries arrived within three seconds; the limit is %d a second", m, limit)
 	}
 	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
@@ -165,7 +150,7 @@ func TestRateLimitCountsRetriesAndKeepsTheLastOne(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%d of %d requests: %v (a last retry was dropped?)", rec.Count(), 3*n, err)
 	}
-	if m := maxPerWindow(arrivals(got), time.Second); m > limit+2 {
+	if m := testenv.MostInWindow(arrivals(got), time.Second); m > limit+2 {
 		t.Fatalf("%d requests, retries included, within one second; the limit is %d", m, limit)
 	}
 	testenv.Eventually(t, 10*time.Second, "every delivery succeeded at its third attempt", func() bool {

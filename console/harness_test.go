@@ -19,9 +19,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
-	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/apptest"
 	"github.com/hookgate/hookgate/internal/testenv"
@@ -66,11 +64,7 @@ func (s *server) requireRoute(route string) {
 
 func (s *server) token(tenant string, roles ...string) string {
 	s.t.Helper()
-	tok, err := auth.Mint(s.cfg.Auth, hookgate.Principal{Subject: "user-" + tenant, Tenant: tenant, Roles: roles}, time.Hour)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return tok
+	return apptest.Token(s.t, s.cfg.Auth, tenant, roles...)
 }
 
 // api calls the JSON API and decodes the answer into out (when not nil).

@@ -12,9 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/apptest"
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
@@ -142,11 +141,7 @@ func (h *hookgateProc) kill() {
 }
 
 func (h *hookgateProc) token(tenant string, roles ...string) string {
-	tok, err := auth.Mint(h.cfg.Auth, hookgate.Principal{Subject: "u", Tenant: tenant, Roles: roles}, time.Hour)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return tok
+	return apptest.Token(h.t, h.cfg.Auth, tenant, roles...)
 }
 
 // call sends a JSON request and decodes a JSON answer into out (may be nil).

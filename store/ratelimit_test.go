@@ -20,20 +20,6 @@ func rateLimiter(t *testing.T) (*RateLimiter, *redis.Client) {
 	return NewRateLimiter(rdb, prefix), rdb
 }
 
-// maxInWindow is the most times of sends that fall in any window of length w.
-func maxInWindow(sends []time.Time, w time.Duration) int {
-	slices.SortFunc(sends, func(a, b time.Time) int { return a.Compare(b) })
-	most := 0
-	for i := range sends {
-		n := 0
-		for j := i; j < len(sends) && sends[j].Sub(sends[i]) < w; j++ {
-			n++
-		}
-		most = max(most, n)
-	}
-	return most
-}
-
 // TestRateLimitSpacesABurstAndKeepsReservations drives the script on a fake
 // clock the way the queue does: 50 deliveries to a 5/s endpoint arrive at
 // once, each is told when to come back, comes back then (not before), and is
@@ -84,7 +70,7 @@ func TestRateLimitSpacesABurstAndKeepsReservations(t *testing.T) {
 	if len(due) > 0 || len(sends) != n {
 		t.Fatalf("%d sent, %d still waiting after 11 s", len(sends), len(due))
 	}
-	if m := maxInWindow(sends, time.Second); m > rate {
+	if m := testenv.MostInWindow(sends, time.Second); m > rate {
 		t.Fatalf("%d sends in one second, limit %d", m, rate)
 	}
 	// The next delivery gets the time after the burst's last one.

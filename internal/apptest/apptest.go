@@ -14,7 +14,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
+	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/testenv"
 )
@@ -103,4 +105,15 @@ func (s *Server) Restart(between func()) {
 		s.tb.Fatal(err)
 	}
 	s.run(ln)
+}
+
+// Token mints an hour's token of the user "user-<tenant>" of tenant with
+// roles, signed with the auth settings a.
+func Token(tb testing.TB, a config.Auth, tenant string, roles ...string) string {
+	tb.Helper()
+	tok, err := auth.Mint(a, hookgate.Principal{Subject: "user-" + tenant, Tenant: tenant, Roles: roles}, time.Hour)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tok
 }

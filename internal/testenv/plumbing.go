@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -73,4 +74,20 @@ func FreePort(tb testing.TB) int {
 func FreeAddr(tb testing.TB) string {
 	tb.Helper()
 	return "127.0.0.1:" + strconv.Itoa(FreePort(tb))
+}
+
+// MostInWindow is the most of times that fall in any window of length w
+// (a rate limit's promise: never more than the limit in any second).
+func MostInWindow(times []time.Time, w time.Duration) int {
+	times = slices.Clone(times)
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	most := 0
+	for i := range times {
+		n := 0
+		for j := i; j < len(times) && times[j].Sub(times[i]) < w; j++ {
+			n++
+		}
+		most = max(most, n)
+	}
+	return most
 }
