@@ -3,8 +3,10 @@ package lifecycle_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/lifecycle"
 	"github.com/hookgate/hookgate/publish"
+	"github.com/hookgate/hookgate/queue"
 	"github.com/hookgate/hookgate/store"
 )
 
@@ -295,4 +298,63 @@ func (u *lifecycleUnit) counter(t *testing.T, name string) float64 {
 	}
 	t.Fatalf("no metric %s", name)
 	return 0
+}
+
+// Hold re-reads the webhook: a paused or auto-paused one keeps every
+// delivery in its own list; an active one keeps, per endpoint, those of
+// endpoints still to confirm and hands back the deliverable ones (the
+// caller's view was stale, so the tenant's index is dropped); a deleted or
+// disabled webhook, or a disabled endpoint, keeps nothing.
+func TestHoldKeepsOnlyWhatIsNotToGoOutNow(t *testing.T) {
+	paused := activeHook("wh_paused", "ep_1")
+	paused.Status = hookgate.StatusPaused
+	confirming := activeHook("wh_confirming", "ep_ok", "ep_wait", "ep_off")
+	confirming.Endpoints[1].Confirmation = hookgate.ConfirmationPending
+	confirming.Endpoints[2].Enabled = false
+	disabled := activeHook("wh_disabled", "ep_1")
+	disabled.Enabled = false
+	u := newLifecycleUnit(paused, confirming, disabled)
+	rdb := testenv.Redis(t)
+	u.m.Held = store.NewHeld(rdb, testenv.KeyPrefix(t, rdb, "hgunit"), 100)
+	ctx := context.Background()
+	tasks := func(w *hookgate.Webhook, eps ...string) []*hookgate.Task {
+		var ds []*hookgate.Task
+		for _, ep := range eps {
+			ds = append(ds, &hookgate.Task{ID: "dl_" + w.ID + ep, Namespace: "acme", WebhookID: w.ID, EndpointID: ep,
+				Event: hookgate.Event{ID: "evt_1", Type: "deal.won", Tenant: "acme", Data: []byte(`{}`)}})
+		}
+		return ds
+	}
+	// The caller saw the paused webhook as active: the store's status wins.
+	stale := fakes.Clone(paused)
+	stale.Status = hookgate.StatusActive
+	if err := u.m.Hold(ctx, stale, tasks(paused, "ep_1", "ep_1")); err != nil {
+		t.Fatal(err)
+	}
+	err := u.m.Hold(ctx, confirming, tasks(confirming, "ep_ok", "ep_wait", "ep_off", "ep_gone"))
+	var de *queue.DeliverableError
+	if !errors.As(err, &de) || !errors.Is(err, queue.ErrWebhookActive) || len(de.Deliveries) != 1 || de.Deliveries[0].EndpointID != "ep_ok" {
+		t.Fatalf("hold on an active webhook: %v, want ep_ok's delivery handed back", err)
+	}
+	if len(u.invalidated) != 1 {
+		t.Fatalf("invalidated %v, want the tenant once (its view was stale)", u.invalidated)
+	}
+	for _, w := range []*hookgate.Webhook{disabled, activeHook("wh_deleted", "ep_1")} {
+		if err := u.m.Hold(ctx, w, tasks(w, "ep_1")); err != nil {
+			t.Fatalf("hold for %s: %v", w.ID, err)
+		}
+	}
+	counts, err := u.m.HeldCounts(ctx, []string{"wh_paused", "wh_confirming", "wh_disabled", "wh_deleted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{2, 1, 0, 0}; !slices.Equal(counts, want) {
+		t.Fatalf("held %v, want %v", counts, want)
+	}
+	if eps, err := u.m.Held.Endpoints(ctx, "wh_confirming"); err != nil || !slices.Equal(eps, []string{"ep_wait"}) {
+		t.Fatalf("endpoints holding: %v, %v; want ep_wait", eps, err)
+	}
+	if n := u.counter(t, "hookgate_held_events_total"); n != 3 {
+		t.Fatalf("held counter %g, want 3", n)
+	}
 }
