@@ -49,7 +49,12 @@ func (h *harness) restart() { h.restartWith(nil) }
 // restartWith is restart running between (when not nil) while no hookgate runs.
 func (h *harness) restartWith(between func()) {
 	h.t.Helper()
-	h.srv.Restart(between)
+	h.srv.Restart(func() {
+		if between != nil {
+			between()
+		}
+		h.srv.Cfg = h.cfg // between may change the next start's configuration
+	})
 	h.app, h.base = h.srv.App, h.srv.Base
 }
 

@@ -86,8 +86,9 @@ func (s *Server) run(ln net.Listener) {
 }
 
 // Restart stops hookgate cleanly, runs between (when not nil) while none
-// runs, and starts a new one of the same deployment (configuration, Redis
-// prefix, log) on a new port.
+// runs, and starts a new one with Cfg (which between may change: the same
+// deployment, unless it changes the Redis prefix) and the same log, on a
+// new port.
 func (s *Server) Restart(between func()) {
 	s.tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
