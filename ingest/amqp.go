@@ -26,17 +26,9 @@ type AMQP struct {
 // Run consumes until ctx ends. Unacknowledged messages (in flight when it
 // stops or the process dies) are delivered again by the broker.
 func (a *AMQP) Run(ctx context.Context) error {
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := a.consume(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		a.Logger.Warn("ingest: amqp connection lost; reconnecting", "queue", a.Queue, "err", err, "retry_in", backoff.String())
-		sleep(ctx, backoff)
-		backoff = min(backoff*2, 10*time.Second)
-	}
-	return nil
+	return runAgain(ctx, a.consume, func(err error, wait time.Duration) {
+		a.Logger.Warn("ingest: amqp connection lost; reconnecting", "queue", a.Queue, "err", err, "retry_in", wait.String())
+	})
 }
 
 func (a *AMQP) consume(ctx context.Context) error {

@@ -165,6 +165,29 @@ func (m *Metrics) count(source string, o Outcome) {
 }
 
 // sleep waits d or until ctx ends.
+// runAgain runs consume until ctx ends, starting it again after it stops,
+// with a backoff from 100 ms doubling to 10 s; a run that lasted a minute
+// or more was healthy, so the next wait starts from 100 ms again. stopped
+// is told each stop and the wait before the next run.
+func runAgain(ctx context.Context, consume func(context.Context) error, stopped func(err error, wait time.Duration)) error {
+	const first, most = 100 * time.Millisecond, 10 * time.Second
+	backoff := first
+	for ctx.Err() == nil {
+		began := time.Now()
+		err := consume(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(began) >= time.Minute {
+			backoff = first
+		}
+		stopped(err, backoff)
+		sleep(ctx, backoff)
+		backoff = min(backoff*2, most)
+	}
+	return nil
+}
+
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()

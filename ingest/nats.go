@@ -31,17 +31,9 @@ type NATS struct {
 // Run consumes until ctx ends; the NATS client reconnects by itself, and
 // Run retries the set-up (stream, consumer) until it succeeds.
 func (n *NATS) Run(ctx context.Context) error {
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := n.consume(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		n.Logger.Warn("ingest: nats consumer stopped; starting again", "subject", n.Subject, "err", err, "retry_in", backoff.String())
-		sleep(ctx, backoff)
-		backoff = min(backoff*2, 10*time.Second)
-	}
-	return nil
+	return runAgain(ctx, n.consume, func(err error, wait time.Duration) {
+		n.Logger.Warn("ingest: nats consumer stopped; starting again", "subject", n.Subject, "err", err, "retry_in", wait.String())
+	})
 }
 
 func (n *NATS) consume(ctx context.Context) error {
