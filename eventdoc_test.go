@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/eventschema"
+	"github.com/hookgate/hookgate/internal/eventschema"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/events.md from events.yaml")

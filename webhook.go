@@ -12,7 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/hookgate/hookgate/filter"
+	"github.com/hookgate/hookgate/internal/filter"
 )
 
 // WebhookStatus is the delivery state of an outgoing webhook.

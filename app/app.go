@@ -21,21 +21,21 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
-	"github.com/hookgate/hookgate/eventschema"
+	"github.com/hookgate/hookgate/deliver"
 	"github.com/hookgate/hookgate/gateway"
 	"github.com/hookgate/hookgate/incoming"
+	"github.com/hookgate/hookgate/ingest"
+	"github.com/hookgate/hookgate/internal/eventschema"
+	"github.com/hookgate/hookgate/internal/netguard"
+	"github.com/hookgate/hookgate/internal/ownertoken"
+	"github.com/hookgate/hookgate/internal/sender"
+	"github.com/hookgate/hookgate/internal/store"
+	"github.com/hookgate/hookgate/internal/transformation"
 	"github.com/hookgate/hookgate/lifecycle"
-	"github.com/hookgate/hookgate/netguard"
-	"github.com/hookgate/hookgate/outgoing"
-	"github.com/hookgate/hookgate/ownertoken"
-	"github.com/hookgate/hookgate/pipeline"
 	"github.com/hookgate/hookgate/plugins/host"
-	"github.com/hookgate/hookgate/publish"
 	"github.com/hookgate/hookgate/queue"
-	"github.com/hookgate/hookgate/sender"
-	"github.com/hookgate/hookgate/store"
-	"github.com/hookgate/hookgate/subs"
-	"github.com/hookgate/hookgate/transformation"
+	"github.com/hookgate/hookgate/render"
+	"github.com/hookgate/hookgate/webhooks"
 )
 
 // App is a running hookgate.
@@ -45,11 +45,11 @@ type App struct {
 	Redis    redis.UniversalClient
 	Registry *prometheus.Registry
 	Store    *store.Store
-	Index    *subs.Index
+	Index    *ingest.Index
 	Log      *store.DeliveryLog
-	Worker   *queue.Worker
+	Worker   *deliver.Worker
 	Plugins  *host.Host
-	Pipeline *pipeline.Pipeline
+	Pipeline *render.Pipeline
 	Gateway  *gateway.Server
 	// Lifecycle pauses, resumes, auto-pauses, confirms and rotates webhooks,
 	// and holds the events of webhooks that are not active.
@@ -72,7 +72,7 @@ type App struct {
 	ingestWG     sync.WaitGroup
 
 	queueName string
-	writer    *queue.LogWriter
+	writer    *deliver.LogWriter
 	server    *queue.Server
 	client    *queue.Client
 	cancel    context.CancelFunc
@@ -108,12 +108,12 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("delivery.allowed_cidrs: %w", err)
 	}
-	a.Index = subs.New(st, a.Redis, st.ChangesChannel(), 30*time.Second)
+	a.Index = ingest.NewIndex(st, a.Redis, st.ChangesChannel(), 30*time.Second)
 	a.Log = store.NewDeliveryLog(a.Redis, cfg.Redis.Prefix, cfg.Delivery.LogMaxEntries, cfg.Delivery.LogMaxAge.D())
-	a.writer = queue.NewLogWriter(a.Log, 2, 256, time.Millisecond)
-	metrics := queue.NewMetrics(a.Registry)
+	a.writer = deliver.NewLogWriter(a.Log, 2, 256, time.Millisecond)
+	metrics := deliver.NewMetrics(a.Registry)
 	d := cfg.Delivery
-	policy := queue.Policy{
+	policy := deliver.Policy{
 		RetryDelays: durations(d.RetryDelays), Jitter: d.RetryJitter, RetryAfterMax: d.RetryAfterMax.D(),
 		GonePolicy: d.GonePolicy, Timeout: d.Timeout.D(), EndpointLimit: d.EndpointInFlight,
 		MaxRequestBody: d.MaxRequestBody, MaxResponseBody: d.MaxResponseBody, PluginWaitMax: d.PluginWaitMax.D(),
@@ -123,20 +123,20 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("plugins: %w", err)
 	}
 	a.Plugins = plugins
-	a.Pipeline = pipeline.New(plugins)
+	a.Pipeline = render.New(plugins)
 	if t := cfg.Transformations; t.Enabled {
 		a.Pipeline.WithTransformations(transformation.New(transformation.Limits{
 			Timeout: t.Timeout.D(), MaxSource: t.MaxSource, MaxOutput: t.MaxOutput, MaxMemory: int64(t.MaxMemory)}))
 	}
 	renderer := hookgate.Renderer(a.Pipeline)
-	a.Worker = &queue.Worker{
+	a.Worker = &deliver.Worker{
 		Webhooks: a.Index, Renderer: renderer, Log: a.writer, Policy: policy, Metrics: metrics, Logger: logger,
 		Limiter: store.NewRateLimiter(a.Redis, cfg.Redis.Prefix),
 		Sender: sender.New(sender.Config{Guard: guard, Timeout: d.Timeout.D(), MaxResponseBody: d.MaxResponseBody,
 			UserAgent: hookgate.UserAgent(), MaxIdleConnsPerHost: d.EndpointInFlight}),
 	}
 	a.client = queue.NewClient(a.Redis, a.queueName, d.MaxTimeout.D()+d.PluginWaitMax.D()+30*time.Second)
-	pub := &publish.Publisher{
+	pub := &ingest.Publisher{
 		Catalogue: cat, Matcher: a.Index, Queue: a.client, Idempotency: store.NewIdempotency(a.Redis, cfg.Redis.Prefix, cfg.Events.IdempotencyTTL.D()),
 		MaxPayload: cfg.Events.MaxPayload, MaxFanout: d.MaxFanout, Retries: policy.Retries, Now: time.Now,
 		Accepted: func(events, deliveries int) {
@@ -168,10 +168,10 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	}
 	a.Worker.Lifecycle = a.Lifecycle
 	pub.Holder = a.Lifecycle
-	rules := outgoing.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform)
+	rules := webhooks.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform)
 	rules.FormatUnavailable = a.Pipeline.FormatUnavailable
 	rules.EventTypes, rules.FormatAllowsHTTP = a.Pipeline.EventTypes, a.Pipeline.AllowsHTTP
-	svc := &outgoing.Service{Store: st, Counter: st, MaxPerTenant: cfg.Webhooks.MaxPerTenant, NewID: hookgate.NewID,
+	svc := &webhooks.Service{Store: st, Counter: st, MaxPerTenant: cfg.Webhooks.MaxPerTenant, NewID: hookgate.NewID,
 		Rules:             rules,
 		NeedsConfirmation: a.Pipeline.NeedsConfirmation, Confirmer: a.Lifecycle, Held: a.Lifecycle, Logger: logger,
 		Invalidate: a.Index.Invalidate}
@@ -182,7 +182,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	deliveries := &outgoing.Deliveries{Webhooks: st, Catalogue: cat, Log: a.Log, Queue: a.client, Worker: a.Worker,
+	deliveries := &webhooks.Deliveries{Webhooks: st, Catalogue: cat, Log: a.Log, Queue: a.client, Worker: a.Worker,
 		AllowHTTP: d.AllowHTTP, FormatAllowsHTTP: a.Pipeline.AllowsHTTP, EventTypes: a.Pipeline.EventTypes, NewID: hookgate.NewID, Logger: logger}
 	deps := gateway.Deps{
 		Incoming: inSvc, IncomingProxy: proxy, JWKS: a.Signer.JWKS(),
@@ -394,5 +394,5 @@ func (a *App) transformationPreview(cat *hookgate.Catalogue, newID func(string) 
 	if a.Pipeline.Transformations() == nil {
 		return nil
 	}
-	return &outgoing.TransformationPreview{Catalogue: cat, Runner: a.Pipeline, Formats: a.Pipeline.HasFormat, NewID: newID}
+	return &webhooks.TransformationPreview{Catalogue: cat, Runner: a.Pipeline, Formats: a.Pipeline.HasFormat, NewID: newID}
 }

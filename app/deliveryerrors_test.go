@@ -13,9 +13,9 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/receiver"
+	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/receiver"
-	"github.com/hookgate/hookgate/store"
 )
 
 // What a recorded delivery error must never show a tenant admin: an IPv4

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/receiver"
 )
 
 // An endpoint URL is stored exactly as it was validated: surrounding

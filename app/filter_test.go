@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/receiver"
 )
 
 // TestFilterLetsOnlyMatchingEventsThrough: a webhook's content filter is

@@ -6,9 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/deliver"
+	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/queue"
-	"github.com/hookgate/hookgate/receiver"
 )
 
 // TestEndpointHeadersAreSentSealedAndHidden: an endpoint's custom headers
@@ -52,7 +53,7 @@ func TestEndpointHeadersAreSentSealedAndHidden(t *testing.T) {
 	}
 
 	// A test send to the saved endpoint carries them too.
-	var tr struct{ Data []queue.TestResult }
+	var tr struct{ Data []hookgate.TestResult }
 	h.do("POST", "/v1/webhooks/"+w.ID+"/test", admin, map[string]any{"endpoint_id": w.Endpoints[0].ID}).must(t, 200).json(t, &tr)
 	got, err = withKey.WaitFor(testenv.Context(t), 2)
 	if err != nil {
@@ -95,7 +96,7 @@ func TestEndpointHeadersAreSentSealedAndHidden(t *testing.T) {
 	}
 	h.do("GET", "/v1/deliveries/"+list[len(list)-1].ID, admin, nil).must(t, 200).json(t, &dv)
 	rh := dv.AttemptLog[0].RequestHeaders
-	if rh["X-Api-Key"] != queue.HiddenHeaderValue || rh["Authorization"] != queue.HiddenHeaderValue {
+	if rh["X-Api-Key"] != deliver.HiddenHeaderValue || rh["Authorization"] != deliver.HiddenHeaderValue {
 		t.Fatalf("logged request headers %v", rh)
 	}
 

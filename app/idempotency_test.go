@@ -22,10 +22,10 @@ import (
 
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/ingest"
+	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/publish"
 	"github.com/hookgate/hookgate/queue"
-	"github.com/hookgate/hookgate/receiver"
 )
 
 // outagePublisher publishes events with unique Idempotency-Keys at a fixed
@@ -328,7 +328,7 @@ func TestRefusedEventsRetriedWithTheirKeyAreDeliveredAcrossRedisRestarts(t *test
 				lost = append(lost, desc)
 				// Where its tasks are, to tell a lost task from a late one.
 				for _, ep := range w.Endpoints {
-					id := publish.DeliveryID("acme", answers[n].ID, w.ID, ep.ID)
+					id := ingest.DeliveryID("acme", answers[n].ID, w.ID, ep.ID)
 					if ti, err := insp.GetTaskInfo(queueName, id); err != nil {
 						t.Logf("event %d, endpoint %s: task %s: %v", n, ep.URL, id, err)
 					} else {

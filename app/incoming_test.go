@@ -22,8 +22,8 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/ownertoken"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/ownertoken"
 )
 
 const deniedBody = `{"errors":{"text":["Access is denied!"]},"status":true}`

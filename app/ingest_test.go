@@ -10,9 +10,9 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/queue"
-	"github.com/hookgate/hookgate/receiver"
 )
 
 // queued is how many delivery tasks the harness's queue holds in any state.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/receiver"
 )
 
 // The delivery log keeps each sent body up to delivery.max_request_body and

@@ -12,8 +12,8 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/receiver"
 )
 
 func arrivals(ds []receiver.Delivery) []time.Time {

@@ -13,9 +13,9 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
+	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/queue"
-	"github.com/hookgate/hookgate/receiver"
 )
 
 // flakyReceiver answers 503 to events whose data has "fail": true and to

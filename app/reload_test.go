@@ -12,9 +12,9 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/plugins/host"
-	"github.com/hookgate/hookgate/receiver"
 )
 
 // versionedFaulty is the host's test plugin: format "faulty", reporting

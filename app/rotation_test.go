@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/receiver"
 )
 
 // rotateOnce posts one rotation and returns the status and body; safe to

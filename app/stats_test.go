@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/receiver"
 )
 
 type statsAnswer struct {

@@ -9,10 +9,10 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/plugins/host"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
-	"github.com/hookgate/hookgate/receiver"
 )
 
 // withBuiltinPlugins runs hookgate with the real cloudcx, ucrm and uspacy

@@ -9,7 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/hookgate/hookgate/netguard"
+	"github.com/hookgate/hookgate/internal/netguard"
 )
 
 // FuzzConfigLoad loads arbitrary YAML (no environment) as `hookgate serve

@@ -13,7 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/hookgate/hookgate/receiver"
+	"github.com/hookgate/hookgate/internal/receiver"
 )
 
 type webhookJSON struct {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/hookgate/hookgate/receiver"
+	"github.com/hookgate/hookgate/internal/receiver"
 )
 
 // TestConsoleEditsEndpointHeaders: the webhook page names an endpoint's

@@ -8,7 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/hookgate/hookgate/receiver"
+	"github.com/hookgate/hookgate/internal/receiver"
 )
 
 // noSideScroll is true when the page fits the viewport's width.

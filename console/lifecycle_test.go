@@ -8,7 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/hookgate/hookgate/receiver"
+	"github.com/hookgate/hookgate/internal/receiver"
 )
 
 // TestConsolePausesResumesAndRotates drives the lifecycle actions of issue 5

@@ -12,8 +12,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/receiver"
 )
 
 // TestConsoleShowsHealthChartAndAutoPause drives the list and the webhook

@@ -11,7 +11,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
-	"github.com/hookgate/hookgate/store"
+	"github.com/hookgate/hookgate/internal/store"
 )
 
 // TestConsoleLoginLinkSignsInOnceAndLeavesNoTokenInTheURL follows a

@@ -8,21 +8,20 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/outgoing"
-	"github.com/hookgate/hookgate/queue"
-	"github.com/hookgate/hookgate/store"
+	"github.com/hookgate/hookgate/internal/store"
+	"github.com/hookgate/hookgate/webhooks"
 )
 
 // DeliveryService serves the delivery log, retries and test sends
-// (implemented by outgoing.Deliveries).
+// (implemented by webhooks.Deliveries).
 type DeliveryService interface {
 	ListDeliveries(ctx context.Context, ns string, f hookgate.DeliveryFilter) ([]*hookgate.Delivery, string, error)
 	FindDelivery(ctx context.Context, ns, id string) (*store.StoredDelivery, error)
 	RetryDelivery(ctx context.Context, ns, id string) (*store.StoredDelivery, error)
-	RecoverWebhook(ctx context.Context, ns, id string, req outgoing.RecoverRequest) (*outgoing.Recovery, error)
-	TestWebhook(ctx context.Context, ns, id string, req outgoing.TestRequest) ([]queue.TestResult, error)
-	TestURLs(ctx context.Context, ns string, req outgoing.TestRequest, secret string) ([]queue.TestResult, error)
-	Preview(ctx context.Context, ns, id, eventType string, data json.RawMessage) (*queue.Preview, error)
+	RecoverWebhook(ctx context.Context, ns, id string, req webhooks.RecoverRequest) (*webhooks.Recovery, error)
+	TestWebhook(ctx context.Context, ns, id string, req webhooks.TestRequest) ([]hookgate.TestResult, error)
+	TestURLs(ctx context.Context, ns string, req webhooks.TestRequest, secret string) ([]hookgate.TestResult, error)
+	Preview(ctx context.Context, ns, id, eventType string, data json.RawMessage) (*hookgate.Preview, error)
 }
 
 type deliveryPage struct {
@@ -75,7 +74,7 @@ func (s *Server) recoverWebhook(c *fiber.Ctx) error {
 	if err != nil {
 		return s.writeError(c, err)
 	}
-	var req outgoing.RecoverRequest
+	var req webhooks.RecoverRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return s.writeError(c, err)
 	}
@@ -87,7 +86,7 @@ func (s *Server) recoverWebhook(c *fiber.Ctx) error {
 }
 
 type testResults struct {
-	Data []queue.TestResult `json:"data"`
+	Data []hookgate.TestResult `json:"data"`
 }
 
 func (s *Server) testWebhook(c *fiber.Ctx) error {
@@ -95,7 +94,7 @@ func (s *Server) testWebhook(c *fiber.Ctx) error {
 	if err != nil {
 		return s.writeError(c, err)
 	}
-	var req outgoing.TestRequest
+	var req webhooks.TestRequest
 	if err := decodeOptionalJSON(c, &req); err != nil {
 		return s.writeError(c, err)
 	}
@@ -127,7 +126,7 @@ func (s *Server) testURLs(c *fiber.Ctx) error {
 	if in.Format != "" && !s.formats(in.Format) {
 		return s.writeError(c, hookgate.FieldError("format", "unknown format %q", in.Format))
 	}
-	rs, err := s.deliveries.TestURLs(c.UserContext(), ns, outgoing.TestRequest{URLs: in.URLs, Headers: in.Headers, Format: in.Format, Events: in.Events}, in.Secret)
+	rs, err := s.deliveries.TestURLs(c.UserContext(), ns, webhooks.TestRequest{URLs: in.URLs, Headers: in.Headers, Format: in.Format, Events: in.Events}, in.Secret)
 	if err != nil {
 		return s.writeError(c, err)
 	}

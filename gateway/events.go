@@ -9,19 +9,19 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/publish"
+	"github.com/hookgate/hookgate/ingest"
 )
 
 // EventPublisher accepts events (implemented by package publish).
 type EventPublisher interface {
-	Validate(in *publish.Input) error
-	Publish(ctx context.Context, tenant string, ins []publish.Input, idemKey string) ([]publish.Result, error)
+	Validate(in *ingest.Input) error
+	Publish(ctx context.Context, tenant string, ins []ingest.Input, idemKey string) ([]ingest.Result, error)
 }
 
 const maxIdempotencyKey = 255
 
 func (s *Server) publishEvent(c *fiber.Ctx) error {
-	var in publish.Input
+	var in ingest.Input
 	if err := decodeJSON(c, &in); err != nil {
 		return s.writeError(c, err)
 	}
@@ -38,7 +38,7 @@ func (s *Server) publishEvent(c *fiber.Ctx) error {
 	if err := s.publisher.Validate(&in); err != nil {
 		return s.writeError(c, err)
 	}
-	rs, err := s.publisher.Publish(c.UserContext(), principal(c).Tenant, []publish.Input{in}, key)
+	rs, err := s.publisher.Publish(c.UserContext(), principal(c).Tenant, []ingest.Input{in}, key)
 	if err != nil {
 		return s.writeError(c, err)
 	}
@@ -46,11 +46,11 @@ func (s *Server) publishEvent(c *fiber.Ctx) error {
 }
 
 type batchInput struct {
-	Events []publish.Input `json:"events"`
+	Events []ingest.Input `json:"events"`
 }
 
 type batchResult struct {
-	Data []publish.Result `json:"data"`
+	Data []ingest.Result `json:"data"`
 }
 
 func (s *Server) publishBatch(c *fiber.Ctx) error {

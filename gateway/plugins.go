@@ -7,8 +7,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/outgoing"
 	"github.com/hookgate/hookgate/plugins/host"
+	"github.com/hookgate/hookgate/webhooks"
 )
 
 // PluginLister reports the loaded plugins and their health.
@@ -87,7 +87,7 @@ func (s *Server) previewTransformation(c *fiber.Ctx) error {
 	if err != nil {
 		return s.writeError(c, err)
 	}
-	var in outgoing.TransformationPreviewInput
+	var in webhooks.TransformationPreviewInput
 	if err := decodeJSON(c, &in); err != nil {
 		return s.writeError(c, err)
 	}

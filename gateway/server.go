@@ -17,7 +17,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/console"
-	"github.com/hookgate/hookgate/outgoing"
+	"github.com/hookgate/hookgate/webhooks"
 )
 
 // TokenVerifier turns a bearer token into a verified principal.
@@ -63,9 +63,9 @@ type Deps struct {
 }
 
 // TransformationPreviewer runs an unsaved inline transformation on an
-// example event (outgoing.TransformationPreview).
+// example event (webhooks.TransformationPreview).
 type TransformationPreviewer interface {
-	Run(ctx context.Context, ns string, in *outgoing.TransformationPreviewInput) (*outgoing.TransformationPreviewResult, error)
+	Run(ctx context.Context, ns string, in *webhooks.TransformationPreviewInput) (*webhooks.TransformationPreviewResult, error)
 }
 
 // Server is the Fiber app with its dependencies.

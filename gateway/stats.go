@@ -7,7 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/store"
+	"github.com/hookgate/hookgate/internal/store"
 )
 
 // StatsService aggregates the delivery log for the console's pictures

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/store"
+	"github.com/hookgate/hookgate/internal/store"
 )
 
 // LogAppender writes request log entries in batches (implemented by store.Store).

@@ -15,8 +15,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/ownertoken"
-	"github.com/hookgate/hookgate/pipeline"
+	"github.com/hookgate/hookgate/internal/ownertoken"
+	"github.com/hookgate/hookgate/render"
 )
 
 // Lookuper finds the route of a token and takes one request from its rate
@@ -25,9 +25,9 @@ type Lookuper interface {
 	Lookup(ctx context.Context, token string, rate float64, burst int) (*hookgate.IncomingRoute, bool, time.Duration, error)
 }
 
-// Transformer runs incoming transforms (implemented by pipeline.Pipeline).
+// Transformer runs incoming transforms (implemented by render.Pipeline).
 type Transformer interface {
-	TransformIncoming(ctx context.Context, plugin string, req pipeline.IncomingRequest) (*pipeline.IncomingResult, error)
+	TransformIncoming(ctx context.Context, plugin string, req render.IncomingRequest) (*render.IncomingResult, error)
 }
 
 // Recorder keeps request log entries (implemented by LogWriter).
@@ -403,8 +403,8 @@ func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, re
 	}
 	hdr.Del("Content-Encoding") // the plugin reads the decoded body
 	entry.RequestBody = capString(body, p.Limits.LogBodyBytes)
-	res, err := p.Transformer.TransformIncoming(ctx, route.Transform, pipeline.IncomingRequest{
-		Method: req.Method, Path: path, Query: req.Query, Headers: pipeline.HeadersOf(hdr), Body: body,
+	res, err := p.Transformer.TransformIncoming(ctx, route.Transform, render.IncomingRequest{
+		Method: req.Method, Path: path, Query: req.Query, Headers: render.HeadersOf(hdr), Body: body,
 	})
 	if err != nil {
 		if hookgate.ErrorCode(err) == hookgate.EUNAVAILABLE {

@@ -20,9 +20,9 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/incoming"
+	"github.com/hookgate/hookgate/internal/ownertoken"
+	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/ownertoken"
-	"github.com/hookgate/hookgate/store"
 )
 
 // commandCounter is a go-redis hook counting the commands the client sends

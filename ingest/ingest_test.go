@@ -15,7 +15,6 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/publish"
 )
 
 const (
@@ -28,21 +27,21 @@ const (
 // block until its context ends (a process that dies mid-publish).
 type fakePublisher struct {
 	mu       sync.Mutex
-	accepted []publish.Input
+	accepted []Input
 	seen     map[string]bool
 	failN    int  // answer EUNAVAILABLE this many times first
 	block    bool // never answer until ctx ends
 	calls    chan string
 }
 
-func (f *fakePublisher) Validate(in *publish.Input) error {
+func (f *fakePublisher) Validate(in *Input) error {
 	if !strings.Contains(in.Type, ".") {
 		return hookgate.FieldError("type", "unknown event type %q", in.Type)
 	}
 	return nil
 }
 
-func (f *fakePublisher) Publish(ctx context.Context, tenant string, ins []publish.Input, key string) ([]publish.Result, error) {
+func (f *fakePublisher) Publish(ctx context.Context, tenant string, ins []Input, key string) ([]Result, error) {
 	if f.calls != nil {
 		f.calls <- ins[0].ID
 	}
@@ -60,11 +59,11 @@ func (f *fakePublisher) Publish(ctx context.Context, tenant string, ins []publis
 		f.seen = map[string]bool{}
 	}
 	if f.seen[tenant+"/"+ins[0].ID] {
-		return []publish.Result{{ID: ins[0].ID, Duplicate: true}}, nil
+		return []Result{{ID: ins[0].ID, Duplicate: true}}, nil
 	}
 	f.seen[tenant+"/"+ins[0].ID] = true
 	f.accepted = append(f.accepted, ins[0])
-	return []publish.Result{{ID: ins[0].ID, Deliveries: 1}}, nil
+	return []Result{{ID: ins[0].ID, Deliveries: 1}}, nil
 }
 
 func (f *fakePublisher) ids() []string {

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/outgoing"
-	"github.com/hookgate/hookgate/store"
+	"github.com/hookgate/hookgate/internal/store"
+	"github.com/hookgate/hookgate/webhooks"
 )
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
@@ -40,7 +40,7 @@ type ConfirmationMessage struct {
 }
 
 // ConfirmationSent is the outcome of sending the message to one endpoint.
-type ConfirmationSent = outgoing.ConfirmationSent
+type ConfirmationSent = webhooks.ConfirmationSent
 
 // expiredKept is how long tokens are kept past their expiry, so that an
 // expired link gets "expired" rather than "invalid".
@@ -108,7 +108,7 @@ func (m *Manager) sendConfirmation(ctx context.Context, w *hookgate.Webhook, ep 
 }
 
 // Manager starts the handshake of webhooks created unconfirmed.
-var _ outgoing.Confirmer = (*Manager)(nil)
+var _ webhooks.Confirmer = (*Manager)(nil)
 
 // ResendConfirmation sends the confirmation message again to the endpoints
 // of a webhook that wait for their confirmation. Earlier links stay valid

@@ -10,17 +10,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/ingest"
 	"github.com/hookgate/hookgate/lifecycle"
-	"github.com/hookgate/hookgate/publish"
 )
 
 // refusing accepts every operational event as valid, then fails to publish
 // it (the queue is down).
 type refusing struct{ published int }
 
-func (*refusing) Validate(*publish.Input) error { return nil }
+func (*refusing) Validate(*ingest.Input) error { return nil }
 
-func (r *refusing) Publish(context.Context, string, []publish.Input, string) ([]publish.Result, error) {
+func (r *refusing) Publish(context.Context, string, []ingest.Input, string) ([]ingest.Result, error) {
 	r.published++
 	return nil, hookgate.Errorf(hookgate.EUNAVAILABLE, "the queue is unavailable")
 }

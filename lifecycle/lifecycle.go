@@ -3,8 +3,8 @@
 // events webhook.auto_paused and webhook.recovered), the subscription
 // confirmation handshake, and secret rotation. While a webhook is not active
 // its deliveries are held in Redis (see Held) and released, oldest first,
-// when it is active again. It implements queue.Lifecycle and
-// publish.Holder; it does not send deliveries itself (the queue worker
+// when it is active again. It implements deliver.Lifecycle and
+// ingest.Holder; it does not send deliveries itself (the queue worker
 // does) and holds no HTTP types.
 package lifecycle
 
@@ -21,10 +21,10 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
-	"github.com/hookgate/hookgate/publish"
-	"github.com/hookgate/hookgate/queue"
-	"github.com/hookgate/hookgate/sender"
-	"github.com/hookgate/hookgate/store"
+	"github.com/hookgate/hookgate/deliver"
+	"github.com/hookgate/hookgate/ingest"
+	"github.com/hookgate/hookgate/internal/sender"
+	"github.com/hookgate/hookgate/internal/store"
 )
 
 // Enqueuer puts delivery tasks in the queue.
@@ -34,12 +34,12 @@ type Enqueuer interface {
 
 // Publisher publishes the operational events.
 type Publisher interface {
-	Validate(in *publish.Input) error
-	Publish(ctx context.Context, tenant string, ins []publish.Input, idemKey string) ([]publish.Result, error)
+	Validate(in *ingest.Input) error
+	Publish(ctx context.Context, tenant string, ins []ingest.Input, idemKey string) ([]ingest.Result, error)
 }
 
 // MessageSender sends a signed control message to one endpoint (the
-// confirmation request); queue.Worker implements it.
+// confirmation request); deliver.Worker implements it.
 type MessageSender interface {
 	SendMessage(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, id, eventType string, body []byte, extra map[string]string) *sender.Result
 }
@@ -72,8 +72,8 @@ type Manager struct {
 }
 
 var (
-	_ queue.Lifecycle = (*Manager)(nil)
-	_ publish.Holder  = (*Manager)(nil)
+	_ deliver.Lifecycle = (*Manager)(nil)
+	_ ingest.Holder     = (*Manager)(nil)
 )
 
 // Metrics are the lifecycle metrics.
@@ -109,8 +109,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // webhook from the store: a paused or auto-paused webhook keeps them all,
 // in its own list; otherwise each is kept in its endpoint's list while the
 // endpoint waits for its confirmation. If some turn out deliverable (the
-// caller's view was stale) it returns a *queue.DeliverableError with them
-// (errors.Is queue.ErrWebhookActive); if the webhook or endpoint is gone or
+// caller's view was stale) it returns a *hookgate.DeliverableError with them
+// (errors.Is hookgate.ErrWebhookActive); if the webhook or endpoint is gone or
 // disabled they are dropped, as they would be at delivery.
 func (m *Manager) Hold(ctx context.Context, w *hookgate.Webhook, ds []*hookgate.Task) error {
 	cur, err := m.Store.FindWebhookByID(ctx, w.Tenant, w.ID)
@@ -149,7 +149,7 @@ func (m *Manager) Hold(ctx context.Context, w *hookgate.Webhook, ds []*hookgate.
 		if m.Invalidate != nil {
 			m.Invalidate(w.Tenant)
 		}
-		return &queue.DeliverableError{Deliveries: deliver}
+		return &hookgate.DeliverableError{Deliveries: deliver}
 	}
 	return nil
 }
@@ -255,9 +255,9 @@ func (m *Manager) emit(ctx context.Context, w *hookgate.Webhook, typ, msg string
 	if err != nil {
 		return
 	}
-	in := publish.Input{ID: m.NewID("evt"), Type: typ, Data: raw}
+	in := ingest.Input{ID: m.NewID("evt"), Type: typ, Data: raw}
 	if err = m.Publisher.Validate(&in); err == nil {
-		_, err = m.Publisher.Publish(context.WithoutCancel(ctx), w.Tenant, []publish.Input{in}, "")
+		_, err = m.Publisher.Publish(context.WithoutCancel(ctx), w.Tenant, []ingest.Input{in}, "")
 	}
 	if err != nil {
 		m.Logger.Error("operational event not published", "type", typ, "webhook_id", w.ID, "err", err)

@@ -11,9 +11,9 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/lifecycle"
-	"github.com/hookgate/hookgate/store"
 )
 
 // overlapping is the real store, with a hook that runs once right after a

@@ -15,12 +15,11 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/ingest"
 	"github.com/hookgate/hookgate/internal/fakes"
+	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/internal/testenv"
 	"github.com/hookgate/hookgate/lifecycle"
-	"github.com/hookgate/hookgate/publish"
-	"github.com/hookgate/hookgate/queue"
-	"github.com/hookgate/hookgate/store"
 )
 
 // Unit tests of the lifecycle's decisions over an in-memory webhook store
@@ -31,13 +30,13 @@ import (
 // recordingPublisher accepts every operational event and keeps it.
 type recordingPublisher struct {
 	mu     sync.Mutex
-	events []publish.Input
+	events []ingest.Input
 	tenant []string
 }
 
-func (p *recordingPublisher) Validate(*publish.Input) error { return nil }
+func (p *recordingPublisher) Validate(*ingest.Input) error { return nil }
 
-func (p *recordingPublisher) Publish(_ context.Context, tenant string, ins []publish.Input, _ string) ([]publish.Result, error) {
+func (p *recordingPublisher) Publish(_ context.Context, tenant string, ins []ingest.Input, _ string) ([]ingest.Result, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.events = append(p.events, ins...)
@@ -332,8 +331,8 @@ func TestHoldKeepsOnlyWhatIsNotToGoOutNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := u.m.Hold(ctx, confirming, tasks(confirming, "ep_ok", "ep_wait", "ep_off", "ep_gone"))
-	var de *queue.DeliverableError
-	if !errors.As(err, &de) || !errors.Is(err, queue.ErrWebhookActive) || len(de.Deliveries) != 1 || de.Deliveries[0].EndpointID != "ep_ok" {
+	var de *hookgate.DeliverableError
+	if !errors.As(err, &de) || !errors.Is(err, hookgate.ErrWebhookActive) || len(de.Deliveries) != 1 || de.Deliveries[0].EndpointID != "ep_ok" {
 		t.Fatalf("hold on an active webhook: %v, want ep_ok's delivery handed back", err)
 	}
 	if len(u.invalidated) != 1 {

@@ -74,7 +74,7 @@ func (s *Server) HandleRecover(rc Recoverer) {
 		if err := rc.Recover(ctx, &r); err != nil {
 			s.logger.Warn("recover stopped; it runs again from the start of its window", "recover_id", r.ID,
 				"webhook_id", r.WebhookID, "err", err)
-			return &retryError{due: time.Now().Add(5 * time.Second), cause: "recover: " + err.Error()}
+			return &retryIn{delay: 5 * time.Second, cause: "recover: " + err.Error()}
 		}
 		return nil
 	})

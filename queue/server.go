@@ -28,8 +28,8 @@ type Server struct {
 	logger *slog.Logger
 }
 
-// NewServer returns the asynq server for deliveries, handled by wk.
-func NewServer(rdb redis.UniversalClient, cfg ServerConfig, wk *Worker) *Server {
+// NewServer returns the asynq server for deliveries, handed to d.
+func NewServer(rdb redis.UniversalClient, cfg ServerConfig, d Deliverer) *Server {
 	if cfg.ForwardInterval <= 0 {
 		cfg.ForwardInterval = 250 * time.Millisecond
 	}
@@ -38,8 +38,8 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig, wk *Worker) *Server 
 		Queues:                   map[string]int{cfg.Queue: 1},
 		TaskCheckInterval:        cfg.PollInterval,
 		DelayedTaskCheckInterval: cfg.ForwardInterval,
-		RetryDelayFunc:           RetryDelay,
-		IsFailure:                IsFailure,
+		RetryDelayFunc:           retryDelay(d),
+		IsFailure:                isFailure(d),
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		Logger:                   slogAdapter{cfg.Logger},
 		LogLevel:                 asynq.WarnLevel,
@@ -51,7 +51,7 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig, wk *Worker) *Server 
 		},
 	})
 	mux := asynq.NewServeMux()
-	mux.Handle(TypeDelivery, wk)
+	mux.Handle(TypeDelivery, handler{d: d, logger: cfg.Logger})
 	return &Server{srv: srv, mux: mux, logger: cfg.Logger}
 }
 

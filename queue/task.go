@@ -1,7 +1,8 @@
-// Package queue owns hookgate's use of asynq: the task type and its codec
-// (hookgate.Task), enqueueing, the server with its retry schedule, and the
-// delivery handler that renders, signs, sends and records each attempt.
-// Nothing else in hookgate imports asynq.
+// Package queue is hookgate's asynq adapter: the delivery task type and its
+// codec (hookgate.Task), the client that enqueues deliveries, the server
+// whose handler hands each task to the deliverer (package deliver) with
+// asynq's retry count, and the recover task. Nothing else in hookgate
+// imports asynq.
 package queue
 
 // TypeDelivery is the asynq task type of one delivery (one event to one

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookgate/hookgate/bench"
+	"github.com/hookgate/hookgate/internal/bench"
 )
 
 func runBench(args []string, stdout, _ io.Writer) error {

@@ -11,8 +11,8 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/standin"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/standin"
 )
 
 // TestIncomingCallReachesTheStandInCRM is docs/incoming.md's first steps:

@@ -33,10 +33,10 @@ import (
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/receiver"
+	"github.com/hookgate/hookgate/internal/standin"
+	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/plugins/sdk"
-	"github.com/hookgate/hookgate/receiver"
-	"github.com/hookgate/hookgate/standin"
-	"github.com/hookgate/hookgate/store"
 )
 
 func main() {

@@ -12,9 +12,9 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/pipeline"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
+	"github.com/hookgate/hookgate/render"
 )
 
 // goEnv is the Go environment the scaffolded repository builds with: this
@@ -86,7 +86,7 @@ func TestPluginNewBuildsAndPassesItsTest(t *testing.T) {
 	}
 
 	// The binary it built runs under hookgate's own host and pipeline.
-	p := pipeline.New(hosttest.Start(t, []config.Plugin{{Name: "acme-chat", Path: filepath.Join(dir, "bin", "acme-chat")}}))
+	p := render.New(hosttest.Start(t, []config.Plugin{{Name: "acme-chat", Path: filepath.Join(dir, "bin", "acme-chat")}}))
 	ev := &hookgate.Event{ID: "evt_9", Type: "contact.created", Data: json.RawMessage(`{"id":"c1","first_name":"Ada"}`)}
 	pl, err := p.Render(context.Background(), ev, &hookgate.Webhook{ID: "wh_1", Format: "acme-chat"})
 	if err != nil {

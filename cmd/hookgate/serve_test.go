@@ -17,8 +17,8 @@ import (
 
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/store"
 )
 
 // TestServeStopsGracefullyOnSIGTERM runs `hookgate serve` in-process against

@@ -11,8 +11,8 @@ import (
 
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/store"
 )
 
 // TestTokenConsolePrintsAOneTimeLoginLink runs `hookgate token --console`

@@ -14,10 +14,10 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/pipeline"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/plugins/sdk"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
+	"github.com/hookgate/hookgate/render"
 )
 
 // node returns the node executable, or skips the test saying why.
@@ -44,7 +44,7 @@ func TestNodePluginThroughTheHost(t *testing.T) {
 	if !st.Healthy || st.Version != "1.0.0" || len(st.Formats) != 1 || st.Formats[0] != "node-example" {
 		t.Fatalf("status %+v", st)
 	}
-	p := pipeline.New(h)
+	p := render.New(h)
 	ev := &hookgate.Event{ID: "evt_1", Type: "contact.created", Data: json.RawMessage(`{"first_name":"Allen"}`)}
 	pl, err := p.Render(context.Background(), ev, &hookgate.Webhook{ID: "wh", Format: "node-example"})
 	if err != nil {

@@ -12,9 +12,9 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/pipeline"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
+	pipeline "github.com/hookgate/hookgate/render"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")

@@ -15,9 +15,9 @@ import (
 
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/pipeline"
 	"github.com/hookgate/hookgate/plugins/host"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
+	"github.com/hookgate/hookgate/render"
 )
 
 // Start starts the plugins under a real host, fails the test if any does not
@@ -47,11 +47,11 @@ func Start(tb testing.TB, plugins []config.Plugin, opts ...host.Option) *host.Ho
 
 // Pipeline builds the Go main package pkg and returns a pipeline with it
 // loaded as the plugin name, with the given plugin settings.
-func Pipeline(tb testing.TB, name, pkg string, settings map[string]string) *pipeline.Pipeline {
+func Pipeline(tb testing.TB, name, pkg string, settings map[string]string) *render.Pipeline {
 	tb.Helper()
 	testenv.SkipShort(tb, "builds and runs a plugin")
 	bin := plugintest.Build(tb, pkg)
-	return pipeline.New(Start(tb, []config.Plugin{{Name: name, Path: bin, Settings: settings}}))
+	return render.New(Start(tb, []config.Plugin{{Name: name, Path: bin, Settings: settings}}))
 }
 
 // Build builds the Go main package pkg into a plugin executable, once per

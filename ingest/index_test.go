@@ -1,0 +1,165 @@
+package ingest_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/ingest"
+)
+
+// Unit tests of the subscription index over an in-memory loader; the
+// change notifications (Run, on Redis pub/sub) are covered end to end.
+
+// loader serves webhooks by namespace and counts the loads; between, when
+// set, runs once inside the next load (a change announced while it runs).
+type loader struct {
+	mu      sync.Mutex
+	hooks   map[string][]*hookgate.Webhook
+	loads   map[string]int
+	err     error
+	between func()
+}
+
+func (l *loader) ListAllWebhooks(_ context.Context, ns string) ([]*hookgate.Webhook, error) {
+	l.mu.Lock()
+	l.loads[ns]++
+	between := l.between
+	l.between = nil
+	out, err := slices.Clone(l.hooks[ns]), l.err
+	l.mu.Unlock()
+	if between != nil {
+		between()
+	}
+	return out, err
+}
+
+func (l *loader) set(ns string, hooks ...*hookgate.Webhook) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hooks[ns] = hooks
+}
+
+func (l *loader) count(ns string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.loads[ns]
+}
+
+func hook(ns, id string, events ...string) *hookgate.Webhook {
+	return &hookgate.Webhook{ID: id, Tenant: ns, Name: id, Enabled: true, Status: hookgate.StatusActive, Events: events}
+}
+
+func ids(ws []*hookgate.Webhook) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.ID
+	}
+	return out
+}
+
+func newIndex(l *loader) *ingest.Index { return ingest.NewIndex(l, nil, "", 0) }
+
+func match(t *testing.T, ix *ingest.Index, tenant, typ string) []string {
+	t.Helper()
+	got, err := ix.Match(context.Background(), tenant, typ, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids(got)
+}
+
+// Match finds the tenant's enabled webhooks subscribed to the type exactly,
+// by its object's wildcard or by "*", each once, then the system webhooks;
+// another tenant's and disabled ones never.
+func TestMatchFindsExactWildcardAndSystemSubscribers(t *testing.T) {
+	off := hook("acme", "wh_off", "*")
+	off.Enabled = false
+	l := &loader{loads: map[string]int{}, hooks: map[string][]*hookgate.Webhook{
+		"acme": {
+			hook("acme", "wh_exact", "deal.won"),
+			hook("acme", "wh_object", "deal.*"),
+			hook("acme", "wh_all", "*"),
+			hook("acme", "wh_twice", "deal.won", "deal.*", "*"),
+			hook("acme", "wh_contacts", "contact.*", "deal.lost"),
+			off,
+		},
+		"globex":              {hook("globex", "wh_globex", "*")},
+		hookgate.SystemTenant: {hook(hookgate.SystemTenant, "wh_system", "deal.*")},
+	}}
+	ix := newIndex(l)
+	if got, want := match(t, ix, "acme", "deal.won"), []string{"wh_exact", "wh_twice", "wh_object", "wh_all", "wh_system"}; !slices.Equal(got, want) {
+		t.Fatalf("deal.won: %v, want %v", got, want)
+	}
+	if got, want := match(t, ix, "acme", "contact.created"), []string{"wh_contacts", "wh_all", "wh_twice"}; !slices.Equal(got, want) {
+		t.Fatalf("contact.created: %v, want %v", got, want)
+	}
+	if got, want := match(t, ix, "initech", "deal.won"), []string{"wh_system"}; !slices.Equal(got, want) {
+		t.Fatalf("a tenant without webhooks: %v, want the system ones %v", got, want)
+	}
+	// A disabled webhook is not matched but is still found by id.
+	if w, err := ix.Webhook(context.Background(), "acme", "wh_off"); err != nil || w.ID != "wh_off" {
+		t.Fatalf("webhook wh_off: %v, %v", w, err)
+	}
+	if _, err := ix.Webhook(context.Background(), "acme", "wh_globex"); hookgate.ErrorCode(err) != hookgate.ENOTFOUND {
+		t.Fatalf("another tenant's webhook by id: %v, want %s", err, hookgate.ENOTFOUND)
+	}
+	// Loaded once per namespace, however many matches.
+	if l.count("acme") != 1 || l.count(hookgate.SystemTenant) != 1 {
+		t.Fatalf("loads %v", l.loads)
+	}
+}
+
+// A namespace is loaded again after it is invalidated ("*" drops all);
+// a load that a change overtook is answered but not kept.
+func TestInvalidateReloadsAndALoadOvertakenByAChangeIsNotKept(t *testing.T) {
+	l := &loader{loads: map[string]int{}, hooks: map[string][]*hookgate.Webhook{"acme": {hook("acme", "wh_1", "deal.*")}}}
+	ix := newIndex(l)
+	match(t, ix, "acme", "deal.won")
+	l.set("acme", hook("acme", "wh_1", "deal.*"), hook("acme", "wh_2", "deal.won"))
+	if got := match(t, ix, "acme", "deal.won"); !slices.Equal(got, []string{"wh_1"}) {
+		t.Fatalf("before invalidation: %v, want the cached view", got)
+	}
+	ix.Invalidate("globex")
+	if got := match(t, ix, "acme", "deal.won"); len(got) != 1 || l.count("acme") != 1 {
+		t.Fatalf("another namespace's invalidation reloaded acme: %v, %d loads", got, l.count("acme"))
+	}
+	ix.Invalidate("acme")
+	if got := match(t, ix, "acme", "deal.won"); !slices.Equal(got, []string{"wh_2", "wh_1"}) || l.count("acme") != 2 {
+		t.Fatalf("after invalidation: %v, %d loads", got, l.count("acme"))
+	}
+	ix.Invalidate("*")
+	match(t, ix, "acme", "deal.won")
+	if l.count("acme") != 3 || l.count(hookgate.SystemTenant) != 2 {
+		t.Fatalf("after invalidating all: loads %v", l.loads)
+	}
+
+	// A change announced while a load runs: that load is used once, then
+	// the next match loads again.
+	ix.Invalidate("acme")
+	l.between = func() { ix.Invalidate("acme") }
+	match(t, ix, "acme", "deal.won")
+	match(t, ix, "acme", "deal.won")
+	if l.count("acme") != 5 {
+		t.Fatalf("%d loads of acme, want 5: the overtaken load was kept", l.count("acme"))
+	}
+}
+
+// A load that fails is the match's error and is not cached.
+func TestLoadFailureIsTheMatchErrorAndIsNotCached(t *testing.T) {
+	down := errors.New("redis: connection refused")
+	l := &loader{loads: map[string]int{}, hooks: map[string][]*hookgate.Webhook{"acme": {hook("acme", "wh_1", "*")}}, err: down}
+	ix := newIndex(l)
+	if _, err := ix.Match(context.Background(), "acme", "deal.won", nil); !errors.Is(err, down) {
+		t.Fatalf("match with the loader down: %v", err)
+	}
+	l.mu.Lock()
+	l.err = nil
+	l.mu.Unlock()
+	if got := match(t, ix, "acme", "deal.won"); !slices.Equal(got, []string{"wh_1"}) {
+		t.Fatalf("after the loader is back: %v", got)
+	}
+}
