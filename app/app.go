@@ -16,7 +16,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/auth"
@@ -42,7 +41,7 @@ import (
 type App struct {
 	Config   config.Config
 	Logger   *slog.Logger
-	Redis    redis.UniversalClient
+	Redis    store.Client
 	Registry *prometheus.Registry
 	Store    *store.Store
 	Index    *ingest.Index
@@ -89,7 +88,7 @@ func QueueName(cfg config.Config) string { return cfg.Redis.Prefix }
 func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, Logger: logger, Registry: prometheus.NewRegistry(), queueName: QueueName(cfg)}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a.Redis = NewRedis(cfg.Redis)
+	a.Redis = store.NewClient(cfg.Redis)
 	key, _ := base64.StdEncoding.DecodeString(cfg.Store.EncryptionKey)
 	st, err := store.New(a.Redis, cfg.Redis.Prefix, key)
 	if err != nil {
@@ -265,16 +264,6 @@ func (a *App) newIncoming(cfg config.Config, st *store.Store, logger *slog.Logge
 	return svc, proxy, nil
 }
 
-// NewRedis returns the Redis client of a configuration (the app's, and the
-// CLI's for commands that write to Redis such as token --console).
-func NewRedis(cfg config.Redis) redis.UniversalClient {
-	return redis.NewClient(&redis.Options{
-		Addr: cfg.Addr, Username: cfg.Username, Password: cfg.Password, DB: cfg.DB,
-		PoolSize: cfg.PoolSize, MinIdleConns: 8,
-		ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, DialTimeout: 2 * time.Second,
-	})
-}
-
 func durations(ds []hookgate.Duration) []time.Duration {
 	out := make([]time.Duration, len(ds))
 	for i, d := range ds {
@@ -382,7 +371,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.cancel()
 	}
 	a.wg.Wait()
-	if err := a.Redis.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+	if err := a.Redis.Close(); err != nil && !store.IsClosed(err) {
 		errs = append(errs, fmt.Errorf("redis: %w", err))
 	}
 	return errors.Join(errs...)

@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/store"
 )
 
 // Client enqueues delivery tasks.
@@ -24,7 +24,7 @@ type Client struct {
 // NewClient returns a client enqueueing into queue on rdb. taskTimeout bounds
 // how long a worker may hold one task (the longest request timeout plus a
 // margin for rendering and recording).
-func NewClient(rdb redis.UniversalClient, queue string, taskTimeout time.Duration) *Client {
+func NewClient(rdb store.Client, queue string, taskTimeout time.Duration) *Client {
 	return &Client{c: asynq.NewClientFromRedisClient(rdb), queue: queue, timeout: taskTimeout, par: 32}
 }
 

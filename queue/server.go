@@ -8,7 +8,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
+
+	"github.com/hookgate/hookgate/internal/store"
 )
 
 // ServerConfig configures the delivery workers of one process.
@@ -29,7 +30,7 @@ type Server struct {
 }
 
 // NewServer returns the asynq server for deliveries, handed to d.
-func NewServer(rdb redis.UniversalClient, cfg ServerConfig, d Deliverer) *Server {
+func NewServer(rdb store.Client, cfg ServerConfig, d Deliverer) *Server {
 	if cfg.ForwardInterval <= 0 {
 		cfg.ForwardInterval = 250 * time.Millisecond
 	}
@@ -68,7 +69,7 @@ func (s *Server) Start() error {
 func (s *Server) Shutdown() { s.srv.Shutdown() }
 
 // RegisterQueueDepth exposes the queue's pending, scheduled and retry sizes.
-func RegisterQueueDepth(reg prometheus.Registerer, rdb redis.UniversalClient, queue string) {
+func RegisterQueueDepth(reg prometheus.Registerer, rdb store.Client, queue string) {
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	for _, state := range []string{"pending", "active", "scheduled", "retry"} {
 		state := state
@@ -94,7 +95,7 @@ func RegisterQueueDepth(reg prometheus.Registerer, rdb redis.UniversalClient, qu
 }
 
 // QueueInfo reports the queue's sizes (for tests and the bench).
-func QueueInfo(ctx context.Context, rdb redis.UniversalClient, queue string) (*asynq.QueueInfo, error) {
+func QueueInfo(ctx context.Context, rdb store.Client, queue string) (*asynq.QueueInfo, error) {
 	return asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(queue)
 }
 

@@ -362,7 +362,7 @@ func consoleLinkViaServer(cfg config.Config, tenant, sub, tok string, ttl time.D
 // browsers never send to a server; the console exchanges it once through
 // POST /v1/console/login and then removes it from the address bar.
 func consoleLoginLink(cfg config.Config, tok string, ttl time.Duration) (string, error) {
-	rdb := app.NewRedis(cfg.Redis)
+	rdb := store.NewClient(cfg.Redis)
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

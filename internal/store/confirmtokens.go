@@ -20,12 +20,12 @@ import (
 // Both expire keep after the tokens do, so that an expired link gets
 // "expired" rather than "invalid".
 type ConfirmTokens struct {
-	rdb    redis.UniversalClient
+	rdb    Client
 	prefix string
 }
 
 // NewConfirmTokens returns the token store with keys under prefix.
-func NewConfirmTokens(rdb redis.UniversalClient, prefix string) *ConfirmTokens {
+func NewConfirmTokens(rdb Client, prefix string) *ConfirmTokens {
 	return &ConfirmTokens{rdb: rdb, prefix: prefix}
 }
 

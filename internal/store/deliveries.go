@@ -25,7 +25,7 @@ import (
 //	{p}:dlvref:<delivery>         "<namespace> <webhook>": finds a delivery by id
 //	{p}:wh:<wh>:stats             hash: failure_count, consecutive_failures, last_triggered_at, last_status_code
 type DeliveryLog struct {
-	rdb        redis.UniversalClient
+	rdb        Client
 	prefix     string
 	maxEntries int
 	maxAge     time.Duration
@@ -33,7 +33,7 @@ type DeliveryLog struct {
 
 // NewDeliveryLog returns the log. maxEntries and maxAge are the two retention
 // limits (200 deliveries and 30 days by default); whichever is hit first wins.
-func NewDeliveryLog(rdb redis.UniversalClient, prefix string, maxEntries int, maxAge time.Duration) *DeliveryLog {
+func NewDeliveryLog(rdb Client, prefix string, maxEntries int, maxAge time.Duration) *DeliveryLog {
 	return &DeliveryLog{rdb: rdb, prefix: prefix, maxEntries: maxEntries, maxAge: maxAge}
 }
 

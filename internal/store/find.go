@@ -71,7 +71,7 @@ type candidate struct {
 
 // indexReader walks one index in order, a chunk per round trip.
 type indexReader struct {
-	rdb   redis.UniversalClient
+	rdb   Client
 	key   string
 	o     order
 	bound string // exclusive lex bound to resume from

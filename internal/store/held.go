@@ -32,14 +32,14 @@ import (
 // id (delivery id + sequence number) makes a second enqueue of an item still
 // queued a no-op.
 type Held struct {
-	rdb    redis.UniversalClient
+	rdb    Client
 	prefix string
 	max    int
 }
 
 // NewHeld returns the held-event store with keys under prefix, keeping at
 // most max items per webhook.
-func NewHeld(rdb redis.UniversalClient, prefix string, max int) *Held {
+func NewHeld(rdb Client, prefix string, max int) *Held {
 	return &Held{rdb: rdb, prefix: prefix, max: max}
 }
 

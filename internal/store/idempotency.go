@@ -24,13 +24,13 @@ import (
 // "duplicate". Values written before states existed are a bare JSON answer:
 // they read as ClaimDone without a digest.
 type Idempotency struct {
-	rdb    redis.UniversalClient
+	rdb    Client
 	prefix string
 	ttl    time.Duration
 }
 
 // NewIdempotency returns the store; ttl is the retention window (24 h by default).
-func NewIdempotency(rdb redis.UniversalClient, prefix string, ttl time.Duration) *Idempotency {
+func NewIdempotency(rdb Client, prefix string, ttl time.Duration) *Idempotency {
 	return &Idempotency{rdb: rdb, prefix: prefix, ttl: ttl}
 }
 

@@ -24,12 +24,12 @@ import (
 //
 //	{p}:login:<sha256("id:"+code)>   AES-GCM(sha256("key:"+code), token)
 type LoginCodes struct {
-	rdb    redis.UniversalClient
+	rdb    Client
 	prefix string
 }
 
 // NewLoginCodes returns the store of login codes under prefix.
-func NewLoginCodes(rdb redis.UniversalClient, prefix string) *LoginCodes {
+func NewLoginCodes(rdb Client, prefix string) *LoginCodes {
 	return &LoginCodes{rdb: rdb, prefix: prefix}
 }
 

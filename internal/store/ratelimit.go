@@ -26,13 +26,13 @@ import (
 // another. So a burst of N deliveries costs about 2N script runs however
 // long they wait, and the deliveries never compete for free times.
 type RateLimiter struct {
-	rdb    redis.UniversalClient
+	rdb    Client
 	prefix string
 }
 
 // NewRateLimiter returns the limiter for the deployment whose keys start
 // with prefix + ":".
-func NewRateLimiter(rdb redis.UniversalClient, prefix string) *RateLimiter {
+func NewRateLimiter(rdb Client, prefix string) *RateLimiter {
 	return &RateLimiter{rdb: rdb, prefix: prefix}
 }
 

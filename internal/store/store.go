@@ -39,7 +39,7 @@ import (
 
 // Store keeps outgoing webhooks in Redis. It is safe for concurrent use.
 type Store struct {
-	rdb    redis.UniversalClient
+	rdb    Client
 	prefix string
 	seal   *sealer
 	// lookupKey keys the HMAC under which incoming webhook tokens are
@@ -59,7 +59,7 @@ var _ hookgate.WebhookStore = (*Store)(nil)
 // encryptionKey is the 32-byte AES-256 key secrets are sealed with (the
 // base64-decoded store.encryption_key). prefix must not contain '{' or '}',
 // which Redis Cluster reads as a hash tag.
-func New(rdb redis.UniversalClient, prefix string, encryptionKey []byte) (*Store, error) {
+func New(rdb Client, prefix string, encryptionKey []byte) (*Store, error) {
 	if rdb == nil {
 		return nil, errors.New("new store: nil redis client")
 	}
