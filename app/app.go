@@ -107,7 +107,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("delivery.allowed_cidrs: %w", err)
 	}
-	a.Index = ingest.NewIndex(st, a.Redis, st.ChangesChannel(), 30*time.Second)
+	a.Index = ingest.NewIndex(st, st, 30*time.Second)
 	a.Log = store.NewDeliveryLog(a.Redis, cfg.Redis.Prefix, cfg.Delivery.LogMaxEntries, cfg.Delivery.LogMaxAge.D())
 	a.writer = deliver.NewLogWriter(a.Log, 2, 256, time.Millisecond)
 	metrics := deliver.NewMetrics(a.Registry)
@@ -283,20 +283,11 @@ func (a *App) Start(ctx context.Context, ln net.Listener) error {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	if err := a.Index.Subscribed(ctx); err != nil {
+	if err := a.watchChanges(ctx, runCtx); err != nil {
 		cancel()
-		return fmt.Errorf("subscribe to webhook changes: %w", err)
+		a.wg.Wait()
+		return err
 	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		for runCtx.Err() == nil {
-			if err := a.Index.Run(runCtx); err != nil {
-				a.Logger.Warn("webhook change subscription ended", "err", err)
-			}
-			a.Index.Invalidate("*")
-		}
-	}()
 	if err := a.Plugins.Start(ctx); err != nil {
 		cancel()
 		return fmt.Errorf("plugins: %w", err)
@@ -329,6 +320,46 @@ func (a *App) Start(ctx context.Context, ln net.Listener) error {
 	a.serveErr = make(chan error, 1)
 	go func() { a.serveErr <- a.Gateway.Serve(ln) }()
 	return nil
+}
+
+// watchChanges keeps the subscription index listening for webhook changes
+// until runCtx ends (subscribing again a second after the subscription
+// ends) and waits, at most 5 s, for the first subscription: from then on a
+// change made anywhere reaches this process's index.
+func (a *App) watchChanges(ctx, runCtx context.Context) error {
+	up := make(chan struct{})
+	var once sync.Once
+	var mu sync.Mutex
+	var last error
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.Index.Run(runCtx, func(err error) {
+			if err == nil {
+				once.Do(func() { close(up) })
+				return
+			}
+			mu.Lock()
+			last = err
+			mu.Unlock()
+			a.Logger.Warn("webhook change subscription ended; subscribing again", "err", err)
+		})
+	}()
+	timer := time.NewTimer(5 * time.Second)
+	defer timer.Stop()
+	select {
+	case <-up:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("subscribe to webhook changes: %w", ctx.Err())
+	case <-timer.C:
+		mu.Lock()
+		defer mu.Unlock()
+		if last == nil {
+			last = errors.New("no confirmation from Redis")
+		}
+		return fmt.Errorf("subscribe to webhook changes: not subscribed within 5s: %w", last)
+	}
 }
 
 // Addr is the address HTTP is served on.

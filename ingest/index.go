@@ -1,18 +1,19 @@
-// Package subs keeps an in-memory index of outgoing webhooks per tenant, so
-// that matching an event to its subscribers and looking up a webhook during a
-// delivery cost no Redis round trip. Entries are loaded on first use and
-// dropped when the store announces a change on its Redis pub/sub channel, in
-// every process; a maximum age bounds staleness if a notification is lost
-// (for instance while the pub/sub connection reconnects).
 package ingest
+
+// The subscription index keeps an in-memory index of outgoing webhooks per
+// tenant, so that matching an event to its subscribers and looking up a
+// webhook during a delivery cost no Redis round trip. Entries are loaded on
+// first use and dropped when the store announces a change (Changes), in
+// every process; a maximum age bounds staleness if a notification is lost
+// (for instance while the subscription is down).
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/hookgate/hookgate"
@@ -23,12 +24,21 @@ type Loader interface {
 	ListAllWebhooks(ctx context.Context, tenant string) ([]*hookgate.Webhook, error)
 }
 
+// Changes tells the index which namespaces changed (the store's
+// WatchChanges). WatchChanges calls subscribed once it listens, then changed with
+// each changed namespace ("*" for all), and returns nil when ctx ends or the
+// error that ended the subscription, after which changes are missed until
+// it is called again.
+type Changes interface {
+	WatchChanges(ctx context.Context, subscribed func(), changed func(ns string)) error
+}
+
 // Index is the cache. Webhooks it returns are shared: callers must not modify them.
 type Index struct {
 	loader  Loader
-	rdb     redis.UniversalClient
-	channel string
+	changes Changes
 	maxAge  time.Duration
+	retry   time.Duration // before subscribing again after the subscription ended
 
 	mu      sync.RWMutex
 	entries map[string]*entry
@@ -48,43 +58,40 @@ type entry struct {
 	match map[string][]*hookgate.Webhook // memo: event type -> result
 }
 
-// NewIndex returns an index over loader, invalidated by messages (a namespace per
-// message, or "*" for all) on channel. maxAge <= 0 means 30 s.
-func NewIndex(loader Loader, rdb redis.UniversalClient, channel string, maxAge time.Duration) *Index {
+// NewIndex returns an index over loader, invalidated by what changes
+// announces (Run). maxAge <= 0 means 30 s.
+func NewIndex(loader Loader, changes Changes, maxAge time.Duration) *Index {
 	if maxAge <= 0 {
 		maxAge = 30 * time.Second
 	}
-	return &Index{loader: loader, rdb: rdb, channel: channel, maxAge: maxAge,
+	return &Index{loader: loader, changes: changes, maxAge: maxAge, retry: time.Second,
 		entries: map[string]*entry{}, gen: map[string]uint64{}, now: time.Now}
 }
 
-// Run listens for change notifications until ctx ends. It drops everything
-// whenever the subscription is (re)established, since messages may have been
-// missed while it was down.
-func (ix *Index) Run(ctx context.Context) error {
-	ps := ix.rdb.Subscribe(ctx, ix.channel)
-	defer ps.Close()
-	ch := ps.Channel(redis.WithChannelHealthCheckInterval(10*time.Second), redis.WithChannelSendTimeout(time.Second))
+// Run listens for changes until ctx ends, subscribing again a second after
+// the subscription ends. Each time the subscription is established it drops
+// everything (changes may have been missed while there was none) and calls
+// state(nil); each time it ends, state(err) with the reason. state is called
+// from Run's goroutine.
+func (ix *Index) Run(ctx context.Context, state func(err error)) {
 	for {
+		err := ix.changes.WatchChanges(ctx, func() {
+			ix.Invalidate("*")
+			state(nil)
+		}, ix.Invalidate)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errors.New("subscription to webhook changes ended")
+		}
+		state(err)
 		select {
 		case <-ctx.Done():
-			return nil
-		case msg, ok := <-ch:
-			if !ok {
-				return nil
-			}
-			ix.Invalidate(msg.Payload)
+			return
+		case <-time.After(ix.retry):
 		}
 	}
-}
-
-// Subscribed waits until the change subscription is active, so that tests and
-// startup can rely on invalidation from then on.
-func (ix *Index) Subscribed(ctx context.Context) error {
-	ps := ix.rdb.Subscribe(ctx, ix.channel)
-	defer ps.Close()
-	_, err := ps.Receive(ctx)
-	return err
 }
 
 // Invalidate drops the cached namespace ns ("*" or "" drops all).

@@ -3,16 +3,19 @@ package ingest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/ingest"
 )
 
-// Unit tests of the subscription index over an in-memory loader; the
-// change notifications (Run, on Redis pub/sub) are covered end to end.
+// Unit tests of the subscription index over an in-memory loader and an
+// in-memory source of change notifications; the store's own source (Redis
+// pub/sub) is tested in internal/store and end to end.
 
 // loader serves webhooks by namespace and counts the loads; between, when
 // set, runs once inside the next load (a change announced while it runs).
@@ -61,7 +64,7 @@ func ids(ws []*hookgate.Webhook) []string {
 	return out
 }
 
-func newIndex(l *loader) *ingest.Index { return ingest.NewIndex(l, nil, "", 0) }
+func newIndex(l *loader) *ingest.Index { return ingest.NewIndex(l, nil, 0) }
 
 func match(t *testing.T, ix *ingest.Index, tenant, typ string) []string {
 	t.Helper()
@@ -161,5 +164,121 @@ func TestLoadFailureIsTheMatchErrorAndIsNotCached(t *testing.T) {
 	l.mu.Unlock()
 	if got := match(t, ix, "acme", "deal.won"); !slices.Equal(got, []string{"wh_1"}) {
 		t.Fatalf("after the loader is back: %v", got)
+	}
+}
+
+// changes is an in-memory ingest.Changes: each WatchChanges call takes the
+// next subscription the test offers, reports it established, passes on the
+// namespaces sent to it (acknowledging each once applied) and ends with the
+// error sent to it.
+type changes struct{ subs chan *subscription }
+
+type subscription struct {
+	ns      chan string
+	applied chan struct{}
+	end     chan error
+}
+
+func newSubscription() *subscription {
+	return &subscription{ns: make(chan string), applied: make(chan struct{}), end: make(chan error)}
+}
+
+func (c *changes) WatchChanges(ctx context.Context, subscribed func(), changed func(string)) error {
+	var s *subscription
+	select {
+	case <-ctx.Done():
+		return nil
+	case s = <-c.subs:
+	}
+	subscribed()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ns := <-s.ns:
+			changed(ns)
+			s.applied <- struct{}{}
+		case err := <-s.end:
+			return err
+		}
+	}
+}
+
+func (s *subscription) change(ns string) {
+	s.ns <- ns
+	<-s.applied
+}
+
+// Run drops the namespaces the subscription announces, and everything each
+// time the subscription is established (the first time, and again after it
+// ended, since changes made meanwhile were missed); it reports each start
+// and end.
+func TestRunDropsChangedNamespacesAndEverythingOnEachSubscription(t *testing.T) {
+	l := &loader{loads: map[string]int{}, hooks: map[string][]*hookgate.Webhook{
+		"acme": {hook("acme", "wh_1", "*")}, "globex": {hook("globex", "wh_2", "*")}}}
+	src := &changes{subs: make(chan *subscription)}
+	ix := ingest.NewIndex(l, src, time.Hour)
+	states := make(chan error)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ix.Run(ctx, func(err error) { states <- err })
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	loads := func() string {
+		return fmt.Sprintf("acme %d, globex %d, system %d", l.count("acme"), l.count("globex"), l.count(hookgate.SystemTenant))
+	}
+	matchBoth := func() {
+		match(t, ix, "acme", "deal.won")
+		match(t, ix, "globex", "deal.won")
+	}
+
+	matchBoth() // cached before the subscription
+	first := newSubscription()
+	src.subs <- first
+	if err := <-states; err != nil {
+		t.Fatalf("first state: %v, want established", err)
+	}
+	matchBoth()
+	if got, want := loads(), "acme 2, globex 2, system 2"; got != want {
+		t.Fatalf("after subscribing: loads %s, want %s (everything dropped)", got, want)
+	}
+	first.change("globex")
+	matchBoth()
+	if got, want := loads(), "acme 2, globex 3, system 2"; got != want {
+		t.Fatalf("after a change of globex: loads %s, want %s", got, want)
+	}
+	first.change("*")
+	matchBoth()
+	if got, want := loads(), "acme 3, globex 4, system 3"; got != want {
+		t.Fatalf("after a change of all: loads %s, want %s", got, want)
+	}
+
+	lost := errors.New("connection lost")
+	first.end <- lost
+	if err := <-states; !errors.Is(err, lost) {
+		t.Fatalf("state after the subscription ended: %v, want %v", err, lost)
+	}
+	matchBoth() // still served from the cache while unsubscribed
+	if got, want := loads(), "acme 3, globex 4, system 3"; got != want {
+		t.Fatalf("while unsubscribed: loads %s, want %s", got, want)
+	}
+	second := newSubscription()
+	src.subs <- second // taken once Run subscribes again
+	if err := <-states; err != nil {
+		t.Fatalf("state after subscribing again: %v, want established", err)
+	}
+	matchBoth()
+	if got, want := loads(), "acme 4, globex 5, system 4"; got != want {
+		t.Fatalf("after subscribing again: loads %s, want %s (everything dropped)", got, want)
+	}
+	second.change("acme")
+	matchBoth()
+	if got, want := loads(), "acme 5, globex 5, system 4"; got != want {
+		t.Fatalf("after a change of acme on the new subscription: loads %s, want %s", got, want)
 	}
 }
