@@ -33,13 +33,14 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/store"
+	hgqueue "github.com/hookgate/hookgate/queue"
 )
 
 // Options are the bench's knobs.
@@ -90,35 +91,15 @@ func (c Cost) String() string {
 	return fmt.Sprintf("%.1f commands (scripts' inner commands included), %.1f µs of Redis process CPU", c.Commands, c.Usec)
 }
 
-// redisCost reads the commands Redis has executed (INFO commandstats; the
-// commands scripts run are counted too) and the CPU time of the Redis
-// process (INFO cpu: user + system, every thread).
-func redisCost(ctx context.Context, rdb *redis.Client) Cost {
-	info, err := rdb.Info(ctx, "commandstats", "cpu").Result()
+// redisCost reads the commands Redis has executed (the commands scripts
+// run are counted too) and the CPU time of the Redis process (user +
+// system, every thread); zero when Redis does not say.
+func redisCost(ctx context.Context, rdb store.Client) Cost {
+	u, err := store.CommandStats(ctx, rdb)
 	if err != nil {
 		return Cost{}
 	}
-	var c Cost
-	for _, line := range strings.Split(info, "\n") {
-		line = strings.TrimSpace(line)
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		switch {
-		case k == "used_cpu_user" || k == "used_cpu_sys":
-			f, _ := strconv.ParseFloat(v, 64)
-			c.Usec += f * 1e6
-		case strings.HasPrefix(k, "cmdstat_"):
-			for _, kv := range strings.Split(v, ",") {
-				if n, ok := strings.CutPrefix(kv, "calls="); ok {
-					f, _ := strconv.ParseFloat(n, 64)
-					c.Commands += f
-				}
-			}
-		}
-	}
-	return c
+	return Cost{Commands: u.Commands, Usec: float64(u.CPU.Microseconds())}
 }
 
 // receiver counts deliveries and records event->delivery latency when the
@@ -204,13 +185,13 @@ func randomPrefix() string {
 func Run(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{Hardware: Hardware(), LatencyRate: o.Rate}
 	fmt.Fprintf(o.Out, "hardware: %s\nredis: %s\n\n", res.Hardware, o.Config.Redis.Addr)
-	rdb := redis.NewClient(&redis.Options{Addr: o.Config.Redis.Addr, Password: o.Config.Redis.Password, DB: o.Config.Redis.DB})
+	rdb := store.NewClient(o.Config.Redis)
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
-	if info, err := rdb.ConfigGet(ctx, "appendonly").Result(); err == nil {
-		fmt.Fprintf(o.Out, "redis appendonly: %v\n", info["appendonly"])
+	if aof := store.AppendOnly(ctx, rdb); aof != "" {
+		fmt.Fprintf(o.Out, "redis appendonly: %v\n", aof)
 	}
 
 	c0 := redisCost(ctx, rdb)
@@ -233,7 +214,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 }
 
 // baseline measures bare asynq with the same concurrency and poll interval.
-func baseline(ctx context.Context, rdb *redis.Client, o Options) (float64, error) {
+func baseline(ctx context.Context, rdb store.Client, o Options) (float64, error) {
 	recv, err := newReceiver()
 	if err != nil {
 		return 0, err
@@ -289,7 +270,7 @@ func baseline(ctx context.Context, rdb *redis.Client, o Options) (float64, error
 	return float64(per*o.Publishers) / time.Since(start).Seconds(), nil
 }
 
-func hookgateRuns(ctx context.Context, rdb *redis.Client, o Options, res *Result) error {
+func hookgateRuns(ctx context.Context, rdb store.Client, o Options, res *Result) error {
 	recv, err := newReceiver()
 	if err != nil {
 		return err
@@ -447,7 +428,7 @@ func busyCount(a *app.App) float64 {
 // runner drives one hookgate through its API.
 type runner struct {
 	o        Options
-	rdb      *redis.Client
+	rdb      store.Client
 	queue    string
 	api      *apiClient
 	noSettle bool // the queue never drains (a dead endpoint): do not wait for it
@@ -581,10 +562,9 @@ func (r *runner) offer(ctx context.Context, recvs []*receiver, types []string, r
 
 // settle waits until the queue holds no task: every delivery is done and
 // recorded.
-func settle(ctx context.Context, rdb *redis.Client, queue string) {
-	insp := asynq.NewInspectorFromRedisClient(rdb)
+func settle(ctx context.Context, rdb store.Client, queue string) {
 	for ctx.Err() == nil {
-		info, err := insp.GetQueueInfo(queue)
+		info, err := hgqueue.QueueInfo(ctx, rdb, queue)
 		if err != nil || info.Pending+info.Active+info.Scheduled+info.Retry == 0 {
 			return
 		}
@@ -645,19 +625,8 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 	return nil
 }
 
-// cleanup deletes every key with prefix.
-func cleanup(rdb *redis.Client, prefix string) {
-	ctx := context.Background()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-		if len(keys) == 500 {
-			rdb.Del(ctx, keys...)
-			keys = keys[:0]
-		}
-	}
-	if len(keys) > 0 {
-		rdb.Del(ctx, keys...)
-	}
+// cleanup deletes every key with prefix (best effort: the run's result
+// stands either way).
+func cleanup(rdb store.Client, prefix string) {
+	_ = store.DeleteKeys(context.Background(), rdb, prefix)
 }

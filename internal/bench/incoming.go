@@ -7,19 +7,18 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/store"
 )
 
 // IncomingOptions are the knobs of the incoming proxy benchmark.
@@ -54,7 +53,7 @@ const upstreamBody = `{"id":"816","parentId":250,"title":"Task","setterId":"1","
 func RunIncoming(ctx context.Context, o IncomingOptions) (*IncomingResult, error) {
 	res := &IncomingResult{Hardware: Hardware()}
 	fmt.Fprintf(o.Out, "hardware: %s\nredis: %s\n\n", res.Hardware, o.Config.Redis.Addr)
-	rdb := redis.NewClient(&redis.Options{Addr: o.Config.Redis.Addr, Password: o.Config.Redis.Password, DB: o.Config.Redis.DB})
+	rdb := store.NewClient(o.Config.Redis)
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
@@ -160,15 +159,7 @@ func RunIncoming(ctx context.Context, o IncomingOptions) (*IncomingResult, error
 		var ru syscall.Rusage
 		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 		c := cpu{self: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
-		if info, err := rdb.Info(ctx, "cpu").Result(); err == nil {
-			for _, line := range strings.Split(info, "\n") {
-				k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
-				if k == "used_cpu_sys" || k == "used_cpu_user" {
-					f, _ := strconv.ParseFloat(v, 64)
-					c.redis += time.Duration(f * float64(time.Second))
-				}
-			}
-		}
+		c.redis, _ = store.CPUUsage(ctx, rdb) // zero when Redis does not say
 		return c
 	}
 	var lastCPU struct {

@@ -10,12 +10,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/store"
 )
 
 // RateLimitOptions configure the rate-limit accuracy run (`hookgate bench
@@ -93,7 +92,7 @@ func RunRateLimit(ctx context.Context, o RateLimitOptions) ([]RateLimitResult, e
 		o.Seconds = 10
 	}
 	fmt.Fprintf(o.Out, "hardware: %s\nredis: %s\n\n", Hardware(), o.Config.Redis.Addr)
-	rdb := redis.NewClient(&redis.Options{Addr: o.Config.Redis.Addr, Password: o.Config.Redis.Password, DB: o.Config.Redis.DB})
+	rdb := store.NewClient(o.Config.Redis)
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)

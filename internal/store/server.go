@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// What the rest of hookgate asks a Redis server about itself, for `hookgate
+// bench`: these are measurements and maintenance of a server one may spare,
+// not part of the record layout.
+
+// ServerUsage is the work a Redis server has done since it started.
+type ServerUsage struct {
+	// Commands is how many commands it executed, the ones scripts run
+	// included (INFO commandstats).
+	Commands float64
+	// CPU is the CPU time of its process, user and system, every thread
+	// (INFO cpu), AOF writing included.
+	CPU time.Duration
+}
+
+// Sub returns the work done between o and u.
+func (u ServerUsage) Sub(o ServerUsage) ServerUsage {
+	return ServerUsage{Commands: u.Commands - o.Commands, CPU: u.CPU - o.CPU}
+}
+
+// CommandStats reads the server's ServerUsage (INFO commandstats cpu).
+func CommandStats(ctx context.Context, c Client) (ServerUsage, error) {
+	info, err := c.Info(ctx, "commandstats", "cpu").Result()
+	if err != nil {
+		return ServerUsage{}, wrap(ctx, err, "info commandstats")
+	}
+	return parseUsage(info), nil
+}
+
+// CPUUsage reads only the server's CPU time (INFO cpu): cheaper than
+// CommandStats when commands are not counted.
+func CPUUsage(ctx context.Context, c Client) (time.Duration, error) {
+	info, err := c.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, wrap(ctx, err, "info cpu")
+	}
+	return parseUsage(info).CPU, nil
+}
+
+func parseUsage(info string) ServerUsage {
+	var u ServerUsage
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok {
+			continue
+		}
+		switch {
+		case k == "used_cpu_user" || k == "used_cpu_sys":
+			f, _ := strconv.ParseFloat(v, 64)
+			u.CPU += time.Duration(f * float64(time.Second))
+		case strings.HasPrefix(k, "cmdstat_"):
+			for _, kv := range strings.Split(v, ",") {
+				if n, ok := strings.CutPrefix(kv, "calls="); ok {
+					f, _ := strconv.ParseFloat(n, 64)
+					u.Commands += f
+				}
+			}
+		}
+	}
+	return u
+}
+
+// AppendOnly returns the server's appendonly setting ("yes" or "no"), or ""
+// when the server does not say (CONFIG GET may be refused to an ACL user).
+func AppendOnly(ctx context.Context, c Client) string {
+	v, err := c.ConfigGet(ctx, "appendonly").Result()
+	if err != nil {
+		return ""
+	}
+	return v["appendonly"]
+}
+
+// DeleteKeys deletes every key whose name starts with prefix (SCAN, then
+// DEL in chunks of 500). It is for a server one may spare (bench runs
+// clean up after themselves with it), never for a deployment's keys while
+// it runs.
+func DeleteKeys(ctx context.Context, c Client, prefix string) error {
+	var keys []string
+	iter := c.Scan(ctx, 0, escapeGlob(prefix)+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return wrap(ctx, err, "scan %s*", prefix)
+	}
+	for chunk := range slices.Chunk(keys, 500) {
+		if err := c.Del(ctx, chunk...).Err(); err != nil {
+			return wrap(ctx, err, "delete %s*", prefix)
+		}
+	}
+	return nil
+}
+
+// escapeGlob quotes the characters SCAN MATCH reads as a pattern.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
