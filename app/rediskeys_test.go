@@ -3,8 +3,6 @@ package app_test
 import (
 	"context"
 	"net/http/httptest"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,52 +13,6 @@ import (
 	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
 )
-
-// documentedKeys returns the key patterns of docs/redis.md's table of keys,
-// as regular expressions for prefix: `<prefix>` is the prefix, another
-// `<placeholder>` any text without braces, `*` anything.
-func documentedKeys(t *testing.T, prefix string) map[string]*regexp.Regexp {
-	t.Helper()
-	b, err := os.ReadFile("../docs/redis.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	placeholder := regexp.MustCompile(`<[^>]+>|\*`)
-	out := map[string]*regexp.Regexp{}
-	for _, line := range strings.Split(string(b), "\n") {
-		cells := strings.Split(line, "|")
-		if len(cells) < 3 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
-			continue
-		}
-		pattern := strings.Trim(strings.TrimSpace(cells[1]), "`")
-		var re strings.Builder
-		re.WriteString("^")
-		rest := pattern
-		for {
-			loc := placeholder.FindStringIndex(rest)
-			if loc == nil {
-				re.WriteString(regexp.QuoteMeta(rest))
-				break
-			}
-			re.WriteString(regexp.QuoteMeta(rest[:loc[0]]))
-			switch m := rest[loc[0]:loc[1]]; m {
-			case "<prefix>":
-				re.WriteString(regexp.QuoteMeta(prefix))
-			case "*":
-				re.WriteString(".*")
-			default:
-				re.WriteString("[^{}]+")
-			}
-			rest = rest[loc[1]:]
-		}
-		re.WriteString("$")
-		out[pattern] = regexp.MustCompile(re.String())
-	}
-	if len(out) == 0 {
-		t.Fatal("docs/redis.md lists no keys")
-	}
-	return out
-}
 
 // documentedACL returns the words of docs/redis.md's ACL SETUSER command for
 // prefix and password, without redis-cli.
@@ -148,7 +100,7 @@ func TestRedisKeysStayWithinTheDocumentedLayout(t *testing.T) {
 		}
 	}
 
-	patterns := documentedKeys(t, prefix)
+	patterns := testenv.DocumentedKeys(t, "../docs/redis.md", prefix)
 	seen := map[string]int{}
 	iter := root.Scan(ctx, 0, "*", 1000).Iterator()
 	n := 0
@@ -173,7 +125,8 @@ func TestRedisKeysStayWithinTheDocumentedLayout(t *testing.T) {
 	t.Logf("%d keys: %v", n, seen)
 	// The run did write both kinds: a layout that matched nothing would
 	// prove nothing.
-	for _, p := range []string{"<prefix>:*", "asynq:{<prefix>}:*", "asynq:queues", "asynq:servers", "asynq:workers"} {
+	for _, p := range []string{"<prefix>:t:{<namespace>}:wh:<id>", "<prefix>:dlv:{<webhook>}:<delivery>", "<prefix>:in:{<hash>}:route",
+		"asynq:{<prefix>}:*", "asynq:queues", "asynq:servers", "asynq:workers"} {
 		if seen[p] == 0 {
 			t.Errorf("no key matched %s", p)
 		}

@@ -2,6 +2,12 @@
 // hookgate.WebhookStore and owns the webhook key layout; it must not hold any
 // business rule (validation, limits, permissions), which belong to the caller.
 //
+// It is the one package that speaks Redis: the shared client (NewClient),
+// every key, script and Pub/Sub channel hookgate writes (docs/redis.md lists
+// them all; TestEveryStoreKeyIsDocumented holds that list true), the
+// subscription to webhook changes (WatchChanges), and the server readings
+// the bench takes. asynq's own keys are asynq's, reached through queue/.
+//
 // Key layout, where P is the prefix given to New and T a tenant (the tenant is
 // a Redis Cluster hash tag, so one tenant's keys live in one slot and every
 // transaction below stays within it):

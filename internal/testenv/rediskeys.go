@@ -2,7 +2,10 @@ package testenv
 
 import (
 	"context"
+	"os"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -63,4 +66,65 @@ func DeleteDeployment(ctx context.Context, rdb *redis.Client, prefix, queue stri
 		return err
 	}
 	return rdb.SRem(ctx, "asynq:queues", queue).Err()
+}
+
+// DocumentedKeys returns the key patterns of the tables in the "## Keys"
+// section of the page at path (docs/redis.md), as regular expressions for
+// prefix: `<prefix>` is the prefix, `*` anything, `<tenant>`, `<namespace>`
+// and a placeholder with a colon in its name (`<host:pid:id>`) any text
+// without braces, another `<placeholder>` any text without braces or
+// colons (ids and hashes have none). Rows are those whose first cell is in
+// backquotes.
+func DocumentedKeys(tb testing.TB, path, prefix string) map[string]*regexp.Regexp {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	placeholder := regexp.MustCompile(`<[^>]+>|\*`)
+	out := map[string]*regexp.Regexp{}
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "## ") {
+			in = strings.TrimSpace(line) == "## Keys"
+			continue
+		}
+		cells := strings.Split(line, "|")
+		if !in || len(cells) < 3 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			continue
+		}
+		pattern := strings.Trim(strings.TrimSpace(cells[1]), "`")
+		var re strings.Builder
+		re.WriteString("^")
+		rest := pattern
+		for {
+			loc := placeholder.FindStringIndex(rest)
+			if loc == nil {
+				re.WriteString(regexp.QuoteMeta(rest))
+				break
+			}
+			re.WriteString(regexp.QuoteMeta(rest[:loc[0]]))
+			switch m := rest[loc[0]:loc[1]]; m {
+			case "<prefix>":
+				re.WriteString(regexp.QuoteMeta(prefix))
+			case "*":
+				re.WriteString(".*")
+			case "<tenant>", "<namespace>":
+				re.WriteString("[^{}]+")
+			default:
+				if strings.Contains(m, ":") {
+					re.WriteString("[^{}]+")
+				} else {
+					re.WriteString("[^{}:]+")
+				}
+			}
+			rest = rest[loc[1]:]
+		}
+		re.WriteString("$")
+		out[pattern] = regexp.MustCompile(re.String())
+	}
+	if len(out) == 0 {
+		tb.Fatalf("%s lists no keys", path)
+	}
+	return out
 }
