@@ -1,8 +1,9 @@
-// Package publish accepts events from the CRM and turns each into delivery
+// The Publisher accepts events from the CRM and turns each into delivery
 // tasks: it validates the event, answers repeats of an idempotency key with
 // the first answer, finds every subscribed webhook (the tenant's and the
 // system ones) through the in-memory index, and enqueues one task per webhook
 // and enabled endpoint. It answers only once every task is in Redis.
+
 package ingest
 
 import (
