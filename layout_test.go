@@ -18,6 +18,14 @@ func TestReadmeLayoutNamesEveryFolder(t *testing.T) {
 		t.Fatal("README.md has no Layout section")
 	}
 	layout, _, _ = strings.Cut(layout, "\n## ")
+	// The table's rows only: a folder named in passing does not count.
+	var rows strings.Builder
+	for _, line := range strings.Split(layout, "\n") {
+		if strings.HasPrefix(line, "| `") {
+			rows.WriteString(line + "\n")
+		}
+	}
+	layout = rows.String()
 	check := func(dir, want string) {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
