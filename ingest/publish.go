@@ -1,8 +1,9 @@
-// Package publish accepts events from the CRM and turns each into delivery
+// The Publisher accepts events from the CRM and turns each into delivery
 // tasks: it validates the event, answers repeats of an idempotency key with
 // the first answer, finds every subscribed webhook (the tenant's and the
 // system ones) through the in-memory index, and enqueues one task per webhook
 // and enabled endpoint. It answers only once every task is in Redis.
+
 package ingest
 
 import (
@@ -41,13 +42,6 @@ type Idempotency interface {
 	Release(ctx context.Context, tenant string, cs []store.Claim) error
 }
 
-// Holder keeps deliveries of webhooks that are not active (paused,
-// auto-paused, unconfirmed) until they are. Optional: without one, such
-// webhooks are skipped.
-type Holder interface {
-	Hold(ctx context.Context, w *hookgate.Webhook, ds []*hookgate.Task) error
-}
-
 // Input is one event as published.
 type Input struct {
 	ID         string          `json:"id,omitempty"`
@@ -71,9 +65,12 @@ type Publisher struct {
 	Matcher     Matcher
 	Queue       Enqueuer
 	Idempotency Idempotency
-	Holder      Holder
-	MaxPayload  int
-	MaxFanout   int
+	// Holder keeps deliveries of webhooks that are not active (paused,
+	// auto-paused, unconfirmed) until they are. Optional: without one, such
+	// webhooks are skipped.
+	Holder     hookgate.Holder
+	MaxPayload int
+	MaxFanout  int
 	// Retries returns how many retries a webhook's deliveries get.
 	Retries func(w *hookgate.Webhook) int
 	Now     func() time.Time

@@ -176,7 +176,7 @@ func writeEveryKey(t *testing.T, rdb store.Client, prefix string) {
 	must(err)
 	_, err = held.HoldEndpoint(ctx, "acme", w.ID, "ep_1", []*hookgate.Task{task("dl_e1"), task("dl_e2")})
 	must(err)
-	down := func(context.Context, *store.HeldItem) error { return errors.New("queue down") }
+	down := func(context.Context, *hookgate.HeldItem) error { return errors.New("queue down") }
 	if _, err := held.Release(ctx, w.ID, down); err == nil {
 		t.Fatal("release with the queue down succeeded")
 	}
@@ -189,7 +189,7 @@ func writeEveryKey(t *testing.T, rdb store.Client, prefix string) {
 	must(err)
 
 	// Confirmation tokens, idempotency keys, login codes.
-	must(store.NewConfirmTokens(rdb, prefix).Save(ctx, w.ID, []store.ConfirmToken{{Token: hookgate.NewToken(), Namespace: "acme",
+	must(store.NewConfirmTokens(rdb, prefix).Save(ctx, w.ID, []hookgate.ConfirmToken{{Token: hookgate.NewToken(), Namespace: "acme",
 		WebhookID: w.ID, EndpointID: "ep_1", URL: "https://example.com/hook"}}, now.Add(time.Hour), time.Hour))
 	_, err = store.NewIdempotency(rdb, prefix, time.Hour).Claim(ctx, "acme", []store.Claim{{Key: "k1", State: store.ClaimPending,
 		Digest: strings.Repeat("0", 32), Record: []byte(`{}`)}})
