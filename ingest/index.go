@@ -48,11 +48,12 @@ type Index struct {
 }
 
 type entry struct {
-	loadedAt time.Time
-	byID     map[string]*hookgate.Webhook
-	exact    map[string][]*hookgate.Webhook // event type -> enabled webhooks subscribed exactly
-	object   map[string][]*hookgate.Webhook // object of "object.*" -> enabled webhooks
-	all      []*hookgate.Webhook            // enabled webhooks subscribed to "*"
+	loadedAt    time.Time
+	gen, genAll uint64 // the namespace's and all's generations when its load started
+	byID        map[string]*hookgate.Webhook
+	exact       map[string][]*hookgate.Webhook // event type -> enabled webhooks subscribed exactly
+	object      map[string][]*hookgate.Webhook // object of "object.*" -> enabled webhooks
+	all         []*hookgate.Webhook            // enabled webhooks subscribed to "*"
 
 	mu    sync.Mutex
 	match map[string][]*hookgate.Webhook // memo: event type -> result
@@ -110,34 +111,47 @@ func (ix *Index) Invalidate(ns string) {
 	ix.gen[ns]++
 }
 
+// get returns the namespace's entry, loading it when it is not cached or
+// too old. A load in flight that started before a change this call knows of
+// (an invalidation it saw) is not an answer: it loads again.
 func (ix *Index) get(ctx context.Context, ns string) (*entry, error) {
-	ix.mu.RLock()
-	e := ix.entries[ns]
-	ix.mu.RUnlock()
-	if e != nil && ix.now().Sub(e.loadedAt) < ix.maxAge {
-		return e, nil
-	}
-	v, err, _ := ix.flight.Do(ns, func() (any, error) {
+	for {
 		ix.mu.RLock()
-		gen, genAll := ix.gen[ns], ix.gen["*"]
+		e := ix.entries[ns]
+		seen, seenAll := ix.gen[ns], ix.gen["*"]
 		ix.mu.RUnlock()
-		list, err := ix.loader.ListAllWebhooks(ctx, ns)
+		if e != nil && ix.now().Sub(e.loadedAt) < ix.maxAge {
+			return e, nil
+		}
+		v, err, _ := ix.flight.Do(ns, func() (any, error) {
+			ix.mu.RLock()
+			gen, genAll := ix.gen[ns], ix.gen["*"]
+			ix.mu.RUnlock()
+			list, err := ix.loader.ListAllWebhooks(ctx, ns)
+			if err != nil {
+				return nil, err
+			}
+			e := build(list, ix.now())
+			e.gen, e.genAll = gen, genAll
+			ix.mu.Lock()
+			// Only keep what was loaded if no change was announced meanwhile.
+			if ix.gen[ns] == gen && ix.gen["*"] == genAll {
+				ix.entries[ns] = e
+			}
+			ix.mu.Unlock()
+			return e, nil
+		})
 		if err != nil {
 			return nil, err
 		}
-		e := build(list, ix.now())
-		ix.mu.Lock()
-		// Only keep what was loaded if no change was announced meanwhile.
-		if ix.gen[ns] == gen && ix.gen["*"] == genAll {
-			ix.entries[ns] = e
+		// Singleflight may have handed over a load another caller started
+		// before the change this caller saw (its own create, say): that
+		// one is stale for it. The next load starts after, so this loops
+		// at most once more.
+		if e := v.(*entry); e.gen >= seen && e.genAll >= seenAll {
+			return e, nil
 		}
-		ix.mu.Unlock()
-		return e, nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return v.(*entry), nil
 }
 
 func build(list []*hookgate.Webhook, now time.Time) *entry {

@@ -282,3 +282,32 @@ func TestRunDropsChangedNamespacesAndEverythingOnEachSubscription(t *testing.T) 
 		t.Fatalf("after a change of acme on the new subscription: loads %s, want %s", got, want)
 	}
 }
+
+// A match that follows a change it knows of (its own create: the service
+// invalidates, then publishes) sees the change even when another caller's
+// load, started before the change, is still in flight: it does not take
+// that load's answer.
+func TestMatchAfterAnInvalidationDoesNotTakeALoadStartedBefore(t *testing.T) {
+	l := &loader{loads: map[string]int{}, hooks: map[string][]*hookgate.Webhook{"acme": {hook("acme", "wh_1", "*")}}}
+	ix := newIndex(l)
+	match(t, ix, "acme", "deal.won")
+	ix.Invalidate("acme")
+	after := make(chan []string, 1)
+	l.between = func() {
+		// Inside a load of acme that read wh_1 only: the change, then a
+		// match by the caller that made it, while this load is in flight.
+		l.set("acme", hook("acme", "wh_1", "*"), hook("acme", "wh_2", "*"))
+		ix.Invalidate("acme")
+		go func() {
+			got, _ := ix.Match(context.Background(), "acme", "deal.won", nil)
+			after <- ids(got)
+		}()
+		time.Sleep(50 * time.Millisecond) // lets that match join this load (it would then see no wh_2)
+	}
+	if got := match(t, ix, "acme", "deal.won"); !slices.Equal(got, []string{"wh_1"}) {
+		t.Fatalf("the load started before the change: %v, want [wh_1]", got)
+	}
+	if got := <-after; !slices.Equal(got, []string{"wh_1", "wh_2"}) {
+		t.Fatalf("match after the change: %v, want [wh_1 wh_2]", got)
+	}
+}
