@@ -97,6 +97,8 @@ type Worker struct {
 	inflight sync.Map // endpoint id -> *endpointSlot
 }
 
+var _ hookgate.TestSender = (*Worker)(nil)
+
 type keyEntry struct {
 	secret, prev string
 	until        time.Time
@@ -715,8 +717,8 @@ func (p *Policy) Retries(w *hookgate.Webhook) int {
 	return len(p.RetryDelays)
 }
 
-func (wk *Worker) summary(d *hookgate.Task, ep *hookgate.Endpoint, att *hookgate.Attempt) *store.StoredDelivery {
-	return &store.StoredDelivery{
+func (wk *Worker) summary(d *hookgate.Task, ep *hookgate.Endpoint, att *hookgate.Attempt) *hookgate.DeliveryRecord {
+	return &hookgate.DeliveryRecord{
 		Delivery: hookgate.Delivery{
 			ID: d.ID, Tenant: d.Event.Tenant, WebhookID: d.WebhookID, EndpointID: d.EndpointID, URL: ep.URL,
 			EventID: d.Event.ID, EventType: d.Event.Type, Attempts: att.N, StatusCode: att.StatusCode,

@@ -8,24 +8,6 @@ import (
 	"github.com/hookgate/hookgate/queue"
 )
 
-// RecoverRequest is the body of POST /v1/webhooks/{id}/recover: the window
-// of delivery creation times, RFC 3339, and optionally one endpoint.
-type RecoverRequest struct {
-	Since      string `json:"since"`
-	Until      string `json:"until,omitempty"`
-	EndpointID string `json:"endpoint_id,omitempty"`
-}
-
-// Recovery is the answer to a recover: the failed deliveries found in the
-// window when it was asked, which a background task queues again.
-type Recovery struct {
-	ID         string    `json:"id"`
-	Count      int       `json:"count"`
-	Since      time.Time `json:"since"`
-	Until      time.Time `json:"until"`
-	EndpointID string    `json:"endpoint_id,omitempty"`
-}
-
 // recoverPage is how many logged deliveries a recover reads at a time.
 const recoverPage = 100
 
@@ -39,7 +21,7 @@ const untilLeeway = time.Minute
 // retry failed), test sends excepted, is sent once more under its own
 // delivery id. It counts them, queues a recover task that walks the window
 // in pages and queues each one again (see Recover), and returns at once.
-func (s *Deliveries) RecoverWebhook(ctx context.Context, ns, id string, req RecoverRequest) (*Recovery, error) {
+func (s *Deliveries) RecoverWebhook(ctx context.Context, ns, id string, req hookgate.RecoverRequest) (*hookgate.Recovery, error) {
 	now := time.Now().UTC()
 	var v hookgate.Validation
 	var since, until time.Time
@@ -96,7 +78,7 @@ func (s *Deliveries) RecoverWebhook(ctx context.Context, ns, id string, req Reco
 			return nil, err
 		}
 	}
-	return &Recovery{ID: r.ID, Count: n, Since: since, Until: until, EndpointID: req.EndpointID}, nil
+	return &hookgate.Recovery{ID: r.ID, Count: n, Since: since, Until: until, EndpointID: req.EndpointID}, nil
 }
 
 // recoverable reports whether a logged delivery is one recover r sends
