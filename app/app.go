@@ -123,80 +123,82 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("plugins: %w", err)
 	}
 	a.Plugins = plugins
-	a.Pipeline = render.New(plugins)
+	var js *transformation.Engine
 	if t := cfg.Transformations; t.Enabled {
-		a.Pipeline.WithTransformations(transformation.New(transformation.Limits{
-			Timeout: t.Timeout.D(), MaxSource: t.MaxSource, MaxOutput: t.MaxOutput, MaxMemory: int64(t.MaxMemory)}))
+		js = transformation.New(transformation.Limits{
+			Timeout: t.Timeout.D(), MaxSource: t.MaxSource, MaxOutput: t.MaxOutput, MaxMemory: int64(t.MaxMemory)})
 	}
+	a.Pipeline = render.New(plugins).WithTransformations(js)
 	renderer := hookgate.Renderer(a.Pipeline)
-	a.Worker = &deliver.Worker{
-		Webhooks: a.Index, Renderer: renderer, Log: a.writer, Policy: policy, Metrics: metrics, Logger: logger,
-		Limiter: store.NewRateLimiter(a.Redis, cfg.Redis.Prefix),
-		Sender: sender.New(sender.Config{Guard: guard, Timeout: d.Timeout.D(), MaxResponseBody: d.MaxResponseBody,
-			UserAgent: hookgate.UserAgent(), MaxIdleConnsPerHost: d.EndpointInFlight}),
-	}
+	// Built in dependency order, so nothing is patched after construction:
+	// the signer (which the lifecycle's confirmation requests share with
+	// the worker), the holder, the publisher that holds through it, the
+	// lifecycle manager that publishes through the publisher, and the
+	// worker that reports to the manager.
+	snd := sender.New(sender.Config{Guard: guard, Timeout: d.Timeout.D(), MaxResponseBody: d.MaxResponseBody,
+		UserAgent: hookgate.UserAgent(), MaxIdleConnsPerHost: d.EndpointInFlight})
+	signer := deliver.NewSigner(snd, d.Timeout.D())
+	lm := lifecycle.NewMetrics(a.Registry)
+	held := store.NewHeld(a.Redis, cfg.Redis.Prefix, cfg.Lifecycle.HoldMax)
+	holder := &lifecycle.Holder{Store: st, Held: held, HoldMax: cfg.Lifecycle.HoldMax, Invalidate: a.Index.Invalidate,
+		Logger: logger, Metrics: lm}
 	a.client = queue.NewClient(a.Redis, a.queueName, d.MaxTimeout.D()+d.PluginWaitMax.D()+30*time.Second)
+	schemas, enforce, onViolation, err := a.schemaCheck(cfg, cat, logger)
+	if err != nil {
+		return nil, err
+	}
 	pub := &ingest.Publisher{
-		Catalogue: cat, Matcher: a.Index, Queue: a.client, Idempotency: store.NewIdempotency(a.Redis, cfg.Redis.Prefix, cfg.Events.IdempotencyTTL.D()),
-		MaxPayload: cfg.Events.MaxPayload, MaxFanout: d.MaxFanout, Retries: policy.Retries, Now: time.Now,
+		Catalogue: cat, Matcher: a.Index, Queue: a.client, Holder: holder,
+		Idempotency: store.NewIdempotency(a.Redis, cfg.Redis.Prefix, cfg.Events.IdempotencyTTL.D()),
+		MaxPayload:  cfg.Events.MaxPayload, MaxFanout: d.MaxFanout, Retries: policy.Retries, Now: time.Now,
 		Accepted: func(events, deliveries int) {
 			metrics.Events.Add(float64(events))
 			metrics.Enqueued.Add(float64(deliveries))
 		},
-	}
-	if mode := cfg.Events.Validate; mode == eventschema.Warn || mode == eventschema.Enforce {
-		// Compiled once here; a schema that does not compile stops the start.
-		schemas, err := eventschema.New(cat)
-		if err != nil {
-			return nil, fmt.Errorf("event schemas: %w", err)
-		}
-		violations := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookgate_event_schema_violations_total",
-			Help: "Published events whose data did not match their type's schema, by event type (events.validate: warn)."}, []string{"type"})
-		a.Registry.MustRegister(violations)
-		pub.Schemas, pub.EnforceSchemas = schemas, mode == eventschema.Enforce
-		pub.OnViolation = func(typ string, err error) {
-			violations.WithLabelValues(typ).Inc()
-			logger.Warn("event data does not match its schema; accepted (events.validate: warn)", "type", typ, "violation", hookgate.ErrorMessage(err))
-		}
+		Schemas: schemas, EnforceSchemas: enforce, OnViolation: onViolation,
 	}
 	a.Lifecycle = &lifecycle.Manager{
-		Store: st, Held: store.NewHeld(a.Redis, cfg.Redis.Prefix, cfg.Lifecycle.HoldMax), Queue: a.client,
+		Store: st, Held: held, Queue: a.client,
 		Tokens: store.NewConfirmTokens(a.Redis, cfg.Redis.Prefix), Counters: st,
-		Publisher: pub, Sender: a.Worker, Config: cfg.Lifecycle,
+		Publisher: pub, Sender: signer, Config: cfg.Lifecycle,
 		PublicURL: cfg.Server.PublicURL, Retries: policy.Retries, Invalidate: a.Index.Invalidate, NewID: hookgate.NewID,
-		Logger: logger, Metrics: lifecycle.NewMetrics(a.Registry),
+		Logger: logger, Metrics: lm,
 	}
-	a.Worker.Lifecycle = a.Lifecycle
-	pub.Holder = a.Lifecycle
+	a.Worker = &deliver.Worker{
+		Webhooks: a.Index, Renderer: renderer, Log: a.writer, Policy: policy, Metrics: metrics, Logger: logger,
+		Limiter: store.NewRateLimiter(a.Redis, cfg.Redis.Prefix),
+		Sender:  snd, Signer: signer, Holder: holder, Lifecycle: a.Lifecycle,
+	}
 	rules := webhooks.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform)
 	rules.FormatUnavailable = a.Pipeline.FormatUnavailable
 	rules.EventTypes, rules.FormatAllowsHTTP = a.Pipeline.EventTypes, a.Pipeline.AllowsHTTP
+	if js != nil {
+		rules.Transformation = js.Check
+	}
 	svc := &webhooks.Service{Store: st, Counter: st, MaxPerTenant: cfg.Webhooks.MaxPerTenant, NewID: hookgate.NewID,
 		Rules:             rules,
 		NeedsConfirmation: a.Pipeline.NeedsConfirmation, Confirmer: a.Lifecycle, Held: a.Lifecycle, Logger: logger,
 		Invalidate: a.Index.Invalidate}
-	if js := a.Pipeline.Transformations(); js != nil {
-		svc.Rules.Transformation = js.Check
-	}
 	inSvc, proxy, err := a.newIncoming(cfg, st, logger)
 	if err != nil {
 		return nil, err
 	}
 	deliveries := &webhooks.Deliveries{Webhooks: st, Catalogue: cat, Log: a.Log, Queue: a.client, Worker: a.Worker,
 		AllowHTTP: d.AllowHTTP, FormatAllowsHTTP: a.Pipeline.AllowsHTTP, EventTypes: a.Pipeline.EventTypes, NewID: hookgate.NewID, Logger: logger}
+	// A worker process serves health, readiness and metrics only.
 	deps := gateway.Deps{
-		Incoming: inSvc, IncomingProxy: proxy, JWKS: a.Signer.JWKS(),
-		Config: cfg, Catalogue: cat, Verifier: verifier, Webhooks: svc, Publisher: pub, Deliveries: deliveries,
-		Ready:  func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
-		Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
-		Transformations: a.transformationPreview(cat, hookgate.NewID),
-		Plugins:         a.Plugins, PluginReloader: a, Lifecycle: a.Lifecycle, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
+		Config: cfg, Catalogue: cat, Verifier: verifier, Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
+		Ready: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 	}
-	if cfg.Server.Role == "worker" {
-		// A worker process serves health, readiness and metrics only.
-		deps.Webhooks, deps.Publisher, deps.Deliveries, deps.Plugins, deps.Lifecycle = nil, nil, nil, nil, nil
-		deps.PluginReloader = nil
-		deps.Incoming, deps.IncomingProxy, deps.JWKS, deps.LoginCodes = nil, nil, nil, nil
+	if cfg.Server.Role != "worker" {
+		deps = gateway.Deps{
+			Config: deps.Config, Catalogue: deps.Catalogue, Verifier: deps.Verifier, Logger: deps.Logger,
+			Registry: deps.Registry, Formats: deps.Formats, Ready: deps.Ready,
+			Webhooks: svc, Publisher: pub, Deliveries: deliveries, Lifecycle: a.Lifecycle,
+			Incoming: inSvc, IncomingProxy: proxy, JWKS: a.Signer.JWKS(),
+			Transformations: a.transformationPreview(cat, hookgate.NewID),
+			Plugins:         a.Plugins, PluginReloader: a, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
+		}
 	}
 	a.Gateway = gateway.New(deps)
 	if cfg.Server.Role != "worker" {
@@ -206,11 +208,32 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		a.server = queue.NewServer(a.Redis, queue.ServerConfig{
 			Queue: a.queueName, Concurrency: d.Concurrency, PollInterval: d.PollInterval.D(),
 			ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), Logger: logger,
-		}, a.Worker)
-		a.server.HandleRecover(deliveries)
+		}, a.Worker, deliveries)
 		queue.RegisterQueueDepth(a.Registry, a.Redis, a.queueName)
 	}
 	return a, nil
+}
+
+// schemaCheck compiles the event catalogue's schemas when events.validate
+// asks for it (a schema that does not compile stops the start) and returns
+// the publisher's checker, whether it refuses violations, and what it does
+// with one it accepts (events.validate: warn). All nil when off.
+func (a *App) schemaCheck(cfg config.Config, cat *hookgate.Catalogue, logger *slog.Logger) (ingest.SchemaChecker, bool, func(string, error), error) {
+	mode := cfg.Events.Validate
+	if mode != eventschema.Warn && mode != eventschema.Enforce {
+		return nil, false, nil, nil
+	}
+	schemas, err := eventschema.New(cat)
+	if err != nil {
+		return nil, false, nil, fmt.Errorf("event schemas: %w", err)
+	}
+	violations := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookgate_event_schema_violations_total",
+		Help: "Published events whose data did not match their type's schema, by event type (events.validate: warn)."}, []string{"type"})
+	a.Registry.MustRegister(violations)
+	return schemas, mode == eventschema.Enforce, func(typ string, err error) {
+		violations.WithLabelValues(typ).Inc()
+		logger.Warn("event data does not match its schema; accepted (events.validate: warn)", "type", typ, "violation", hookgate.ErrorMessage(err))
+	}, nil
 }
 
 // newIncoming builds the incoming webhook service and proxy: the scopes

@@ -75,7 +75,7 @@ func (wk *Worker) Preview(ctx context.Context, w *hookgate.Webhook, ev *hookgate
 		ep = &w.Endpoints[0]
 		url = ep.URL
 	}
-	req := wk.request(w, ep, url, deliveryID, ev.Type, p, time.Now())
+	req := wk.Signer.Request(w, ep, url, deliveryID, ev.Type, p, time.Now())
 	out := &hookgate.Preview{URL: url, ContentType: req.Headers.Get("Content-Type"), Body: string(p.Body), Headers: make(map[string]string, len(req.Headers))}
 	for k, v := range req.Headers {
 		out.Headers[k] = v[0]

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"net/textproto"
 	"net/url"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,7 +14,6 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/internal/sender"
 	"github.com/hookgate/hookgate/internal/store"
-	"github.com/hookgate/hookgate/signing"
 )
 
 // Webhooks looks up a webhook during a delivery (the in-memory index).
@@ -38,8 +35,6 @@ type Sender interface {
 // Lifecycle reacts to delivery outcomes and webhook states (pause, auto-pause,
 // disabling an endpoint on 410). Optional.
 type Lifecycle interface {
-	// Hold keeps a delivery of a webhook that is not active.
-	Hold(ctx context.Context, w *hookgate.Webhook, ds []*hookgate.Task) error
 	// Failed is told the webhook's consecutive failed deliveries after a
 	// delivery failed for good (its retries exhausted).
 	Failed(ctx context.Context, w *hookgate.Webhook, consecutive int64)
@@ -83,27 +78,26 @@ type Policy struct {
 // Worker handles delivery tasks: it renders, signs, sends and records, and
 // decides whether an attempt is retried. It is the one place that sends.
 type Worker struct {
-	Webhooks  Webhooks
-	Renderer  hookgate.Renderer
-	Sender    Sender
-	Log       Recorder
+	Webhooks Webhooks
+	Renderer hookgate.Renderer
+	Sender   Sender
+	// Signer signs each attempt's request; it shares Sender.
+	Signer *Signer
+	Log    Recorder
+	// Holder keeps the deliveries of a webhook that is not active (paused,
+	// auto-paused, or an endpoint waiting for its confirmation). Optional:
+	// without one such deliveries are tried again later.
+	Holder    hookgate.Holder
 	Lifecycle Lifecycle
 	Limiter   RateLimiter
 	Policy    Policy
 	Metrics   *Metrics
 	Logger    *slog.Logger
 
-	keys     sync.Map // webhook id -> *keyEntry
 	inflight sync.Map // endpoint id -> *endpointSlot
 }
 
 var _ hookgate.TestSender = (*Worker)(nil)
-
-type keyEntry struct {
-	secret, prev string
-	until        time.Time
-	keys         []signing.Key
-}
 
 // endpointSlot bounds the requests in flight to one endpoint. A delivery
 // that finds every place taken waits for one while the endpoint is making
@@ -383,10 +377,10 @@ func (wk *Worker) Deliver(ctx context.Context, d *hookgate.Task, retried, maxRet
 		// Paused, auto-paused, or the endpoint waits for its confirmation.
 		// Held deliveries go back to the queue as new tasks on release: carry
 		// the attempts already made so the numbering goes on.
-		if wk.Lifecycle != nil {
+		if wk.Holder != nil {
 			held := *d
 			held.Attempt0 += retried
-			err := wk.Lifecycle.Hold(ctx, w, []*hookgate.Task{&held})
+			err := wk.Holder.Hold(ctx, w, []*hookgate.Task{&held})
 			if errors.Is(err, hookgate.ErrWebhookActive) {
 				return errEndpointBusy
 			}
@@ -488,14 +482,6 @@ func streak(rec *store.Record) store.Streak {
 	return store.StreakKeep
 }
 
-// SendMessage signs body as the webhook's deliveries are signed and sends it
-// once to ep, with no retry and no delivery log: for control messages such
-// as the subscription confirmation. extra headers are added before signing.
-func (wk *Worker) SendMessage(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, id, eventType string, body []byte, extra map[string]string) *sender.Result {
-	p := &hookgate.Payload{Body: body, ContentType: "application/json", Headers: extra}
-	return wk.Sender.Send(ctx, wk.request(w, ep, ep.URL, id, eventType, p, time.Now()))
-}
-
 func endpointOf(w *hookgate.Webhook, id string) *hookgate.Endpoint {
 	for i := range w.Endpoints {
 		if w.Endpoints[i].ID == id {
@@ -511,27 +497,6 @@ func (wk *Worker) slot(endpointID string) *endpointSlot {
 	}
 	s, _ := wk.inflight.LoadOrStore(endpointID, newEndpointSlot(wk.Policy.EndpointLimit))
 	return s.(*endpointSlot)
-}
-
-// signingKeys returns the webhook's derived signing keys, cached until its
-// secrets change.
-func (wk *Worker) signingKeys(w *hookgate.Webhook, now time.Time) []signing.Key {
-	secrets := w.Secrets(now)
-	if len(secrets) == 0 {
-		return nil
-	}
-	if v, ok := wk.keys.Load(w.ID); ok {
-		e := v.(*keyEntry)
-		if e.secret == w.Secret && e.prev == w.PreviousSecret && e.until.Equal(w.PreviousSecretUntil) && len(e.keys) == len(secrets) {
-			return e.keys
-		}
-	}
-	e := &keyEntry{secret: w.Secret, prev: w.PreviousSecret, until: w.PreviousSecretUntil}
-	for _, s := range secrets {
-		e.keys = append(e.keys, signing.NewKey(s))
-	}
-	wk.keys.Store(w.ID, e)
-	return e.keys
 }
 
 // attempt renders, signs and sends one delivery and describes the outcome.
@@ -582,7 +547,7 @@ func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate
 		q.Headers = hs
 		p = &q
 	}
-	req := wk.request(w, ep, ep.URL, d.ID, d.Event.Type, p, start)
+	req := wk.Signer.Request(w, ep, ep.URL, d.ID, d.Event.Type, p, start)
 	res := wk.Sender.Send(ctx, req)
 	att.DurationMS = ms(res.Duration)
 	att.StatusCode = res.StatusCode
@@ -635,55 +600,9 @@ func (wk *Worker) logTransportError(d *hookgate.Task, w *hookgate.Webhook, ep *h
 		"endpoint_id", ep.ID, "host", host, "class", res.ErrorClass, "err", err)
 }
 
-// request builds the signed request: the one place that signs deliveries.
-// The endpoint's custom headers (ep may be nil) replace the format's of the
-// same name; Validate has refused the reserved ones.
-func (wk *Worker) request(w *hookgate.Webhook, ep *hookgate.Endpoint, url, id, eventType string, p *hookgate.Payload, now time.Time) *sender.Request {
-	var custom map[string]string
-	if ep != nil {
-		custom = ep.Headers
-	}
-	hs := make([]signing.Header, 0, 8+len(p.Headers)+len(custom))
-	ct := p.ContentType
-	if ct == "" {
-		ct = "application/json"
-	}
-	hs = append(hs, signing.Header{Name: "Content-Type", Value: ct})
-	for k, v := range p.Headers {
-		hs = append(hs, signing.Header{Name: k, Value: v})
-	}
-	if len(custom) > 0 {
-		hs = appendCustom(hs, custom)
-	}
-	hs = signing.AppendHeaders(hs, id, eventType, now.Unix(), p.Body, wk.signingKeys(w, now)...)
-	// One backing array for every header value slice: two allocations in all.
-	h := make(http.Header, len(hs)+1)
-	vals := make([]string, len(hs))
-	for i, x := range hs {
-		vals[i] = x.Value
-		h[x.Name] = vals[i : i+1 : i+1]
-	}
-	timeout := wk.Policy.Timeout
-	if w.Timeout > 0 {
-		timeout = w.Timeout.D()
-	}
-	return &sender.Request{URL: url, Body: p.Body, Headers: h, Timeout: timeout}
-}
-
 // HiddenHeaderValue stands in the delivery log for the value of an
 // endpoint's custom header.
 const HiddenHeaderValue = "(hidden)"
-
-// appendCustom adds an endpoint's custom headers to hs under their canonical
-// names, dropping a header of the same name the format set.
-func appendCustom(hs []signing.Header, custom map[string]string) []signing.Header {
-	for k, v := range custom {
-		c := textproto.CanonicalMIMEHeaderKey(k)
-		hs = slices.DeleteFunc(hs, func(h signing.Header) bool { return textproto.CanonicalMIMEHeaderKey(h.Name) == c })
-		hs = append(hs, signing.Header{Name: c, Value: v})
-	}
-	return hs
-}
 
 // retryDelay is the delay before retry number retried+1: the webhook's
 // schedule (or the default), with jitter, or the receiver's Retry-After

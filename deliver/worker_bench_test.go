@@ -42,7 +42,7 @@ func BenchmarkDeliver(b *testing.B) {
 	w := &hookgate.Webhook{ID: "wh_1", Tenant: "acme", Name: "b", Enabled: true, Status: hookgate.StatusActive,
 		Secret:    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		Endpoints: []hookgate.Endpoint{{ID: "ep_1", URL: "https://example.com/hook", Enabled: true}}}
-	wk := &Worker{Webhooks: oneWebhook{w}, Renderer: render.Standard{}, Sender: okSender{}, Log: nopRecorder{},
+	wk := &Worker{Webhooks: oneWebhook{w}, Renderer: render.Standard{}, Sender: okSender{}, Signer: NewSigner(okSender{}, 5*time.Second), Log: nopRecorder{},
 		Policy:  Policy{RetryDelays: []time.Duration{time.Minute}, Timeout: 5 * time.Second, EndpointLimit: 32, MaxRequestBody: 64 << 10, MaxResponseBody: 64 << 10},
 		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	d := hookgate.Task{ID: "dl_1", Namespace: "acme", WebhookID: "wh_1", EndpointID: "ep_1", EnqueuedAt: time.Now(),

@@ -1,9 +1,10 @@
-// Package subs keeps an in-memory index of outgoing webhooks per tenant, so
+// The subscription index keeps an in-memory index of outgoing webhooks per tenant, so
 // that matching an event to its subscribers and looking up a webhook during a
 // delivery cost no Redis round trip. Entries are loaded on first use and
 // dropped when the store announces a change on its Redis pub/sub channel, in
 // every process; a maximum age bounds staleness if a notification is lost
 // (for instance while the pub/sub connection reconnects).
+
 package ingest
 
 import (

@@ -1,9 +1,10 @@
-// Package ingest accepts events from message brokers (RabbitMQ and NATS
+// The broker consumers accept events from message brokers (RabbitMQ and NATS
 // JetStream) as POST /v1/events accepts them from HTTP: a message is
 // acknowledged only once its deliveries are durably queued (the guarantee of
 // a 202), it is idempotent on its id, and a message that can never be
 // accepted goes to a dead letter with the reason instead of blocking the
 // rest. docs/ingest.md is the reference.
+
 package ingest
 
 import (

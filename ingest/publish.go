@@ -1,8 +1,9 @@
-// Package publish accepts events from the CRM and turns each into delivery
+// The Publisher accepts events from the CRM and turns each into delivery
 // tasks: it validates the event, answers repeats of an idempotency key with
 // the first answer, finds every subscribed webhook (the tenant's and the
 // system ones) through the in-memory index, and enqueues one task per webhook
 // and enabled endpoint. It answers only once every task is in Redis.
+
 package ingest
 
 import (
@@ -32,22 +33,18 @@ type Enqueuer interface {
 	Enqueue(ctx context.Context, items []hookgate.QueueItem) error
 }
 
-// Holder keeps deliveries of webhooks that are not active (paused,
-// auto-paused, unconfirmed) until they are. Optional: without one, such
-// webhooks are skipped.
-type Holder interface {
-	Hold(ctx context.Context, w *hookgate.Webhook, ds []*hookgate.Task) error
-}
-
 // Publisher accepts events.
 type Publisher struct {
 	Catalogue   *hookgate.Catalogue
 	Matcher     Matcher
 	Queue       Enqueuer
 	Idempotency hookgate.Idempotency
-	Holder      Holder
-	MaxPayload  int
-	MaxFanout   int
+	// Holder keeps deliveries of webhooks that are not active (paused,
+	// auto-paused, unconfirmed) until they are. Optional: without one, such
+	// webhooks are skipped.
+	Holder     hookgate.Holder
+	MaxPayload int
+	MaxFanout  int
 	// Retries returns how many retries a webhook's deliveries get.
 	Retries func(w *hookgate.Webhook) int
 	Now     func() time.Time

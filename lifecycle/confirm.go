@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/webhooks"
 )
 
@@ -60,9 +59,9 @@ func (m *Manager) RequestConfirmation(ctx context.Context, w *hookgate.Webhook) 
 	ttl := m.Config.ConfirmTTL.D()
 	now := time.Now().UTC()
 	exp := now.Add(ttl)
-	tokens := make([]store.ConfirmToken, len(eps))
+	tokens := make([]hookgate.ConfirmToken, len(eps))
 	for i := range eps {
-		tokens[i] = store.ConfirmToken{Token: hookgate.NewToken(),
+		tokens[i] = hookgate.ConfirmToken{Token: hookgate.NewToken(),
 			Namespace: w.Tenant, WebhookID: w.ID, EndpointID: eps[i].ID, URL: eps[i].URL}
 	}
 	if err := m.Tokens.Save(ctx, w.ID, tokens, exp, expiredKept); err != nil {
@@ -144,13 +143,13 @@ func (m *Manager) Confirm(ctx context.Context, token string) (*hookgate.ConfirmR
 		return nil, fmt.Errorf("confirm subscription: %w", err)
 	}
 	switch state {
-	case store.TokenInvalid:
+	case hookgate.TokenInvalid:
 		m.Metrics.confirmations.WithLabelValues("invalid").Inc()
 		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "this confirmation link is not valid")
-	case store.TokenUsed:
+	case hookgate.TokenUsed:
 		m.Metrics.confirmations.WithLabelValues("used").Inc()
 		return nil, hookgate.Errorf(hookgate.ECONFLICT, "this confirmation link has already been used")
-	case store.TokenExpired:
+	case hookgate.TokenExpired:
 		m.Metrics.confirmations.WithLabelValues("expired").Inc()
 		return nil, hookgate.Errorf(hookgate.EEXPIRED, "this confirmation link has expired; ask the webhook's admin to resend the confirmation")
 	}

@@ -2,10 +2,11 @@
 // pause and resume, auto-pause after repeated failures (with the operational
 // events webhook.auto_paused and webhook.recovered), the subscription
 // confirmation handshake, and secret rotation. While a webhook is not active
-// its deliveries are held in Redis (see Held) and released, oldest first,
-// when it is active again. It implements deliver.Lifecycle and
-// ingest.Holder; it does not send deliveries itself (the queue worker
-// does) and holds no HTTP types.
+// its deliveries are held (Holder decides where) and released by the
+// Manager, oldest first, when it is active again. The Manager implements
+// deliver.Lifecycle and the Holder hookgate.Holder; neither sends deliveries
+// (the delivery worker does), speaks Redis (the root's HeldDeliveries and
+// ConfirmTokens ports do) or holds HTTP types.
 package lifecycle
 
 import (
@@ -22,9 +23,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/deliver"
-	"github.com/hookgate/hookgate/ingest"
 	"github.com/hookgate/hookgate/internal/sender"
-	"github.com/hookgate/hookgate/internal/store"
 )
 
 // Enqueuer puts delivery tasks in the queue.
@@ -39,7 +38,7 @@ type Publisher interface {
 }
 
 // MessageSender sends a signed control message to one endpoint (the
-// confirmation request); deliver.Worker implements it.
+// confirmation request); deliver.Signer implements it.
 type MessageSender interface {
 	SendMessage(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, id, eventType string, body []byte, extra map[string]string) *sender.Result
 }
@@ -47,8 +46,8 @@ type MessageSender interface {
 // Manager implements the webhook lifecycle.
 type Manager struct {
 	Store  hookgate.WebhookStore
-	Held   *store.Held
-	Tokens *store.ConfirmTokens // the confirmation links' single-use tokens
+	Held   hookgate.HeldDeliveries
+	Tokens hookgate.ConfirmTokens // the confirmation links' single-use tokens
 	// Counters resets a resumed webhook's consecutive failures.
 	Counters interface {
 		ResetConsecutiveFailures(ctx context.Context, id string) error
@@ -73,7 +72,7 @@ type Manager struct {
 
 var (
 	_ deliver.Lifecycle = (*Manager)(nil)
-	_ ingest.Holder     = (*Manager)(nil)
+	_ hookgate.Holder   = (*Holder)(nil)
 )
 
 // Metrics are the lifecycle metrics.
@@ -103,80 +102,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reg.MustRegister(m.held, m.dropped, m.released, m.autoPaused, m.recovered, m.confirmations)
 	}
 	return m
-}
-
-// Hold keeps deliveries that are not to go out now. It re-reads the
-// webhook from the store: a paused or auto-paused webhook keeps them all,
-// in its own list; otherwise each is kept in its endpoint's list while the
-// endpoint waits for its confirmation. If some turn out deliverable (the
-// caller's view was stale) it returns a *hookgate.DeliverableError with them
-// (errors.Is hookgate.ErrWebhookActive); if the webhook or endpoint is gone or
-// disabled they are dropped, as they would be at delivery.
-func (m *Manager) Hold(ctx context.Context, w *hookgate.Webhook, ds []*hookgate.Task) error {
-	cur, err := m.Store.FindWebhookByID(ctx, w.Tenant, w.ID)
-	switch {
-	case hookgate.ErrorCode(err) == hookgate.ENOTFOUND:
-		return nil
-	case err != nil:
-		return err
-	case !cur.Enabled:
-		return nil
-	case cur.Status.Holding():
-		return m.hold(ctx, cur, "", ds)
-	}
-	byEP := map[string][]*hookgate.Task{}
-	var order []string
-	var deliver []*hookgate.Task
-	for _, d := range ds {
-		ep := endpointOf(cur, d.EndpointID)
-		switch {
-		case ep == nil || !ep.Enabled:
-		case ep.Pending():
-			if byEP[ep.ID] == nil {
-				order = append(order, ep.ID)
-			}
-			byEP[ep.ID] = append(byEP[ep.ID], d)
-		default:
-			deliver = append(deliver, d)
-		}
-	}
-	for _, ep := range order {
-		if err := m.hold(ctx, cur, ep, byEP[ep]); err != nil {
-			return err
-		}
-	}
-	if len(deliver) > 0 {
-		if m.Invalidate != nil {
-			m.Invalidate(w.Tenant)
-		}
-		return &hookgate.DeliverableError{Deliveries: deliver}
-	}
-	return nil
-}
-
-// hold keeps ds in w's list, or in its endpoint ep's list.
-func (m *Manager) hold(ctx context.Context, w *hookgate.Webhook, ep string, ds []*hookgate.Task) error {
-	var dropped int64
-	var err error
-	reason := w.Status.Reason(w.ID)
-	if ep == "" {
-		dropped, err = m.Held.Hold(ctx, w.Tenant, w.ID, ds)
-	} else {
-		dropped, err = m.Held.HoldEndpoint(ctx, w.Tenant, w.ID, ep, ds)
-		reason = "the endpoint has not confirmed the subscription: it must follow the SubscribeURL it was sent"
-	}
-	if err != nil {
-		return err
-	}
-	m.Metrics.held.Add(float64(len(ds)))
-	m.Logger.Info("deliveries held: the webhook is not active", "webhook_id", w.ID, "tenant", w.Tenant,
-		"status", string(w.Status), "endpoint_id", ep, "held", len(ds), "reason", reason)
-	if dropped > 0 {
-		m.Metrics.dropped.Add(float64(dropped))
-		m.Logger.Warn("held events over lifecycle.hold_max: the oldest were dropped", "webhook_id", w.ID,
-			"tenant", w.Tenant, "endpoint_id", ep, "dropped", dropped, "hold_max", m.Config.HoldMax)
-	}
-	return nil
 }
 
 func endpointOf(w *hookgate.Webhook, id string) *hookgate.Endpoint {
@@ -373,7 +298,7 @@ func (m *Manager) Resume(ctx context.Context, ns, id string) (*hookgate.ResumeRe
 // those of the webhook (ep ""), or those of its endpoint ep.
 func (m *Manager) release(ctx context.Context, w *hookgate.Webhook, ep string) (int, error) {
 	retries := m.Retries(w)
-	enqueue := func(ctx context.Context, it *store.HeldItem) error {
+	enqueue := func(ctx context.Context, it *hookgate.HeldItem) error {
 		return m.Queue.Enqueue(ctx, []hookgate.QueueItem{{Task: it.Task, Retries: retries, TaskID: it.TaskID}})
 	}
 	var n int

@@ -73,6 +73,7 @@ func (q *enqueued) Enqueue(_ context.Context, items []hookgate.QueueItem) error 
 
 type lifecycleUnit struct {
 	m           *lifecycle.Manager
+	holder      *lifecycle.Holder
 	store       *fakes.WebhookStore
 	pub         *recordingPublisher
 	counters    *counters
@@ -96,6 +97,14 @@ func newLifecycleUnit(hooks ...*hookgate.Webhook) *lifecycleUnit {
 		Metrics:    lifecycle.NewMetrics(u.reg),
 	}
 	return u
+}
+
+// useHeld gives the manager, and a holder over the same store and metrics,
+// held deliveries kept in held.
+func (u *lifecycleUnit) useHeld(held hookgate.HeldDeliveries) {
+	u.m.Held = held
+	u.holder = &lifecycle.Holder{Store: u.store, Held: held, HoldMax: 100, Invalidate: u.m.Invalidate,
+		Logger: u.m.Logger, Metrics: u.m.Metrics}
 }
 
 func activeHook(id string, eps ...string) *hookgate.Webhook {
@@ -229,14 +238,14 @@ func TestResumeReleasesWhatWasHeldAndRecovers(t *testing.T) {
 	disabled.Enabled = false
 	u := newLifecycleUnit(errored, unconfirmed, disabled)
 	rdb := testenv.Redis(t)
-	u.m.Held = store.NewHeld(rdb, testenv.KeyPrefix(t, rdb, "hgunit"), 100)
+	u.useHeld(store.NewHeld(rdb, testenv.KeyPrefix(t, rdb, "hgunit"), 100))
 	ctx := context.Background()
 	var ds []*hookgate.Task
 	for _, id := range []string{"dl_1", "dl_2", "dl_3"} {
 		ds = append(ds, &hookgate.Task{ID: id, Namespace: "acme", WebhookID: "wh_1", EndpointID: "ep_1",
 			Event: hookgate.Event{ID: "evt_" + id, Type: "deal.won", Tenant: "acme", Data: []byte(`{}`)}})
 	}
-	if err := u.m.Hold(ctx, errored, ds); err != nil {
+	if err := u.holder.Hold(ctx, errored, ds); err != nil {
 		t.Fatal(err)
 	}
 
@@ -313,7 +322,7 @@ func TestHoldKeepsOnlyWhatIsNotToGoOutNow(t *testing.T) {
 	disabled.Enabled = false
 	u := newLifecycleUnit(paused, confirming, disabled)
 	rdb := testenv.Redis(t)
-	u.m.Held = store.NewHeld(rdb, testenv.KeyPrefix(t, rdb, "hgunit"), 100)
+	u.useHeld(store.NewHeld(rdb, testenv.KeyPrefix(t, rdb, "hgunit"), 100))
 	ctx := context.Background()
 	tasks := func(w *hookgate.Webhook, eps ...string) []*hookgate.Task {
 		var ds []*hookgate.Task
@@ -326,10 +335,10 @@ func TestHoldKeepsOnlyWhatIsNotToGoOutNow(t *testing.T) {
 	// The caller saw the paused webhook as active: the store's status wins.
 	stale := fakes.Clone(paused)
 	stale.Status = hookgate.StatusActive
-	if err := u.m.Hold(ctx, stale, tasks(paused, "ep_1", "ep_1")); err != nil {
+	if err := u.holder.Hold(ctx, stale, tasks(paused, "ep_1", "ep_1")); err != nil {
 		t.Fatal(err)
 	}
-	err := u.m.Hold(ctx, confirming, tasks(confirming, "ep_ok", "ep_wait", "ep_off", "ep_gone"))
+	err := u.holder.Hold(ctx, confirming, tasks(confirming, "ep_ok", "ep_wait", "ep_off", "ep_gone"))
 	var de *hookgate.DeliverableError
 	if !errors.As(err, &de) || !errors.Is(err, hookgate.ErrWebhookActive) || len(de.Deliveries) != 1 || de.Deliveries[0].EndpointID != "ep_ok" {
 		t.Fatalf("hold on an active webhook: %v, want ep_ok's delivery handed back", err)
@@ -338,7 +347,7 @@ func TestHoldKeepsOnlyWhatIsNotToGoOutNow(t *testing.T) {
 		t.Fatalf("invalidated %v, want the tenant once (its view was stale)", u.invalidated)
 	}
 	for _, w := range []*hookgate.Webhook{disabled, activeHook("wh_deleted", "ep_1")} {
-		if err := u.m.Hold(ctx, w, tasks(w, "ep_1")); err != nil {
+		if err := u.holder.Hold(ctx, w, tasks(w, "ep_1")); err != nil {
 			t.Fatalf("hold for %s: %v", w.ID, err)
 		}
 	}

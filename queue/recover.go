@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -62,20 +63,23 @@ func (c *Client) EnqueueRecover(ctx context.Context, r *Recover) error {
 	return nil
 }
 
-// HandleRecover makes the server's workers run recover tasks with rc. It is
-// called before Start.
-func (s *Server) HandleRecover(rc Recoverer) {
-	s.mux.HandleFunc(TypeRecover, func(ctx context.Context, t *asynq.Task) error {
-		var r Recover
-		if err := json.Unmarshal(t.Payload(), &r); err != nil || r.WebhookID == "" {
-			s.logger.Error("dropping malformed recover task", "err", err)
-			return nil
-		}
-		if err := rc.Recover(ctx, &r); err != nil {
-			s.logger.Warn("recover stopped; it runs again from the start of its window", "recover_id", r.ID,
-				"webhook_id", r.WebhookID, "err", err)
-			return &retryIn{delay: 5 * time.Second, cause: "recover: " + err.Error()}
-		}
+// recoverHandler runs recover tasks with rc.
+type recoverHandler struct {
+	rc     Recoverer
+	logger *slog.Logger
+}
+
+// ProcessTask implements asynq.Handler.
+func (h recoverHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var r Recover
+	if err := json.Unmarshal(t.Payload(), &r); err != nil || r.WebhookID == "" {
+		h.logger.Error("dropping malformed recover task", "err", err)
 		return nil
-	})
+	}
+	if err := h.rc.Recover(ctx, &r); err != nil {
+		h.logger.Warn("recover stopped; it runs again from the start of its window", "recover_id", r.ID,
+			"webhook_id", r.WebhookID, "err", err)
+		return &retryIn{delay: 5 * time.Second, cause: "recover: " + err.Error()}
+	}
+	return nil
 }

@@ -28,8 +28,9 @@ type Server struct {
 	logger *slog.Logger
 }
 
-// NewServer returns the asynq server for deliveries, handed to d.
-func NewServer(rdb redis.UniversalClient, cfg ServerConfig, d Deliverer) *Server {
+// NewServer returns the asynq server for deliveries, handed to d, and for
+// recover tasks, run by rc.
+func NewServer(rdb redis.UniversalClient, cfg ServerConfig, d Deliverer, rc Recoverer) *Server {
 	if cfg.ForwardInterval <= 0 {
 		cfg.ForwardInterval = 250 * time.Millisecond
 	}
@@ -52,6 +53,7 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig, d Deliverer) *Server
 	})
 	mux := asynq.NewServeMux()
 	mux.Handle(TypeDelivery, handler{d: d, logger: cfg.Logger})
+	mux.Handle(TypeRecover, recoverHandler{rc: rc, logger: cfg.Logger})
 	return &Server{srv: srv, mux: mux, logger: cfg.Logger}
 }
 

@@ -1,4 +1,4 @@
-// Package pipeline renders an event for one webhook: the webhook's
+// The Pipeline renders an event for one webhook: the webhook's
 // transforms in order (each may rewrite the event's data or skip it), then
 // its format, either the in-process `standard` envelope or the plugin that
 // provides the format, then its inline transformation (JavaScript, run by
@@ -7,6 +7,7 @@
 //
 // It owns the order of the steps and nothing else: running plugins is
 // plugins/host's job, delivering the payload the queue's.
+
 package render
 
 import (

@@ -1,4 +1,4 @@
-// Package format holds hookgate's in-process payload formats. The `standard`
+// The in-process payload formats: hookgate's in-process payload formats. The `standard`
 // format is the envelope of the outbound-webhook product document:
 //
 //	{"event":"contact.created","timestamp":1710700000,"id":"evt_...","data":{...}}
@@ -6,6 +6,7 @@
 // It is built by appending bytes around the event's raw data, so the data the
 // publisher sent is never decoded or re-encoded on the delivery path. Other
 // formats come from plugins (see plugins/).
+
 package render
 
 import (

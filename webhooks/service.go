@@ -1,7 +1,8 @@
-// Package outgoing manages outgoing webhooks on behalf of admins: creation
+// The Service manages outgoing webhooks on behalf of admins: creation
 // with validation and secrets, updates, listing and deletion, over a
 // hookgate.WebhookStore. It holds the business rules; the gateway only parses
 // and authorises, and the store only keeps records.
+
 package webhooks
 
 import (

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hookgate/hookgate"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -29,24 +30,6 @@ func NewConfirmTokens(rdb redis.UniversalClient, prefix string) *ConfirmTokens {
 	return &ConfirmTokens{rdb: rdb, prefix: prefix}
 }
 
-// ConfirmToken is what a token confirms: one endpoint URL of one webhook.
-// Tokens sent before confirmation was per endpoint have no endpoint and URL.
-type ConfirmToken struct {
-	Token      string // the secret in the link; only its hash is stored
-	Namespace  string
-	WebhookID  string
-	EndpointID string
-	URL        string
-}
-
-// Token states answered by Use.
-const (
-	TokenOK      = "ok"
-	TokenInvalid = "invalid"
-	TokenUsed    = "used"
-	TokenExpired = "expired"
-)
-
 func (c *ConfirmTokens) key(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return c.prefix + ":confirm:" + hex.EncodeToString(sum[:])
@@ -54,7 +37,7 @@ func (c *ConfirmTokens) key(token string) string {
 func (c *ConfirmTokens) webhookKey(wh string) string { return c.prefix + ":confirm:wh:" + wh }
 
 // Save stores the tokens of webhook wh, valid until exp and kept keep after.
-func (c *ConfirmTokens) Save(ctx context.Context, wh string, tokens []ConfirmToken, exp time.Time, keep time.Duration) error {
+func (c *ConfirmTokens) Save(ctx context.Context, wh string, tokens []hookgate.ConfirmToken, exp time.Time, keep time.Duration) error {
 	ttl := time.Until(exp) + keep
 	p := c.rdb.TxPipeline()
 	for _, t := range tokens {
@@ -80,17 +63,17 @@ redis.call('HSET', KEYS[1], 'used', '1')
 return {'ok', v[1], v[2], v[5] or '', v[6] or ''}
 `)
 
-// Use spends token at now and returns its state (TokenOK and what it
-// confirms, or TokenInvalid, TokenUsed, TokenExpired with nothing changed).
-func (c *ConfirmTokens) Use(ctx context.Context, token string, now time.Time) (string, ConfirmToken, error) {
+// Use spends token at now and returns its state (hookgate.TokenOK and what it
+// confirms, or hookgate.TokenInvalid, hookgate.TokenUsed, hookgate.TokenExpired with nothing changed).
+func (c *ConfirmTokens) Use(ctx context.Context, token string, now time.Time) (string, hookgate.ConfirmToken, error) {
 	v, err := useScript.Run(ctx, c.rdb, []string{c.key(token)}, now.UnixMilli()).StringSlice()
 	if err != nil {
-		return "", ConfirmToken{}, fmt.Errorf("use confirmation token: %w", err)
+		return "", hookgate.ConfirmToken{}, fmt.Errorf("use confirmation token: %w", err)
 	}
-	if v[0] != TokenOK || len(v) < 5 {
-		return v[0], ConfirmToken{}, nil
+	if v[0] != hookgate.TokenOK || len(v) < 5 {
+		return v[0], hookgate.ConfirmToken{}, nil
 	}
-	return TokenOK, ConfirmToken{Token: token, Namespace: v[1], WebhookID: v[2], EndpointID: v[3], URL: v[4]}, nil
+	return hookgate.TokenOK, hookgate.ConfirmToken{Token: token, Namespace: v[1], WebhookID: v[2], EndpointID: v[3], URL: v[4]}, nil
 }
 
 // GiveBack makes a used token usable again (what it confirms did not change).

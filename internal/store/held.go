@@ -186,13 +186,7 @@ func (h *Held) Dropped(ctx context.Context, wh string) (int64, error) {
 	return n, err
 }
 
-// HeldItem is one held delivery on its way back to the queue.
-type HeldItem struct {
-	TaskID string // the delivery id and the item's sequence number
-	Task   *hookgate.Task
-}
-
-func parseItem(raw string) (*HeldItem, error) {
+func parseItem(raw string) (*hookgate.HeldItem, error) {
 	seq, payload, ok := strings.Cut(raw, ":")
 	if _, err := strconv.ParseUint(seq, 10, 64); !ok || err != nil {
 		return nil, fmt.Errorf("held item without a sequence number")
@@ -201,7 +195,7 @@ func parseItem(raw string) (*HeldItem, error) {
 	if err := d.UnmarshalBinary([]byte(payload)); err != nil {
 		return nil, err
 	}
-	return &HeldItem{TaskID: d.ID + ":h" + seq, Task: d}, nil
+	return &hookgate.HeldItem{TaskID: d.ID + ":h" + seq, Task: d}, nil
 }
 
 // releaseBatch is how many items one release step moves.
@@ -211,20 +205,20 @@ const releaseBatch = 100
 // time, and returns how many it handed. It stops at the first error of
 // enqueue; what was not enqueued stays held. Items left in the releasing
 // list by a release that died go first.
-func (h *Held) Release(ctx context.Context, wh string, enqueue func(context.Context, *HeldItem) error) (int, error) {
+func (h *Held) Release(ctx context.Context, wh string, enqueue func(context.Context, *hookgate.HeldItem) error) (int, error) {
 	return h.release(ctx, wh, "", enqueue)
 }
 
 // ReleaseEndpoint is Release for what endpoint ep of wh has held (it has
 // confirmed, or needs no confirmation any more).
-func (h *Held) ReleaseEndpoint(ctx context.Context, wh, ep string, enqueue func(context.Context, *HeldItem) error) (int, error) {
+func (h *Held) ReleaseEndpoint(ctx context.Context, wh, ep string, enqueue func(context.Context, *hookgate.HeldItem) error) (int, error) {
 	if ep == "" {
 		return 0, nil
 	}
 	return h.release(ctx, wh, ep, enqueue)
 }
 
-func (h *Held) release(ctx context.Context, wh, ep string, enqueue func(context.Context, *HeldItem) error) (int, error) {
+func (h *Held) release(ctx context.Context, wh, ep string, enqueue func(context.Context, *hookgate.HeldItem) error) (int, error) {
 	n := 0
 	list, rel := h.lists(wh, ep)
 	left, err := h.rdb.LRange(ctx, rel, 0, -1).Result()
@@ -252,7 +246,7 @@ func (h *Held) release(ctx context.Context, wh, ep string, enqueue func(context.
 	}
 }
 
-func (h *Held) enqueueAll(ctx context.Context, rel string, items []string, enqueue func(context.Context, *HeldItem) error) (int, error) {
+func (h *Held) enqueueAll(ctx context.Context, rel string, items []string, enqueue func(context.Context, *hookgate.HeldItem) error) (int, error) {
 	done := 0
 	for _, raw := range items {
 		it, err := parseItem(raw)

@@ -50,7 +50,7 @@ func TestHeldReleasesOldestFirstAndCapsDroppingTheOldest(t *testing.T) {
 		t.Fatalf("dropped %d, want 5", d)
 	}
 	var got []string
-	n, err := h.Release(ctx, "wh_1", func(_ context.Context, it *store.HeldItem) error {
+	n, err := h.Release(ctx, "wh_1", func(_ context.Context, it *hookgate.HeldItem) error {
 		got = append(got, it.Task.Event.ID)
 		return nil
 	})
@@ -76,7 +76,7 @@ func TestHeldReleaseInterruptedLosesNothing(t *testing.T) {
 	// The queue fails after 130 items, as when Redis or the process goes away mid-release.
 	var first []string
 	boom := errors.New("queue down")
-	n, err := h.Release(ctx, "wh_1", func(_ context.Context, it *store.HeldItem) error {
+	n, err := h.Release(ctx, "wh_1", func(_ context.Context, it *hookgate.HeldItem) error {
 		if len(first) == 130 {
 			return boom
 		}
@@ -89,8 +89,8 @@ func TestHeldReleaseInterruptedLosesNothing(t *testing.T) {
 	if c, _ := h.Counts(ctx, []string{"wh_1"}); c[0] != 120 {
 		t.Fatalf("%d still held after the interrupted release, want 120", c[0])
 	}
-	var rest []*store.HeldItem
-	if _, err := h.Release(ctx, "wh_1", func(_ context.Context, it *store.HeldItem) error {
+	var rest []*hookgate.HeldItem
+	if _, err := h.Release(ctx, "wh_1", func(_ context.Context, it *hookgate.HeldItem) error {
 		rest = append(rest, it)
 		return nil
 	}); err != nil {
@@ -114,7 +114,7 @@ func TestConcurrentReleasesHandOutEveryItem(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := h.Release(ctx, "wh_1", func(_ context.Context, it *store.HeldItem) error {
+			if _, err := h.Release(ctx, "wh_1", func(_ context.Context, it *hookgate.HeldItem) error {
 				mu.Lock()
 				seen[it.Task.ID]++
 				mu.Unlock()
@@ -153,7 +153,7 @@ func TestHeldPerEndpointListsAreCountedReleasedAndDroppedApart(t *testing.T) {
 		t.Fatalf("endpoints with held items %v", eps)
 	}
 	var got []string
-	n, err := h.ReleaseEndpoint(ctx, "wh_1", "ep_b", func(_ context.Context, it *store.HeldItem) error {
+	n, err := h.ReleaseEndpoint(ctx, "wh_1", "ep_b", func(_ context.Context, it *hookgate.HeldItem) error {
 		got = append(got, it.Task.Event.ID)
 		return nil
 	})
