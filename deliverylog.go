@@ -125,3 +125,34 @@ type StatsService interface {
 	// namespace ns, by webhook id.
 	WebhookHealth(ctx context.Context, ns string, hooks []*Webhook) (map[string]*Health, error)
 }
+
+// RecoverTask is a recover as it is queued: a walk over one webhook's
+// delivery log (of one endpoint, or all) that queues again each delivery
+// that ended failed in the window [Since, Until]. It is durable like a
+// delivery: a process that stops during the walk leaves the task to another
+// worker (or to itself after a restart), which walks the window again; the
+// deliveries already queued are no longer failed and are passed over.
+type RecoverTask struct {
+	ID         string    `json:"id"`
+	Namespace  string    `json:"namespace"`
+	WebhookID  string    `json:"webhook_id"`
+	EndpointID string    `json:"endpoint_id,omitempty"`
+	Since      time.Time `json:"since"`
+	Until      time.Time `json:"until"`
+	// AsOf is when the recover was asked for: a delivery last updated after
+	// it (one that failed again after being recovered) is not this
+	// recover's to send.
+	AsOf time.Time `json:"as_of"`
+}
+
+// RecoverEnqueuer queues recover tasks durably (implemented by
+// queue.Client); a task id already queued is not an error.
+type RecoverEnqueuer interface {
+	EnqueueRecover(ctx context.Context, r *RecoverTask) error
+}
+
+// Recoverer runs a recover task (implemented by webhooks.Deliveries); the
+// queue runs it again, from the start of its window, when it fails.
+type Recoverer interface {
+	Recover(ctx context.Context, r *RecoverTask) error
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/hookgate/hookgate"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
@@ -30,7 +31,7 @@ type Server struct {
 
 // NewServer returns the asynq server for deliveries, handed to d, and for
 // recover tasks, run by rc.
-func NewServer(rdb redis.UniversalClient, cfg ServerConfig, d Deliverer, rc Recoverer) *Server {
+func NewServer(rdb redis.UniversalClient, cfg ServerConfig, d Deliverer, rc hookgate.Recoverer) *Server {
 	if cfg.ForwardInterval <= 0 {
 		cfg.ForwardInterval = 250 * time.Millisecond
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/queue"
 )
 
 // Deliveries serves the delivery log, manual retries, recovers and test sends
@@ -20,8 +19,8 @@ type Deliveries struct {
 	Catalogue *hookgate.Catalogue
 	Log       hookgate.DeliveryLog
 	Queue     interface {
-		Enqueue(ctx context.Context, items []hookgate.QueueItem) error
-		EnqueueRecover(ctx context.Context, r *queue.Recover) error
+		hookgate.Enqueuer
+		hookgate.RecoverEnqueuer
 	}
 	Worker    hookgate.TestSender
 	AllowHTTP bool
@@ -38,6 +37,7 @@ type Deliveries struct {
 var (
 	_ hookgate.DeliveryService = (*Deliveries)(nil)
 	_ hookgate.StatsService    = (*Deliveries)(nil)
+	_ hookgate.Recoverer       = (*Deliveries)(nil)
 )
 
 // ListDeliveries lists a webhook's deliveries after checking the webhook is

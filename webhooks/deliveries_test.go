@@ -10,7 +10,6 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/internal/fakes"
-	"github.com/hookgate/hookgate/queue"
 	"github.com/hookgate/hookgate/webhooks"
 )
 
@@ -25,7 +24,7 @@ import (
 type recordingQueue struct {
 	mu       sync.Mutex
 	items    []hookgate.QueueItem
-	recovers []*queue.Recover
+	recovers []*hookgate.RecoverTask
 	fail     error
 }
 
@@ -39,7 +38,7 @@ func (q *recordingQueue) Enqueue(_ context.Context, items []hookgate.QueueItem) 
 	return nil
 }
 
-func (q *recordingQueue) EnqueueRecover(_ context.Context, r *queue.Recover) error {
+func (q *recordingQueue) EnqueueRecover(_ context.Context, r *hookgate.RecoverTask) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.recovers = append(q.recovers, r)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/queue"
 )
 
 // recoverPage is how many logged deliveries a recover reads at a time.
@@ -61,7 +60,7 @@ func (s *Deliveries) RecoverWebhook(ctx context.Context, ns, id string, req hook
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r := &queue.Recover{ID: s.NewID("rcv"), Namespace: ns, WebhookID: w.ID, EndpointID: req.EndpointID,
+	r := &hookgate.RecoverTask{ID: s.NewID("rcv"), Namespace: ns, WebhookID: w.ID, EndpointID: req.EndpointID,
 		Since: since, Until: until, AsOf: now}
 	n := 0
 	err = s.walk(ctx, r, hookgate.DeliveryFailed, func(d *hookgate.Delivery) error {
@@ -84,14 +83,14 @@ func (s *Deliveries) RecoverWebhook(ctx context.Context, ns, id string, req hook
 // recoverable reports whether a logged delivery is one recover r sends
 // again: failed (a test send excepted) and not touched since r was asked for
 // (one that failed again after being recovered waits for another recover).
-func recoverable(d *hookgate.Delivery, r *queue.Recover) bool {
+func recoverable(d *hookgate.Delivery, r *hookgate.RecoverTask) bool {
 	return d.Status == hookgate.DeliveryFailed && !d.Test && !d.UpdatedAt.After(r.AsOf)
 }
 
 // walk calls fn with each logged delivery of r's webhook (and endpoint) with
 // status (any when empty) created in r's window, newest first, a page at a
 // time.
-func (s *Deliveries) walk(ctx context.Context, r *queue.Recover, status hookgate.DeliveryStatus, fn func(*hookgate.Delivery) error) error {
+func (s *Deliveries) walk(ctx context.Context, r *hookgate.RecoverTask, status hookgate.DeliveryStatus, fn func(*hookgate.Delivery) error) error {
 	f := hookgate.DeliveryFilter{Tenant: r.Namespace, WebhookID: r.WebhookID, EndpointID: r.EndpointID, Status: status,
 		Since: r.Since, Until: r.Until, Limit: recoverPage}
 	for {
@@ -120,7 +119,7 @@ func (s *Deliveries) walk(ctx context.Context, r *queue.Recover, status hookgate
 // A delivery this walk marked pending but did not queue (the process stopped
 // in between) is queued by the next run: pending since r was asked for, it
 // is enqueued again under its task id, a no-op while that attempt is queued.
-func (s *Deliveries) Recover(ctx context.Context, r *queue.Recover) error {
+func (s *Deliveries) Recover(ctx context.Context, r *hookgate.RecoverTask) error {
 	if _, err := s.Webhooks.FindWebhookByID(ctx, r.Namespace, r.WebhookID); err != nil {
 		if hookgate.ErrorCode(err) == hookgate.ENOTFOUND {
 			return nil // deleted meanwhile, with its log
