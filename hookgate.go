@@ -1,9 +1,14 @@
-// Package hookgate is the domain of the hookgate webhook gateway: events and
-// their catalogue, outgoing webhooks and their endpoints, deliveries, incoming
-// webhooks, principals and errors. It declares the interfaces the domain needs
-// (stores, queue, formatters) and imports nothing heavy: no HTTP framework, no
-// Redis client, no queue or plugin library. Those live in sub-packages that
-// implement the interfaces declared here.
+// Package hookgate is the domain of the hookgate webhook gateway and the
+// contract between its layers. It declares the types every layer shares:
+// events and their catalogue, outgoing webhooks and their endpoints,
+// deliveries and the delivery log, incoming webhooks, plugins' status,
+// principals and errors. It declares the ports between layers: the services
+// the HTTP layer calls (WebhookService, DeliveryService, EventPublisher,
+// LifecycleService, IncomingService, ...) and what those services need
+// (stores, the delivery log, idempotency, the queue, renderers, the test
+// sender). It imports nothing heavy: no HTTP framework, no Redis client, no
+// queue or plugin library. Those live in sub-packages that implement the
+// interfaces declared here; the gateway sees only these.
 package hookgate
 
 // Version is the version of hookgate, set at build time with

@@ -2,6 +2,8 @@ package hookgate
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"time"
 )
 
@@ -90,3 +92,89 @@ type IncomingStore interface {
 	DeleteIncoming(ctx context.Context, tenant, id string) error
 	CountIncoming(ctx context.Context, tenant string) (int, error)
 }
+
+// IncomingLogEntry is one call to append to an incoming webhook's request
+// log: the webhook (tenant and id) and the entry.
+type IncomingLogEntry struct {
+	Tenant, ID string
+	Entry      IncomingRequestLog
+}
+
+// IncomingScope is what admins see of a scope an incoming webhook may be
+// given: its name, the paths it opens and the methods it allows (empty:
+// all). The upstream stays internal.
+type IncomingScope struct {
+	Name     string   `json:"name"`
+	Prefixes []string `json:"prefixes"`
+	Methods  []string `json:"methods"`
+}
+
+// IncomingService holds the rules of the incoming webhook admin API
+// (implemented by incoming.Service). Calls are scoped to a tenant.
+type IncomingService interface {
+	// Create makes a webhook owned by owner (the admin's subject) with a
+	// fresh token.
+	Create(ctx context.Context, tenant, owner string, p *IncomingPatch) (*IncomingWebhook, error)
+	Get(ctx context.Context, tenant, id string) (*IncomingWebhook, error)
+	List(ctx context.Context, f IncomingFilter) ([]*IncomingWebhook, error)
+	Update(ctx context.Context, tenant, id string, p *IncomingPatch) (*IncomingWebhook, error)
+	// Rotate gives the webhook a new token: the old URL stops working.
+	Rotate(ctx context.Context, tenant, id string) (*IncomingWebhook, error)
+	SetEnabled(ctx context.Context, tenant, id string, on bool) (*IncomingWebhook, error)
+	Delete(ctx context.Context, tenant, id string) error
+	// Requests returns the newest limit calls of the webhook's request log
+	// (0: all it keeps).
+	Requests(ctx context.Context, tenant, id string, limit int) ([]IncomingRequestLog, error)
+	// ScopeList describes the configured scopes, sorted by name.
+	ScopeList() []IncomingScope
+}
+
+// IncomingRequest is a third party's call to an incoming URL, as the
+// gateway read it.
+type IncomingRequest struct {
+	Method string
+	Token  string
+	// Path is the raw (still percent-encoded) path below the token.
+	Path   string
+	Query  string
+	Header http.Header
+	// Body is the caller's body as it arrived: never decoded, whatever its
+	// Content-Encoding (only a transform's copy is, within a bound).
+	Body []byte
+	// CallerIP, Scheme and Host are the client's address, the scheme and the
+	// host as hookgate sees them: from the connection, or from the
+	// forwarding headers of a trusted proxy (server.trusted_proxies), never
+	// from the caller's own. They become X-Forwarded-For, -Proto and -Host.
+	CallerIP  string
+	Scheme    string
+	Host      string
+	RequestID string
+}
+
+// IncomingResponse is what to answer an incoming call: the upstream's
+// status, headers and body. Body may be nil; the caller must Close it.
+type IncomingResponse struct {
+	Status        int
+	Header        http.Header
+	Body          io.ReadCloser
+	ContentLength int64 // -1 when unknown
+}
+
+// IncomingProxy serves incoming webhook URLs (implemented by
+// incoming.Proxy). A refused call is an *IncomingDeniedError or an
+// *IncomingRateLimitedError.
+type IncomingProxy interface {
+	Serve(ctx context.Context, req *IncomingRequest) (*IncomingResponse, error)
+}
+
+// IncomingDeniedError is the one answer for an unknown token, a disabled
+// webhook and a path outside the scopes: the caller is told nothing more.
+type IncomingDeniedError struct{ Reason string }
+
+func (e *IncomingDeniedError) Error() string { return "access denied: " + e.Reason }
+
+// IncomingRateLimitedError says the rate limit of the token called is spent
+// (the same answer whether a webhook has the token or not).
+type IncomingRateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *IncomingRateLimitedError) Error() string { return "rate limited" }

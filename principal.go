@@ -1,6 +1,7 @@
 package hookgate
 
 import (
+	"context"
 	"regexp"
 	"slices"
 )
@@ -33,4 +34,10 @@ type Principal struct {
 // Has reports whether the principal holds role.
 func (p *Principal) Has(role string) bool {
 	return p != nil && slices.Contains(p.Roles, role)
+}
+
+// TokenVerifier turns a bearer token into a verified principal
+// (implemented by auth.Verifier); a token it refuses is EUNAUTHORIZED.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (*Principal, error)
 }

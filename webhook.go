@@ -312,6 +312,21 @@ type WebhookStore interface {
 	DeleteWebhook(ctx context.Context, tenant, id string) error
 }
 
+// WebhookService holds the rules of the webhook admin API (implemented by
+// webhooks.Service): validation, limits, confirmation of new endpoints.
+// Calls are scoped to namespace ns (a tenant, or SystemTenant).
+type WebhookService interface {
+	// CreateWebhook validates and stores a new webhook owned by owner; the
+	// answer carries its secret, to be shown once.
+	CreateWebhook(ctx context.Context, ns, owner string, in *WebhookPatch) (*Webhook, error)
+	FindWebhookByID(ctx context.Context, ns, id string) (*Webhook, error)
+	// FindWebhooks returns one page and the cursor of the next ("" at the end).
+	FindWebhooks(ctx context.Context, f WebhookFilter) ([]*Webhook, string, error)
+	// UpdateWebhook applies a patch atomically and validates the result.
+	UpdateWebhook(ctx context.Context, ns, id string, p *WebhookPatch) (*Webhook, error)
+	DeleteWebhook(ctx context.Context, ns, id string) error
+}
+
 // WebhookRules are the limits and settings webhook validation applies; they
 // come from config.
 type WebhookRules struct {

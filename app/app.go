@@ -62,7 +62,7 @@ type App struct {
 	ConfigSource func() (config.Config, error)
 
 	reloadMu   sync.Mutex // serialises reloads; guards Config after Start
-	lastReload *host.ReloadReport
+	lastReload *hookgate.PluginReloadReport
 
 	// ingest are the broker sources (ingest.amqp, ingest.nats) this
 	// process consumes; API processes only.
@@ -433,7 +433,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 
 // transformationPreview serves POST /v1/webhooks/transformation/preview;
 // nil (the route answers 503) when inline transformations are disabled.
-func (a *App) transformationPreview(cat *hookgate.Catalogue, newID func(string) string) gateway.TransformationPreviewer {
+func (a *App) transformationPreview(cat *hookgate.Catalogue, newID func(string) string) hookgate.TransformationPreviewer {
 	if a.Pipeline.Transformations() == nil {
 		return nil
 	}

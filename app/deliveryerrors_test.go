@@ -183,7 +183,7 @@ func TestErrorsRecordedBeforeSafeMessagesAreShownByClass(t *testing.T) {
 	old := `Post "https://old.example/hook?token=sekret": dial tcp 10.20.30.40:5432: ssrf_blocked: 10.20.30.40 is private`
 	now := time.Now().UTC()
 	rec := store.Record{
-		Delivery: &store.StoredDelivery{Namespace: "acme", Delivery: hookgate.Delivery{
+		Delivery: &hookgate.DeliveryRecord{Namespace: "acme", Delivery: hookgate.Delivery{
 			ID: "dl_legacy", Tenant: "acme", WebhookID: w.ID, EndpointID: w.Endpoints[0].ID, URL: w.Endpoints[0].URL,
 			EventID: "evt_legacy", EventType: "deal.won", Status: hookgate.DeliveryFailed, Attempts: 1,
 			ErrorClass: hookgate.ClassSSRFBlocked, Error: old, CreatedAt: now, UpdatedAt: now,

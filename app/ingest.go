@@ -6,13 +6,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/ingest"
 )
 
 // newIngest returns the broker sources the configuration turns on
 // (docs/ingest.md), each a loop that runs until its context ends.
-func newIngest(cfg config.Config, pub ingest.EventPublisher, reg prometheus.Registerer, logger *slog.Logger) []func(context.Context) error {
+func newIngest(cfg config.Config, pub hookgate.EventPublisher, reg prometheus.Registerer, logger *slog.Logger) []func(context.Context) error {
 	in := cfg.Ingest
 	if in.AMQP.URL == "" && in.NATS.URL == "" {
 		return nil

@@ -13,7 +13,6 @@ import (
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/plugins/host"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 )
 
@@ -119,9 +118,9 @@ func TestPluginCrashCostsNoAttempt(t *testing.T) {
 	}
 }
 
-func pluginStatus(t *testing.T, h *harness) host.Status {
+func pluginStatus(t *testing.T, h *harness) hookgate.PluginStatus {
 	t.Helper()
-	var res struct{ Data []host.Status }
+	var res struct{ Data []hookgate.PluginStatus }
 	h.do("GET", "/v1/plugins", h.token("acme", "admin"), nil).must(t, 200).json(t, &res)
 	for _, p := range res.Data {
 		if p.Name == "cloudcx" {
@@ -129,10 +128,10 @@ func pluginStatus(t *testing.T, h *harness) host.Status {
 		}
 	}
 	t.Fatalf("cloudcx not listed: %+v", res.Data)
-	return host.Status{}
+	return hookgate.PluginStatus{}
 }
 
-func pluginPID(t *testing.T, st host.Status) int {
+func pluginPID(t *testing.T, st hookgate.PluginStatus) int {
 	t.Helper()
 	if !st.Healthy || st.PID <= 0 {
 		t.Fatalf("plugin not running: %+v", st)

@@ -27,10 +27,10 @@ const (
 // RestartNeeded and left as they are. A configuration that cannot be read
 // or does not validate changes nothing: the error (code invalid_config) is
 // returned and kept as the last reload's.
-func (a *App) ReloadPlugins(ctx context.Context, trigger string) (*host.ReloadReport, error) {
+func (a *App) ReloadPlugins(ctx context.Context, trigger string) (*hookgate.PluginReloadReport, error) {
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
-	rep := &host.ReloadReport{At: time.Now().UTC(), Trigger: trigger, Plugins: []host.ReloadResult{}, RestartNeeded: []string{}}
+	rep := &hookgate.PluginReloadReport{At: time.Now().UTC(), Trigger: trigger, Plugins: []hookgate.PluginReloadResult{}, RestartNeeded: []string{}}
 	var cfg config.Config
 	err := fmt.Errorf("hookgate was started without a configuration source")
 	if a.ConfigSource != nil {
@@ -67,7 +67,7 @@ func (a *App) ReloadPlugins(ctx context.Context, trigger string) (*host.ReloadRe
 }
 
 // LastReload is the last reload's report, nil before the first.
-func (a *App) LastReload() *host.ReloadReport {
+func (a *App) LastReload() *hookgate.PluginReloadReport {
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
 	return a.lastReload

@@ -49,11 +49,11 @@ func withReloadablePlugins(t *testing.T, plugins *atomic.Pointer[[]config.Plugin
 	return h
 }
 
-func (h *harness) reload(t *testing.T) map[string]host.ReloadResult {
+func (h *harness) reload(t *testing.T) map[string]hookgate.PluginReloadResult {
 	t.Helper()
-	var rep host.ReloadReport
+	var rep hookgate.PluginReloadReport
 	h.do("POST", "/v1/plugins/reload", h.token("ops", hookgate.RoleSystem), nil).must(t, 200).json(t, &rep)
-	out := map[string]host.ReloadResult{}
+	out := map[string]hookgate.PluginReloadResult{}
 	for _, r := range rep.Plugins {
 		out[r.Name] = r
 	}
@@ -141,9 +141,9 @@ func TestPluginReloadUnderLoadLosesNoDelivery(t *testing.T) {
 		return ok == n
 	})
 	var list struct {
-		Data        []host.Status
-		LastReload  *host.ReloadReport `json:"last_reload"`
-		ReloadError string             `json:"reload_error"`
+		Data        []hookgate.PluginStatus
+		LastReload  *hookgate.PluginReloadReport `json:"last_reload"`
+		ReloadError string                       `json:"reload_error"`
 	}
 	h.do("GET", "/v1/plugins", admin, nil).must(t, 200).json(t, &list)
 	if list.LastReload == nil || list.LastReload.Trigger != "api" || list.ReloadError != "" || list.Data[0].Version != "3" {
@@ -168,7 +168,7 @@ func TestPluginReloadFailuresKeepTheRunningPlugins(t *testing.T) {
 		t.Fatalf("a new version with a wrong checksum: %+v", r)
 	}
 	var list struct {
-		Data        []host.Status
+		Data        []hookgate.PluginStatus
 		ReloadError string `json:"reload_error"`
 	}
 	h.do("GET", "/v1/plugins", admin, nil).must(t, 200).json(t, &list)
@@ -216,7 +216,7 @@ func TestPluginRemovalRefusedWhileWebhooksUseIt(t *testing.T) {
 	if rs["faulty"].Result != host.ReloadRemoved || rs["cloudcx"].Result != host.ReloadRemoved {
 		t.Fatalf("removing plugins no longer used: %+v", rs)
 	}
-	var list struct{ Data []host.Status }
+	var list struct{ Data []hookgate.PluginStatus }
 	h.do("GET", "/v1/plugins", admin, nil).must(t, 200).json(t, &list)
 	if len(list.Data) != 0 {
 		t.Fatalf("plugins listed after their removal: %+v", list.Data)

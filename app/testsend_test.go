@@ -11,7 +11,6 @@ import (
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
-	"github.com/hookgate/hookgate/plugins/host"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 )
 
@@ -193,7 +192,7 @@ func TestFormatRefusesEventTypesItCannotSend(t *testing.T) {
 	h.createWebhook(admin, map[string]any{"name": "everything", "format": "uspacy", "endpoints": endpoints(url), "events": []string{"*"}})
 	h.createWebhook(admin, map[string]any{"name": "std", "endpoints": endpoints(url), "events": []string{"invoice.paid"}})
 
-	var res struct{ Data []host.Status }
+	var res struct{ Data []hookgate.PluginStatus }
 	h.do("GET", "/v1/plugins", admin, nil).must(t, 200).json(t, &res)
 	want := map[string]string{"cloudcx": "contact.deleted", "ucrm": "calendar_event.created", "uspacy": "comment.created"}
 	for _, p := range res.Data {

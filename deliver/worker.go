@@ -97,6 +97,8 @@ type Worker struct {
 	inflight sync.Map // endpoint id -> *endpointSlot
 }
 
+var _ hookgate.TestSender = (*Worker)(nil)
+
 // endpointSlot bounds the requests in flight to one endpoint. A delivery
 // that finds every place taken waits for one while the endpoint is making
 // progress (it answers in less than stallAfter on average and a request
@@ -634,8 +636,8 @@ func (p *Policy) Retries(w *hookgate.Webhook) int {
 	return len(p.RetryDelays)
 }
 
-func (wk *Worker) summary(d *hookgate.Task, ep *hookgate.Endpoint, att *hookgate.Attempt) *store.StoredDelivery {
-	return &store.StoredDelivery{
+func (wk *Worker) summary(d *hookgate.Task, ep *hookgate.Endpoint, att *hookgate.Attempt) *hookgate.DeliveryRecord {
+	return &hookgate.DeliveryRecord{
 		Delivery: hookgate.Delivery{
 			ID: d.ID, Tenant: d.Event.Tenant, WebhookID: d.WebhookID, EndpointID: d.EndpointID, URL: ep.URL,
 			EventID: d.Event.ID, EventType: d.Event.Type, Attempts: att.N, StatusCode: att.StatusCode,

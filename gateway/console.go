@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"path"
@@ -43,12 +42,6 @@ func (s *Server) consoleAsset(c *fiber.Ctx) error {
 	return c.Send(b)
 }
 
-// LoginCodeTaker redeems the one-time codes of console login links
-// (implemented by store.LoginCodes).
-type LoginCodeTaker interface {
-	Take(ctx context.Context, code string) (string, error)
-}
-
 type loginInput struct {
 	Code string `json:"code"`
 }
@@ -81,13 +74,6 @@ func (s *Server) redeemLoginCode(c *fiber.Ctx) error {
 	return c.JSON(loginAnswer{Token: tok})
 }
 
-// LoginCodeIssuer stores a token under a new one-time code (implemented by
-// store.LoginCodes); with it the server mints console login links
-// (POST /v1/console/links).
-type LoginCodeIssuer interface {
-	Issue(ctx context.Context, token string, ttl time.Duration) (string, error)
-}
-
 type linkInput struct {
 	Token string             `json:"token"`
 	TTL   *hookgate.Duration `json:"ttl"`
@@ -107,7 +93,7 @@ const maxLinkTTL = 24 * time.Hour
 // calls it). Role system; the token must be one this server accepts, with
 // the admin role.
 func (s *Server) issueLoginLink(c *fiber.Ctx) error {
-	issuer, ok := s.loginCodes.(LoginCodeIssuer)
+	issuer, ok := s.loginCodes.(hookgate.LoginCodeIssuer)
 	if !ok {
 		return s.writeError(c, hookgate.Errorf(hookgate.ENOTFOUND, "console login links are not available"))
 	}

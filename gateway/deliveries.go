@@ -1,28 +1,12 @@
 package gateway
 
 import (
-	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/internal/store"
-	"github.com/hookgate/hookgate/webhooks"
 )
-
-// DeliveryService serves the delivery log, retries and test sends
-// (implemented by webhooks.Deliveries).
-type DeliveryService interface {
-	ListDeliveries(ctx context.Context, ns string, f hookgate.DeliveryFilter) ([]*hookgate.Delivery, string, error)
-	FindDelivery(ctx context.Context, ns, id string) (*store.StoredDelivery, error)
-	RetryDelivery(ctx context.Context, ns, id string) (*store.StoredDelivery, error)
-	RecoverWebhook(ctx context.Context, ns, id string, req webhooks.RecoverRequest) (*webhooks.Recovery, error)
-	TestWebhook(ctx context.Context, ns, id string, req webhooks.TestRequest) ([]hookgate.TestResult, error)
-	TestURLs(ctx context.Context, ns string, req webhooks.TestRequest, secret string) ([]hookgate.TestResult, error)
-	Preview(ctx context.Context, ns, id, eventType string, data json.RawMessage) (*hookgate.Preview, error)
-}
 
 type deliveryPage struct {
 	Data       []*hookgate.Delivery `json:"data"`
@@ -74,7 +58,7 @@ func (s *Server) recoverWebhook(c *fiber.Ctx) error {
 	if err != nil {
 		return s.writeError(c, err)
 	}
-	var req webhooks.RecoverRequest
+	var req hookgate.RecoverRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return s.writeError(c, err)
 	}
@@ -94,7 +78,7 @@ func (s *Server) testWebhook(c *fiber.Ctx) error {
 	if err != nil {
 		return s.writeError(c, err)
 	}
-	var req webhooks.TestRequest
+	var req hookgate.TestRequest
 	if err := decodeOptionalJSON(c, &req); err != nil {
 		return s.writeError(c, err)
 	}
@@ -126,7 +110,7 @@ func (s *Server) testURLs(c *fiber.Ctx) error {
 	if in.Format != "" && !s.formats(in.Format) {
 		return s.writeError(c, hookgate.FieldError("format", "unknown format %q", in.Format))
 	}
-	rs, err := s.deliveries.TestURLs(c.UserContext(), ns, webhooks.TestRequest{URLs: in.URLs, Headers: in.Headers, Format: in.Format, Events: in.Events}, in.Secret)
+	rs, err := s.deliveries.TestURLs(c.UserContext(), ns, hookgate.TestRequest{URLs: in.URLs, Headers: in.Headers, Format: in.Format, Events: in.Events}, in.Secret)
 	if err != nil {
 		return s.writeError(c, err)
 	}

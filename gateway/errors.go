@@ -7,7 +7,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/incoming"
 )
 
 // errorBody is the one error shape of the API.
@@ -30,8 +29,8 @@ func (s *Server) writeError(c *fiber.Ctx, err error) error {
 	rid := requestID(c)
 	if status >= 500 {
 		// The path and the error may hold an incoming webhook's token.
-		s.log.Error("request failed", "request_id", rid, "method", c.Method(), "path", incoming.Redact(c.Path()),
-			"code", code, "err", incoming.Redact(err.Error()))
+		s.log.Error("request failed", "request_id", rid, "method", c.Method(), "path", hookgate.RedactTokens(c.Path()),
+			"code", code, "err", hookgate.RedactTokens(err.Error()))
 	}
 	body := errorBody{Error: errorDetail{Code: code, Message: hookgate.ErrorMessage(err), RequestID: rid}}
 	var he *hookgate.Error
@@ -68,10 +67,10 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		}
 		if code != hookgate.EINTERNAL {
 			// Fiber's and fasthttp's messages may quote the request line.
-			return s.writeError(c, hookgate.Errorf(code, "%s", incoming.Redact(fe.Message)))
+			return s.writeError(c, hookgate.Errorf(code, "%s", hookgate.RedactTokens(fe.Message)))
 		}
 	}
-	s.log.Error("unhandled error", slog.String("request_id", requestID(c)), slog.String("err", incoming.Redact(err.Error())))
+	s.log.Error("unhandled error", slog.String("request_id", requestID(c)), slog.String("err", hookgate.RedactTokens(err.Error())))
 	return s.writeError(c, err)
 }
 

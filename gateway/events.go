@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -9,19 +8,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/ingest"
 )
-
-// EventPublisher accepts events (implemented by package publish).
-type EventPublisher interface {
-	Validate(in *ingest.Input) error
-	Publish(ctx context.Context, tenant string, ins []ingest.Input, idemKey string) ([]ingest.Result, error)
-}
 
 const maxIdempotencyKey = 255
 
 func (s *Server) publishEvent(c *fiber.Ctx) error {
-	var in ingest.Input
+	var in hookgate.EventInput
 	if err := decodeJSON(c, &in); err != nil {
 		return s.writeError(c, err)
 	}
@@ -38,7 +30,7 @@ func (s *Server) publishEvent(c *fiber.Ctx) error {
 	if err := s.publisher.Validate(&in); err != nil {
 		return s.writeError(c, err)
 	}
-	rs, err := s.publisher.Publish(c.UserContext(), principal(c).Tenant, []ingest.Input{in}, key)
+	rs, err := s.publisher.Publish(c.UserContext(), principal(c).Tenant, []hookgate.EventInput{in}, key)
 	if err != nil {
 		return s.writeError(c, err)
 	}
@@ -46,11 +38,11 @@ func (s *Server) publishEvent(c *fiber.Ctx) error {
 }
 
 type batchInput struct {
-	Events []ingest.Input `json:"events"`
+	Events []hookgate.EventInput `json:"events"`
 }
 
 type batchResult struct {
-	Data []ingest.Result `json:"data"`
+	Data []hookgate.PublishResult `json:"data"`
 }
 
 func (s *Server) publishBatch(c *fiber.Ctx) error {

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -12,28 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/incoming"
 )
-
-// IncomingService is what the incoming webhook admin routes need
-// (implemented by incoming.Service).
-type IncomingService interface {
-	Create(ctx context.Context, tenant, owner string, p *hookgate.IncomingPatch) (*hookgate.IncomingWebhook, error)
-	Get(ctx context.Context, tenant, id string) (*hookgate.IncomingWebhook, error)
-	List(ctx context.Context, f hookgate.IncomingFilter) ([]*hookgate.IncomingWebhook, error)
-	Update(ctx context.Context, tenant, id string, p *hookgate.IncomingPatch) (*hookgate.IncomingWebhook, error)
-	Rotate(ctx context.Context, tenant, id string) (*hookgate.IncomingWebhook, error)
-	SetEnabled(ctx context.Context, tenant, id string, on bool) (*hookgate.IncomingWebhook, error)
-	Delete(ctx context.Context, tenant, id string) error
-	Requests(ctx context.Context, tenant, id string, limit int) ([]hookgate.IncomingRequestLog, error)
-	// ScopeList describes the configured scopes, sorted by name.
-	ScopeList() []incoming.ScopeInfo
-}
-
-// IncomingProxy serves incoming webhook URLs (implemented by incoming.Proxy).
-type IncomingProxy interface {
-	Serve(ctx context.Context, req *incoming.Request) (*incoming.Response, error)
-}
 
 // deniedBody is seed 001's answer to every refused incoming call, whatever
 // the reason, so that a caller learns nothing about which tokens exist.
@@ -118,15 +96,15 @@ func (s *Server) proxyIncoming(c *fiber.Ctx) error {
 	// is the raw one (fasthttp's Request.Body, not Fiber's c.Body(), which
 	// would inflate every Content-Encoding with no bound): it is forwarded
 	// as the caller sent it.
-	in := &incoming.Request{
+	in := &hookgate.IncomingRequest{
 		Method: strings.Clone(c.Method()), Token: token, Path: path, Query: string(req.URI().QueryString()),
 		Header: h, Body: req.Body(), CallerIP: s.clientIP(c), Scheme: scheme(c),
 		Host: strings.Clone(c.Hostname()), RequestID: strings.Clone(requestID(c)),
 	}
 	resp, err := s.incomingProxy.Serve(c.UserContext(), in)
 	if err != nil {
-		var d *incoming.DeniedError
-		var rl *incoming.RateLimitedError
+		var d *hookgate.IncomingDeniedError
+		var rl *hookgate.IncomingRateLimitedError
 		switch {
 		case errors.As(err, &d):
 			return denied(c)

@@ -6,17 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/lifecycle"
 )
-
-// LifecycleService is what the lifecycle routes need (package lifecycle).
-type LifecycleService interface {
-	Pause(ctx context.Context, ns, id, reason string) (*hookgate.Webhook, error)
-	Resume(ctx context.Context, ns, id string) (*lifecycle.ResumeResult, error)
-	ResendConfirmation(ctx context.Context, ns, id string) ([]lifecycle.ConfirmationSent, error)
-	Confirm(ctx context.Context, token string) (*lifecycle.ConfirmResult, error)
-	RotateSecret(ctx context.Context, ns, id string, grace *hookgate.Duration) (*hookgate.Webhook, error)
-}
 
 type pauseInput struct {
 	Reason string `json:"reason"`
@@ -39,7 +29,7 @@ func (s *Server) resumeWebhook(c *fiber.Ctx) error {
 }
 
 type confirmationSends struct {
-	Data []lifecycle.ConfirmationSent `json:"data"`
+	Data []hookgate.ConfirmationSent `json:"data"`
 }
 
 func (s *Server) resendConfirmation(c *fiber.Ctx) error {

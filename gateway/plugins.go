@@ -1,33 +1,18 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/plugins/host"
-	"github.com/hookgate/hookgate/webhooks"
 )
 
-// PluginLister reports the loaded plugins and their health.
-type PluginLister interface {
-	Plugins() []host.Status
-}
-
-// PluginReloader re-reads the plugins section of the configuration and
-// applies it without a restart (app.App).
-type PluginReloader interface {
-	ReloadPlugins(ctx context.Context, trigger string) (*host.ReloadReport, error)
-	LastReload() *host.ReloadReport
-}
-
 type pluginList struct {
-	Data []host.Status `json:"data"`
+	Data []hookgate.PluginStatus `json:"data"`
 	// LastReload is the last reload (POST /v1/plugins/reload or SIGHUP),
 	// absent before the first.
-	LastReload *host.ReloadReport `json:"last_reload,omitempty"`
+	LastReload *hookgate.PluginReloadReport `json:"last_reload,omitempty"`
 	// ReloadError says what the last reload did not apply.
 	ReloadError string `json:"reload_error,omitempty"`
 }
@@ -42,7 +27,7 @@ func (s *Server) listPlugins(c *fiber.Ctx) error {
 		}
 	}
 	if out.Data = s.plugins.Plugins(); out.Data == nil {
-		out.Data = []host.Status{}
+		out.Data = []hookgate.PluginStatus{}
 	}
 	return c.JSON(out)
 }
@@ -87,7 +72,7 @@ func (s *Server) previewTransformation(c *fiber.Ctx) error {
 	if err != nil {
 		return s.writeError(c, err)
 	}
-	var in webhooks.TransformationPreviewInput
+	var in hookgate.TransformationPreviewInput
 	if err := decodeJSON(c, &in); err != nil {
 		return s.writeError(c, err)
 	}

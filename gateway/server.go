@@ -17,13 +17,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/console"
-	"github.com/hookgate/hookgate/webhooks"
 )
-
-// TokenVerifier turns a bearer token into a verified principal.
-type TokenVerifier interface {
-	Verify(ctx context.Context, token string) (*hookgate.Principal, error)
-}
 
 // Pinger reports whether a dependency (Redis) answers; used by /readyz.
 type Pinger func(ctx context.Context) error
@@ -33,39 +27,33 @@ type Pinger func(ctx context.Context) error
 type Deps struct {
 	Config     config.Config
 	Catalogue  *hookgate.Catalogue
-	Verifier   TokenVerifier
-	Webhooks   WebhookService
-	Publisher  EventPublisher
-	Deliveries DeliveryService
+	Verifier   hookgate.TokenVerifier
+	Webhooks   hookgate.WebhookService
+	Publisher  hookgate.EventPublisher
+	Deliveries hookgate.DeliveryService
 	Ready      Pinger
 	Logger     *slog.Logger
 	Registry   *prometheus.Registry
 	// Formats reports whether a payload format exists (plugins); nil accepts only "standard".
 	Formats func(name string) bool
 	// Plugins lists the loaded plugins for GET /v1/plugins. Optional.
-	Plugins PluginLister
+	Plugins hookgate.PluginLister
 	// PluginReloader reloads the plugins section for POST
 	// /v1/plugins/reload and reports the last reload. Optional.
-	PluginReloader PluginReloader
+	PluginReloader hookgate.PluginReloader
 	// Lifecycle pauses, resumes, confirms and rotates webhooks. Optional.
-	Lifecycle LifecycleService
+	Lifecycle hookgate.LifecycleService
 	// Incoming manages incoming webhooks; IncomingProxy serves their URLs
 	// and JWKS is the owner-token key set served at /.well-known/jwks.json.
 	// Optional (together).
-	Incoming      IncomingService
-	IncomingProxy IncomingProxy
+	Incoming      hookgate.IncomingService
+	IncomingProxy hookgate.IncomingProxy
 	JWKS          []byte
 	// LoginCodes redeems console login links (POST /v1/console/login). Optional.
-	LoginCodes LoginCodeTaker
+	LoginCodes hookgate.LoginCodeTaker
 	// Transformations previews inline transformations
 	// (POST /v1/webhooks/transformation/preview). Optional.
-	Transformations TransformationPreviewer
-}
-
-// TransformationPreviewer runs an unsaved inline transformation on an
-// example event (webhooks.TransformationPreview).
-type TransformationPreviewer interface {
-	Run(ctx context.Context, ns string, in *webhooks.TransformationPreviewInput) (*webhooks.TransformationPreviewResult, error)
+	Transformations hookgate.TransformationPreviewer
 }
 
 // Server is the Fiber app with its dependencies.
@@ -73,15 +61,15 @@ type Server struct {
 	app        *fiber.App
 	cfg        config.Config
 	cat        *hookgate.Catalogue
-	verifier   TokenVerifier
-	webhooks   WebhookService
-	publisher  EventPublisher
-	deliveries DeliveryService
-	previewer  TransformationPreviewer
+	verifier   hookgate.TokenVerifier
+	webhooks   hookgate.WebhookService
+	publisher  hookgate.EventPublisher
+	deliveries hookgate.DeliveryService
+	previewer  hookgate.TransformationPreviewer
 	formats    func(string) bool
-	plugins    PluginLister
-	reloader   PluginReloader
-	lifecycle  LifecycleService
+	plugins    hookgate.PluginLister
+	reloader   hookgate.PluginReloader
+	lifecycle  hookgate.LifecycleService
 	ready      Pinger
 	log        *slog.Logger
 	reg        *prometheus.Registry
@@ -90,11 +78,11 @@ type Server struct {
 	openapiDoc []byte
 	trusted    proxyTrust
 
-	incoming      IncomingService
-	incomingProxy IncomingProxy
+	incoming      hookgate.IncomingService
+	incomingProxy hookgate.IncomingProxy
 	jwksDoc       []byte
 	consoleFS     fs.FS
-	loginCodes    LoginCodeTaker
+	loginCodes    hookgate.LoginCodeTaker
 }
 
 // New builds the app and registers every route.

@@ -1,26 +1,16 @@
 package gateway
 
 import (
-	"context"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/internal/store"
 )
 
-// StatsService aggregates the delivery log for the console's pictures
-// (implemented by outgoing.Deliveries): GET /v1/webhooks/{id}/stats and
-// GET /v1/webhooks?include=health.
-type StatsService interface {
-	WebhookStats(ctx context.Context, ns, id string) (*store.WebhookStats, error)
-	WebhookHealth(ctx context.Context, ns string, hooks []*hookgate.Webhook) (map[string]*store.Health, error)
-}
-
 // stats is the delivery service's StatsService, or nil when it has none.
-func (s *Server) stats() StatsService {
-	sv, _ := s.deliveries.(StatsService)
+func (s *Server) stats() hookgate.StatsService {
+	sv, _ := s.deliveries.(hookgate.StatsService)
 	return sv
 }
 
@@ -42,7 +32,7 @@ type webhookWithHealth struct {
 	Health *endpointsHealth `json:"health"`
 }
 
-// endpointsHealth is store.Health with the endpoints' health as a list in
+// endpointsHealth is hookgate.Health with the endpoints' health as a list in
 // the webhook's order of endpoints, each with its URL.
 type endpointsHealth struct {
 	Window      int               `json:"window"`
@@ -56,17 +46,17 @@ type endpointsHealth struct {
 type endpointHealth struct {
 	EndpointID string `json:"endpoint_id"`
 	URL        string `json:"url"`
-	store.Health
+	hookgate.Health
 }
 
-func showHealth(w *hookgate.Webhook, h *store.Health) *endpointsHealth {
+func showHealth(w *hookgate.Webhook, h *hookgate.Health) *endpointsHealth {
 	if h == nil {
-		h = &store.Health{Window: store.HealthWindow}
+		h = &hookgate.Health{Window: hookgate.HealthWindow}
 	}
 	out := &endpointsHealth{Window: h.Window, Total: h.Total, Succeeded: h.Succeeded, Failed: h.Failed,
 		SuccessRate: h.SuccessRate, Endpoints: make([]*endpointHealth, 0, len(w.Endpoints))}
 	for _, e := range w.Endpoints {
-		eh := store.Health{Window: h.Window}
+		eh := hookgate.Health{Window: h.Window}
 		if v := h.Endpoints[e.ID]; v != nil {
 			eh = *v
 		}

@@ -9,15 +9,6 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-// WebhookService is what the webhook routes need (implemented by package outgoing).
-type WebhookService interface {
-	CreateWebhook(ctx context.Context, ns, owner string, in *hookgate.WebhookPatch) (*hookgate.Webhook, error)
-	FindWebhookByID(ctx context.Context, ns, id string) (*hookgate.Webhook, error)
-	FindWebhooks(ctx context.Context, f hookgate.WebhookFilter) ([]*hookgate.Webhook, string, error)
-	UpdateWebhook(ctx context.Context, ns, id string, p *hookgate.WebhookPatch) (*hookgate.Webhook, error)
-	DeleteWebhook(ctx context.Context, ns, id string) error
-}
-
 // namespace is the tenant whose records a request works on: the principal's
 // tenant, or the system namespace when ?scope=system (or system:true on
 // create) is asked by a principal with the system role. Never the body's or

@@ -8,12 +8,11 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/internal/store"
 )
 
 // LogAppender writes request log entries in batches (implemented by store.Store).
 type LogAppender interface {
-	AppendIncomingLog(ctx context.Context, entries []store.IncomingLogEntry, max int) error
+	AppendIncomingLog(ctx context.Context, entries []hookgate.IncomingLogEntry, max int) error
 }
 
 // LogWriter keeps the request log off the proxy's path: Record queues an
@@ -24,7 +23,7 @@ type LogWriter struct {
 	store   LogAppender
 	max     int
 	log     *slog.Logger
-	ch      chan store.IncomingLogEntry
+	ch      chan hookgate.IncomingLogEntry
 	dropped atomic.Int64
 	wg      sync.WaitGroup
 	mu      sync.RWMutex // guards closed against Record racing Shutdown
@@ -34,7 +33,7 @@ type LogWriter struct {
 // NewLogWriter returns a writer keeping max entries per webhook, with a
 // queue of queue entries.
 func NewLogWriter(s LogAppender, max, queue int, log *slog.Logger) *LogWriter {
-	return &LogWriter{store: s, max: max, log: log, ch: make(chan store.IncomingLogEntry, queue)}
+	return &LogWriter{store: s, max: max, log: log, ch: make(chan hookgate.IncomingLogEntry, queue)}
 }
 
 // Record queues an entry (dropped when the queue is full).
@@ -46,7 +45,7 @@ func (w *LogWriter) Record(tenant, id string, e hookgate.IncomingRequestLog) {
 		return
 	}
 	select {
-	case w.ch <- store.IncomingLogEntry{Tenant: tenant, ID: id, Entry: e}:
+	case w.ch <- hookgate.IncomingLogEntry{Tenant: tenant, ID: id, Entry: e}:
 	default:
 		w.dropped.Add(1)
 	}
@@ -60,7 +59,7 @@ func (w *LogWriter) Start() {
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		batch := make([]store.IncomingLogEntry, 0, 256)
+		batch := make([]hookgate.IncomingLogEntry, 0, 256)
 		for e := range w.ch {
 			batch = append(batch[:0], e)
 		drain:

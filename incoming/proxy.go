@@ -59,6 +59,8 @@ type Proxy struct {
 	Forward HeaderSet
 }
 
+var _ hookgate.IncomingProxy = (*Proxy)(nil)
+
 // NewClient returns the HTTP client the proxy forwards with: fasthttp's,
 // as the gateway's server is, with kept-alive connections, no redirects
 // followed, the path sent byte for byte (never normalised) and no default
@@ -93,48 +95,6 @@ func NewClient(maxConnsPerHost int, wait time.Duration) *fasthttp.Client {
 // passed on (see NewClient); larger ones are streamed.
 const BufferedAnswer = 64 << 10
 
-// Request is a third party's call to an incoming URL, as the gateway read it.
-type Request struct {
-	Method string
-	Token  string
-	// Path is the raw (still percent-encoded) path below the token.
-	Path   string
-	Query  string
-	Header http.Header
-	// Body is the caller's body as it arrived: never decoded, whatever its
-	// Content-Encoding (only a transform's copy is, within a bound).
-	Body []byte
-	// CallerIP, Scheme and Host are the client's address, the scheme and the
-	// host as hookgate sees them: from the connection, or from the
-	// forwarding headers of a trusted proxy (server.trusted_proxies), never
-	// from the caller's own. They become X-Forwarded-For, -Proto and -Host.
-	CallerIP  string
-	Scheme    string
-	Host      string
-	RequestID string
-}
-
-// Response is what to answer: the upstream's status, headers and body.
-// Body may be nil; the caller must Close it.
-type Response struct {
-	Status        int
-	Header        http.Header
-	Body          io.ReadCloser
-	ContentLength int64 // -1 when unknown
-}
-
-// DeniedError is the one answer for an unknown token, a disabled webhook
-// and a path outside the scopes: the caller is told nothing more.
-type DeniedError struct{ Reason string }
-
-func (e *DeniedError) Error() string { return "access denied: " + e.Reason }
-
-// RateLimitedError says the rate limit of the token called is spent (the
-// same answer whether a webhook has the token or not).
-type RateLimitedError struct{ RetryAfter time.Duration }
-
-func (e *RateLimitedError) Error() string { return "rate limited" }
-
 // hopHeaders are never passed on in either direction (RFC 9110 7.6.1).
 var hopHeaders = []string{
 	"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization",
@@ -162,8 +122,9 @@ func stripHop(h http.Header) {
 	}
 }
 
-// Serve answers one call. Errors are *DeniedError, *RateLimitedError or
-// *hookgate.Error (413, 415, 502, 504, 503 when Redis is down).
+// Serve answers one call. Errors are *hookgate.IncomingDeniedError,
+// *hookgate.IncomingRateLimitedError or *hookgate.Error (413, 415, 502, 504,
+// 503 when Redis is down).
 //
 // Every call that is refused does the same work, whatever the reason: one
 // Redis round trip running the same commands (the token's route and its
@@ -171,7 +132,7 @@ func stripHop(h http.Header) {
 // token or not), then the same path and scope checks, then the same answer.
 // So neither the answer, nor its time, nor the rate limit tells a caller
 // whether a token exists, is disabled, or opens other paths.
-func (p *Proxy) Serve(ctx context.Context, req *Request) (*Response, error) {
+func (p *Proxy) Serve(ctx context.Context, req *hookgate.IncomingRequest) (*hookgate.IncomingResponse, error) {
 	start := time.Now()
 	route, allowed, wait, err := p.Lookup.Lookup(ctx, req.Token, p.Limits.Rate, p.Limits.Burst)
 	if err != nil {
@@ -187,12 +148,12 @@ func (p *Proxy) Serve(ctx context.Context, req *Request) (*Response, error) {
 			p.Log.Record(route.Tenant, route.ID, entry)
 		}
 	}
-	fail := func(status int, err error) (*Response, error) {
+	fail := func(status int, err error) (*hookgate.IncomingResponse, error) {
 		entry.Status, entry.LatencyMS = status, ms(time.Since(start))
-		var d *DeniedError
+		var d *hookgate.IncomingDeniedError
 		if errors.As(err, &d) {
 			entry.Denied = d.Reason
-		} else if errors.As(err, new(*RateLimitedError)) {
+		} else if errors.As(err, new(*hookgate.IncomingRateLimitedError)) {
 			entry.Denied = "rate_limited"
 		} else {
 			entry.Error = hookgate.ErrorMessage(err)
@@ -201,11 +162,11 @@ func (p *Proxy) Serve(ctx context.Context, req *Request) (*Response, error) {
 		return nil, err
 	}
 	if !allowed {
-		return fail(http.StatusTooManyRequests, &RateLimitedError{RetryAfter: wait})
+		return fail(http.StatusTooManyRequests, &hookgate.IncomingRateLimitedError{RetryAfter: wait})
 	}
 	path, sc, reason := p.authorize(route, req)
 	if reason != "" {
-		return fail(http.StatusForbidden, &DeniedError{Reason: reason})
+		return fail(http.StatusForbidden, &hookgate.IncomingDeniedError{Reason: reason})
 	}
 	if len(req.Body) > p.Limits.MaxRequestBody {
 		return fail(http.StatusRequestEntityTooLarge, hookgate.Errorf(hookgate.ETOOLARGE, "request body is larger than %d bytes", p.Limits.MaxRequestBody))
@@ -239,14 +200,14 @@ func (p *Proxy) Serve(ctx context.Context, req *Request) (*Response, error) {
 			entry.LatencyMS = ms(time.Since(start))
 			entry.ResponseBody = string(kept)
 			if err != nil {
-				entry.Error = "response body: " + Redact(err.Error())
+				entry.Error = "response body: " + hookgate.RedactTokens(err.Error())
 			}
 			record()
 		}}
 	h := resp.Header
 	stripHop(h)
 	h.Del("Set-Cookie")
-	return &Response{Status: resp.StatusCode, Header: h, Body: body, ContentLength: resp.ContentLength}, nil
+	return &hookgate.IncomingResponse{Status: resp.StatusCode, Header: h, Body: body, ContentLength: resp.ContentLength}, nil
 }
 
 // authorize decides whether req may go through route (nil for an unknown
@@ -254,7 +215,7 @@ func (p *Proxy) Serve(ctx context.Context, req *Request) (*Response, error) {
 // it falls in; else the reason to deny. It runs the same checks whatever
 // the outcome, so that a refusal costs the same for an unknown token, a
 // disabled webhook and a path outside the scopes.
-func (p *Proxy) authorize(route *hookgate.IncomingRoute, req *Request) (string, *Scope, string) {
+func (p *Proxy) authorize(route *hookgate.IncomingRoute, req *hookgate.IncomingRequest) (string, *Scope, string) {
 	var scopes []string
 	enabled, transform := false, ""
 	if route != nil {
@@ -283,7 +244,7 @@ func (p *Proxy) authorize(route *hookgate.IncomingRoute, req *Request) (string, 
 }
 
 // forward sends one request to sc's upstream as the route's owner.
-func (p *Proxy) forward(ctx context.Context, route *hookgate.IncomingRoute, sc *Scope, req *Request, method, path, query string, in http.Header, body []byte) (*http.Response, error) {
+func (p *Proxy) forward(ctx context.Context, route *hookgate.IncomingRoute, sc *Scope, req *hookgate.IncomingRequest, method, path, query string, in http.Header, body []byte) (*http.Response, error) {
 	tok, err := p.Signer.Token(ownertoken.Owner{Subject: route.Owner, Tenant: route.Tenant, Scopes: route.Scopes, WebhookID: route.ID})
 	if err != nil {
 		return nil, err
@@ -392,7 +353,7 @@ func (r *releaser) Close() error {
 
 // transform runs the webhook's incoming transform, re-checks every request
 // it asks for against the scopes, then makes them in order.
-func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, req *Request, path string, entry *hookgate.IncomingRequestLog) (*Response, error) {
+func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, req *hookgate.IncomingRequest, path string, entry *hookgate.IncomingRequestLog) (*hookgate.IncomingResponse, error) {
 	hdr := req.Header.Clone()
 	for _, k := range callerOnly {
 		hdr.Del(k)
@@ -426,11 +387,11 @@ func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, re
 		rp, rq, _ := strings.Cut(r.Path, "?")
 		clean, ok := CleanPath(rp)
 		if !ok {
-			return nil, &DeniedError{Reason: DeniedBadPath}
+			return nil, &hookgate.IncomingDeniedError{Reason: DeniedBadPath}
 		}
 		sc, reason := p.Scopes.Match(route.Scopes, r.Method, clean)
 		if sc == nil {
-			return nil, &DeniedError{Reason: reason}
+			return nil, &hookgate.IncomingDeniedError{Reason: reason}
 		}
 		h := http.Header{}
 		for k, v := range r.Headers {
@@ -445,7 +406,7 @@ func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, re
 		Body   json.RawMessage `json:"body,omitempty"`
 	}
 	var results []result
-	var last *Response
+	var last *hookgate.IncomingResponse
 	var lastBody []byte
 	for _, pl := range plan {
 		entry.Upstream = pl.sc.Name
@@ -474,7 +435,7 @@ func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, re
 		h.Del("Set-Cookie")
 		h.Del("Content-Length")
 		lastBody = b
-		last = &Response{Status: resp.StatusCode, Header: h, Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b))}
+		last = &hookgate.IncomingResponse{Status: resp.StatusCode, Header: h, Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b))}
 		r := result{Method: pl.method, Path: pl.path, Status: resp.StatusCode}
 		if json.Valid(b) {
 			r.Body = b
@@ -494,7 +455,7 @@ func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, re
 		status = last.Status
 	}
 	b, _ := json.Marshal(map[string]any{"results": results})
-	return &Response{Status: status, Header: http.Header{"Content-Type": {"application/json"}},
+	return &hookgate.IncomingResponse{Status: status, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b))}, nil
 }
 
@@ -502,11 +463,11 @@ func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, re
 // the gateway answers a denial with 403 and a spent rate limit with 429,
 // every other error with its code's status.
 func statusOf(err error) int {
-	var d *DeniedError
+	var d *hookgate.IncomingDeniedError
 	switch {
 	case errors.As(err, &d):
 		return http.StatusForbidden
-	case errors.As(err, new(*RateLimitedError)):
+	case errors.As(err, new(*hookgate.IncomingRateLimitedError)):
 		return http.StatusTooManyRequests
 	}
 	return hookgate.HTTPStatus(hookgate.ErrorCode(err))

@@ -148,8 +148,8 @@ func TestEveryDenialRunsTheSameRedisCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	req := func(tok, method, path string) *incoming.Request {
-		return &incoming.Request{Method: method, Token: tok, Path: path, Header: http.Header{}, CallerIP: "192.0.2.1",
+	req := func(tok, method, path string) *hookgate.IncomingRequest {
+		return &hookgate.IncomingRequest{Method: method, Token: tok, Path: path, Header: http.Header{}, CallerIP: "192.0.2.1",
 			Scheme: "http", Host: "hooks.example.com", RequestID: "req_test"}
 	}
 	// Load the lookup script once, so that every case below finds it.
@@ -158,7 +158,7 @@ func TestEveryDenialRunsTheSameRedisCommands(t *testing.T) {
 	}
 	cases := []struct {
 		name, reason string
-		req          *incoming.Request
+		req          *hookgate.IncomingRequest
 	}{
 		{"unknown token", incoming.DeniedUnknownToken, req(token(t), "GET", "/crm/v1/entities/leads")},
 		{"disabled webhook", incoming.DeniedDisabled, req(disabled.Token, "GET", "/crm/v1/entities/leads")},
@@ -176,7 +176,7 @@ func TestEveryDenialRunsTheSameRedisCommands(t *testing.T) {
 		_, err := p.Serve(ctx, tc.req)
 		sent := counter.take()
 		ran := commandStats(t, stats)
-		var d *incoming.DeniedError
+		var d *hookgate.IncomingDeniedError
 		if !errors.As(err, &d) || d.Reason != tc.reason {
 			t.Fatalf("%s: got %v, want denied (%s)", tc.name, err, tc.reason)
 		}

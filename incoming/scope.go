@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 )
 
@@ -36,24 +37,16 @@ func ScopesFromConfig(cfg map[string]config.Scope) (Scopes, error) {
 	return out, nil
 }
 
-// ScopeInfo is what admins see of a scope: its name, the paths it opens and
-// the methods it allows (empty: all). The upstream stays internal.
-type ScopeInfo struct {
-	Name     string   `json:"name"`
-	Prefixes []string `json:"prefixes"`
-	Methods  []string `json:"methods"`
-}
-
 // Info describes every scope, sorted by name.
-func (s Scopes) Info() []ScopeInfo {
-	out := make([]ScopeInfo, 0, len(s))
+func (s Scopes) Info() []hookgate.IncomingScope {
+	out := make([]hookgate.IncomingScope, 0, len(s))
 	for _, name := range s.Names() {
 		sc := s[name]
 		m := sc.Methods
 		if m == nil {
 			m = []string{}
 		}
-		out = append(out, ScopeInfo{Name: name, Prefixes: slices.Clone(sc.Prefixes), Methods: slices.Clone(m)})
+		out = append(out, hookgate.IncomingScope{Name: name, Prefixes: slices.Clone(sc.Prefixes), Methods: slices.Clone(m)})
 	}
 	return out
 }

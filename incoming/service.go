@@ -35,6 +35,8 @@ type Service struct {
 	LogEntries       int
 }
 
+var _ hookgate.IncomingService = (*Service)(nil)
+
 // URL is the incoming URL of token.
 func (s *Service) URL(token string) string {
 	return strings.TrimRight(s.PublicURL, "/") + "/in/" + token
@@ -179,4 +181,4 @@ func (s *Service) Requests(ctx context.Context, tenant, id string, limit int) ([
 }
 
 // ScopeList describes the configured scopes, sorted by name.
-func (s *Service) ScopeList() []ScopeInfo { return s.Scopes.Info() }
+func (s *Service) ScopeList() []hookgate.IncomingScope { return s.Scopes.Info() }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/ingest"
-	"github.com/hookgate/hookgate/internal/store"
 )
 
 // In-memory fakes of the publisher's ports, for unit tests of its decisions
@@ -63,18 +62,18 @@ func (q *fakeQueue) ids() []string {
 // their record, Release frees them.
 type fakeIdempotency struct {
 	mu       sync.Mutex
-	keys     map[string]store.Claim // tenant + " " + key
+	keys     map[string]hookgate.IdempotencyClaim // tenant + " " + key
 	released []string
 }
 
 func newFakeIdempotency() *fakeIdempotency {
-	return &fakeIdempotency{keys: map[string]store.Claim{}}
+	return &fakeIdempotency{keys: map[string]hookgate.IdempotencyClaim{}}
 }
 
-func (f *fakeIdempotency) Claim(_ context.Context, tenant string, cs []store.Claim) ([]store.Claim, error) {
+func (f *fakeIdempotency) Claim(_ context.Context, tenant string, cs []hookgate.IdempotencyClaim) ([]hookgate.IdempotencyClaim, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	found := make([]store.Claim, len(cs))
+	found := make([]hookgate.IdempotencyClaim, len(cs))
 	for i, c := range cs {
 		if c.Key == "" {
 			continue
@@ -84,22 +83,22 @@ func (f *fakeIdempotency) Claim(_ context.Context, tenant string, cs []store.Cla
 			continue
 		}
 		f.keys[tenant+" "+c.Key] = c
-		found[i] = store.Claim{Key: c.Key, State: store.ClaimFree}
+		found[i] = hookgate.IdempotencyClaim{Key: c.Key, State: hookgate.ClaimFree}
 	}
 	return found, nil
 }
 
-func (f *fakeIdempotency) Confirm(_ context.Context, tenant string, cs []store.Claim) error {
+func (f *fakeIdempotency) Confirm(_ context.Context, tenant string, cs []hookgate.IdempotencyClaim) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, c := range cs {
-		c.State = store.ClaimDone
+		c.State = hookgate.ClaimDone
 		f.keys[tenant+" "+c.Key] = c
 	}
 	return nil
 }
 
-func (f *fakeIdempotency) Release(_ context.Context, tenant string, cs []store.Claim) error {
+func (f *fakeIdempotency) Release(_ context.Context, tenant string, cs []hookgate.IdempotencyClaim) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, c := range cs {
@@ -109,7 +108,7 @@ func (f *fakeIdempotency) Release(_ context.Context, tenant string, cs []store.C
 	return nil
 }
 
-func (f *fakeIdempotency) state(tenant, key string) store.ClaimState {
+func (f *fakeIdempotency) state(tenant, key string) hookgate.ClaimState {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.keys[tenant+" "+key].State
@@ -178,13 +177,13 @@ func webhook(id string, events []string, eps ...string) *hookgate.Webhook {
 	return w
 }
 
-func in(typ, data string) ingest.Input {
-	return ingest.Input{Type: typ, Data: json.RawMessage(data)}
+func in(typ, data string) hookgate.EventInput {
+	return hookgate.EventInput{Type: typ, Data: json.RawMessage(data)}
 }
 
-func publishOne(t *testing.T, u *unit, input ingest.Input, key string) ingest.Result {
+func publishOne(t *testing.T, u *unit, input hookgate.EventInput, key string) hookgate.PublishResult {
 	t.Helper()
-	res, err := u.pub.Publish(context.Background(), "acme", []ingest.Input{input}, key)
+	res, err := u.pub.Publish(context.Background(), "acme", []hookgate.EventInput{input}, key)
 	if err != nil {
 		t.Fatalf("publish %s: %v", input.Type, err)
 	}

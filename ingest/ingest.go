@@ -20,12 +20,6 @@ import (
 	"github.com/hookgate/hookgate"
 )
 
-// EventPublisher accepts events (the Publisher).
-type EventPublisher interface {
-	Validate(in *Input) error
-	Publish(ctx context.Context, tenant string, ins []Input, idemKey string) ([]Result, error)
-}
-
 // Message is one event as a broker carries it.
 type Message struct {
 	Tenant     string          `json:"tenant"`
@@ -58,7 +52,7 @@ func (o Outcome) String() string {
 // Handler turns broker messages into published events. It is shared by the
 // sources and safe for concurrent use.
 type Handler struct {
-	Publisher EventPublisher
+	Publisher hookgate.EventPublisher
 	// Tenants, when not nil, are the only tenants accepted.
 	Tenants map[string]bool
 	// MaxBytes bounds a message (events.max_payload plus the envelope).
@@ -85,11 +79,11 @@ func (h *Handler) handle(ctx context.Context, body []byte) (Outcome, string) {
 	if h.Tenants != nil && !h.Tenants[m.Tenant] {
 		return Dead, fmt.Sprintf("tenant %q is not in ingest.tenants", m.Tenant)
 	}
-	in := Input{ID: m.ID, Type: m.Type, Data: m.Data, OccurredAt: m.OccurredAt}
+	in := hookgate.EventInput{ID: m.ID, Type: m.Type, Data: m.Data, OccurredAt: m.OccurredAt}
 	if err := h.Publisher.Validate(&in); err != nil {
 		return Dead, describe(err)
 	}
-	res, err := h.Publisher.Publish(ctx, m.Tenant, []Input{in}, "")
+	res, err := h.Publisher.Publish(ctx, m.Tenant, []hookgate.EventInput{in}, "")
 	switch code := hookgate.ErrorCode(err); {
 	case err == nil:
 		if len(res) == 1 && res[0].Duplicate {

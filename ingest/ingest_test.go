@@ -27,21 +27,21 @@ const (
 // block until its context ends (a process that dies mid-publish).
 type fakePublisher struct {
 	mu       sync.Mutex
-	accepted []Input
+	accepted []hookgate.EventInput
 	seen     map[string]bool
 	failN    int  // answer EUNAVAILABLE this many times first
 	block    bool // never answer until ctx ends
 	calls    chan string
 }
 
-func (f *fakePublisher) Validate(in *Input) error {
+func (f *fakePublisher) Validate(in *hookgate.EventInput) error {
 	if !strings.Contains(in.Type, ".") {
 		return hookgate.FieldError("type", "unknown event type %q", in.Type)
 	}
 	return nil
 }
 
-func (f *fakePublisher) Publish(ctx context.Context, tenant string, ins []Input, key string) ([]Result, error) {
+func (f *fakePublisher) Publish(ctx context.Context, tenant string, ins []hookgate.EventInput, key string) ([]hookgate.PublishResult, error) {
 	if f.calls != nil {
 		f.calls <- ins[0].ID
 	}
@@ -59,11 +59,11 @@ func (f *fakePublisher) Publish(ctx context.Context, tenant string, ins []Input,
 		f.seen = map[string]bool{}
 	}
 	if f.seen[tenant+"/"+ins[0].ID] {
-		return []Result{{ID: ins[0].ID, Duplicate: true}}, nil
+		return []hookgate.PublishResult{{ID: ins[0].ID, Duplicate: true}}, nil
 	}
 	f.seen[tenant+"/"+ins[0].ID] = true
 	f.accepted = append(f.accepted, ins[0])
-	return []Result{{ID: ins[0].ID, Deliveries: 1}}, nil
+	return []hookgate.PublishResult{{ID: ins[0].ID, Deliveries: 1}}, nil
 }
 
 func (f *fakePublisher) ids() []string {

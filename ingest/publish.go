@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/internal/store"
 )
 
 // Matcher finds the enabled webhooks subscribed to an event type.
@@ -34,37 +33,12 @@ type Enqueuer interface {
 	Enqueue(ctx context.Context, items []hookgate.QueueItem) error
 }
 
-// Idempotency binds keys to the first event published with them
-// (implemented by store.Idempotency).
-type Idempotency interface {
-	Claim(ctx context.Context, tenant string, cs []store.Claim) ([]store.Claim, error)
-	Confirm(ctx context.Context, tenant string, cs []store.Claim) error
-	Release(ctx context.Context, tenant string, cs []store.Claim) error
-}
-
-// Input is one event as published.
-type Input struct {
-	ID         string          `json:"id,omitempty"`
-	Type       string          `json:"type"`
-	Data       json.RawMessage `json:"data"`
-	OccurredAt *time.Time      `json:"occurred_at,omitempty"`
-}
-
-// Result is the answer for one accepted event.
-type Result struct {
-	ID         string `json:"id"`
-	Type       string `json:"type"`
-	Deliveries int    `json:"deliveries"`
-	Held       int    `json:"held,omitempty"`
-	Duplicate  bool   `json:"duplicate,omitempty"`
-}
-
 // Publisher accepts events.
 type Publisher struct {
 	Catalogue   *hookgate.Catalogue
 	Matcher     Matcher
 	Queue       Enqueuer
-	Idempotency Idempotency
+	Idempotency hookgate.Idempotency
 	// Holder keeps deliveries of webhooks that are not active (paused,
 	// auto-paused, unconfirmed) until they are. Optional: without one, such
 	// webhooks are skipped.
@@ -86,6 +60,8 @@ type Publisher struct {
 	OnViolation    func(typ string, err error)
 }
 
+var _ hookgate.EventPublisher = (*Publisher)(nil)
+
 // SchemaChecker checks event data against its type's schema (implemented by
 // eventschema.Validator).
 type SchemaChecker interface {
@@ -95,7 +71,7 @@ type SchemaChecker interface {
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
 
 // Validate checks one input and canonicalises its type.
-func (p *Publisher) Validate(in *Input) error {
+func (p *Publisher) Validate(in *hookgate.EventInput) error {
 	var v hookgate.Validation
 	if in.Type == "" {
 		v.Add("type", "type is required")
@@ -149,7 +125,7 @@ func (p *Publisher) Validate(in *Input) error {
 // ids) are the same and a task still queued is not enqueued twice. A done
 // claim answers the first answer with "duplicate": true; a claim of another
 // content is an idempotency conflict.
-func (p *Publisher) Publish(ctx context.Context, tenant string, ins []Input, idemKey string) ([]Result, error) {
+func (p *Publisher) Publish(ctx context.Context, tenant string, ins []hookgate.EventInput, idemKey string) ([]hookgate.PublishResult, error) {
 	now := p.Now()
 	plans := make([]plan, len(ins))
 	anyKey := false
@@ -184,7 +160,7 @@ func (p *Publisher) Publish(ctx context.Context, tenant string, ins []Input, ide
 			return nil, err
 		}
 	}
-	var claims []store.Claim
+	var claims []hookgate.IdempotencyClaim
 	var confirm []int
 	if anyKey {
 		var err error
@@ -226,7 +202,7 @@ func (p *Publisher) Publish(ctx context.Context, tenant string, ins []Input, ide
 		return nil, err
 	}
 	if len(confirm) > 0 {
-		cs := make([]store.Claim, len(confirm))
+		cs := make([]hookgate.IdempotencyClaim, len(confirm))
 		for j, i := range confirm {
 			cs[j] = claims[i]
 			cs[j].Record = plans[i].record() // a retry may have planned other counts
@@ -240,7 +216,7 @@ func (p *Publisher) Publish(ctx context.Context, tenant string, ins []Input, ide
 	if p.Accepted != nil {
 		p.Accepted(len(ins), len(items))
 	}
-	results := make([]Result, len(plans))
+	results := make([]hookgate.PublishResult, len(plans))
 	for i := range plans {
 		results[i] = plans[i].res
 	}
@@ -254,7 +230,7 @@ type plan struct {
 	digest string // of the content, when there is a key
 	items  []hookgate.QueueItem
 	holds  []held
-	res    Result
+	res    hookgate.PublishResult
 	skip   bool // a duplicate: nothing to enqueue
 }
 
@@ -267,12 +243,12 @@ type held struct {
 // occurred_at that a retry of a refused publish needs to rebuild the same
 // deliveries (the event id is in the answer).
 type record struct {
-	Result
+	hookgate.PublishResult
 	OccurredAt time.Time `json:"occurred_at"`
 }
 
 func (pl *plan) record() []byte {
-	b, _ := json.Marshal(record{Result: pl.res, OccurredAt: pl.ev.OccurredAt})
+	b, _ := json.Marshal(record{PublishResult: pl.res, OccurredAt: pl.ev.OccurredAt})
 	return b
 }
 
@@ -314,7 +290,7 @@ func (p *Publisher) plan(ctx context.Context, tenant string, pl *plan, now time.
 			pl.holds = append(pl.holds, held{w: w, ds: ds})
 		}
 	}
-	pl.res = Result{ID: ev.ID, Type: ev.Type, Deliveries: n, Held: nheld}
+	pl.res = hookgate.PublishResult{ID: ev.ID, Type: ev.Type, Deliveries: n, Held: nheld}
 	return buf, nil
 }
 
@@ -325,18 +301,18 @@ func (p *Publisher) plan(ctx context.Context, tenant string, pl *plan, now time.
 // refuses the whole call with EIDEMPOTENCY, after freeing the keys this call
 // took. It returns the claims made, one per event, and the indexes of those
 // to confirm once the tasks are queued.
-func (p *Publisher) claim(ctx context.Context, tenant string, ins []Input, plans []plan, idemKey string, now time.Time, buf []*hookgate.Webhook) ([]store.Claim, []int, error) {
-	cs := make([]store.Claim, len(plans))
+func (p *Publisher) claim(ctx context.Context, tenant string, ins []hookgate.EventInput, plans []plan, idemKey string, now time.Time, buf []*hookgate.Webhook) ([]hookgate.IdempotencyClaim, []int, error) {
+	cs := make([]hookgate.IdempotencyClaim, len(plans))
 	for i := range plans {
 		pl := &plans[i]
 		if pl.key == "" {
 			continue
 		}
-		state := store.ClaimPending
+		state := hookgate.ClaimPending
 		if len(pl.items) == 0 && len(pl.holds) == 0 {
-			state = store.ClaimDone // nothing to lose: no confirmation needed
+			state = hookgate.ClaimDone // nothing to lose: no confirmation needed
 		}
-		cs[i] = store.Claim{Key: pl.key, State: state, Digest: pl.digest, Record: pl.record()}
+		cs[i] = hookgate.IdempotencyClaim{Key: pl.key, State: state, Digest: pl.digest, Record: pl.record()}
 	}
 	found, err := p.Idempotency.Claim(ctx, tenant, cs)
 	if err != nil {
@@ -348,8 +324,8 @@ func (p *Publisher) claim(ctx context.Context, tenant string, ins []Input, plans
 		pl := &plans[i]
 		switch {
 		case pl.key == "":
-		case f.State == store.ClaimFree:
-			if cs[i].State == store.ClaimPending {
+		case f.State == hookgate.ClaimFree:
+			if cs[i].State == hookgate.ClaimPending {
 				confirm = append(confirm, i)
 			}
 		case f.Digest != "" && f.Digest != cs[i].Digest:
@@ -361,13 +337,13 @@ func (p *Publisher) claim(ctx context.Context, tenant string, ins []Input, plans
 				field = "id"
 			}
 			conflict.Add(field, "%s was already used for an event with other content; use a new one for a new event", what)
-		case f.State == store.ClaimDone:
+		case f.State == hookgate.ClaimDone:
 			var r record
 			if err := json.Unmarshal(f.Record, &r); err != nil {
 				return nil, nil, fmt.Errorf("read idempotency record of event %d: %w", i, err)
 			}
 			r.Duplicate = true
-			pl.res, pl.items, pl.holds, pl.skip = r.Result, nil, nil, true
+			pl.res, pl.items, pl.holds, pl.skip = r.PublishResult, nil, nil, true
 		default: // pending, same content: publish again, as the first event (same occurred_at)
 			var r record
 			if err := json.Unmarshal(f.Record, &r); err != nil {
@@ -381,9 +357,9 @@ func (p *Publisher) claim(ctx context.Context, tenant string, ins []Input, plans
 		}
 	}
 	if err := conflict.Err(); err != nil {
-		var taken []store.Claim
+		var taken []hookgate.IdempotencyClaim
 		for i, f := range found {
-			if cs[i].Key != "" && f.State == store.ClaimFree {
+			if cs[i].Key != "" && f.State == hookgate.ClaimFree {
 				taken = append(taken, cs[i])
 			}
 		}
@@ -456,7 +432,7 @@ func KeyEventID(tenant, key, digest string) string {
 // whitespace, each prefixed with its length; the first 128 bits, in hex.
 // Two requests for the same event digest the same whatever their JSON
 // layout or key order of the envelope; data's own key order counts.
-func Digest(in *Input) string {
+func Digest(in *hookgate.EventInput) string {
 	h := sha256.New()
 	var occurred string
 	if in.OccurredAt != nil {

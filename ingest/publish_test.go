@@ -147,19 +147,19 @@ func newEnv(t testing.TB, hooks ...*hookgate.Webhook) *env {
 		e.rdb.Close()
 	})
 	// Warm up: asynq registers the queue once per client, Redis loads the scripts.
-	if _, err := e.pub.Publish(context.Background(), "warmup", []ingest.Input{event(`{"warm":1}`)}, "warm"); err != nil {
+	if _, err := e.pub.Publish(context.Background(), "warmup", []hookgate.EventInput{event(`{"warm":1}`)}, "warm"); err != nil {
 		t.Fatal(err)
 	}
 	return e
 }
 
-func event(data string) ingest.Input {
-	return ingest.Input{Type: "deal.won", Data: []byte(data)}
+func event(data string) hookgate.EventInput {
+	return hookgate.EventInput{Type: "deal.won", Data: []byte(data)}
 }
 
 // publish publishes ins for tenant acme, the first failAt-1 round trips
 // going through and every later one refused (failAt 0: none).
-func (e *env) publish(failAt int, key string, ins ...ingest.Input) ([]ingest.Result, error) {
+func (e *env) publish(failAt int, key string, ins ...hookgate.EventInput) ([]hookgate.PublishResult, error) {
 	e.t.Helper()
 	e.trips.reset(failAt)
 	defer e.trips.heal()
@@ -234,7 +234,7 @@ func TestRedisGoneAtAnyStepOfAPublishLeavesItRetryable(t *testing.T) {
 			if failAt != 0 && (r.Duplicate || r.Deliveries != 1 || r.Held != 1) {
 				t.Fatalf("retry after a refusal answered %+v, want 1 delivery, 1 held, not a duplicate", r)
 			}
-			if failAt == 0 && (!r.Duplicate || r != (ingest.Result{ID: rs[0].ID, Type: rs[0].Type, Deliveries: 1, Held: 1, Duplicate: true})) {
+			if failAt == 0 && (!r.Duplicate || r != (hookgate.PublishResult{ID: rs[0].ID, Type: rs[0].Type, Deliveries: 1, Held: 1, Duplicate: true})) {
 				t.Fatalf("repeat of an accepted event answered %+v, first answer %+v", r, rs[0])
 			}
 			tasks := e.tasks()
@@ -316,7 +316,7 @@ func TestConcurrentPublishesOfOneKeyMakeOneEvent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			rs, err := e.pub.Publish(context.Background(), "acme", []ingest.Input{event(`{"deal": 9}`)}, "k-race")
+			rs, err := e.pub.Publish(context.Background(), "acme", []hookgate.EventInput{event(`{"deal": 9}`)}, "k-race")
 			if err == nil {
 				ids[i] = rs[0].ID
 			}
@@ -367,12 +367,12 @@ func TestKeyReusedForOtherContentIsAConflict(t *testing.T) {
 		t.Fatalf("%d tasks, want 1", n)
 	}
 
-	b1 := ingest.Input{ID: "crm-1", Type: "deal.won", Data: []byte(`{"n": 1}`)}
+	b1 := hookgate.EventInput{ID: "crm-1", Type: "deal.won", Data: []byte(`{"n": 1}`)}
 	if _, err := e.publish(0, "", b1); err != nil {
 		t.Fatal(err)
 	}
-	fresh := ingest.Input{ID: "crm-2", Type: "deal.won", Data: []byte(`{"n": 2}`)}
-	clash := ingest.Input{ID: "crm-1", Type: "deal.won", Data: []byte(`{"n": 100}`)}
+	fresh := hookgate.EventInput{ID: "crm-2", Type: "deal.won", Data: []byte(`{"n": 2}`)}
+	clash := hookgate.EventInput{ID: "crm-1", Type: "deal.won", Data: []byte(`{"n": 100}`)}
 	_, err = e.publish(0, "", fresh, clash)
 	var he *hookgate.Error
 	if hookgate.ErrorCode(err) != hookgate.EIDEMPOTENCY || !errors.As(err, &he) || he.Fields["events[1].id"] == "" || len(he.Fields) != 1 {
@@ -397,14 +397,14 @@ func TestPublishRoundTrips(t *testing.T) {
 		name string
 		key  string
 		hook bool
-		ins  []ingest.Input
+		ins  []hookgate.EventInput
 		want int
 	}{
-		{"no key, one endpoint", "", true, []ingest.Input{event(`{"a":1}`)}, 1},
-		{"key, one endpoint: claim, enqueue, confirm", "rt-1", true, []ingest.Input{event(`{"a":2}`)}, 3},
-		{"repeat of an accepted key", "rt-1", true, []ingest.Input{event(`{"a":2}`)}, 1},
-		{"key, no subscriber: claimed done at once", "rt-2", false, []ingest.Input{event(`{"a":3}`)}, 1},
-		{"batch of 3 ids, one endpoint each", "", true, []ingest.Input{
+		{"no key, one endpoint", "", true, []hookgate.EventInput{event(`{"a":1}`)}, 1},
+		{"key, one endpoint: claim, enqueue, confirm", "rt-1", true, []hookgate.EventInput{event(`{"a":2}`)}, 3},
+		{"repeat of an accepted key", "rt-1", true, []hookgate.EventInput{event(`{"a":2}`)}, 1},
+		{"key, no subscriber: claimed done at once", "rt-2", false, []hookgate.EventInput{event(`{"a":3}`)}, 1},
+		{"batch of 3 ids, one endpoint each", "", true, []hookgate.EventInput{
 			{ID: "b-1", Type: "deal.won", Data: []byte(`{}`)}, {ID: "b-2", Type: "deal.won", Data: []byte(`{}`)},
 			{ID: "b-3", Type: "deal.won", Data: []byte(`{}`)}}, 5},
 	} {
@@ -443,7 +443,7 @@ func BenchmarkPublish(b *testing.B) {
 				if keyed {
 					key = "bench-" + strconv.Itoa(i)
 				}
-				if _, err := e.pub.Publish(context.Background(), "acme", []ingest.Input{ev}, key); err != nil {
+				if _, err := e.pub.Publish(context.Background(), "acme", []hookgate.EventInput{ev}, key); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/ingest"
-	"github.com/hookgate/hookgate/internal/store"
 )
 
 // One event fans out to one task per subscribed webhook and enabled
@@ -26,7 +25,7 @@ func TestFanOutIsOneTaskPerSubscribedWebhookAndEnabledEndpoint(t *testing.T) {
 	globex.Tenant = "globex"
 	u := newUnit(erp, chat, other, globex)
 
-	res := publishOne(t, u, ingest.Input{ID: "e1", Type: "deal.won", Data: []byte(`{"id":"d_1"}`)}, "")
+	res := publishOne(t, u, hookgate.EventInput{ID: "e1", Type: "deal.won", Data: []byte(`{"id":"d_1"}`)}, "")
 	if res.ID != "e1" || res.Type != "deal.won" || res.Deliveries != 3 || res.Held != 0 || res.Duplicate {
 		t.Fatalf("result %+v, want e1 with 3 deliveries", res)
 	}
@@ -103,7 +102,7 @@ func TestDeliveriesOfWebhooksNotDeliveringAreHeld(t *testing.T) {
 	confirming.Endpoints[1].Confirmation = hookgate.ConfirmationPending
 	u := newUnit(active, paused, errored, confirming)
 
-	ins := []ingest.Input{in("deal.won", `{"n":1}`), in("deal.lost", `{"n":2}`)}
+	ins := []hookgate.EventInput{in("deal.won", `{"n":1}`), in("deal.lost", `{"n":2}`)}
 	res, err := u.pub.Publish(context.Background(), "acme", ins, "")
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +157,7 @@ func TestHoldOfAWebhookThatTurnedActiveDeliversInstead(t *testing.T) {
 	u.holder.answer = func(w *hookgate.Webhook, ds []*hookgate.Task) error {
 		return hookgate.Errorf(hookgate.EINTERNAL, "redis: connection refused")
 	}
-	if _, err := u.pub.Publish(context.Background(), "acme", []ingest.Input{in("deal.won", `{}`)}, ""); hookgate.ErrorCode(err) != hookgate.EUNAVAILABLE {
+	if _, err := u.pub.Publish(context.Background(), "acme", []hookgate.EventInput{in("deal.won", `{}`)}, ""); hookgate.ErrorCode(err) != hookgate.EUNAVAILABLE {
 		t.Fatalf("hold failing: %v, want %s", err, hookgate.EUNAVAILABLE)
 	}
 }
@@ -171,11 +170,11 @@ func TestMaxFanoutRefusesTheEventBeforeAnythingIsQueued(t *testing.T) {
 	b.Status = hookgate.StatusPaused // held deliveries count too, wherever they come
 	u := newUnit(b, a)
 	u.pub.MaxFanout = 2
-	_, err := u.pub.Publish(context.Background(), "acme", []ingest.Input{{ID: "e1", Type: "deal.won", Data: []byte(`{}`)}}, "")
+	_, err := u.pub.Publish(context.Background(), "acme", []hookgate.EventInput{{ID: "e1", Type: "deal.won", Data: []byte(`{}`)}}, "")
 	if hookgate.ErrorCode(err) != hookgate.ECONFLICT || !strings.Contains(hookgate.ErrorMessage(err), "max_fanout") {
 		t.Fatalf("3 deliveries with max_fanout 2: %v", err)
 	}
-	if u.queue.calls != 0 || len(u.holder.held) != 0 || u.idem.state("acme", "e1") != store.ClaimFree {
+	if u.queue.calls != 0 || len(u.holder.held) != 0 || u.idem.state("acme", "e1") != hookgate.ClaimFree {
 		t.Fatalf("a refused event left work behind: %d enqueues, held %v, claim %q", u.queue.calls, u.holder.held, u.idem.state("acme", "e1"))
 	}
 	u.pub.MaxFanout = 3
@@ -190,7 +189,7 @@ func TestMaxFanoutRefusesTheEventBeforeAnythingIsQueued(t *testing.T) {
 func TestRepeatedKeyIsAnsweredTheFirstAnswer(t *testing.T) {
 	u := newUnit(webhook("wh", []string{"deal.*"}, "ep_1", "ep_2"))
 	first := publishOne(t, u, in("deal.won", `{"id":"d_1"}`), "order-1")
-	if first.Duplicate || first.Deliveries != 2 || u.idem.state("acme", "key:order-1") != store.ClaimDone {
+	if first.Duplicate || first.Deliveries != 2 || u.idem.state("acme", "key:order-1") != hookgate.ClaimDone {
 		t.Fatalf("first: %+v, claim %q", first, u.idem.state("acme", "key:order-1"))
 	}
 	// The same content in another JSON layout is the same event.
@@ -202,13 +201,13 @@ func TestRepeatedKeyIsAnsweredTheFirstAnswer(t *testing.T) {
 		t.Fatalf("a repeat enqueued: %v (accepted %v)", u.queue.ids(), u.accepted)
 	}
 	// An event id is its own key.
-	byID := publishOne(t, u, ingest.Input{ID: "e7", Type: "deal.won", Data: []byte(`{}`)}, "")
-	if again := publishOne(t, u, ingest.Input{ID: "e7", Type: "deal.won", Data: []byte(`{}`)}, ""); !again.Duplicate || again.ID != byID.ID {
+	byID := publishOne(t, u, hookgate.EventInput{ID: "e7", Type: "deal.won", Data: []byte(`{}`)}, "")
+	if again := publishOne(t, u, hookgate.EventInput{ID: "e7", Type: "deal.won", Data: []byte(`{}`)}, ""); !again.Duplicate || again.ID != byID.ID {
 		t.Fatalf("repeat of event id e7: %+v", again)
 	}
 	// An event with nothing to deliver is done at once.
 	publishOne(t, u, in("contact.created", `{}`), "nothing")
-	if st := u.idem.state("acme", "key:nothing"); st != store.ClaimDone {
+	if st := u.idem.state("acme", "key:nothing"); st != hookgate.ClaimDone {
 		t.Fatalf("claim of an event with no delivery: %q, want done", st)
 	}
 }
@@ -219,7 +218,7 @@ func TestRepeatedKeyIsAnsweredTheFirstAnswer(t *testing.T) {
 func TestKeyReusedForOtherContentFreesTheKeysTaken(t *testing.T) {
 	u := newUnit(webhook("wh", []string{"deal.*"}, "ep_1"))
 	publishOne(t, u, in("deal.won", `{"id":"d_1"}`), "order-1")
-	_, err := u.pub.Publish(context.Background(), "acme", []ingest.Input{in("deal.won", `{"id":"d_2"}`)}, "order-1")
+	_, err := u.pub.Publish(context.Background(), "acme", []hookgate.EventInput{in("deal.won", `{"id":"d_2"}`)}, "order-1")
 	var he *hookgate.Error
 	if !errors.As(err, &he) || he.Code != hookgate.EIDEMPOTENCY || he.Fields["Idempotency-Key"] == "" {
 		t.Fatalf("other content under the key: %v, want %s on Idempotency-Key", err, hookgate.EIDEMPOTENCY)
@@ -229,7 +228,7 @@ func TestKeyReusedForOtherContentFreesTheKeysTaken(t *testing.T) {
 	}
 
 	// In a batch, one conflicting id refuses all, and frees the others' keys.
-	ins := []ingest.Input{
+	ins := []hookgate.EventInput{
 		{ID: "fresh", Type: "deal.won", Data: []byte(`{}`)},
 		{ID: "e1", Type: "deal.won", Data: []byte(`{"v":1}`)},
 	}
@@ -239,7 +238,7 @@ func TestKeyReusedForOtherContentFreesTheKeysTaken(t *testing.T) {
 	if !errors.As(err, &he) || he.Code != hookgate.EIDEMPOTENCY || he.Fields["events[1].id"] == "" {
 		t.Fatalf("batch with a reused id: %v", err)
 	}
-	if !slices.Equal(u.idem.released, []string{"fresh"}) || u.idem.state("acme", "fresh") != store.ClaimFree {
+	if !slices.Equal(u.idem.released, []string{"fresh"}) || u.idem.state("acme", "fresh") != hookgate.ClaimFree {
 		t.Fatalf("released %v; fresh is %q, want free", u.idem.released, u.idem.state("acme", "fresh"))
 	}
 }
@@ -250,10 +249,10 @@ func TestKeyReusedForOtherContentFreesTheKeysTaken(t *testing.T) {
 func TestPublishRefusedHalfWayIsRetriedAsTheSameEvent(t *testing.T) {
 	u := newUnit(webhook("wh", []string{"deal.*"}, "ep_1", "ep_2"))
 	u.queue.fail = errRedisGone
-	if _, err := u.pub.Publish(context.Background(), "acme", []ingest.Input{in("deal.won", `{"id":"d_1"}`)}, "order-1"); !errors.Is(err, errRedisGone) {
+	if _, err := u.pub.Publish(context.Background(), "acme", []hookgate.EventInput{in("deal.won", `{"id":"d_1"}`)}, "order-1"); !errors.Is(err, errRedisGone) {
 		t.Fatalf("queue gone: %v", err)
 	}
-	if st := u.idem.state("acme", "key:order-1"); st != store.ClaimPending {
+	if st := u.idem.state("acme", "key:order-1"); st != hookgate.ClaimPending {
 		t.Fatalf("claim after a refused publish: %q, want pending", st)
 	}
 	if u.accepted != [2]int{} {
@@ -264,7 +263,7 @@ func TestPublishRefusedHalfWayIsRetriedAsTheSameEvent(t *testing.T) {
 	later := unitNow.Add(time.Minute)
 	u.pub.Now = func() time.Time { return later }
 	res := publishOne(t, u, in("deal.won", `{"id":"d_1"}`), "order-1")
-	if res.Duplicate || res.Deliveries != 2 || res.ID != ingest.KeyEventID("acme", "key:order-1", ingest.Digest(&ingest.Input{Type: "deal.won", Data: []byte(`{"id":"d_1"}`)})) {
+	if res.Duplicate || res.Deliveries != 2 || res.ID != ingest.KeyEventID("acme", "key:order-1", ingest.Digest(&hookgate.EventInput{Type: "deal.won", Data: []byte(`{"id":"d_1"}`)})) {
 		t.Fatalf("retry: %+v", res)
 	}
 	for _, it := range u.queue.items {
@@ -272,7 +271,7 @@ func TestPublishRefusedHalfWayIsRetriedAsTheSameEvent(t *testing.T) {
 			t.Fatalf("retried task %+v: not the first event's", it.Task)
 		}
 	}
-	if st := u.idem.state("acme", "key:order-1"); st != store.ClaimDone {
+	if st := u.idem.state("acme", "key:order-1"); st != hookgate.ClaimDone {
 		t.Fatalf("claim after the retry: %q, want done", st)
 	}
 }

@@ -130,22 +130,11 @@ func (m *Manager) ResendConfirmation(ctx context.Context, ns, id string) ([]Conf
 	return m.RequestConfirmation(ctx, w)
 }
 
-// ConfirmResult is the answer to a followed confirmation link.
-type ConfirmResult struct {
-	Confirmed  bool                   `json:"confirmed"`
-	WebhookID  string                 `json:"webhook_id"`
-	EndpointID string                 `json:"endpoint_id,omitempty"`
-	URL        string                 `json:"url,omitempty"`
-	Status     hookgate.WebhookStatus `json:"status"`
-	Released   int                    `json:"released"`
-	Message    string                 `json:"message"`
-}
-
 // Confirm follows a confirmation link: the token's webhook becomes active
 // and its held events are released. A token works once; every other token
 // of the webhook is spent with it. Unknown, used and expired tokens are told
 // apart in the error, and change nothing.
-func (m *Manager) Confirm(ctx context.Context, token string) (*ConfirmResult, error) {
+func (m *Manager) Confirm(ctx context.Context, token string) (*hookgate.ConfirmResult, error) {
 	if token == "" || len(token) > 256 {
 		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "this confirmation link is not valid")
 	}
@@ -198,7 +187,7 @@ func (m *Manager) Confirm(ctx context.Context, token string) (*ConfirmResult, er
 	})
 	switch {
 	case errors.Is(err, errAlready):
-		return &ConfirmResult{Confirmed: true, WebhookID: id, EndpointID: epID, URL: epURL, Message: "the subscription was already confirmed"}, nil
+		return &hookgate.ConfirmResult{Confirmed: true, WebhookID: id, EndpointID: epID, URL: epURL, Message: "the subscription was already confirmed"}, nil
 	case errors.Is(err, errGone):
 		m.Metrics.confirmations.WithLabelValues("invalid").Inc()
 		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "this confirmation link is for an endpoint the webhook no longer has")
@@ -240,6 +229,6 @@ func (m *Manager) Confirm(ctx context.Context, token string) (*ConfirmResult, er
 	case hookgate.StatusPaused, hookgate.StatusError:
 		msg = "subscription confirmed; the webhook is " + string(w.Status) + ": its events are delivered once it is resumed"
 	}
-	return &ConfirmResult{Confirmed: true, WebhookID: id, EndpointID: epID, URL: epURL, Status: w.Status, Released: n,
+	return &hookgate.ConfirmResult{Confirmed: true, WebhookID: id, EndpointID: epID, URL: epURL, Status: w.Status, Released: n,
 		Message: msg}, nil
 }

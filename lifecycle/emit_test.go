@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/ingest"
 	"github.com/hookgate/hookgate/lifecycle"
 )
 
@@ -18,9 +17,9 @@ import (
 // it (the queue is down).
 type refusing struct{ published int }
 
-func (*refusing) Validate(*ingest.Input) error { return nil }
+func (*refusing) Validate(*hookgate.EventInput) error { return nil }
 
-func (r *refusing) Publish(context.Context, string, []ingest.Input, string) ([]ingest.Result, error) {
+func (r *refusing) Publish(context.Context, string, []hookgate.EventInput, string) ([]hookgate.PublishResult, error) {
 	r.published++
 	return nil, hookgate.Errorf(hookgate.EUNAVAILABLE, "the queue is unavailable")
 }

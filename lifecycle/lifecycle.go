@@ -23,7 +23,6 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/deliver"
-	"github.com/hookgate/hookgate/ingest"
 	"github.com/hookgate/hookgate/internal/sender"
 )
 
@@ -34,8 +33,8 @@ type Enqueuer interface {
 
 // Publisher publishes the operational events.
 type Publisher interface {
-	Validate(in *ingest.Input) error
-	Publish(ctx context.Context, tenant string, ins []ingest.Input, idemKey string) ([]ingest.Result, error)
+	Validate(in *hookgate.EventInput) error
+	Publish(ctx context.Context, tenant string, ins []hookgate.EventInput, idemKey string) ([]hookgate.PublishResult, error)
 }
 
 // MessageSender sends a signed control message to one endpoint (the
@@ -181,9 +180,9 @@ func (m *Manager) emit(ctx context.Context, w *hookgate.Webhook, typ, msg string
 	if err != nil {
 		return
 	}
-	in := ingest.Input{ID: m.NewID("evt"), Type: typ, Data: raw}
+	in := hookgate.EventInput{ID: m.NewID("evt"), Type: typ, Data: raw}
 	if err = m.Publisher.Validate(&in); err == nil {
-		_, err = m.Publisher.Publish(context.WithoutCancel(ctx), w.Tenant, []ingest.Input{in}, "")
+		_, err = m.Publisher.Publish(context.WithoutCancel(ctx), w.Tenant, []hookgate.EventInput{in}, "")
 	}
 	if err != nil {
 		m.Logger.Error("operational event not published", "type", typ, "webhook_id", w.ID, "err", err)
@@ -230,19 +229,12 @@ func (m *Manager) Pause(ctx context.Context, ns, id, reason string) (*hookgate.W
 	return m.decorate(ctx, w), nil
 }
 
-// ResumeResult is the answer to a resume.
-type ResumeResult struct {
-	Webhook        *hookgate.Webhook      `json:"webhook"`
-	PreviousStatus hookgate.WebhookStatus `json:"previous_status"`
-	Released       int                    `json:"released"`
-}
-
 // Resume makes a paused or auto-paused webhook deliver again (active, or
 // its endpoints' confirmation state) and releases its held events, oldest
 // first. Resuming a webhook that is not paused is a conflict unless events
 // are still held (a resume that was interrupted), which it releases. The
 // answer's webhook is what a read right after shows.
-func (m *Manager) Resume(ctx context.Context, ns, id string) (*ResumeResult, error) {
+func (m *Manager) Resume(ctx context.Context, ns, id string) (*hookgate.ResumeResult, error) {
 	var prev hookgate.WebhookStatus
 	w, err := m.Store.UpdateWebhook(ctx, ns, id, func(w *hookgate.Webhook) error {
 		prev = w.Status
@@ -281,7 +273,7 @@ func (m *Manager) Resume(ctx context.Context, ns, id string) (*ResumeResult, err
 		m.Logger.Warn("resetting consecutive failures failed", "webhook_id", id, "err", err)
 	}
 	n, err := m.release(ctx, w, "")
-	res := &ResumeResult{Webhook: w, PreviousStatus: prev, Released: n}
+	res := &hookgate.ResumeResult{Webhook: w, PreviousStatus: prev, Released: n}
 	if err != nil {
 		// Resumed; what is still held is released by the sweep.
 		m.Logger.Error("releasing held events failed; the sweep will retry", "webhook_id", id, "released", n, "err", err)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
-	"github.com/hookgate/hookgate/ingest"
 	"github.com/hookgate/hookgate/internal/fakes"
 	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/internal/testenv"
@@ -30,13 +29,13 @@ import (
 // recordingPublisher accepts every operational event and keeps it.
 type recordingPublisher struct {
 	mu     sync.Mutex
-	events []ingest.Input
+	events []hookgate.EventInput
 	tenant []string
 }
 
-func (p *recordingPublisher) Validate(*ingest.Input) error { return nil }
+func (p *recordingPublisher) Validate(*hookgate.EventInput) error { return nil }
 
-func (p *recordingPublisher) Publish(_ context.Context, tenant string, ins []ingest.Input, _ string) ([]ingest.Result, error) {
+func (p *recordingPublisher) Publish(_ context.Context, tenant string, ins []hookgate.EventInput, _ string) ([]hookgate.PublishResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.events = append(p.events, ins...)

@@ -18,28 +18,6 @@ import (
 // window (POST /v1/webhooks/{id}/recover).
 const TypeRecover = "recover"
 
-// Recover is the payload of a recover task. It is durable in Redis like a
-// delivery: a process that stops during the walk leaves the task to another
-// worker (or to itself after a restart), which walks the window again; the
-// deliveries already queued are no longer failed and are passed over.
-type Recover struct {
-	ID         string    `json:"id"`
-	Namespace  string    `json:"namespace"`
-	WebhookID  string    `json:"webhook_id"`
-	EndpointID string    `json:"endpoint_id,omitempty"`
-	Since      time.Time `json:"since"`
-	Until      time.Time `json:"until"`
-	// AsOf is when the recover was asked for: a delivery last updated after
-	// it (one that failed again after being recovered) is not this
-	// recover's to send.
-	AsOf time.Time `json:"as_of"`
-}
-
-// Recoverer runs recover tasks (outgoing.Deliveries).
-type Recoverer interface {
-	Recover(ctx context.Context, r *Recover) error
-}
-
 // recoverRetries is how many times a recover task that failed (Redis
 // unavailable, say) is run again, each time from the start of its window.
 const recoverRetries = 20
@@ -48,8 +26,9 @@ const recoverRetries = 20
 // the log at a time and a webhook's log is bounded (delivery.log_max_entries).
 const recoverTimeout = 10 * time.Minute
 
-// EnqueueRecover queues a recover task; its task id is the recover's id.
-func (c *Client) EnqueueRecover(ctx context.Context, r *Recover) error {
+// EnqueueRecover queues a recover task (the payload is the task's JSON);
+// its task id is the recover's id.
+func (c *Client) EnqueueRecover(ctx context.Context, r *hookgate.RecoverTask) error {
 	payload, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encode recover %s: %w", r.ID, err)
@@ -65,13 +44,13 @@ func (c *Client) EnqueueRecover(ctx context.Context, r *Recover) error {
 
 // recoverHandler runs recover tasks with rc.
 type recoverHandler struct {
-	rc     Recoverer
+	rc     hookgate.Recoverer
 	logger *slog.Logger
 }
 
 // ProcessTask implements asynq.Handler.
 func (h recoverHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	var r Recover
+	var r hookgate.RecoverTask
 	if err := json.Unmarshal(t.Payload(), &r); err != nil || r.WebhookID == "" {
 		h.logger.Error("dropping malformed recover task", "err", err)
 		return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/internal/store"
 )
 
@@ -31,7 +32,7 @@ type Server struct {
 
 // NewServer returns the asynq server for deliveries, handed to d, and for
 // recover tasks, run by rc.
-func NewServer(rdb store.Client, cfg ServerConfig, d Deliverer, rc Recoverer) *Server {
+func NewServer(rdb store.Client, cfg ServerConfig, d Deliverer, rc hookgate.Recoverer) *Server {
 	if cfg.ForwardInterval <= 0 {
 		cfg.ForwardInterval = 250 * time.Millisecond
 	}

@@ -10,21 +10,19 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/deliver"
-	"github.com/hookgate/hookgate/internal/store"
-	"github.com/hookgate/hookgate/queue"
 )
 
-// Deliveries serves the delivery log, manual retries, recovers and test sends.
+// Deliveries serves the delivery log, manual retries, recovers and test sends
+// (hookgate.DeliveryService and hookgate.StatsService).
 type Deliveries struct {
 	Webhooks  hookgate.WebhookStore
 	Catalogue *hookgate.Catalogue
-	Log       *store.DeliveryLog
+	Log       hookgate.DeliveryLog
 	Queue     interface {
-		Enqueue(ctx context.Context, items []hookgate.QueueItem) error
-		EnqueueRecover(ctx context.Context, r *queue.Recover) error
+		hookgate.Enqueuer
+		hookgate.RecoverEnqueuer
 	}
-	Worker    *deliver.Worker
+	Worker    hookgate.TestSender
 	AllowHTTP bool
 	// FormatAllowsHTTP reports whether a format's plugin accepts http://
 	// endpoints (plugins[].allow_http). Optional.
@@ -35,6 +33,12 @@ type Deliveries struct {
 	NewID      func(prefix string) string
 	Logger     *slog.Logger // optional
 }
+
+var (
+	_ hookgate.DeliveryService = (*Deliveries)(nil)
+	_ hookgate.StatsService    = (*Deliveries)(nil)
+	_ hookgate.Recoverer       = (*Deliveries)(nil)
+)
 
 // ListDeliveries lists a webhook's deliveries after checking the webhook is
 // in namespace ns.
@@ -55,7 +59,7 @@ func (s *Deliveries) ListDeliveries(ctx context.Context, ns string, f hookgate.D
 }
 
 // FindDelivery returns one delivery with its attempts and event.
-func (s *Deliveries) FindDelivery(ctx context.Context, ns, id string) (*store.StoredDelivery, error) {
+func (s *Deliveries) FindDelivery(ctx context.Context, ns, id string) (*hookgate.DeliveryRecord, error) {
 	d, err := s.Log.Find(ctx, ns, id)
 	if err != nil {
 		return nil, err
@@ -86,7 +90,7 @@ func shownError(class, msg string) string {
 
 // RetryDelivery queues one more attempt of a failed delivery, with the same
 // delivery id, now.
-func (s *Deliveries) RetryDelivery(ctx context.Context, ns, id string) (*store.StoredDelivery, error) {
+func (s *Deliveries) RetryDelivery(ctx context.Context, ns, id string) (*hookgate.DeliveryRecord, error) {
 	d, err := s.FindDelivery(ctx, ns, id)
 	if err != nil {
 		return nil, err
@@ -113,13 +117,13 @@ func (s *Deliveries) RetryDelivery(ctx context.Context, ns, id string) (*store.S
 // requeue queues one more attempt of d, a failed delivery read from the log
 // (with its event), under the same delivery id: the one path of manual
 // retries and recovers. It first marks the logged delivery pending, only if
-// it is still failed after d.Attempts attempts (store.DeliveryLog.Swap), so
+// it is still failed after d.Attempts attempts (hookgate.DeliveryLog.Swap), so
 // that of callers racing for one failed delivery one queues it and the
 // others get false; then it enqueues a task whose id, <delivery>:manual:<attempts>,
 // makes a second enqueue of the same state a no-op while the first is
 // queued. ns is the namespace the caller checked d is in. When the enqueue fails, the delivery is put back to failed. d is
 // updated to what the log shows.
-func (s *Deliveries) requeue(ctx context.Context, ns string, d *store.StoredDelivery) (bool, error) {
+func (s *Deliveries) requeue(ctx context.Context, ns string, d *hookgate.DeliveryRecord) (bool, error) {
 	failed := *d
 	attempts := d.Attempts
 	d.Status = hookgate.DeliveryPending
@@ -142,7 +146,7 @@ func (s *Deliveries) requeue(ctx context.Context, ns string, d *store.StoredDeli
 
 // enqueueManual queues the manual attempt of a delivery marked pending; the
 // task id makes it a no-op while the same attempt is already queued.
-func (s *Deliveries) enqueueManual(ctx context.Context, ns string, d *store.StoredDelivery) error {
+func (s *Deliveries) enqueueManual(ctx context.Context, ns string, d *hookgate.DeliveryRecord) error {
 	task := &hookgate.Task{ID: d.ID, Namespace: ns, WebhookID: d.WebhookID, EndpointID: d.EndpointID,
 		Event:      hookgate.Event{ID: d.EventID, Type: d.EventType, Tenant: d.Tenant, OccurredAt: d.OccurredAt, Data: d.Data},
 		EnqueuedAt: d.CreatedAt, Manual: true, Attempt0: d.Attempts}
@@ -150,27 +154,11 @@ func (s *Deliveries) enqueueManual(ctx context.Context, ns string, d *store.Stor
 	return s.Queue.Enqueue(ctx, []hookgate.QueueItem{item})
 }
 
-// TestRequest chooses what a test send targets: all enabled endpoints of the
-// webhook (empty), one endpoint, or URLs not saved yet (a dialog's "Test
-// endpoints"), optionally with a format and, before save, the events the
-// form subscribes to.
-type TestRequest struct {
-	EndpointID string   `json:"endpoint_id,omitempty"`
-	URLs       []string `json:"urls,omitempty"`
-	// Headers are the custom headers of each of URLs, by index (a form's
-	// endpoints[].headers before save). Optional.
-	Headers []map[string]string `json:"headers,omitempty"`
-	Format  string              `json:"format,omitempty"`
-	// Events are the subscriptions of a form not saved yet (TestURLs only;
-	// a saved webhook's own are used otherwise).
-	Events []string `json:"-"`
-}
-
 // TestWebhook sends a test event to a saved webhook's endpoints (or the
 // given URLs, with its format and secret) and logs it. The test event is
 // webhook.test for the standard format, otherwise the example of the first
 // event type the webhook subscribes to that its format renders.
-func (s *Deliveries) TestWebhook(ctx context.Context, ns, id string, req TestRequest) ([]hookgate.TestResult, error) {
+func (s *Deliveries) TestWebhook(ctx context.Context, ns, id string, req hookgate.TestRequest) ([]hookgate.TestResult, error) {
 	w, err := s.Webhooks.FindWebhookByID(ctx, ns, id)
 	if err != nil {
 		return nil, err
@@ -210,7 +198,7 @@ func (s *Deliveries) TestWebhook(ctx context.Context, ns, id string, req TestReq
 // TestURLs sends a test event to URLs of a webhook not saved yet, in
 // format, for the events the form subscribes to, unsigned unless secret is
 // given. Nothing is logged.
-func (s *Deliveries) TestURLs(ctx context.Context, ns string, req TestRequest, secret string) ([]hookgate.TestResult, error) {
+func (s *Deliveries) TestURLs(ctx context.Context, ns string, req hookgate.TestRequest, secret string) ([]hookgate.TestResult, error) {
 	if req.Format == "" {
 		req.Format = "standard"
 	}
@@ -364,7 +352,7 @@ func (s *Deliveries) Preview(ctx context.Context, ns, id, eventType string, data
 // WebhookStats aggregates a webhook's last 24 hours of deliveries (per hour:
 // succeeded, failed, p50 and p95 response time) and its health, after
 // checking the webhook is in namespace ns.
-func (s *Deliveries) WebhookStats(ctx context.Context, ns, id string) (*store.WebhookStats, error) {
+func (s *Deliveries) WebhookStats(ctx context.Context, ns, id string) (*hookgate.WebhookStats, error) {
 	if _, err := s.Webhooks.FindWebhookByID(ctx, ns, id); err != nil {
 		return nil, err
 	}
@@ -373,7 +361,7 @@ func (s *Deliveries) WebhookStats(ctx context.Context, ns, id string) (*store.We
 
 // WebhookHealth returns the health (success rate of the latest deliveries)
 // of each webhook of hooks, already read from namespace ns, by webhook id.
-func (s *Deliveries) WebhookHealth(ctx context.Context, ns string, hooks []*hookgate.Webhook) (map[string]*store.Health, error) {
+func (s *Deliveries) WebhookHealth(ctx context.Context, ns string, hooks []*hookgate.Webhook) (map[string]*hookgate.Health, error) {
 	ids := make([]string, 0, len(hooks))
 	for _, w := range hooks {
 		ids = append(ids, w.ID)

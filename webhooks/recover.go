@@ -5,26 +5,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/queue"
 )
-
-// RecoverRequest is the body of POST /v1/webhooks/{id}/recover: the window
-// of delivery creation times, RFC 3339, and optionally one endpoint.
-type RecoverRequest struct {
-	Since      string `json:"since"`
-	Until      string `json:"until,omitempty"`
-	EndpointID string `json:"endpoint_id,omitempty"`
-}
-
-// Recovery is the answer to a recover: the failed deliveries found in the
-// window when it was asked, which a background task queues again.
-type Recovery struct {
-	ID         string    `json:"id"`
-	Count      int       `json:"count"`
-	Since      time.Time `json:"since"`
-	Until      time.Time `json:"until"`
-	EndpointID string    `json:"endpoint_id,omitempty"`
-}
 
 // recoverPage is how many logged deliveries a recover reads at a time.
 const recoverPage = 100
@@ -39,7 +20,7 @@ const untilLeeway = time.Minute
 // retry failed), test sends excepted, is sent once more under its own
 // delivery id. It counts them, queues a recover task that walks the window
 // in pages and queues each one again (see Recover), and returns at once.
-func (s *Deliveries) RecoverWebhook(ctx context.Context, ns, id string, req RecoverRequest) (*Recovery, error) {
+func (s *Deliveries) RecoverWebhook(ctx context.Context, ns, id string, req hookgate.RecoverRequest) (*hookgate.Recovery, error) {
 	now := time.Now().UTC()
 	var v hookgate.Validation
 	var since, until time.Time
@@ -79,7 +60,7 @@ func (s *Deliveries) RecoverWebhook(ctx context.Context, ns, id string, req Reco
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r := &queue.Recover{ID: s.NewID("rcv"), Namespace: ns, WebhookID: w.ID, EndpointID: req.EndpointID,
+	r := &hookgate.RecoverTask{ID: s.NewID("rcv"), Namespace: ns, WebhookID: w.ID, EndpointID: req.EndpointID,
 		Since: since, Until: until, AsOf: now}
 	n := 0
 	err = s.walk(ctx, r, hookgate.DeliveryFailed, func(d *hookgate.Delivery) error {
@@ -96,20 +77,20 @@ func (s *Deliveries) RecoverWebhook(ctx context.Context, ns, id string, req Reco
 			return nil, err
 		}
 	}
-	return &Recovery{ID: r.ID, Count: n, Since: since, Until: until, EndpointID: req.EndpointID}, nil
+	return &hookgate.Recovery{ID: r.ID, Count: n, Since: since, Until: until, EndpointID: req.EndpointID}, nil
 }
 
 // recoverable reports whether a logged delivery is one recover r sends
 // again: failed (a test send excepted) and not touched since r was asked for
 // (one that failed again after being recovered waits for another recover).
-func recoverable(d *hookgate.Delivery, r *queue.Recover) bool {
+func recoverable(d *hookgate.Delivery, r *hookgate.RecoverTask) bool {
 	return d.Status == hookgate.DeliveryFailed && !d.Test && !d.UpdatedAt.After(r.AsOf)
 }
 
 // walk calls fn with each logged delivery of r's webhook (and endpoint) with
 // status (any when empty) created in r's window, newest first, a page at a
 // time.
-func (s *Deliveries) walk(ctx context.Context, r *queue.Recover, status hookgate.DeliveryStatus, fn func(*hookgate.Delivery) error) error {
+func (s *Deliveries) walk(ctx context.Context, r *hookgate.RecoverTask, status hookgate.DeliveryStatus, fn func(*hookgate.Delivery) error) error {
 	f := hookgate.DeliveryFilter{Tenant: r.Namespace, WebhookID: r.WebhookID, EndpointID: r.EndpointID, Status: status,
 		Since: r.Since, Until: r.Until, Limit: recoverPage}
 	for {
@@ -138,7 +119,7 @@ func (s *Deliveries) walk(ctx context.Context, r *queue.Recover, status hookgate
 // A delivery this walk marked pending but did not queue (the process stopped
 // in between) is queued by the next run: pending since r was asked for, it
 // is enqueued again under its task id, a no-op while that attempt is queued.
-func (s *Deliveries) Recover(ctx context.Context, r *queue.Recover) error {
+func (s *Deliveries) Recover(ctx context.Context, r *hookgate.RecoverTask) error {
 	if _, err := s.Webhooks.FindWebhookByID(ctx, r.Namespace, r.WebhookID); err != nil {
 		if hookgate.ErrorCode(err) == hookgate.ENOTFOUND {
 			return nil // deleted meanwhile, with its log

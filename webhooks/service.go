@@ -60,6 +60,8 @@ type Service struct {
 	Invalidate func(ns string)
 }
 
+var _ hookgate.WebhookService = (*Service)(nil)
+
 func (s *Service) invalidate(ns string) {
 	if s.Invalidate != nil {
 		s.Invalidate(ns)

@@ -2,7 +2,6 @@ package webhooks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -16,7 +15,7 @@ type TransformationRunner interface {
 }
 
 // TransformationPreview runs an unsaved transformation on an example event:
-// POST /v1/webhooks/transformation/preview.
+// POST /v1/webhooks/transformation/preview (hookgate.TransformationPreviewer).
 type TransformationPreview struct {
 	Catalogue *hookgate.Catalogue
 	Runner    TransformationRunner
@@ -24,37 +23,11 @@ type TransformationPreview struct {
 	NewID     func(prefix string) string
 }
 
-// TransformationPreviewInput is the request.
-type TransformationPreviewInput struct {
-	Transformation string            `json:"transformation"`
-	EventType      string            `json:"event_type,omitempty"`
-	Format         string            `json:"format,omitempty"`
-	Settings       map[string]string `json:"settings,omitempty"`
-	Data           json.RawMessage   `json:"data,omitempty"`
-}
-
-// PreviewPayload is a body and its headers as the preview shows them.
-type PreviewPayload struct {
-	ContentType string            `json:"content_type,omitempty"`
-	Body        string            `json:"body"`
-	Headers     map[string]string `json:"headers"`
-}
-
-// TransformationPreviewResult is the answer: what the format rendered (the
-// handler's input) and what the handler returned, or why it failed.
-type TransformationPreviewResult struct {
-	OK         bool            `json:"ok"`
-	Event      *hookgate.Event `json:"event"`
-	Input      *PreviewPayload `json:"input,omitempty"`
-	Output     *PreviewPayload `json:"output,omitempty"`
-	Skip       bool            `json:"skip,omitempty"`
-	SkipReason string          `json:"skip_reason,omitempty"`
-	Error      string          `json:"error,omitempty"`
-}
+var _ hookgate.TransformationPreviewer = (*TransformationPreview)(nil)
 
 // Run previews in for tenant ns. A source that does not compile, an unknown
 // type or format are EINVALID; a failing run is an answer with OK false.
-func (p *TransformationPreview) Run(ctx context.Context, ns string, in *TransformationPreviewInput) (*TransformationPreviewResult, error) {
+func (p *TransformationPreview) Run(ctx context.Context, ns string, in *hookgate.TransformationPreviewInput) (*hookgate.TransformationPreviewResult, error) {
 	var v hookgate.Validation
 	if in.Transformation == "" {
 		v.Add("transformation", "transformation is required")
@@ -85,7 +58,7 @@ func (p *TransformationPreview) Run(ctx context.Context, ns string, in *Transfor
 	ev := &hookgate.Event{ID: p.NewID("evt"), Type: typ, Tenant: ns, OccurredAt: time.Now().UTC(), Data: data}
 	w := &hookgate.Webhook{ID: "wh_preview", Tenant: ns, Name: "preview", Format: in.Format, Settings: in.Settings, Events: []string{typ}}
 	formatted, out, err := p.Runner.Preview(ctx, ev, w, in.Transformation)
-	res := &TransformationPreviewResult{Event: ev}
+	res := &hookgate.TransformationPreviewResult{Event: ev}
 	if formatted != nil && !formatted.Skip {
 		res.Input = payloadView(formatted)
 	}
@@ -107,7 +80,7 @@ func (p *TransformationPreview) Run(ctx context.Context, ns string, in *Transfor
 	return res, nil
 }
 
-func payloadView(p *hookgate.Payload) *PreviewPayload {
+func payloadView(p *hookgate.Payload) *hookgate.PreviewPayload {
 	ct := p.ContentType
 	if ct == "" {
 		ct = "application/json"
@@ -116,5 +89,5 @@ func payloadView(p *hookgate.Payload) *PreviewPayload {
 	if hs == nil {
 		hs = map[string]string{}
 	}
-	return &PreviewPayload{ContentType: ct, Body: string(p.Body), Headers: hs}
+	return &hookgate.PreviewPayload{ContentType: ct, Body: string(p.Body), Headers: hs}
 }

@@ -31,19 +31,12 @@ type DeliveryLog struct {
 	maxAge     time.Duration
 }
 
+var _ hookgate.DeliveryLog = (*DeliveryLog)(nil)
+
 // NewDeliveryLog returns the log. maxEntries and maxAge are the two retention
 // limits (200 deliveries and 30 days by default); whichever is hit first wins.
 func NewDeliveryLog(rdb Client, prefix string, maxEntries int, maxAge time.Duration) *DeliveryLog {
 	return &DeliveryLog{rdb: rdb, prefix: prefix, maxEntries: maxEntries, maxAge: maxAge}
-}
-
-// StoredDelivery is a delivery's summary with the event it carries (needed
-// for a manual retry).
-type StoredDelivery struct {
-	hookgate.Delivery
-	Namespace  string          `json:"namespace"`
-	OccurredAt time.Time       `json:"occurred_at"`
-	Data       json.RawMessage `json:"data,omitempty"`
 }
 
 // storedForm is how a delivery's summary is kept in Redis: the event's data
@@ -51,17 +44,17 @@ type StoredDelivery struct {
 // json.RawMessage it encodes, and a manual retry must send the body the
 // first attempt sent, byte for byte (receivers hash bodies).
 type storedForm struct {
-	*StoredDelivery
+	*hookgate.DeliveryRecord
 	Data    json.RawMessage `json:"data,omitempty"` // older summaries (compacted)
 	DataRaw string          `json:"data_raw,omitempty"`
 }
 
-func encodeDelivery(d *StoredDelivery) ([]byte, error) {
-	return json.Marshal(storedForm{StoredDelivery: d, DataRaw: string(d.Data)})
+func encodeDelivery(d *hookgate.DeliveryRecord) ([]byte, error) {
+	return json.Marshal(storedForm{DeliveryRecord: d, DataRaw: string(d.Data)})
 }
 
-func decodeDelivery(b []byte, d *StoredDelivery) error {
-	f := storedForm{StoredDelivery: d}
+func decodeDelivery(b []byte, d *hookgate.DeliveryRecord) error {
+	f := storedForm{DeliveryRecord: d}
 	if err := json.Unmarshal(b, &f); err != nil {
 		return err
 	}
@@ -75,7 +68,7 @@ func decodeDelivery(b []byte, d *StoredDelivery) error {
 // Record is one attempt to write: the delivery's new summary and the attempt.
 // Counted and Streak say what it does to the webhook's counters.
 type Record struct {
-	Delivery *StoredDelivery
+	Delivery *hookgate.DeliveryRecord
 	Attempt  *hookgate.Attempt // nil when only the summary changes (held, queued for manual retry)
 	// Counted is true when the attempt counts for the webhook's counters
 	// (last_triggered_at, last_status_code, failure_count).
@@ -277,7 +270,7 @@ func (l *DeliveryLog) write(ctx context.Context, recs []Record, count bool) ([]i
 func isNoScript(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") }
 
 // Find returns one delivery of namespace ns with its attempts.
-func (l *DeliveryLog) Find(ctx context.Context, ns, id string) (*StoredDelivery, error) {
+func (l *DeliveryLog) Find(ctx context.Context, ns, id string) (*hookgate.DeliveryRecord, error) {
 	ref, err := l.rdb.Get(ctx, l.refKey(id)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, hookgate.Errorf(hookgate.ENOTFOUND, "delivery %s not found", shortID(id))
@@ -300,7 +293,7 @@ func (l *DeliveryLog) Find(ctx context.Context, ns, id string) (*StoredDelivery,
 	} else if err != nil {
 		return nil, translate("find delivery", err)
 	}
-	var d StoredDelivery
+	var d hookgate.DeliveryRecord
 	if err := decodeDelivery([]byte(sum.Val()), &d); err != nil {
 		return nil, fmt.Errorf("decode delivery %s: %w", id, err)
 	}

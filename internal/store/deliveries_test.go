@@ -20,7 +20,7 @@ func rec(wh, id string, created time.Time, ok bool) store.Record {
 		streak = store.StreakFail
 	}
 	return store.Record{
-		Delivery: &store.StoredDelivery{Namespace: "acme", Delivery: hookgate.Delivery{ID: id, WebhookID: wh, Tenant: "acme",
+		Delivery: &hookgate.DeliveryRecord{Namespace: "acme", Delivery: hookgate.Delivery{ID: id, WebhookID: wh, Tenant: "acme",
 			EventType: "contact.created", CreatedAt: created, StatusCode: code}},
 		Attempt: &hookgate.Attempt{N: 1, StatusCode: code, At: created},
 		Counted: true,

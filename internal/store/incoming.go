@@ -497,16 +497,10 @@ func (s *Store) runLookups(batch []*lookupReq) {
 	}
 }
 
-// IncomingLogEntry is one request log entry to append.
-type IncomingLogEntry struct {
-	Tenant, ID string
-	Entry      hookgate.IncomingRequestLog
-}
-
 // AppendIncomingLog appends entries (oldest first) to their webhooks' request
 // logs in one round trip, keeping the newest max of each: one LPUSH of all
 // of a webhook's entries and one LTRIM per webhook.
-func (s *Store) AppendIncomingLog(ctx context.Context, entries []IncomingLogEntry, max int) error {
+func (s *Store) AppendIncomingLog(ctx context.Context, entries []hookgate.IncomingLogEntry, max int) error {
 	type group struct {
 		key  string
 		vals []any

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/internal/store"
 )
 
 func TestIncomingLookupRateLimitAndRotation(t *testing.T) {
@@ -81,7 +80,7 @@ func TestIncomingLookupRateLimitAndRotation(t *testing.T) {
 		t.Fatal("new token does not open the webhook")
 	}
 	// Log, then delete: everything goes.
-	if err := s.AppendIncomingLog(ctx, []store.IncomingLogEntry{
+	if err := s.AppendIncomingLog(ctx, []hookgate.IncomingLogEntry{
 		{Tenant: "acme", ID: w.ID, Entry: hookgate.IncomingRequestLog{Path: "/a"}},
 		{Tenant: "acme", ID: w.ID, Entry: hookgate.IncomingRequestLog{Path: "/b"}},
 		{Tenant: "acme", ID: w.ID, Entry: hookgate.IncomingRequestLog{Path: "/c"}},

@@ -159,7 +159,7 @@ func writeEveryKey(t *testing.T, rdb store.Client, prefix string) {
 	log := store.NewDeliveryLog(rdb, prefix, 200, 24*time.Hour)
 	now := time.Now()
 	_, err = log.Write(ctx, []store.Record{{
-		Delivery: &store.StoredDelivery{Namespace: "acme", Delivery: hookgate.Delivery{ID: "dl_1", WebhookID: w.ID, Tenant: "acme",
+		Delivery: &hookgate.DeliveryRecord{Namespace: "acme", Delivery: hookgate.Delivery{ID: "dl_1", WebhookID: w.ID, Tenant: "acme",
 			EventType: "contact.created", CreatedAt: now, StatusCode: 200, Status: hookgate.DeliverySucceeded}},
 		Attempt: &hookgate.Attempt{N: 1, StatusCode: 200, At: now}, Counted: true, Streak: store.StreakReset,
 	}})
@@ -191,7 +191,7 @@ func writeEveryKey(t *testing.T, rdb store.Client, prefix string) {
 	// Confirmation tokens, idempotency keys, login codes.
 	must(store.NewConfirmTokens(rdb, prefix).Save(ctx, w.ID, []hookgate.ConfirmToken{{Token: hookgate.NewToken(), Namespace: "acme",
 		WebhookID: w.ID, EndpointID: "ep_1", URL: "https://example.com/hook"}}, now.Add(time.Hour), time.Hour))
-	_, err = store.NewIdempotency(rdb, prefix, time.Hour).Claim(ctx, "acme", []store.Claim{{Key: "k1", State: store.ClaimPending,
+	_, err = store.NewIdempotency(rdb, prefix, time.Hour).Claim(ctx, "acme", []hookgate.IdempotencyClaim{{Key: "k1", State: hookgate.ClaimPending,
 		Digest: strings.Repeat("0", 32), Record: []byte(`{}`)}})
 	must(err)
 	_, err = store.NewLoginCodes(rdb, prefix).Issue(ctx, "a-token", time.Minute)
@@ -210,6 +210,6 @@ func writeEveryKey(t *testing.T, rdb store.Client, prefix string) {
 	must(s.CreateIncoming(ctx, in))
 	_, _, _, err = s.Lookup(ctx, in.Token, 1, 1)
 	must(err)
-	must(s.AppendIncomingLog(ctx, []store.IncomingLogEntry{{Tenant: "acme", ID: in.ID,
+	must(s.AppendIncomingLog(ctx, []hookgate.IncomingLogEntry{{Tenant: "acme", ID: in.ID,
 		Entry: hookgate.IncomingRequestLog{Method: "GET", Path: "/crm/v1/leads", Status: 200}}}, 10))
 }

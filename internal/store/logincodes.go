@@ -28,6 +28,11 @@ type LoginCodes struct {
 	prefix string
 }
 
+var (
+	_ hookgate.LoginCodeIssuer = (*LoginCodes)(nil)
+	_ hookgate.LoginCodeTaker  = (*LoginCodes)(nil)
+)
+
 // NewLoginCodes returns the store of login codes under prefix.
 func NewLoginCodes(rdb Client, prefix string) *LoginCodes {
 	return &LoginCodes{rdb: rdb, prefix: prefix}

@@ -32,7 +32,7 @@ return 1
 // neither the index nor the attempts nor the webhook's counters: it is for a
 // summary that only changes state (a failed delivery queued again, or put
 // back to failed when queueing it failed).
-func (l *DeliveryLog) Swap(ctx context.Context, d *StoredDelivery, was hookgate.DeliveryStatus, attempts int) (bool, error) {
+func (l *DeliveryLog) Swap(ctx context.Context, d *hookgate.DeliveryRecord, was hookgate.DeliveryStatus, attempts int) (bool, error) {
 	sum, err := encodeDelivery(d)
 	if err != nil {
 		return false, fmt.Errorf("encode delivery %s: %w", d.ID, err)

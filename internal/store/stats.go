@@ -29,11 +29,9 @@ import (
 const (
 	// StatsHours is how many hours GET /v1/webhooks/{id}/stats covers.
 	StatsHours = 24
-	// HealthWindow is how many of the latest deliveries the health counts.
-	HealthWindow = 100
 	// OutcomeWindow is how many finished deliveries the outcome list keeps
 	// per webhook, for the health of each endpoint (their latest
-	// HealthWindow among these).
+	// hookgate.HealthWindow among these).
 	OutcomeWindow = 500
 	// HourSamples is how many response times are kept per hour for the percentiles.
 	HourSamples = 500
@@ -81,45 +79,8 @@ func (l *DeliveryLog) countOutcomes(ctx context.Context, p redis.Pipeliner, recs
 	}
 }
 
-// HourStats is one hour of a webhook's deliveries.
-type HourStats struct {
-	Start     time.Time `json:"start"`
-	Succeeded int64     `json:"succeeded"`
-	Failed    int64     `json:"failed"`
-	// P50MS and P95MS are the median and 95th percentile response times of
-	// the hour's finished deliveries (of its latest HourSamples); 0 when none.
-	P50MS float64 `json:"p50_ms"`
-	P95MS float64 `json:"p95_ms"`
-}
-
-// WebhookStats is the answer of GET /v1/webhooks/{id}/stats.
-type WebhookStats struct {
-	WebhookID string      `json:"webhook_id"`
-	Since     time.Time   `json:"since"`
-	Until     time.Time   `json:"until"`
-	Hours     []HourStats `json:"hours"`
-	Succeeded int64       `json:"succeeded"`
-	Failed    int64       `json:"failed"`
-	P50MS     float64     `json:"p50_ms"`
-	P95MS     float64     `json:"p95_ms"`
-	Health    *Health     `json:"health"`
-}
-
-// Health is the success rate of a webhook's (or an endpoint's) latest
-// HealthWindow finished deliveries.
-type Health struct {
-	Window    int `json:"window"`
-	Total     int `json:"total"`
-	Succeeded int `json:"succeeded"`
-	Failed    int `json:"failed"`
-	// SuccessRate is Succeeded / Total, from 0 to 1; 0 when Total is 0.
-	SuccessRate float64 `json:"success_rate"`
-	// Endpoints is the same per endpoint (of the webhook's latest
-	// OutcomeWindow deliveries), by endpoint id; on a webhook only.
-	Endpoints map[string]*Health `json:"endpoints,omitempty"`
-}
-
-func (h *Health) add(ok bool) {
+// count adds one finished delivery to h.
+func count(h *hookgate.Health, ok bool) {
 	h.Total++
 	if ok {
 		h.Succeeded++
@@ -132,7 +93,7 @@ func (h *Health) add(ok bool) {
 // Stats returns a webhook's last StatsHours hours, oldest first, ending with
 // the hour of now, and its health: 2*StatsHours+1 reads in one round trip.
 // The caller has checked the webhook's tenant.
-func (l *DeliveryLog) Stats(ctx context.Context, wh string, now time.Time) (*WebhookStats, error) {
+func (l *DeliveryLog) Stats(ctx context.Context, wh string, now time.Time) (*hookgate.WebhookStats, error) {
 	last := now.Unix() / 3600
 	first := last - StatsHours + 1
 	counts := make([]*redis.MapStringStringCmd, StatsHours)
@@ -149,7 +110,7 @@ func (l *DeliveryLog) Stats(ctx context.Context, wh string, now time.Time) (*Web
 	if err != nil {
 		return nil, translate("read webhook stats", err)
 	}
-	st := &WebhookStats{WebhookID: wh, Since: time.Unix(first*3600, 0).UTC(), Until: now.UTC(), Hours: make([]HourStats, StatsHours)}
+	st := &hookgate.WebhookStats{WebhookID: wh, Since: time.Unix(first*3600, 0).UTC(), Until: now.UTC(), Hours: make([]hookgate.HourStats, StatsHours)}
 	var all []float64
 	for i := range StatsHours {
 		h := &st.Hours[i]
@@ -170,7 +131,7 @@ func (l *DeliveryLog) Stats(ctx context.Context, wh string, now time.Time) (*Web
 
 // Health returns the health of each webhook of whs: one read per webhook, in
 // one round trip.
-func (l *DeliveryLog) Health(ctx context.Context, whs []string) (map[string]*Health, error) {
+func (l *DeliveryLog) Health(ctx context.Context, whs []string) (map[string]*hookgate.Health, error) {
 	cmds := make([]*redis.StringSliceCmd, len(whs))
 	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, wh := range whs {
@@ -181,7 +142,7 @@ func (l *DeliveryLog) Health(ctx context.Context, whs []string) (map[string]*Hea
 	if err != nil {
 		return nil, translate("read webhook health", err)
 	}
-	out := make(map[string]*Health, len(whs))
+	out := make(map[string]*hookgate.Health, len(whs))
 	for i, wh := range whs {
 		out[wh] = health(cmds[i].Val())
 	}
@@ -189,25 +150,25 @@ func (l *DeliveryLog) Health(ctx context.Context, whs []string) (map[string]*Hea
 }
 
 // health counts outcome entries (newest first): the webhook's latest
-// HealthWindow, and each endpoint's latest HealthWindow.
-func health(entries []string) *Health {
-	h := &Health{Window: HealthWindow, Endpoints: map[string]*Health{}}
+// hookgate.HealthWindow, and each endpoint's latest hookgate.HealthWindow.
+func health(entries []string) *hookgate.Health {
+	h := &hookgate.Health{Window: hookgate.HealthWindow, Endpoints: map[string]*hookgate.Health{}}
 	for _, e := range entries {
 		f := strings.SplitN(e, " ", 4)
 		if len(f) != 4 {
 			continue
 		}
 		ok := f[1] == "1"
-		if h.Total < HealthWindow {
-			h.add(ok)
+		if h.Total < hookgate.HealthWindow {
+			count(h, ok)
 		}
 		ep := h.Endpoints[f[3]]
 		if ep == nil {
-			ep = &Health{Window: HealthWindow}
+			ep = &hookgate.Health{Window: hookgate.HealthWindow}
 			h.Endpoints[f[3]] = ep
 		}
-		if ep.Total < HealthWindow {
-			ep.add(ok)
+		if ep.Total < hookgate.HealthWindow {
+			count(ep, ok)
 		}
 	}
 	return h

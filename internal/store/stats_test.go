@@ -71,7 +71,7 @@ func TestStatsCountFinishedDeliveries(t *testing.T) {
 	if st.Succeeded != 135 || st.Failed != 15 || len(st.Hours) != store.StatsHours {
 		t.Fatalf("stats %d succeeded %d failed over %d hours", st.Succeeded, st.Failed, len(st.Hours))
 	}
-	if st.Health.Total != store.HealthWindow || st.Health.Failed != 10 {
+	if st.Health.Total != hookgate.HealthWindow || st.Health.Failed != 10 {
 		t.Fatalf("health %+v, want the latest 100 with 10 failed", st.Health)
 	}
 }

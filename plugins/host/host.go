@@ -30,6 +30,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 )
 
@@ -37,26 +38,6 @@ import (
 // hung, is not running, failed, or answered something invalid. Match it with
 // errors.Is to classify a failure as plugin_error.
 var ErrPlugin = errors.New("plugin error")
-
-// Status is what GET /v1/plugins shows of one plugin.
-type Status struct {
-	Name       string   `json:"name"`
-	Path       string   `json:"path"`
-	Version    string   `json:"version"`
-	Formats    []string `json:"formats"`
-	Transforms []string `json:"transforms"`
-	// EventTypes are the event types the plugin's formats render, as it
-	// declares them; empty means any.
-	EventTypes        []string `json:"event_types"`
-	NeedsConfirmation bool     `json:"needs_confirmation"`
-	Incoming          bool     `json:"incoming"`
-	Healthy           bool     `json:"healthy"`
-	// Reason says why the plugin is unhealthy.
-	Reason   string `json:"reason,omitempty"`
-	Restarts int    `json:"restarts"`
-	// PID is the plugin's current process id (0 when not running).
-	PID int `json:"pid,omitempty"`
-}
 
 // Option changes how a Host behaves.
 type Option func(*options)
@@ -257,9 +238,9 @@ func (h *Host) Shutdown(ctx context.Context) error {
 }
 
 // Plugins returns the status of every configured plugin, in config order.
-func (h *Host) Plugins() []Status {
+func (h *Host) Plugins() []hookgate.PluginStatus {
 	procs := h.list()
-	out := make([]Status, 0, len(procs))
+	out := make([]hookgate.PluginStatus, 0, len(procs))
 	for _, p := range procs {
 		out = append(out, p.status())
 	}
@@ -267,10 +248,10 @@ func (h *Host) Plugins() []Status {
 }
 
 // Plugin returns the status of the plugin configured as name.
-func (h *Host) Plugin(name string) (Status, bool) {
+func (h *Host) Plugin(name string) (hookgate.PluginStatus, bool) {
 	p := h.named(name)
 	if p == nil {
-		return Status{}, false
+		return hookgate.PluginStatus{}, false
 	}
 	return p.status(), true
 }

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	pb "github.com/hookgate/hookgate/plugins/sdk/proto"
 )
@@ -174,10 +175,10 @@ func (p *proc) currentInfo() *pb.InfoResponse {
 	return p.info
 }
 
-func (p *proc) status() Status {
+func (p *proc) status() hookgate.PluginStatus {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	st := Status{Name: p.cfg.Name, Path: p.cfg.Path, Healthy: p.healthy, Reason: p.reason, Restarts: p.restartN,
+	st := hookgate.PluginStatus{Name: p.cfg.Name, Path: p.cfg.Path, Healthy: p.healthy, Reason: p.reason, Restarts: p.restartN,
 		Formats: []string{}, Transforms: []string{}}
 	if p.healthy {
 		st.Reason = ""

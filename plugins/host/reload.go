@@ -8,10 +8,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 )
 
-// Outcomes of a reload for one plugin (ReloadResult.Result).
+// Outcomes of a reload for one plugin (hookgate.PluginReloadResult.Result).
 const (
 	ReloadAdded     = "added"     // a new plugin started
 	ReloadUpgraded  = "upgraded"  // a new process (new executable or settings) replaced the old one
@@ -20,32 +21,6 @@ const (
 	ReloadKeptOld   = "kept_old"  // the change was not applied (Reason says why); the old one runs on
 	ReloadFailed    = "failed"    // a new plugin did not start (Reason says why); nothing runs for it
 )
-
-// ReloadResult is what a reload did with one plugin.
-type ReloadResult struct {
-	Name   string `json:"name"`
-	Result string `json:"result"`
-	// Version is the running version after the reload; PreviousVersion the
-	// one before, when it changed.
-	Version         string `json:"version,omitempty"`
-	PreviousVersion string `json:"previous_version,omitempty"`
-	Reason          string `json:"reason,omitempty"`
-}
-
-// ReloadReport is one reload: when, what asked for it, and its outcome.
-type ReloadReport struct {
-	At time.Time `json:"at"`
-	// Trigger is "api" (POST /v1/plugins/reload) or "sighup".
-	Trigger string         `json:"trigger"`
-	Plugins []ReloadResult `json:"plugins"`
-	// RestartNeeded lists the configuration sections that changed but only
-	// take effect when hookgate restarts.
-	RestartNeeded []string `json:"restart_needed"`
-	// Error says why the reload did not apply everything asked for: the
-	// configuration could not be read, or some plugins were kept_old or
-	// failed. Empty when it applied everything.
-	Error string `json:"error,omitempty"`
-}
 
 // Provides is what a plugin offers that webhooks may depend on.
 type Provides struct {
@@ -75,7 +50,7 @@ var ErrNotRunning = errors.New("plugin host is not running")
 // running (kept_old); so does a removal or an upgrade that guard refuses.
 //
 // Reloads are serialised with each other and with Shutdown.
-func (h *Host) Reload(ctx context.Context, cfg []config.Plugin, guard Guard) ([]ReloadResult, error) {
+func (h *Host) Reload(ctx context.Context, cfg []config.Plugin, guard Guard) ([]hookgate.PluginReloadResult, error) {
 	cfg, err := normalize(cfg)
 	if err != nil {
 		return nil, err
@@ -114,9 +89,9 @@ func (h *Host) Reload(ctx context.Context, cfg []config.Plugin, guard Guard) ([]
 	wg.Wait()
 
 	var next, retired, discard []*proc
-	var results []ReloadResult
+	var results []hookgate.PluginReloadResult
 	for _, s := range steps {
-		r := ReloadResult{Name: s.cfg.Name}
+		r := hookgate.PluginReloadResult{Name: s.cfg.Name}
 		switch {
 		case s.new == nil:
 			r.Result, r.Version = ReloadUnchanged, s.old.status().Version
@@ -155,7 +130,7 @@ func (h *Host) Reload(ctx context.Context, cfg []config.Plugin, guard Guard) ([]
 		if slices.ContainsFunc(cfg, func(c config.Plugin) bool { return c.Name == p.cfg.Name }) {
 			continue
 		}
-		r := ReloadResult{Name: p.cfg.Name, Version: p.status().Version}
+		r := hookgate.PluginReloadResult{Name: p.cfg.Name, Version: p.status().Version}
 		all := p.provides()
 		all.Incoming = true // an incoming webhook may name it whatever it said
 		if why := guard(ctx, p.cfg.Name, all); why != "" {

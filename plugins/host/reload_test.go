@@ -26,13 +26,13 @@ func versioned(t *testing.T, v string) config.Plugin {
 	return p
 }
 
-func reload(t *testing.T, h *Host, guard Guard, plugins ...config.Plugin) map[string]ReloadResult {
+func reload(t *testing.T, h *Host, guard Guard, plugins ...config.Plugin) map[string]hookgate.PluginReloadResult {
 	t.Helper()
 	res, err := h.Reload(context.Background(), plugins, guard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]ReloadResult{}
+	out := map[string]hookgate.PluginReloadResult{}
 	for _, r := range res {
 		out[r.Name] = r
 	}
@@ -85,7 +85,7 @@ func TestReloadUpgradeDrainsCallsInFlight(t *testing.T) {
 	}()
 	testenv.Eventually(t, 15*time.Second, "the call to reach the old process", func() bool { _, err := os.Stat(started); return err == nil })
 
-	reloaded := make(chan map[string]ReloadResult, 1)
+	reloaded := make(chan map[string]hookgate.PluginReloadResult, 1)
 	go func() { reloaded <- reload(t, h, nil, versioned(t, "2")) }()
 	testenv.Eventually(t, 15*time.Second, "the new version to take new calls", func() bool { return h.Plugins()[0].Version == "2" })
 	if v := renderedVersion(t, h, "faulty"); v != "2" {

@@ -1,4 +1,4 @@
-package incoming
+package hookgate
 
 import "strings"
 
@@ -6,14 +6,14 @@ import "strings"
 // or a message that may hold one is logged, counted or shown.
 const RedactedToken = "{token}"
 
-// Redact returns s with the token of every incoming URL in it ("/in/<token>",
+// RedactTokens returns s with the token of every incoming URL in it ("/in/<token>",
 // the prefix matched without regard to case, as the router does) replaced
 // by RedactedToken. It takes any text, not only a path: a path, a URL, or an
 // error message quoting a request line. It is the one redaction of tokens:
 // the gateway's logs and error answers go through it, so a token (the whole
 // credential of an incoming webhook) never leaves hookgate but in the URL
 // shown to the webhook's admins.
-func Redact(s string) string {
+func RedactTokens(s string) string {
 	i := indexIn(s, 0)
 	if i < 0 {
 		return s // the common case: no copy

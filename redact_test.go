@@ -1,10 +1,10 @@
-package incoming_test
+package hookgate_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/hookgate/hookgate/incoming"
+	"github.com/hookgate/hookgate"
 )
 
 func TestRedactHidesEveryIncomingToken(t *testing.T) {
@@ -23,8 +23,8 @@ func TestRedactHidesEveryIncomingToken(t *testing.T) {
 		{"", ""},
 		{"/in/", "/in/"},
 	} {
-		if got := incoming.Redact(tc.in); got != tc.want {
-			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := hookgate.RedactTokens(tc.in); got != tc.want {
+			t.Errorf("RedactTokens(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -36,9 +36,9 @@ func FuzzRedact(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		r := incoming.Redact(s)
-		if incoming.Redact(r) != r {
-			t.Fatalf("Redact is not idempotent on %q: %q then %q", s, r, incoming.Redact(r))
+		r := hookgate.RedactTokens(s)
+		if hookgate.RedactTokens(r) != r {
+			t.Fatalf("RedactTokens is not idempotent on %q: %q then %q", s, r, hookgate.RedactTokens(r))
 		}
 		low := []byte(r) // lower case, byte for byte (ToLower would remap invalid UTF-8)
 		for i, c := range low {
@@ -48,8 +48,8 @@ func FuzzRedact(f *testing.F) {
 		}
 		for i := strings.Index(string(low), "/in/"); i >= 0; {
 			rest := r[i+4:]
-			if rest != "" && !strings.HasPrefix(rest, incoming.RedactedToken) && !strings.ContainsAny(rest[:1], "/?# \t\r\n\"'`<>()[],;\\") && rest[0] >= 0x20 && rest[0] != 0x7f {
-				t.Fatalf("Redact(%q) = %q leaves %q after /in/", s, r, rest)
+			if rest != "" && !strings.HasPrefix(rest, hookgate.RedactedToken) && !strings.ContainsAny(rest[:1], "/?# \t\r\n\"'`<>()[],;\\") && rest[0] >= 0x20 && rest[0] != 0x7f {
+				t.Fatalf("RedactTokens(%q) = %q leaves %q after /in/", s, r, rest)
 			}
 			j := strings.Index(string(low[i+1:]), "/in/")
 			if j < 0 {
