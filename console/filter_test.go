@@ -68,7 +68,12 @@ func TestConsoleEditsAndTriesAFilter(t *testing.T) {
 	}
 
 	tb.set("#wh-filter", `{"data.amount": {"$gte": 1000}}`, "input")
+	// The list reloads after a save; the row's Edit button opens what its
+	// row was drawn with, so wait for the row drawn after the save.
+	var marked bool
+	tb.eval(fmt.Sprintf(`(() => { document.querySelector(%q).dataset.beforeSave = '1'; return true })()`, row), &marked)
 	tb.run(chromedp.Click("#save"), chromedp.WaitNotPresent("dialog[open]"))
+	tb.until(fmt.Sprintf(`(() => { const r = document.querySelector(%q); return !!r && !r.dataset.beforeSave })()`, row))
 	srv.api("GET", "/v1/webhooks/"+w.ID, admin, nil, &w)
 	if string(w.Filter) != `{"data.amount":{"$gte":1000}}` {
 		t.Fatalf("saved filter %s", w.Filter)

@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -20,7 +21,9 @@ import (
 // targets, which recorded errors are shown); the Redis side of the log has
 // its own tests in internal/store.
 
-// recordingQueue records what is enqueued; fail makes Enqueue refuse.
+// recordingQueue records what is enqueued; fail makes Enqueue refuse. Like
+// the real queue, a task id already queued is not queued again (nor an
+// error).
 type recordingQueue struct {
 	mu       sync.Mutex
 	items    []hookgate.QueueItem
@@ -34,7 +37,11 @@ func (q *recordingQueue) Enqueue(_ context.Context, items []hookgate.QueueItem) 
 	if q.fail != nil {
 		return q.fail
 	}
-	q.items = append(q.items, items...)
+	for _, it := range items {
+		if !slices.ContainsFunc(q.items, func(o hookgate.QueueItem) bool { return o.TaskID == it.TaskID }) {
+			q.items = append(q.items, it)
+		}
+	}
 	return nil
 }
 
@@ -265,5 +272,66 @@ func TestATestSendTargetsTheEnabledEndpointsOrTheOneAsked(t *testing.T) {
 	}
 	if !u.sender.log[0] || !u.sender.log[1] {
 		t.Errorf("test sends of a saved webhook's endpoints are logged; log was %v", u.sender.log)
+	}
+}
+
+func TestARecoverQueuesAgainTheFailedDeliveriesOfItsWindowOnly(t *testing.T) {
+	at := func(id string, min int, status hookgate.DeliveryStatus) *hookgate.DeliveryRecord {
+		d := failedDelivery(id, 6)
+		d.CreatedAt = created.Add(time.Duration(min) * time.Minute)
+		d.UpdatedAt = d.CreatedAt
+		d.Status = status
+		return d
+	}
+	test := at("dl_test", 10, hookgate.DeliveryFailed)
+	test.Test = true
+	otherEP := at("dl_ep2", 10, hookgate.DeliveryFailed)
+	otherEP.EndpointID = "ep_2"
+	u := newDeliveriesUnit(t,
+		at("dl_in", 10, hookgate.DeliveryFailed), at("dl_in2", 50, hookgate.DeliveryFailed), otherEP,
+		at("dl_before", -10, hookgate.DeliveryFailed), at("dl_after", 70, hookgate.DeliveryFailed),
+		at("dl_ok", 20, hookgate.DeliverySucceeded), test)
+	ctx := context.Background()
+	rv, err := u.svc.RecoverWebhook(ctx, "acme", "wh_1", hookgate.RecoverRequest{
+		Since: created.Format(time.RFC3339), Until: created.Add(time.Hour).Format(time.RFC3339), EndpointID: "ep_1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv.Count != 2 || len(u.queue.recovers) != 1 || u.queue.recovers[0].ID != rv.ID {
+		t.Fatalf("recover counted %d and queued %d tasks, want 2 and its one task", rv.Count, len(u.queue.recovers))
+	}
+	if len(u.queue.items) != 0 {
+		t.Fatalf("%d deliveries queued before the task ran, want none", len(u.queue.items))
+	}
+	// The task runs: the two failed deliveries of ep_1 in the window, and
+	// they only, go once more; running it again (a restart) queues them
+	// under the same task ids, which the queue keeps once.
+	for range 2 {
+		if err := u.svc.Recover(ctx, u.queue.recovers[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, it := range u.queue.items {
+		got = append(got, it.TaskID)
+	}
+	if len(got) != 2 || !(got[0] == "dl_in2:manual:6" && got[1] == "dl_in:manual:6" || got[0] == "dl_in:manual:6" && got[1] == "dl_in2:manual:6") {
+		t.Fatalf("queued %v, want dl_in and dl_in2 once each", got)
+	}
+	for _, id := range []string{"dl_ep2", "dl_before", "dl_after", "dl_test"} {
+		if d := u.log.Get(id); d.Status != hookgate.DeliveryFailed {
+			t.Errorf("%s is %s, want left failed", id, d.Status)
+		}
+	}
+}
+
+func TestARecoverWithNothingToSendQueuesNoTask(t *testing.T) {
+	u := newDeliveriesUnit(t)
+	rv, err := u.svc.RecoverWebhook(context.Background(), "acme", "wh_1", hookgate.RecoverRequest{Since: created.Format(time.RFC3339)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv.Count != 0 || len(u.queue.recovers) != 0 {
+		t.Fatalf("counted %d and queued %d tasks, want none", rv.Count, len(u.queue.recovers))
 	}
 }

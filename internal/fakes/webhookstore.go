@@ -125,7 +125,7 @@ func (s *WebhookStore) DeleteWebhook(_ context.Context, tenant, id string) error
 	return nil
 }
 
-// CountWebhooks counts a tenant's webhooks (outgoing.Counter).
+// CountWebhooks counts a tenant's webhooks (webhooks.Counter).
 func (s *WebhookStore) CountWebhooks(_ context.Context, tenant string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
