@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -95,6 +96,18 @@ func RegisterQueueDepth(reg prometheus.Registerer, rdb store.Client, queue strin
 			return float64(info.Retry)
 		}))
 	}
+}
+
+// DeleteQueue deletes queue: its tasks in every state, and its entry in
+// asynq's list of queues (asynq:queues), which deleting its keys alone
+// leaves behind. For a queue one may spare (bench runs clean up with it);
+// a queue that does not exist is not an error.
+func DeleteQueue(rdb store.Client, queue string) error {
+	err := asynq.NewInspectorFromRedisClient(rdb).DeleteQueue(queue, true)
+	if errors.Is(err, asynq.ErrQueueNotFound) {
+		return nil
+	}
+	return err
 }
 
 // QueueInfo reports the queue's sizes (for tests and the bench).

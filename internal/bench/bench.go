@@ -221,7 +221,7 @@ func baseline(ctx context.Context, rdb store.Client, o Options) (float64, error)
 	}
 	defer recv.srv.Close()
 	q := randomPrefix()
-	defer cleanup(rdb, "asynq:{"+q+"}")
+	defer cleanupQueue(rdb, q)
 	client := asynq.NewClientFromRedisClient(rdb)
 	httpc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	body := []byte(`{"event":"contact.created","timestamp":1710700000,"data":{"id":"c1","first_name":"Ada"}}`)
@@ -290,7 +290,7 @@ func hookgateRuns(ctx context.Context, rdb store.Client, o Options, res *Result)
 	// endpoint, not the auto-pause that would stop the dead webhook.
 	cfg.Lifecycle.AutoPauseAfter = 0
 	defer cleanup(rdb, cfg.Redis.Prefix+":")
-	defer cleanup(rdb, "asynq:{"+app.QueueName(cfg)+"}")
+	defer cleanupQueue(rdb, app.QueueName(cfg))
 	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return err
@@ -623,6 +623,13 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 		return json.Unmarshal(b, out)
 	}
 	return nil
+}
+
+// cleanupQueue deletes the asynq queue q (its tasks and its entry in
+// asynq:queues), then whatever keys of it are left (the daily counters).
+func cleanupQueue(rdb store.Client, q string) {
+	_ = hgqueue.DeleteQueue(rdb, q)
+	cleanup(rdb, "asynq:{"+q+"}")
 }
 
 // cleanup deletes every key with prefix (best effort: the run's result
