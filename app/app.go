@@ -70,7 +70,7 @@ type App struct {
 	ingestCancel context.CancelFunc
 	ingestWG     sync.WaitGroup
 
-	queueName string
+	queues    []string
 	writer    *deliver.LogWriter
 	server    *queue.Server
 	client    *queue.Client
@@ -80,15 +80,30 @@ type App struct {
 	serveErr  chan error
 }
 
-// QueueName is the asynq queue of a deployment: its Redis key prefix, so
-// that deployments (and tests) sharing one Redis do not share tasks.
+// QueueName is the first asynq queue of a deployment: its Redis key
+// prefix, so that deployments (and tests) sharing one Redis do not share
+// tasks. It is the deployment's only queue unless delivery.queue_shards
+// is more than 1 (QueueNames).
 func QueueName(cfg config.Config) string { return cfg.Redis.Prefix }
+
+// QueueNames are every asynq queue of a deployment: the
+// delivery.queue_shards shards, the first of which is QueueName.
+func QueueNames(cfg config.Config) []string {
+	return queue.ShardNames(QueueName(cfg), cfg.Delivery.QueueShards)
+}
 
 // New builds hookgate from cfg without starting anything.
 func New(cfg config.Config, logger *slog.Logger) (*App, error) {
-	a := &App{Config: cfg, Logger: logger, Registry: prometheus.NewRegistry(), queueName: QueueName(cfg)}
+	return NewOn(store.NewClient(cfg.Redis), cfg, logger)
+}
+
+// NewOn is New on the Redis client rdb (one Redis, or a Redis Cluster
+// client) instead of the one cfg.Redis describes; hookgate closes it on
+// Shutdown.
+func NewOn(rdb store.Client, cfg config.Config, logger *slog.Logger) (*App, error) {
+	a := &App{Config: cfg, Logger: logger, Registry: prometheus.NewRegistry(), queues: QueueNames(cfg)}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a.Redis = store.NewClient(cfg.Redis)
+	a.Redis = rdb
 	key, _ := base64.StdEncoding.DecodeString(cfg.Store.EncryptionKey)
 	st, err := store.New(a.Redis, cfg.Redis.Prefix, key)
 	if err != nil {
@@ -141,7 +156,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	held := store.NewHeld(a.Redis, cfg.Redis.Prefix, cfg.Lifecycle.HoldMax)
 	holder := &lifecycle.Holder{Store: st, Held: held, HoldMax: cfg.Lifecycle.HoldMax, Invalidate: a.Index.Invalidate,
 		Logger: logger, Metrics: lm}
-	a.client = queue.NewClient(a.Redis, a.queueName, d.MaxTimeout.D()+d.PluginWaitMax.D()+30*time.Second)
+	a.client = queue.NewClient(a.Redis, a.queues, d.MaxTimeout.D()+d.PluginWaitMax.D()+30*time.Second)
 	schemas, enforce, onViolation, err := a.schemaCheck(cfg, cat, logger)
 	if err != nil {
 		return nil, err
@@ -205,10 +220,10 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	}
 	if cfg.Server.Role != "api" {
 		a.server = queue.NewServer(a.Redis, queue.ServerConfig{
-			Queue: a.queueName, Concurrency: d.Concurrency, PollInterval: d.PollInterval.D(),
+			Queues: a.queues, Concurrency: d.Concurrency, PollInterval: d.PollInterval.D(),
 			ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), Logger: logger,
 		}, a.Worker, deliveries)
-		queue.RegisterQueueDepth(a.Registry, a.Redis, a.queueName)
+		queue.RegisterQueueDepth(a.Registry, a.Redis, a.queues)
 	}
 	return a, nil
 }

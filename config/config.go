@@ -231,11 +231,19 @@ type Delivery struct {
 	EndpointInFlight int        `yaml:"endpoint_in_flight" env:"ENDPOINT_IN_FLIGHT"` // concurrent requests per endpoint; default 32
 	PollInterval     Duration   `yaml:"poll_interval" env:"POLL_INTERVAL"`           // asynq TaskCheckInterval; default 2ms
 	MaxFanout        int        `yaml:"max_fanout" env:"MAX_FANOUT"`                 // deliveries one event may create; default 1000
+	// QueueShards is how many asynq queues deliveries are spread over,
+	// by endpoint (default 1: the one queue named by redis.prefix; at
+	// most 64). On a Redis Cluster each queue sits on one master.
+	QueueShards int `yaml:"queue_shards" env:"QUEUE_SHARDS"`
 	// PluginWaitMax is how long a delivery waits for an unavailable plugin
 	// (restarting, circuit breaker open) before it spends an attempt;
 	// default 15s, 0 does not wait, at most 5m.
 	PluginWaitMax Duration `yaml:"plugin_wait_max" env:"PLUGIN_WAIT_MAX"`
 }
+
+// MaxQueueShards bounds delivery.queue_shards: a worker process runs one
+// asynq server per shard.
+const MaxQueueShards = 64
 
 // maxLoggedRequestBody bounds delivery.max_request_body: what the log keeps
 // of each attempt's sent body lives in Redis for the log's lifetime.
@@ -360,7 +368,7 @@ func Default() Config {
 			RetryDelays: []Duration{Duration(time.Minute), Duration(5 * time.Minute), Duration(30 * time.Minute)},
 			MaxRetries:  10, RetryJitter: 0.1, RetryAfterMax: Duration(time.Hour), GonePolicy: "disable_endpoint",
 			MaxResponseBody: 64 << 10, MaxRequestBody: 64 << 10, LogMaxEntries: 200, LogMaxAge: Duration(30 * 24 * time.Hour),
-			Concurrency: 256, EndpointInFlight: 32, PollInterval: Duration(2 * time.Millisecond), MaxFanout: 1000,
+			Concurrency: 256, QueueShards: 1, EndpointInFlight: 32, PollInterval: Duration(2 * time.Millisecond), MaxFanout: 1000,
 			PluginWaitMax: Duration(15 * time.Second),
 		},
 		Lifecycle: Lifecycle{
@@ -505,6 +513,12 @@ func (c *Config) Validate() error {
 		if n <= 0 {
 			return bad(name, "must be positive")
 		}
+	}
+	if n := c.Delivery.QueueShards; n < 1 || n > MaxQueueShards {
+		return bad("delivery.queue_shards", "must be from 1 to %d", MaxQueueShards)
+	}
+	if c.Delivery.QueueShards > c.Delivery.Concurrency {
+		return bad("delivery.queue_shards", "must not exceed delivery.concurrency (each shard needs a worker)")
 	}
 	if w.MinSecretLength < 16 {
 		return bad("webhooks.min_secret_length", "must be at least 16")

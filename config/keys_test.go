@@ -296,6 +296,9 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"server.header_limit", func(c *Config) { c.Server.HeaderLimit = 1024 }},
 		{"server.header_limit", func(c *Config) { c.Server.HeaderLimit = 2 << 20 }},
 		{"redis.addr", func(c *Config) { c.Redis.Addr = "" }},
+		{"delivery.queue_shards", func(c *Config) { c.Delivery.QueueShards = 0 }},
+		{"delivery.queue_shards", func(c *Config) { c.Delivery.QueueShards = MaxQueueShards + 1 }},
+		{"delivery.queue_shards", func(c *Config) { c.Delivery.Concurrency, c.Delivery.QueueShards = 2, 3 }},
 		{"redis.prefix", func(c *Config) { c.Redis.Prefix = "a b" }},
 		// Glob characters would make the documented ACL patterns, and
 		// SCAN-ing a deployment's keys, match other deployments' keys.

@@ -137,7 +137,7 @@ func newEnv(t testing.TB, hooks ...*hookgate.Webhook) *env {
 	e.held = store.NewHeld(e.rdb, e.prefix, 1000)
 	e.insp = asynq.NewInspectorFromRedisClient(e.rdb)
 	e.pub = &ingest.Publisher{
-		Matcher: matcher(hooks), Queue: queue.NewClient(e.rdb, e.prefix, time.Minute),
+		Matcher: matcher(hooks), Queue: queue.NewClient(e.rdb, []string{e.prefix}, time.Minute),
 		Idempotency: store.NewIdempotency(e.rdb, e.prefix, time.Hour), Holder: holder{e.held},
 		MaxPayload: 1 << 16, MaxFanout: 100, Retries: func(*hookgate.Webhook) int { return 3 }, Now: time.Now,
 	}

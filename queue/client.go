@@ -16,16 +16,17 @@ import (
 // Client enqueues delivery tasks.
 type Client struct {
 	c       *asynq.Client
-	queue   string
+	queues  []string      // the shards (ShardNames); recover tasks go to the first
 	timeout time.Duration // asynq's per-task deadline: the request timeout plus a margin
 	par     int
 }
 
-// NewClient returns a client enqueueing into queue on rdb. taskTimeout bounds
-// how long a worker may hold one task (the longest request timeout plus a
-// margin for rendering and recording).
-func NewClient(rdb store.Client, queue string, taskTimeout time.Duration) *Client {
-	return &Client{c: asynq.NewClientFromRedisClient(rdb), queue: queue, timeout: taskTimeout, par: 32}
+// NewClient returns a client enqueueing into queues on rdb: the shards of
+// the deployment (ShardNames), a delivery into the one of its endpoint.
+// taskTimeout bounds how long a worker may hold one task (the longest
+// request timeout plus a margin for rendering and recording).
+func NewClient(rdb store.Client, queues []string, taskTimeout time.Duration) *Client {
+	return &Client{c: asynq.NewClientFromRedisClient(rdb), queues: queues, timeout: taskTimeout, par: 32}
 }
 
 // Enqueue puts every item durably in Redis, with bounded parallelism. It
@@ -56,7 +57,7 @@ func (c *Client) enqueue(ctx context.Context, it *hookgate.QueueItem) error {
 	if id == "" {
 		id = it.Task.ID
 	}
-	opts := []asynq.Option{asynq.Queue(c.queue), asynq.MaxRetry(it.Retries + 1), asynq.TaskID(id), asynq.Timeout(c.timeout)}
+	opts := []asynq.Option{asynq.Queue(c.queues[shardOf(it.Task.EndpointID, len(c.queues))]), asynq.MaxRetry(it.Retries + 1), asynq.TaskID(id), asynq.Timeout(c.timeout)}
 	if it.ProcessIn > 0 {
 		opts = append(opts, asynq.ProcessIn(it.ProcessIn))
 	}

@@ -33,7 +33,7 @@ func (c *Client) EnqueueRecover(ctx context.Context, r *hookgate.RecoverTask) er
 	if err != nil {
 		return fmt.Errorf("encode recover %s: %w", r.ID, err)
 	}
-	_, err = c.c.EnqueueContext(ctx, asynq.NewTask(TypeRecover, payload), asynq.Queue(c.queue),
+	_, err = c.c.EnqueueContext(ctx, asynq.NewTask(TypeRecover, payload), asynq.Queue(c.queues[0]),
 		asynq.TaskID("recover:"+r.ID), asynq.MaxRetry(recoverRetries), asynq.Timeout(recoverTimeout))
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return &hookgate.Error{Code: hookgate.EUNAVAILABLE, Message: "the queue is unavailable; nothing was recovered, try again",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -16,84 +17,135 @@ import (
 
 // ServerConfig configures the delivery workers of one process.
 type ServerConfig struct {
-	Queue           string
-	Concurrency     int           // worker goroutines
+	// Queues are the deployment's shards (ShardNames); the process consumes
+	// them all.
+	Queues []string
+	// Concurrency is the process's worker goroutines, shared by the shards.
+	Concurrency     int
 	PollInterval    time.Duration // asynq TaskCheckInterval: how often idle workers look for due tasks
 	ForwardInterval time.Duration // how often retries and delayed tasks become due
 	ShutdownTimeout time.Duration // how long in-flight deliveries may finish on shutdown
-	Logger          *slog.Logger
+	// OneServer consumes every shard with one asynq server (Concurrency
+	// workers taking from the shards in turn) instead of one server per
+	// shard; the bench compares the two.
+	OneServer bool
+	Logger    *slog.Logger
 }
 
-// Server runs the delivery workers.
+// Server runs the delivery workers: one asynq server per shard (asynq's
+// processor takes one task per round trip to Redis, in one loop per
+// server, so a server per shard takes from the shards side by side), each
+// with its share of the process's concurrency.
 type Server struct {
-	srv    *asynq.Server
+	srvs   []*asynq.Server
 	mux    *asynq.ServeMux
 	logger *slog.Logger
 }
 
-// NewServer returns the asynq server for deliveries, handed to d, and for
+// NewServer returns the asynq servers for deliveries, handed to d, and for
 // recover tasks, run by rc.
 func NewServer(rdb store.Client, cfg ServerConfig, d Deliverer, rc hookgate.Recoverer) *Server {
 	if cfg.ForwardInterval <= 0 {
 		cfg.ForwardInterval = 250 * time.Millisecond
 	}
-	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency:              cfg.Concurrency,
-		Queues:                   map[string]int{cfg.Queue: 1},
-		TaskCheckInterval:        cfg.PollInterval,
-		DelayedTaskCheckInterval: cfg.ForwardInterval,
-		RetryDelayFunc:           retryDelay(d),
-		IsFailure:                isFailure(d),
-		ShutdownTimeout:          cfg.ShutdownTimeout,
-		Logger:                   slogAdapter{cfg.Logger},
-		LogLevel:                 asynq.WarnLevel,
-		HealthCheckInterval:      15 * time.Second,
-		HealthCheckFunc: func(err error) {
-			if err != nil {
-				cfg.Logger.Warn("queue: redis health check failed", "err", err)
-			}
-		},
-	})
+	groups := make([]map[string]int, 0, len(cfg.Queues))
+	if cfg.OneServer || len(cfg.Queues) == 1 {
+		all := map[string]int{}
+		for _, q := range cfg.Queues {
+			all[q] = 1
+		}
+		groups = append(groups, all)
+	} else {
+		for _, q := range cfg.Queues {
+			groups = append(groups, map[string]int{q: 1})
+		}
+	}
 	mux := asynq.NewServeMux()
 	mux.Handle(TypeDelivery, handler{d: d, logger: cfg.Logger})
 	mux.Handle(TypeRecover, recoverHandler{rc: rc, logger: cfg.Logger})
-	return &Server{srv: srv, mux: mux, logger: cfg.Logger}
+	s := &Server{mux: mux, logger: cfg.Logger}
+	for i, queues := range groups {
+		// The process's workers, split as evenly as they go.
+		conc := cfg.Concurrency / len(groups)
+		if i < cfg.Concurrency%len(groups) {
+			conc++
+		}
+		s.srvs = append(s.srvs, asynq.NewServerFromRedisClient(rdb, asynq.Config{
+			Concurrency:              max(conc, 1),
+			Queues:                   queues,
+			TaskCheckInterval:        cfg.PollInterval,
+			DelayedTaskCheckInterval: cfg.ForwardInterval,
+			RetryDelayFunc:           retryDelay(d),
+			IsFailure:                isFailure(d),
+			ShutdownTimeout:          cfg.ShutdownTimeout,
+			Logger:                   slogAdapter{cfg.Logger},
+			LogLevel:                 asynq.WarnLevel,
+			HealthCheckInterval:      15 * time.Second,
+			HealthCheckFunc: func(err error) {
+				if err != nil {
+					cfg.Logger.Warn("queue: redis health check failed", "err", err)
+				}
+			},
+		}))
+	}
+	return s
 }
 
 // Start starts the workers.
 func (s *Server) Start() error {
-	if err := s.srv.Start(s.mux); err != nil {
-		return fmt.Errorf("start delivery workers: %w", err)
+	for i, srv := range s.srvs {
+		if err := srv.Start(s.mux); err != nil {
+			for _, started := range s.srvs[:i] {
+				started.Shutdown()
+			}
+			return fmt.Errorf("start delivery workers: %w", err)
+		}
 	}
 	return nil
 }
 
 // Shutdown stops fetching tasks and waits for in-flight deliveries (up to
-// the shutdown timeout; unfinished ones are re-queued by asynq).
-func (s *Server) Shutdown() { s.srv.Shutdown() }
+// the shutdown timeout; unfinished ones are re-queued by asynq), on every
+// shard at once.
+func (s *Server) Shutdown() {
+	var wg sync.WaitGroup
+	for _, srv := range s.srvs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srv.Shutdown()
+		}()
+	}
+	wg.Wait()
+}
 
-// RegisterQueueDepth exposes the queue's pending, scheduled and retry sizes.
-func RegisterQueueDepth(reg prometheus.Registerer, rdb store.Client, queue string) {
+// RegisterQueueDepth exposes the pending, active, scheduled and retry sizes
+// of the deployment's queues, summed over its shards.
+func RegisterQueueDepth(reg prometheus.Registerer, rdb store.Client, queues []string) {
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	for _, state := range []string{"pending", "active", "scheduled", "retry"} {
-		state := state
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "hookgate_queue_depth", Help: "Delivery tasks in the queue by state.",
+			Name: "hookgate_queue_depth", Help: "Delivery tasks in the queue by state (all shards).",
 			ConstLabels: prometheus.Labels{"state": state},
 		}, func() float64 {
-			info, err := insp.GetQueueInfo(queue)
-			if err != nil {
-				return 0
+			var n int
+			for _, q := range queues {
+				info, err := insp.GetQueueInfo(q)
+				if err != nil {
+					continue
+				}
+				switch state {
+				case "pending":
+					n += info.Pending
+				case "active":
+					n += info.Active
+				case "scheduled":
+					n += info.Scheduled
+				default:
+					n += info.Retry
+				}
 			}
-			switch state {
-			case "pending":
-				return float64(info.Pending)
-			case "active":
-				return float64(info.Active)
-			case "scheduled":
-				return float64(info.Scheduled)
-			}
-			return float64(info.Retry)
+			return float64(n)
 		}))
 	}
 }
@@ -108,6 +160,25 @@ func DeleteQueue(rdb store.Client, queue string) error {
 		return nil
 	}
 	return err
+}
+
+// Unfinished is how many tasks the queues hold, in every shard and state
+// but completed and archived (pending, active, scheduled, retry); a queue
+// that does not exist yet holds none.
+func Unfinished(ctx context.Context, rdb store.Client, queues []string) (int, error) {
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	n := 0
+	for _, q := range queues {
+		info, err := insp.GetQueueInfo(q)
+		if errors.Is(err, asynq.ErrQueueNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		n += info.Pending + info.Active + info.Scheduled + info.Retry
+	}
+	return n, nil
 }
 
 // QueueInfo reports the queue's sizes (for tests and the bench).

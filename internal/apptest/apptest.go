@@ -27,8 +27,9 @@ type Server struct {
 	Base  string // http://127.0.0.1:port
 	Cfg   config.Config
 	Logs  *testenv.SyncBuffer // its log, JSON lines
-	Redis *redis.Client       // a client of its Redis, for the test's own looks
+	Redis *redis.Client       // a client of its Redis, for the test's own looks (nil for StartOn)
 
+	rdb   redis.UniversalClient // StartOn's: hookgate runs on it
 	tb    testing.TB
 	level slog.Level
 }
@@ -38,6 +39,15 @@ type Server struct {
 // logs at level into Logs. The test is skipped under -short. When the test
 // ends hookgate is shut down and its Redis keys are deleted.
 func Start(tb testing.TB, cfg config.Config, level slog.Level, mutate func(*config.Config)) *Server {
+	tb.Helper()
+	return StartOn(tb, nil, cfg, level, mutate)
+}
+
+// StartOn is Start with hookgate on the Redis client rdb (a Redis Cluster
+// client) instead of the one cfg.Redis describes; nil is Start. Each run
+// gets a client of its own from rdb's options, closed by hookgate, while
+// rdb serves the test's looks and the cleanup.
+func StartOn(tb testing.TB, rdb redis.UniversalClient, cfg config.Config, level slog.Level, mutate func(*config.Config)) *Server {
 	tb.Helper()
 	testenv.SkipShort(tb, "end-to-end: a whole hookgate on Redis")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -52,8 +62,12 @@ func Start(tb testing.TB, cfg config.Config, level slog.Level, mutate func(*conf
 		ln.Close()
 		tb.Fatal(err)
 	}
-	s := &Server{Cfg: cfg, Logs: &testenv.SyncBuffer{}, tb: tb, level: level,
-		Redis: redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr})}
+	s := &Server{Cfg: cfg, Logs: &testenv.SyncBuffer{}, tb: tb, level: level, rdb: rdb}
+	cleanupRdb := rdb
+	if rdb == nil {
+		s.Redis = redis.NewClient(&redis.Options{Addr: cfg.Redis.Addr})
+		cleanupRdb = s.Redis
+	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -65,8 +79,10 @@ func Start(tb testing.TB, cfg config.Config, level slog.Level, mutate func(*conf
 				tb.Errorf("shutdown: %v", err)
 			}
 		}
-		_ = testenv.DeleteDeployment(context.Background(), s.Redis, cfg.Redis.Prefix, app.QueueName(cfg)) // best effort: a test may have stopped its Redis
-		s.Redis.Close()
+		_ = testenv.DeleteDeployment(context.Background(), cleanupRdb, cfg.Redis.Prefix, app.QueueNames(cfg)...) // best effort: a test may have stopped its Redis
+		if s.Redis != nil {
+			s.Redis.Close()
+		}
 	})
 	s.run(ln)
 	return s
@@ -74,7 +90,14 @@ func Start(tb testing.TB, cfg config.Config, level slog.Level, mutate func(*conf
 
 func (s *Server) run(ln net.Listener) {
 	s.tb.Helper()
-	a, err := app.New(s.Cfg, slog.New(slog.NewJSONHandler(s.Logs, &slog.HandlerOptions{Level: s.level})))
+	logger := slog.New(slog.NewJSONHandler(s.Logs, &slog.HandlerOptions{Level: s.level}))
+	var a *app.App
+	var err error
+	if c, ok := s.rdb.(*redis.ClusterClient); ok {
+		a, err = app.NewOn(redis.NewClusterClient(c.Options()), s.Cfg, logger)
+	} else {
+		a, err = app.New(s.Cfg, logger)
+	}
 	if err != nil {
 		ln.Close()
 		s.tb.Fatal(err)

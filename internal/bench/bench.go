@@ -290,7 +290,7 @@ func hookgateRuns(ctx context.Context, rdb store.Client, o Options, res *Result)
 	// endpoint, not the auto-pause that would stop the dead webhook.
 	cfg.Lifecycle.AutoPauseAfter = 0
 	defer cleanup(rdb, cfg.Redis.Prefix+":")
-	defer cleanupQueue(rdb, app.QueueName(cfg))
+	defer cleanupQueue(rdb, app.QueueNames(cfg)...)
 	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return err
@@ -307,7 +307,7 @@ func hookgateRuns(ctx context.Context, rdb store.Client, o Options, res *Result)
 	if err != nil {
 		return err
 	}
-	r := &runner{o: o, rdb: rdb, queue: app.QueueName(cfg),
+	r := &runner{o: o, rdb: rdb, queues: app.QueueNames(cfg),
 		api: &apiClient{base: "http://" + a.Addr(), token: tok,
 			http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}}
 	if err := r.api.do(ctx, "POST", "/v1/webhooks", map[string]any{
@@ -429,7 +429,7 @@ func busyCount(a *app.App) float64 {
 type runner struct {
 	o        Options
 	rdb      store.Client
-	queue    string
+	queues   []string // every shard
 	api      *apiClient
 	noSettle bool // the queue never drains (a dead endpoint): do not wait for it
 }
@@ -472,7 +472,7 @@ func (r *runner) throughput(ctx context.Context, recv *receiver, typ string, n i
 		return res, err
 	}
 	res.delivered = float64(total) / time.Since(start).Seconds()
-	settle(ctx, r.rdb, r.queue)
+	settle(ctx, r.rdb, r.queues)
 	return res, nil
 }
 
@@ -504,7 +504,7 @@ func (r *runner) latencyPair(ctx context.Context, a, b *receiver, rate int, d ti
 
 func (r *runner) offer(ctx context.Context, recvs []*receiver, types []string, rate int, d time.Duration) ([]latencyResult, error) {
 	if !r.noSettle {
-		settle(ctx, r.rdb, r.queue)
+		settle(ctx, r.rdb, r.queues)
 	}
 	time.Sleep(time.Second)
 	befores := make([]int64, len(recvs))
@@ -560,12 +560,12 @@ func (r *runner) offer(ctx context.Context, recvs []*receiver, types []string, r
 	return out, nil
 }
 
-// settle waits until the queue holds no task: every delivery is done and
-// recorded.
-func settle(ctx context.Context, rdb store.Client, queue string) {
+// settle waits until the queues (every shard) hold no task: every
+// delivery is done and recorded.
+func settle(ctx context.Context, rdb store.Client, queues []string) {
 	for ctx.Err() == nil {
-		info, err := hgqueue.QueueInfo(ctx, rdb, queue)
-		if err != nil || info.Pending+info.Active+info.Scheduled+info.Retry == 0 {
+		n, err := hgqueue.Unfinished(ctx, rdb, queues)
+		if err != nil || n == 0 {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -625,11 +625,14 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 	return nil
 }
 
-// cleanupQueue deletes the asynq queue q (its tasks and its entry in
-// asynq:queues), then whatever keys of it are left (the daily counters).
-func cleanupQueue(rdb store.Client, q string) {
-	_ = hgqueue.DeleteQueue(rdb, q)
-	cleanup(rdb, "asynq:{"+q+"}")
+// cleanupQueue deletes the asynq queues qs (their tasks and their entries
+// in asynq:queues), then whatever keys of them are left (the daily
+// counters).
+func cleanupQueue(rdb store.Client, qs ...string) {
+	for _, q := range qs {
+		_ = hgqueue.DeleteQueue(rdb, q)
+		cleanup(rdb, "asynq:{"+q+"}")
+	}
 }
 
 // cleanup deletes every key with prefix (best effort: the run's result

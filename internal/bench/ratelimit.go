@@ -104,7 +104,7 @@ func RunRateLimit(ctx context.Context, o RateLimitOptions) ([]RateLimitResult, e
 	cfg.Log.Level = "warn"
 	cfg.Plugins = nil
 	defer cleanup(rdb, cfg.Redis.Prefix+":")
-	defer cleanupQueue(rdb, app.QueueName(cfg))
+	defer cleanupQueue(rdb, app.QueueNames(cfg)...)
 	var workers []*app.App
 	var api *app.App
 	for i := range o.Workers + 1 {

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,6 +26,44 @@ func NewClient(cfg config.Redis) Client {
 		Addr: cfg.Addr, Username: cfg.Username, Password: cfg.Password, DB: cfg.DB,
 		PoolSize: cfg.PoolSize, MinIdleConns: 8,
 		ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, DialTimeout: 2 * time.Second,
+	})
+}
+
+// Clustered reports whether rdb is a Redis Cluster client. The store then
+// names a few keys with a hash tag they do not carry on one Redis (see
+// docs/redis.md), so that every script and transaction stays in one slot.
+func Clustered(rdb Client) bool {
+	_, ok := rdb.(*redis.ClusterClient)
+	return ok
+}
+
+// scan calls found with every key matching pattern (SCAN MATCH), on every
+// master of a Redis Cluster (SCAN reads one node), one call at a time.
+func scan(ctx context.Context, rdb Client, pattern string, found func(key string)) error {
+	one := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, pattern, 500).Iterator()
+		for iter.Next(ctx) {
+			found(iter.Val())
+		}
+		return iter.Err()
+	}
+	cc, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		return one(ctx, rdb)
+	}
+	var mu sync.Mutex
+	return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		var keys []string
+		iter := node.Scan(ctx, 0, pattern, 500).Iterator()
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, k := range keys {
+			found(k)
+		}
+		return iter.Err()
 	})
 }
 

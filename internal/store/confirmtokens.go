@@ -39,7 +39,14 @@ func (c *ConfirmTokens) webhookKey(wh string) string { return c.prefix + ":confi
 // Save stores the tokens of webhook wh, valid until exp and kept keep after.
 func (c *ConfirmTokens) Save(ctx context.Context, wh string, tokens []hookgate.ConfirmToken, exp time.Time, keep time.Duration) error {
 	ttl := time.Until(exp) + keep
+	// One transaction on one Redis. On a Cluster the token keys (by their
+	// hash) fall in any slot: the writes go in a plain pipeline, which may
+	// leave a token out of the webhook's set when it fails half-way; Spend
+	// then misses that token, which only confirms again what it confirms.
 	p := c.rdb.TxPipeline()
+	if Clustered(c.rdb) {
+		p = c.rdb.Pipeline()
+	}
 	for _, t := range tokens {
 		k := c.key(t.Token)
 		p.HSet(ctx, k, "ns", t.Namespace, "wh", t.WebhookID, "ep", t.EndpointID, "url", t.URL, "exp", exp.UnixMilli())

@@ -94,8 +94,17 @@ func (l *DeliveryLog) summaryKey(wh, id string) string {
 func (l *DeliveryLog) indexKey(wh string) string { return l.prefix + ":dlvidx:{" + wh + "}" }
 func (l *DeliveryLog) refKey(id string) string   { return l.prefix + ":dlvref:" + id }
 
-// StatsKey is the hash of a webhook's delivery counters.
-func StatsKey(prefix, webhookID string) string { return prefix + ":wh:" + webhookID + ":stats" }
+// StatsKey is the hash of a webhook's delivery counters on rdb. The record
+// script writes it with the webhook's log keys, so on a Redis Cluster it
+// carries their hash tag, {<webhook>}; on one Redis (standalone, Sentinel)
+// it keeps the name it always had, so that a deployment's counters stay
+// where they are on upgrade.
+func StatsKey(rdb Client, prefix, webhookID string) string {
+	if Clustered(rdb) {
+		return prefix + ":wh:{" + webhookID + "}:stats"
+	}
+	return prefix + ":wh:" + webhookID + ":stats"
+}
 
 // recordScript writes a batch of attempts of one webhook, in order, and
 // trims its log once for the whole batch.
@@ -202,7 +211,7 @@ func (l *DeliveryLog) write(ctx context.Context, recs []Record, count bool) ([]i
 	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for gi, g := range groups {
 			keys := make([]string, 0, 2+2*len(g.idx))
-			keys = append(keys, l.indexKey(g.wh), StatsKey(l.prefix, g.wh))
+			keys = append(keys, l.indexKey(g.wh), StatsKey(l.rdb, l.prefix, g.wh))
 			args := make([]any, 0, 5+8*len(g.idx))
 			args = append(args, now, l.maxEntries, l.maxAge.Milliseconds(), ttl, l.summaryKey(g.wh, ""))
 			for _, i := range g.idx {
@@ -397,7 +406,7 @@ func (l *DeliveryLog) DeleteWebhookLog(ctx context.Context, webhookID string) er
 			p.Del(ctx, l.refKey(id))
 		}
 		p.Del(ctx, l.indexKey(webhookID))
-		p.Del(ctx, StatsKey(l.prefix, webhookID))
+		p.Del(ctx, StatsKey(l.rdb, l.prefix, webhookID))
 		l.deleteAggregates(ctx, p, webhookID, time.Now())
 		return nil
 	})

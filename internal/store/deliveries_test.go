@@ -50,7 +50,7 @@ func TestRetriedAttemptsDoNotCountAsFailedDeliveries(t *testing.T) {
 	if want := []int64{0, 0, 0, 1, 1, 1}; !equalInts(got, want) {
 		t.Fatalf("consecutive failed deliveries after each record = %v, want %v", got, want)
 	}
-	stats := rdb.HGetAll(ctx, store.StatsKey(prefix, "wh_r")).Val()
+	stats := rdb.HGetAll(ctx, store.StatsKey(rdb, prefix, "wh_r")).Val()
 	if stats["failure_count"] != "6" || stats["consecutive_failures"] != "1" {
 		t.Fatalf("stats = %v, want failure_count 6 (attempts) and consecutive_failures 1 (deliveries)", stats)
 	}
@@ -101,7 +101,7 @@ func TestWriteBatchKeepsPerWebhookOrderCountersAndCap(t *testing.T) {
 			t.Fatalf("consecutive failures after each record = %v, want %v", got, want)
 		}
 	}
-	stats := rdb.HGetAll(ctx, store.StatsKey(prefix, "wh_a")).Val()
+	stats := rdb.HGetAll(ctx, store.StatsKey(rdb, prefix, "wh_a")).Val()
 	if stats["failure_count"] != "4" || stats["consecutive_failures"] != "2" || stats["last_status_code"] != "500" {
 		t.Fatalf("wh_a stats = %v", stats)
 	}

@@ -268,6 +268,25 @@ func (s *Store) UpdateIncoming(ctx context.Context, w *hookgate.IncomingWebhook,
 		if err != nil {
 			return err
 		}
+		if Clustered(s.rdb) {
+			// The route is in its token's slot, the record in the tenant's:
+			// no transaction holds both on a Cluster. The new route first
+			// (it opens only for a token no one has been given yet), then
+			// the record, then the old route is deleted.
+			if err := s.rdb.Set(ctx, s.routeKey(hash), route, 0).Err(); err != nil {
+				return err
+			}
+			if _, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, key, data, 0)
+				return nil
+			}); err != nil {
+				return err
+			}
+			if hash != oldHash {
+				return s.rdb.Del(ctx, s.routeKey(oldHash), s.bucketKey(oldHash)).Err()
+			}
+			return nil
+		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.Set(ctx, key, data, 0)
 			if hash != oldHash {
@@ -299,6 +318,20 @@ func (s *Store) DeleteIncoming(ctx context.Context, tenant, id string) error {
 		var r incomingRecord
 		if err := json.Unmarshal(b, &r); err != nil {
 			return fmt.Errorf("decode incoming webhook: %w", err)
+		}
+		if Clustered(s.rdb) {
+			// On a Cluster the route (its token's slot) goes first, so the
+			// token stops working at once, then the record and its log
+			// (the tenant's slot) in a transaction.
+			if err := s.rdb.Del(ctx, s.routeKey(r.TokenHash), s.bucketKey(r.TokenHash)).Err(); err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Del(ctx, key, s.incomingLogKey(tenant, id))
+				p.ZRem(ctx, s.incomingIDsKey(tenant), id)
+				return nil
+			})
+			return err
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.Del(ctx, key, s.incomingLogKey(tenant, id), s.routeKey(r.TokenHash), s.bucketKey(r.TokenHash))
@@ -558,14 +591,12 @@ func (s *Store) IncomingTenants(ctx context.Context) ([]string, error) {
 	head, tail := s.tenantKey(""), ":in:ids"
 	head = head[:len(head)-1] // up to and including "{"
 	var out []string
-	iter := s.rdb.Scan(ctx, 0, head+"*}"+tail, 500).Iterator()
-	for iter.Next(ctx) {
-		k := iter.Val()
+	err := scan(ctx, s.rdb, head+"*}"+tail, func(k string) {
 		if t, ok := strings.CutSuffix(strings.TrimPrefix(k, head), "}"+tail); ok && !slices.Contains(out, t) {
 			out = append(out, t)
 		}
-	}
-	if err := iter.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, wrap(ctx, err, "list incoming tenants")
 	}
 	slices.Sort(out)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"github.com/redis/go-redis/v9"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,8 +83,20 @@ func AppendOnly(ctx context.Context, c Client) string {
 // DeleteKeys deletes every key whose name starts with prefix (SCAN, then
 // DEL in chunks of 500). It is for a server one may spare (bench runs
 // clean up after themselves with it), never for a deployment's keys while
-// it runs.
+// it runs. On a Redis Cluster it scans every master and deletes the keys
+// one by one (they are in many slots).
 func DeleteKeys(ctx context.Context, c Client, prefix string) error {
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			iter := node.Scan(ctx, 0, escapeGlob(prefix)+"*", 1000).Iterator()
+			for iter.Next(ctx) {
+				if err := node.Del(ctx, iter.Val()).Err(); err != nil {
+					return wrap(ctx, err, "delete %s*", prefix)
+				}
+			}
+			return wrap(ctx, iter.Err(), "scan %s*", prefix)
+		})
+	}
 	var keys []string
 	iter := c.Scan(ctx, 0, escapeGlob(prefix)+"*", 1000).Iterator()
 	for iter.Next(ctx) {

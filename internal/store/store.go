@@ -89,7 +89,7 @@ func (s *Store) ChangesChannel() string { return s.prefix + ":webhooks:changed" 
 // StatsKey is the key of the hash holding a webhook's delivery counters. The
 // delivery path writes it; the store merges it into the webhooks it returns.
 // Its fields are the Stats* constants.
-func (s *Store) StatsKey(id string) string { return s.prefix + ":wh:" + id + ":stats" }
+func (s *Store) StatsKey(id string) string { return StatsKey(s.rdb, s.prefix, id) }
 
 // Fields of the hash at StatsKey. Counts and the status code are decimal
 // integers; StatsLastTriggeredAt is unix milliseconds.

@@ -38,8 +38,25 @@ func KeyPrefix(tb testing.TB, rdb *redis.Client, stem string) string {
 }
 
 // DeleteKeys deletes every key that matches one of the patterns (SCAN, then
-// DEL in chunks).
-func DeleteKeys(ctx context.Context, rdb *redis.Client, patterns ...string) error {
+// DEL in chunks); on a Redis Cluster, on every master.
+func DeleteKeys(ctx context.Context, rdb redis.UniversalClient, patterns ...string) error {
+	if c, ok := rdb.(*redis.ClusterClient); ok {
+		// A master's keys are in many slots: one DEL each.
+		return c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			for _, pattern := range patterns {
+				iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
+				for iter.Next(ctx) {
+					if err := node.Del(ctx, iter.Val()).Err(); err != nil {
+						return err
+					}
+				}
+				if err := iter.Err(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	for _, pattern := range patterns {
 		var keys []string
 		iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
@@ -59,13 +76,22 @@ func DeleteKeys(ctx context.Context, rdb *redis.Client, patterns ...string) erro
 }
 
 // DeleteDeployment deletes what a hookgate deployment left in Redis: the
-// keys under its prefix, its asynq queue's keys, and the queue's entry in
-// asynq's list of queues.
-func DeleteDeployment(ctx context.Context, rdb *redis.Client, prefix, queue string) error {
-	if err := DeleteKeys(ctx, rdb, prefix+":*", "asynq:{"+queue+"}*"); err != nil {
+// keys under its prefix, its asynq queues' keys (every shard), and the
+// queues' entries in asynq's list of queues.
+func DeleteDeployment(ctx context.Context, rdb redis.UniversalClient, prefix string, queues ...string) error {
+	patterns := []string{prefix + ":*"}
+	for _, q := range queues {
+		patterns = append(patterns, "asynq:{"+q+"}*")
+	}
+	if err := DeleteKeys(ctx, rdb, patterns...); err != nil {
 		return err
 	}
-	return rdb.SRem(ctx, "asynq:queues", queue).Err()
+	for _, q := range queues {
+		if err := rdb.SRem(ctx, "asynq:queues", q).Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DocumentedKeys returns the key patterns of the tables in the "## Keys"
