@@ -70,14 +70,14 @@ type App struct {
 	ingestCancel context.CancelFunc
 	ingestWG     sync.WaitGroup
 
-	queues    []string
-	writer    *deliver.LogWriter
-	server    *queue.Server
-	client    *queue.Client
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	ln        net.Listener
-	serveErr  chan error
+	queues   []string
+	writer   *deliver.LogWriter
+	server   *queue.Server
+	client   *queue.Client
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	ln       net.Listener
+	serveErr chan error
 }
 
 // QueueName is the first asynq queue of a deployment: its Redis key

@@ -18,6 +18,7 @@ import (
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
+	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
@@ -43,10 +44,10 @@ func Start(tb testing.TB, cfg config.Config, level slog.Level, mutate func(*conf
 	return StartOn(tb, nil, cfg, level, mutate)
 }
 
-// StartOn is Start with hookgate on the Redis client rdb (a Redis Cluster
-// client) instead of the one cfg.Redis describes; nil is Start. Each run
-// gets a client of its own from rdb's options, closed by hookgate, while
-// rdb serves the test's looks and the cleanup.
+// StartOn is Start with hookgate on the Redis Cluster of the client rdb
+// instead of the Redis cfg.Redis describes; nil is Start. Each run gets a
+// client of its own (store.NewClusterClient of rdb's seed addresses),
+// closed by hookgate, while rdb serves the test's looks and the cleanup.
 func StartOn(tb testing.TB, rdb redis.UniversalClient, cfg config.Config, level slog.Level, mutate func(*config.Config)) *Server {
 	tb.Helper()
 	testenv.SkipShort(tb, "end-to-end: a whole hookgate on Redis")
@@ -94,7 +95,7 @@ func (s *Server) run(ln net.Listener) {
 	var a *app.App
 	var err error
 	if c, ok := s.rdb.(*redis.ClusterClient); ok {
-		a, err = app.NewOn(redis.NewClusterClient(c.Options()), s.Cfg, logger)
+		a, err = app.NewOn(store.NewClusterClient(s.Cfg.Redis, c.Options().Addrs), s.Cfg, logger)
 	} else {
 		a, err = app.New(s.Cfg, logger)
 	}

@@ -29,6 +29,19 @@ func NewClient(cfg config.Redis) Client {
 	})
 }
 
+// NewClusterClient returns a Redis Cluster client of the seed addresses
+// addrs (any of the cluster's nodes; it finds the others), with the
+// credentials, pool and timeouts of cfg (redis.db does not apply: a
+// Cluster has database 0 only). Like NewClient it connects on the first
+// command.
+func NewClusterClient(cfg config.Redis, addrs []string) Client {
+	return redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: addrs, Username: cfg.Username, Password: cfg.Password,
+		PoolSize: cfg.PoolSize, MinIdleConns: 8,
+		ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second, DialTimeout: 2 * time.Second,
+	})
+}
+
 // Clustered reports whether rdb is a Redis Cluster client. The store then
 // names a few keys with a hash tag they do not carry on one Redis (see
 // docs/redis.md), so that every script and transaction stays in one slot.
