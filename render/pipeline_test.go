@@ -246,8 +246,5 @@ func BenchmarkPluginAddedLatency(b *testing.B) {
 	}
 }
 
-
-
-
 // TestMain removes the plugins the tests built (testenv.Build).
 func TestMain(m *testing.M) { testenv.Main(m) }
