@@ -187,7 +187,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	// A worker process serves health, readiness and metrics only.
 	deps := gateway.Deps{
 		Config: cfg, Catalogue: cat, Verifier: verifier, Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
-		Ready: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
+		Ready: func(ctx context.Context) error { return store.Ready(ctx, a.Redis) },
 	}
 	if cfg.Server.Role != "worker" {
 		deps = gateway.Deps{
