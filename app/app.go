@@ -156,6 +156,9 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		},
 		Schemas: schemas, EnforceSchemas: enforce, OnViolation: onViolation,
 	}
+	if r := cfg.Redis; r.ReplicaAcks > 0 {
+		pub.Replicas = store.NewReplicas(a.Redis, r.Prefix, r.ReplicaAcks, r.ReplicaAckTimeout.D())
+	}
 	a.Lifecycle = &lifecycle.Manager{
 		Store: st, Held: held, Queue: a.client,
 		Tokens: store.NewConfirmTokens(a.Redis, cfg.Redis.Prefix), Counters: st,
