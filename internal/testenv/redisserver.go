@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -171,3 +172,11 @@ func StartSentinel(t testing.TB, name, master string, quorum int, downAfter, fai
 	}
 	return s
 }
+
+// Stop freezes the server (SIGSTOP): it keeps its connections but answers
+// nothing and, as a replica, reads nothing of its master's stream until
+// Continue.
+func (r *RedisServer) Stop() { _ = r.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Continue resumes a server frozen by Stop (SIGCONT).
+func (r *RedisServer) Continue() { _ = r.cmd.Process.Signal(syscall.SIGCONT) }
