@@ -94,16 +94,9 @@ func QueueNames(cfg config.Config) []string {
 
 // New builds hookgate from cfg without starting anything.
 func New(cfg config.Config, logger *slog.Logger) (*App, error) {
-	return NewOn(store.NewClient(cfg.Redis), cfg, logger)
-}
-
-// NewOn is New on the Redis client rdb (one Redis, or a Redis Cluster
-// client) instead of the one cfg.Redis describes; hookgate closes it on
-// Shutdown.
-func NewOn(rdb store.Client, cfg config.Config, logger *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, Logger: logger, Registry: prometheus.NewRegistry(), queues: QueueNames(cfg)}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a.Redis = rdb
+	a.Redis = store.NewClient(cfg.Redis)
 	key, _ := base64.StdEncoding.DecodeString(cfg.Store.EncryptionKey)
 	st, err := store.New(a.Redis, cfg.Redis.Prefix, key)
 	if err != nil {
@@ -171,6 +164,9 @@ func NewOn(rdb store.Client, cfg config.Config, logger *slog.Logger) (*App, erro
 		},
 		Schemas: schemas, EnforceSchemas: enforce, OnViolation: onViolation,
 	}
+	if r := cfg.Redis; r.ReplicaAcks > 0 {
+		pub.Replicas = store.NewReplicas(a.Redis, r.Prefix, r.ReplicaAcks, r.ReplicaAckTimeout.D())
+	}
 	a.Lifecycle = &lifecycle.Manager{
 		Store: st, Held: held, Queue: a.client,
 		Tokens: store.NewConfirmTokens(a.Redis, cfg.Redis.Prefix), Counters: st,
@@ -202,7 +198,7 @@ func NewOn(rdb store.Client, cfg config.Config, logger *slog.Logger) (*App, erro
 	// A worker process serves health, readiness and metrics only.
 	deps := gateway.Deps{
 		Config: cfg, Catalogue: cat, Verifier: verifier, Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
-		Ready: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
+		Ready: func(ctx context.Context) error { return store.Ready(ctx, a.Redis) },
 	}
 	if cfg.Server.Role != "worker" {
 		deps = gateway.Deps{

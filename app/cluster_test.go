@@ -30,6 +30,7 @@ func TestEverythingWorksOnARedisCluster(t *testing.T) {
 	cl := testenv.StartRedisCluster(t, 3)
 	crm := newCRMService(t, "crm")
 	srv := apptest.StartOn(t, cl.Client(), testConfig(t), slog.LevelInfo, func(c *config.Config) {
+		c.Redis.Mode, c.Redis.Addrs = config.RedisCluster, cl.Addrs
 		c.Delivery.QueueShards = 3
 		c.Incoming.Scopes = map[string]config.Scope{"crm": {Prefixes: []string{"/crm/"}, Upstream: crm.srv.URL}}
 		c.Incoming.Rate, c.Incoming.Burst = 1000, 1000

@@ -18,8 +18,7 @@ import (
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
-	"github.com/hookgate/hookgate/internal/store"
-	"github.com/hookgate/hookgate/internal/testenv"
+		"github.com/hookgate/hookgate/internal/testenv"
 )
 
 // Server is a running hookgate.
@@ -44,10 +43,9 @@ func Start(tb testing.TB, cfg config.Config, level slog.Level, mutate func(*conf
 	return StartOn(tb, nil, cfg, level, mutate)
 }
 
-// StartOn is Start with hookgate on the Redis Cluster of the client rdb
-// instead of the Redis cfg.Redis describes; nil is Start. Each run gets a
-// client of its own (store.NewClusterClient of rdb's seed addresses),
-// closed by hookgate, while rdb serves the test's looks and the cleanup.
+// StartOn is Start with rdb as the test's client of hookgate's Redis, for
+// its looks and the cleanup, where cfg.Redis is not one server at
+// cfg.Redis.Addr (a Redis Cluster: redis.mode cluster); nil is Start.
 func StartOn(tb testing.TB, rdb redis.UniversalClient, cfg config.Config, level slog.Level, mutate func(*config.Config)) *Server {
 	tb.Helper()
 	testenv.SkipShort(tb, "end-to-end: a whole hookgate on Redis")
@@ -91,14 +89,7 @@ func StartOn(tb testing.TB, rdb redis.UniversalClient, cfg config.Config, level 
 
 func (s *Server) run(ln net.Listener) {
 	s.tb.Helper()
-	logger := slog.New(slog.NewJSONHandler(s.Logs, &slog.HandlerOptions{Level: s.level}))
-	var a *app.App
-	var err error
-	if c, ok := s.rdb.(*redis.ClusterClient); ok {
-		a, err = app.NewOn(store.NewClusterClient(s.Cfg.Redis, c.Options().Addrs), s.Cfg, logger)
-	} else {
-		a, err = app.New(s.Cfg, logger)
-	}
+	a, err := app.New(s.Cfg, slog.New(slog.NewJSONHandler(s.Logs, &slog.HandlerOptions{Level: s.level})))
 	if err != nil {
 		ln.Close()
 		s.tb.Fatal(err)
