@@ -18,7 +18,7 @@ import (
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
-		"github.com/hookgate/hookgate/internal/testenv"
+	"github.com/hookgate/hookgate/internal/testenv"
 )
 
 // Server is a running hookgate.
