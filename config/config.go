@@ -42,6 +42,7 @@ type Config struct {
 	Log       Log       `yaml:"log" envPrefix:"LOG_"`
 	Incoming  Incoming  `yaml:"incoming" envPrefix:"INCOMING_"`
 	Ingest    Ingest    `yaml:"ingest" envPrefix:"INGEST_"`
+	Telemetry Telemetry `yaml:"telemetry" envPrefix:"TELEMETRY_"`
 
 	// Transformations bound webhooks' inline JavaScript transformations
 	// (docs/transformations.md).
@@ -369,6 +370,7 @@ func Default() Config {
 			SweepInterval: Duration(5 * time.Second),
 		},
 		Log: Log{Level: "info", Format: "json"},
+		Telemetry: Telemetry{ServiceName: "hookgate", SampleRatio: 1},
 		Ingest: Ingest{
 			AMQP:       IngestAMQP{Queue: "hookgate.events", Prefetch: 64},
 			NATS:       IngestNATS{Subject: "hookgate.events", Stream: "HOOKGATE_EVENTS", Durable: "hookgate"},
@@ -569,6 +571,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateIngest(bad); err != nil {
+		return err
+	}
+	if err := c.Telemetry.validate(bad); err != nil {
 		return err
 	}
 	switch c.Log.Level {
