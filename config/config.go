@@ -369,7 +369,7 @@ func Default() Config {
 			RotationGrace: Duration(24 * time.Hour), MaxRotationGrace: Duration(7 * 24 * time.Hour),
 			SweepInterval: Duration(5 * time.Second),
 		},
-		Log: Log{Level: "info", Format: "json"},
+		Log:       Log{Level: "info", Format: "json"},
 		Telemetry: Telemetry{ServiceName: "hookgate", SampleRatio: 1},
 		Ingest: Ingest{
 			AMQP:       IngestAMQP{Queue: "hookgate.events", Prefetch: 64},
