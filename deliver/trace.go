@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
@@ -29,11 +30,14 @@ type Tracing struct {
 // the trace context the task carries (its publish's enqueue).
 func (wk *Worker) tracedDeliver(ctx context.Context, d *hookgate.Task, retried, maxRetry int) error {
 	ctx = telemetry.FromTask(ctx, d.Trace)
-	ctx, span := wk.Tracing.Tracer.Start(ctx, "deliver", trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(telemetry.AttrTenant.String(d.Namespace), telemetry.AttrWebhookID.String(d.WebhookID),
+	ctx, span := wk.Tracing.Tracer.Start(ctx, "deliver", trace.WithSpanKind(trace.SpanKindConsumer))
+	if span.IsRecording() {
+		// Attributes cost allocations: only for spans that are kept.
+		span.SetAttributes(telemetry.AttrTenant.String(d.Namespace), telemetry.AttrWebhookID.String(d.WebhookID),
 			telemetry.AttrEndpointID.String(d.EndpointID), telemetry.AttrDeliveryID.String(d.ID),
 			telemetry.AttrAttempt.Int(d.Attempt0+retried+1), telemetry.AttrEventID.String(d.Event.ID),
-			telemetry.AttrEventType.String(d.Event.Type)))
+			telemetry.AttrEventType.String(d.Event.Type))
+	}
 	defer span.End()
 	err := wk.deliver(ctx, d, retried, maxRetry)
 	if IsFailure(err) {
@@ -51,8 +55,11 @@ func (wk *Worker) render(ctx context.Context, ev *hookgate.Event, w *hookgate.We
 	if format == "" {
 		format = "standard"
 	}
-	ctx, span := wk.Tracing.Tracer.Start(ctx, "render", trace.WithAttributes(telemetry.AttrFormat.String(format)))
+	ctx, span := wk.Tracing.Tracer.Start(ctx, "render")
 	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(telemetry.AttrFormat.String(format))
+	}
 	p, err := wk.Renderer.Render(ctx, ev, w)
 	if err != nil {
 		span.SetStatus(codes.Error, string(hookgate.ErrorCode(err)))
@@ -67,28 +74,32 @@ func (wk *Worker) send(ctx context.Context, req *sender.Request, d *hookgate.Tas
 	if wk.Tracing.Tracer == nil {
 		return wk.Sender.Send(ctx, req)
 	}
-	attrs := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-		semconv.HTTPRequestMethodKey.String("POST"),
-		telemetry.AttrDeliveryID.String(d.ID), telemetry.AttrEndpointID.String(ep.ID))}
-	if u, err := url.Parse(req.URL); err == nil {
-		attrs = append(attrs, trace.WithAttributes(semconv.URLScheme(u.Scheme), semconv.ServerAddress(u.Hostname())))
-		if p, err := strconv.Atoi(u.Port()); err == nil {
-			attrs = append(attrs, trace.WithAttributes(semconv.ServerPort(p)))
-		}
-	}
-	ctx, span := wk.Tracing.Tracer.Start(ctx, "POST", attrs...)
+	ctx, span := wk.Tracing.Tracer.Start(ctx, "POST", trace.WithSpanKind(trace.SpanKindClient))
 	defer span.End()
+	recording := span.IsRecording()
+	if recording {
+		attrs := []attribute.KeyValue{semconv.HTTPRequestMethodKey.String("POST"), semconv.HTTPRequestBodySize(len(req.Body)),
+			telemetry.AttrDeliveryID.String(d.ID), telemetry.AttrEndpointID.String(ep.ID)}
+		if u, err := url.Parse(req.URL); err == nil {
+			attrs = append(attrs, semconv.URLScheme(u.Scheme), semconv.ServerAddress(u.Hostname()))
+			if p, err := strconv.Atoi(u.Port()); err == nil {
+				attrs = append(attrs, semconv.ServerPort(p))
+			}
+		}
+		span.SetAttributes(attrs...)
+	}
 	if wk.Tracing.PropagateToEndpoints {
 		// The signer built this header map for this request alone.
 		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Headers))
 	}
 	res := wk.Sender.Send(ctx, req)
-	if res.StatusCode != 0 {
-		span.SetAttributes(semconv.HTTPResponseStatusCode(res.StatusCode))
+	if recording {
+		if res.StatusCode != 0 {
+			span.SetAttributes(semconv.HTTPResponseStatusCode(res.StatusCode))
+		}
+		if !res.OK() {
+			telemetry.Fail(span, res.ErrorClass)
+		}
 	}
-	if !res.OK() {
-		telemetry.Fail(span, res.ErrorClass)
-	}
-	span.SetAttributes(semconv.HTTPRequestBodySize(len(req.Body)))
 	return res
 }
