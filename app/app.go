@@ -164,6 +164,9 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		},
 		Schemas: schemas, EnforceSchemas: enforce, OnViolation: onViolation, Tracer: tracer,
 	}
+	if r := cfg.Redis; r.ReplicaAcks > 0 {
+		pub.Replicas = store.NewReplicas(a.Redis, r.Prefix, r.ReplicaAcks, r.ReplicaAckTimeout.D())
+	}
 	a.Lifecycle = &lifecycle.Manager{
 		Store: st, Held: held, Queue: a.client,
 		Tokens: store.NewConfirmTokens(a.Redis, cfg.Redis.Prefix), Counters: st,
@@ -196,7 +199,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	// A worker process serves health, readiness and metrics only.
 	deps := gateway.Deps{
 		Config: cfg, Catalogue: cat, Verifier: verifier, Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
-		Ready: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
+		Ready: func(ctx context.Context) error { return store.Ready(ctx, a.Redis) },
 	}
 	if cfg.Server.Role != "worker" {
 		deps = gateway.Deps{
