@@ -29,6 +29,7 @@ import (
 	"github.com/hookgate/hookgate/internal/ownertoken"
 	"github.com/hookgate/hookgate/internal/sender"
 	"github.com/hookgate/hookgate/internal/store"
+	"github.com/hookgate/hookgate/internal/telemetry"
 	"github.com/hookgate/hookgate/internal/transformation"
 	"github.com/hookgate/hookgate/lifecycle"
 	"github.com/hookgate/hookgate/plugins/host"
@@ -60,6 +61,8 @@ type App struct {
 	// ConfigSource reads the configuration again for ReloadPlugins (the
 	// serve command re-reads its file); nil refuses reloads.
 	ConfigSource func() (config.Config, error)
+	// Tracing exports spans (telemetry.otlp_endpoint); nil when off.
+	Tracing *telemetry.Tracing
 
 	reloadMu   sync.Mutex // serialises reloads; guards Config after Start
 	lastReload *hookgate.PluginReloadReport
@@ -125,7 +128,11 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		GonePolicy: d.GonePolicy, Timeout: d.Timeout.D(), EndpointLimit: d.EndpointInFlight,
 		MaxRequestBody: d.MaxRequestBody, MaxResponseBody: d.MaxResponseBody, PluginWaitMax: d.PluginWaitMax.D(),
 	}
-	plugins, err := host.New(cfg.Plugins, logger, a.Registry, host.WithRequired(cfg.PluginsRequired))
+	if a.Tracing, err = telemetry.New(cfg.Telemetry, cfg.Server.Role); err != nil {
+		return nil, err
+	}
+	tracer := a.Tracing.Tracer() // nil when off
+	plugins, err := host.New(cfg.Plugins, logger, a.Registry, host.WithRequired(cfg.PluginsRequired), host.WithTracer(tracer))
 	if err != nil {
 		return nil, fmt.Errorf("plugins: %w", err)
 	}
@@ -150,6 +157,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	holder := &lifecycle.Holder{Store: st, Held: held, HoldMax: cfg.Lifecycle.HoldMax, Invalidate: a.Index.Invalidate,
 		Logger: logger, Metrics: lm}
 	a.client = queue.NewClient(a.Redis, a.queues, d.MaxTimeout.D()+d.PluginWaitMax.D()+30*time.Second)
+	a.client.Tracer = tracer
 	schemas, enforce, onViolation, err := a.schemaCheck(cfg, cat, logger)
 	if err != nil {
 		return nil, err
@@ -162,7 +170,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 			metrics.Events.Add(float64(events))
 			metrics.Enqueued.Add(float64(deliveries))
 		},
-		Schemas: schemas, EnforceSchemas: enforce, OnViolation: onViolation,
+		Schemas: schemas, EnforceSchemas: enforce, OnViolation: onViolation, Tracer: tracer,
 	}
 	if r := cfg.Redis; r.ReplicaAcks > 0 {
 		pub.Replicas = store.NewReplicas(a.Redis, r.Prefix, r.ReplicaAcks, r.ReplicaAckTimeout.D())
@@ -178,6 +186,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		Webhooks: a.Index, Renderer: renderer, Log: a.writer, Policy: policy, Metrics: metrics, Logger: logger,
 		Limiter: store.NewRateLimiter(a.Redis, cfg.Redis.Prefix),
 		Sender:  snd, Signer: signer, Holder: holder, Lifecycle: a.Lifecycle,
+		Tracing: deliver.Tracing{Tracer: tracer, PropagateToEndpoints: cfg.Telemetry.PropagateToEndpoints},
 	}
 	rules := webhooks.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform)
 	rules.FormatUnavailable = a.Pipeline.FormatUnavailable
@@ -208,6 +217,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 			Incoming: inSvc, IncomingProxy: proxy, JWKS: a.Signer.JWKS(),
 			Transformations: a.transformationPreview(cat, hookgate.NewID),
 			Plugins:         a.Plugins, PluginReloader: a, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
+			Tracer: tracer,
 		}
 	}
 	a.Gateway = gateway.New(deps)
@@ -439,6 +449,10 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.cancel()
 	}
 	a.wg.Wait()
+	if err := a.Tracing.Shutdown(ctx); err != nil {
+		// Spans not exported in time are lost; nothing else is.
+		a.Logger.Warn("telemetry: spans not exported at shutdown", "err", err)
+	}
 	if err := a.Redis.Close(); err != nil && !store.IsClosed(err) {
 		errs = append(errs, fmt.Errorf("redis: %w", err))
 	}

@@ -42,6 +42,7 @@ type Config struct {
 	Log       Log       `yaml:"log" envPrefix:"LOG_"`
 	Incoming  Incoming  `yaml:"incoming" envPrefix:"INCOMING_"`
 	Ingest    Ingest    `yaml:"ingest" envPrefix:"INGEST_"`
+	Telemetry Telemetry `yaml:"telemetry" envPrefix:"TELEMETRY_"`
 
 	// Transformations bound webhooks' inline JavaScript transformations
 	// (docs/transformations.md).
@@ -417,7 +418,8 @@ func Default() Config {
 			RotationGrace: Duration(24 * time.Hour), MaxRotationGrace: Duration(7 * 24 * time.Hour),
 			SweepInterval: Duration(5 * time.Second),
 		},
-		Log: Log{Level: "info", Format: "json"},
+		Log:       Log{Level: "info", Format: "json"},
+		Telemetry: Telemetry{ServiceName: "hookgate", SampleRatio: 1},
 		Ingest: Ingest{
 			AMQP:       IngestAMQP{Queue: "hookgate.events", Prefetch: 64},
 			NATS:       IngestNATS{Subject: "hookgate.events", Stream: "HOOKGATE_EVENTS", Durable: "hookgate"},
@@ -625,6 +627,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateIngest(bad); err != nil {
+		return err
+	}
+	if err := c.Telemetry.validate(bad); err != nil {
 		return err
 	}
 	switch c.Log.Level {

@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hookgate/hookgate"
 )
 
@@ -65,6 +67,8 @@ type Publisher struct {
 	Schemas        SchemaChecker
 	EnforceSchemas bool
 	OnViolation    func(typ string, err error)
+	// Tracer makes a span of each publish; nil: tracing is off.
+	Tracer trace.Tracer
 }
 
 var _ hookgate.EventPublisher = (*Publisher)(nil)
@@ -139,6 +143,13 @@ func (p *Publisher) Validate(in *hookgate.EventInput) error {
 // claim answers the first answer with "duplicate": true; a claim of another
 // content is an idempotency conflict.
 func (p *Publisher) Publish(ctx context.Context, tenant string, ins []hookgate.EventInput, idemKey string) ([]hookgate.PublishResult, error) {
+	if p.Tracer != nil {
+		return p.tracedPublish(ctx, tenant, ins, idemKey)
+	}
+	return p.publish(ctx, tenant, ins, idemKey)
+}
+
+func (p *Publisher) publish(ctx context.Context, tenant string, ins []hookgate.EventInput, idemKey string) ([]hookgate.PublishResult, error) {
 	now := p.Now()
 	plans := make([]plan, len(ins))
 	anyKey := false
