@@ -166,7 +166,8 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	a.Worker = &deliver.Worker{
 		Webhooks: a.Index, Renderer: renderer, Log: a.writer, Policy: policy, Metrics: metrics, Logger: logger,
 		Limiter: store.NewRateLimiter(a.Redis, cfg.Redis.Prefix),
-		Sender:  snd, Signer: signer, Holder: holder, Lifecycle: a.Lifecycle,
+		Places:  store.NewInFlight(a.Redis, cfg.Redis.Prefix), Waker: queue.NewWaker(a.Redis),
+		Sender: snd, Signer: signer, Holder: holder, Lifecycle: a.Lifecycle,
 	}
 	rules := webhooks.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform)
 	rules.FormatUnavailable = a.Pipeline.FormatUnavailable

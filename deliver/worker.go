@@ -70,7 +70,7 @@ type Policy struct {
 	RetryAfterMax   time.Duration
 	GonePolicy      string // retry | fail | disable_endpoint
 	Timeout         time.Duration
-	EndpointLimit   int // concurrent requests per endpoint in this process
+	EndpointLimit   int // concurrent requests per endpoint: across every process with Worker.Places, else in this process
 	MaxRequestBody  int // bytes of the sent body kept in the log
 	MaxResponseBody int
 }
@@ -93,6 +93,14 @@ type Worker struct {
 	Policy    Policy
 	Metrics   *Metrics
 	Logger    *slog.Logger
+	// Places bounds the requests in flight to an endpoint across every
+	// worker process (store.InFlight). Optional: without it the bound is
+	// this process's own.
+	Places Places
+	// Waker hands a parked delivery back to the queue when a place frees
+	// (queue.Waker). Optional: without it parked deliveries come back by
+	// themselves.
+	Waker Waker
 
 	inflight sync.Map // endpoint id -> *endpointSlot
 }
@@ -119,6 +127,11 @@ type endpointSlot struct {
 	waiting  map[string]time.Time // delivery id -> last found busy
 	nwaiting atomic.Int64         // len(waiting), read without the lock
 	pruned   time.Time
+
+	// With the shared bound (Worker.Places): the leases this process holds
+	// on the endpoint, and the hand-over of a place to a waiting delivery.
+	local   atomic.Int64
+	handoff chan lease
 }
 
 // maxBusyDelay caps how long a delivery waits before looking again.
@@ -130,7 +143,7 @@ const stallAfter = 100 * time.Millisecond
 
 func newEndpointSlot(limit int) *endpointSlot {
 	limit = max(limit, 1)
-	return &endpointSlot{n: make(chan struct{}, limit), limit: limit, waiting: map[string]time.Time{}}
+	return &endpointSlot{n: make(chan struct{}, limit), limit: limit, waiting: map[string]time.Time{}, handoff: make(chan lease)}
 }
 
 // acquire takes a place, waiting while the endpoint makes progress; false
@@ -172,8 +185,13 @@ func (s *endpointSlot) acquire(ctx context.Context) bool {
 
 // release gives the place back and folds the request's duration into the mean.
 func (s *endpointSlot) release(took time.Duration) {
-	s.released.Store(time.Now().UnixNano())
 	<-s.n
+	s.observe(took)
+}
+
+// observe notes that a request ended, and folds its duration into the mean.
+func (s *endpointSlot) observe(took time.Duration) {
+	s.released.Store(time.Now().UnixNano())
 	if old := s.ewma.Load(); old == 0 {
 		s.ewma.Store(int64(took))
 	} else {
@@ -399,13 +417,22 @@ func (wk *Worker) Deliver(ctx context.Context, d *hookgate.Task, retried, maxRet
 		}
 	}
 	slot := wk.slot(ep.ID)
-	if !slot.acquire(ctx) {
-		wk.Metrics.busy()
-		return slot.busy(d.ID)
+	if wk.Places != nil {
+		l, err := wk.take(ctx, slot, ep, d)
+		if err != nil {
+			return err
+		}
+		began := time.Now()
+		defer func() { wk.give(ctx, slot, ep, l, time.Since(began)) }()
+	} else {
+		if !slot.acquire(ctx) {
+			wk.Metrics.busy()
+			return slot.busy(d.ID)
+		}
+		slot.gotPlace(d.ID)
+		began := time.Now()
+		defer func() { slot.release(time.Since(began)) }()
 	}
-	slot.gotPlace(d.ID)
-	began := time.Now()
-	defer func() { slot.release(time.Since(began)) }()
 
 	if d.SpareRetry {
 		maxRetry--
