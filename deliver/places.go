@@ -2,7 +2,7 @@ package deliver
 
 import (
 	"context"
-		"math/rand/v2"
+	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
 	"time"
