@@ -17,7 +17,9 @@ type Places interface {
 	// Acquire takes one of limit places under lease for ttl at most; at the
 	// bound, a non-empty park parks the caller and parked counts the
 	// deliveries parked, the caller included.
-	Acquire(ctx context.Context, endpointID, lease string, limit int, ttl time.Duration, park string) (ok bool, parked int64, err error)
+	// With a place taken, wake are parked deliveries to wake (places were
+	// free beyond the caller's).
+	Acquire(ctx context.Context, endpointID, lease string, limit int, ttl time.Duration, park string) (ok bool, parked int64, wake []string, err error)
 	// Release gives the place back and returns up to wake parked
 	// deliveries to hand back to the queue, one per free place.
 	Release(ctx context.Context, endpointID, lease string, limit, wake int) ([]string, error)
@@ -126,18 +128,21 @@ func (wk *Worker) take(ctx context.Context, slot *endpointSlot, ep *hookgate.End
 	}
 	ttl := wk.leaseTTL()
 	id := newLeaseID()
-	ok, parked, err := wk.Places.Acquire(ctx, ep.ID, id, limit, ttl, park)
+	ok, parked, wake, err := wk.Places.Acquire(ctx, ep.ID, id, limit, ttl, park)
 	if err == nil && !ok && waitFirst {
 		if l, got := slot.waitHandoff(ctx); got {
 			return l, nil
 		}
-		ok, parked, err = wk.Places.Acquire(ctx, ep.ID, id, limit, ttl, ref)
+		ok, parked, wake, err = wk.Places.Acquire(ctx, ep.ID, id, limit, ttl, ref)
 	}
 	if err != nil {
 		wk.Logger.Warn("endpoint in-flight bound: no answer (Redis)", "delivery_id", d.ID, "endpoint_id", ep.ID, "err", err)
 		return lease{}, &busyError{delay: time.Second}
 	}
 	if ok {
+		for _, ref := range wake {
+			go wk.wake(ref)
+		}
 		slot.local.Add(1)
 		return lease{id: id, deadline: time.Now().Add(ttl)}, nil
 	}
@@ -202,6 +207,9 @@ var wakeBackoff = []time.Duration{0, 5 * time.Millisecond, 20 * time.Millisecond
 // (delivered, deleted) is not an error; one that cannot be woken comes back
 // by itself at its parked delay.
 func (wk *Worker) wake(ref string) {
+	if wk.Waker == nil {
+		return
+	}
 	var err error
 	for _, d := range wakeBackoff {
 		time.Sleep(d)

@@ -47,17 +47,26 @@ const ParkedTTL = time.Hour
 // acquireScript takes a place on an endpoint or parks the caller. KEYS[1]
 // holds the leases, KEYS[2] the parked deliveries. ARGV: the lease id, the
 // bound, the lease's time to live (ms), the caller's parked reference ("":
-// do not park), the parked list's TTL (ms). It answers {1, 0} with a place
-// taken, else {0, deliveries parked} (0 when the caller does not park).
+// do not park), the parked list's TTL (ms). With a place taken it answers
+// {1, 0, refs...}: refs are parked deliveries popped to be woken, one per
+// place still free (places that lapsed with no release to wake anyone);
+// else {0, deliveries parked} (0 when the caller does not park).
 var acquireScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+local n = redis.call('ZCARD', KEYS[1])
+local limit = tonumber(ARGV[2])
+if n < limit then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
   if ARGV[4] ~= '' then redis.call('ZREM', KEYS[2], ARGV[4]) end
-  return {1, 0}
+  local out = {1, 0}
+  if n + 1 < limit then
+    local popped = redis.call('ZPOPMIN', KEYS[2], limit - n - 1)
+    for i = 1, #popped, 2 do out[#out + 1] = popped[i] end
+  end
+  return out
 end
 if ARGV[4] == '' then return {0, 0} end
 redis.call('ZADD', KEYS[2], 'NX', now, ARGV[4])
@@ -89,17 +98,27 @@ func (f *InFlight) keys(endpointID string) []string {
 // Acquire takes one of endpointID's limit places under lease, which holds it
 // for ttl at most. When every place is held, a non-empty park parks the
 // caller (its reference, handed back by a later Release) and parked is the
-// number of deliveries parked on the endpoint, the caller included.
-func (f *InFlight) Acquire(ctx context.Context, endpointID, lease string, limit int, ttl time.Duration, park string) (ok bool, parked int64, err error) {
+// number of deliveries parked on the endpoint, the caller included. With a
+// place taken, wake are parked deliveries the caller should wake: places
+// were free beyond its own (leases of a dead holder lapsed, which no
+// release announced).
+func (f *InFlight) Acquire(ctx context.Context, endpointID, lease string, limit int, ttl time.Duration, park string) (ok bool, parked int64, wake []string, err error) {
 	res, err := acquireScript.Run(ctx, f.rdb, f.keys(endpointID), lease, max(limit, 1), max(ttl.Milliseconds(), 1), park,
-		ParkedTTL.Milliseconds()).Int64Slice()
+		ParkedTTL.Milliseconds()).Slice()
 	if err != nil {
-		return false, 0, wrap(ctx, err, "take a place on endpoint %s", endpointID)
+		return false, 0, nil, wrap(ctx, err, "take a place on endpoint %s", endpointID)
 	}
-	if len(res) != 2 {
-		return false, 0, fmt.Errorf("take a place on endpoint %s: unexpected answer %v", endpointID, res)
+	if len(res) < 2 {
+		return false, 0, nil, fmt.Errorf("take a place on endpoint %s: unexpected answer %v", endpointID, res)
 	}
-	return res[0] == 1, res[1], nil
+	got, _ := res[0].(int64)
+	parked, _ = res[1].(int64)
+	for _, r := range res[2:] {
+		if s, ok := r.(string); ok {
+			wake = append(wake, s)
+		}
+	}
+	return got == 1, parked, wake, nil
 }
 
 // Release gives lease's place on endpointID back and returns the references

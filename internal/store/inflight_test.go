@@ -33,7 +33,7 @@ func TestInFlightBoundHoldsAcrossCallers(t *testing.T) {
 			defer wg.Done()
 			for i := range 30 {
 				lease := fmt.Sprintf("g%d-%d", g, i)
-				ok, _, err := f.Acquire(ctx, "ep_b", lease, limit, time.Minute, "")
+				ok, _, _, err := f.Acquire(ctx, "ep_b", lease, limit, time.Minute, "")
 				if err != nil {
 					t.Error(err)
 					return
@@ -62,18 +62,18 @@ func TestInFlightBoundHoldsAcrossCallers(t *testing.T) {
 
 	// Fill the places; three more park, in order, and count themselves.
 	for i := range limit {
-		if ok, _, _ := f.Acquire(ctx, "ep_p", fmt.Sprint("l", i), limit, time.Minute, ""); !ok {
+		if ok, _, _, _ := f.Acquire(ctx, "ep_p", fmt.Sprint("l", i), limit, time.Minute, ""); !ok {
 			t.Fatalf("place %d not free", i)
 		}
 	}
 	for i, ref := range []string{"q\x00t1", "q\x00t2", "q\x00t3"} {
-		ok, parked, err := f.Acquire(ctx, "ep_p", "x"+ref, limit, time.Minute, ref)
+		ok, parked, _, err := f.Acquire(ctx, "ep_p", "x"+ref, limit, time.Minute, ref)
 		if err != nil || ok || parked != int64(i+1) {
 			t.Fatalf("acquire past the bound: ok %v parked %d err %v, want parked %d", ok, parked, err, i+1)
 		}
 	}
 	// Parking again keeps the first place in line.
-	if _, parked, _ := f.Acquire(ctx, "ep_p", "again", limit, time.Minute, "q\x00t1"); parked != 3 {
+	if _, parked, _, _ := f.Acquire(ctx, "ep_p", "again", limit, time.Minute, "q\x00t1"); parked != 3 {
 		t.Fatalf("parked %d after parking again", parked)
 	}
 	refs, err := f.Release(ctx, "ep_p", "l0", limit, limit)
@@ -81,7 +81,7 @@ func TestInFlightBoundHoldsAcrossCallers(t *testing.T) {
 		t.Fatalf("release woke %q (%v), want the oldest parked", refs, err)
 	}
 	// The woken one takes the place; its parked entry (if any) goes.
-	if ok, _, _ := f.Acquire(ctx, "ep_p", "t1", limit, time.Minute, "q\x00t1"); !ok {
+	if ok, _, _, _ := f.Acquire(ctx, "ep_p", "t1", limit, time.Minute, "q\x00t1"); !ok {
 		t.Fatal("the woken delivery found no place")
 	}
 	if n, _ := f.Held(ctx, "ep_p"); n != limit {
@@ -95,14 +95,14 @@ func TestInFlightBoundHoldsAcrossCallers(t *testing.T) {
 func TestInFlightLeaseOfADeadHolderExpires(t *testing.T) {
 	f := inFlight(t)
 	ctx := context.Background()
-	if ok, _, _ := f.Acquire(ctx, "ep_d", "dead", 2, 300*time.Millisecond, ""); !ok {
+	if ok, _, _, _ := f.Acquire(ctx, "ep_d", "dead", 2, 300*time.Millisecond, ""); !ok {
 		t.Fatal("no place")
 	}
-	if ok, _, _ := f.Acquire(ctx, "ep_d", "live", 2, time.Minute, ""); !ok {
+	if ok, _, _, _ := f.Acquire(ctx, "ep_d", "live", 2, time.Minute, ""); !ok {
 		t.Fatal("no second place")
 	}
 	for _, ref := range []string{"a", "b", "c"} {
-		if ok, _, _ := f.Acquire(ctx, "ep_d", ref, 2, time.Minute, ref); ok {
+		if ok, _, _, _ := f.Acquire(ctx, "ep_d", ref, 2, time.Minute, ref); ok {
 			t.Fatal("a third place")
 		}
 	}
@@ -117,8 +117,22 @@ func TestInFlightLeaseOfADeadHolderExpires(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// A new delivery takes the lapsed place; it wakes no one (none free).
+	ok, _, wake, err := f.Acquire(ctx, "ep_d", "new", 2, time.Minute, "")
+	if err != nil || !ok || len(wake) != 0 {
+		t.Fatalf("acquire of the lapsed place: %v %q %v", ok, wake, err)
+	}
 	refs, err := f.Release(ctx, "ep_d", "live", 2, 10)
-	if err != nil || !slices.Equal(refs, []string{"a", "b"}) {
-		t.Fatalf("release after a lapsed lease woke %q (%v), want a and b (both places free)", refs, err)
+	if err != nil || !slices.Equal(refs, []string{"a"}) {
+		t.Fatalf("release woke %q (%v), want a", refs, err)
+	}
+	// Both leases lapse with nobody releasing: the first parked delivery
+	// to come back by itself takes a place and wakes one for the other.
+	if _, err := f.Release(ctx, "ep_d", "new", 2, 0); err != nil {
+		t.Fatal(err)
+	}
+	ok, _, wake, err = f.Acquire(ctx, "ep_d", "b", 2, time.Minute, "b")
+	if err != nil || !ok || !slices.Equal(wake, []string{"c"}) {
+		t.Fatalf("acquire with two places free: %v, woke %q (%v); want c woken", ok, wake, err)
 	}
 }
