@@ -58,8 +58,18 @@ const (
 // leaseTTL is how long a lease holds a place at most: two requests' worth
 // (a place may be handed to a second delivery of the process) plus a margin.
 // A worker that dies holding places frees them after that.
-func (wk *Worker) leaseTTL() time.Duration {
-	return 2*(wk.Policy.Timeout+wk.Policy.PluginWaitMax) + leaseMargin + 3*time.Second
+func (wk *Worker) leaseTTL(w *hookgate.Webhook) time.Duration {
+	return 2*wk.requestMax(w) + leaseMargin + 3*time.Second
+}
+
+// requestMax is the longest a delivery of w holds a place: its request
+// timeout (the webhook's own, or the default) and a wait for its plugins.
+func (wk *Worker) requestMax(w *hookgate.Webhook) time.Duration {
+	t := wk.Policy.Timeout
+	if w != nil && w.Timeout > 0 {
+		t = w.Timeout.D()
+	}
+	return t + wk.Policy.PluginWaitMax
 }
 
 var leaseSeq atomic.Uint64
@@ -108,7 +118,7 @@ func (s *endpointSlot) waitHandoff(ctx context.Context) (lease, bool) {
 // quickly; otherwise the place is taken in Redis. At the bound the delivery
 // is parked: the error re-schedules it far off, and the release that frees
 // a place makes it due at once.
-func (wk *Worker) take(ctx context.Context, slot *endpointSlot, ep *hookgate.Endpoint, d *hookgate.Task) (lease, error) {
+func (wk *Worker) take(ctx context.Context, slot *endpointSlot, w *hookgate.Webhook, ep *hookgate.Endpoint, d *hookgate.Task) (lease, error) {
 	limit := max(wk.Policy.EndpointLimit, 1)
 	healthy := slot.healthy()
 	if healthy && slot.local.Load() >= int64(limit) {
@@ -126,7 +136,7 @@ func (wk *Worker) take(ctx context.Context, slot *endpointSlot, ep *hookgate.End
 	if waitFirst {
 		park = "" // it may get a place from this process before it needs waking
 	}
-	ttl := wk.leaseTTL()
+	ttl := wk.leaseTTL(w)
 	id := newLeaseID()
 	ok, parked, wake, err := wk.Places.Acquire(ctx, ep.ID, id, limit, ttl, park)
 	if err == nil && !ok && waitFirst {
@@ -174,9 +184,9 @@ func (s *endpointSlot) parkDelay(parked int64, limit int) time.Duration {
 // give ends a request on a place: it hands the place to a delivery of this
 // process waiting for it when the lease has time left for a whole request,
 // else releases it and wakes the parked deliveries the freed place lets in.
-func (wk *Worker) give(ctx context.Context, slot *endpointSlot, ep *hookgate.Endpoint, l lease, took time.Duration) {
+func (wk *Worker) give(ctx context.Context, slot *endpointSlot, w *hookgate.Webhook, ep *hookgate.Endpoint, l lease, took time.Duration) {
 	slot.observe(took)
-	if time.Until(l.deadline) > wk.Policy.Timeout+wk.Policy.PluginWaitMax+leaseMargin {
+	if time.Until(l.deadline) > wk.requestMax(w)+leaseMargin {
 		select {
 		case slot.handoff <- l:
 			return

@@ -67,7 +67,7 @@ func TestSharedBoundHoldsAcrossWorkers(t *testing.T) {
 			slot := wk.slot(ep.ID)
 			for range 5 {
 				for {
-					l, err := wk.take(bg, slot, ep, &hookgate.Task{ID: fmt.Sprint("d", i)})
+					l, err := wk.take(bg, slot, nil, ep, &hookgate.Task{ID: fmt.Sprint("d", i)})
 					if err != nil {
 						if IsFailure(err) {
 							t.Error(err)
@@ -81,7 +81,7 @@ func TestSharedBoundHoldsAcrossWorkers(t *testing.T) {
 					}
 					time.Sleep(time.Millisecond)
 					cur.Add(-1)
-					wk.give(bg, slot, ep, l, time.Millisecond)
+					wk.give(bg, slot, nil, ep, l, time.Millisecond)
 					done.Add(1)
 					break
 				}
@@ -102,21 +102,21 @@ func TestParkedDeliveryIsWokenByARelease(t *testing.T) {
 	wks := sharedWorkers(t, 2, 1, wkr)
 	a, b := wks[0], wks[1]
 	ep := &hookgate.Endpoint{ID: "ep_park"}
-	l, err := a.take(bg, a.slot(ep.ID), ep, &hookgate.Task{ID: "d1"})
+	l, err := a.take(bg, a.slot(ep.ID), nil, ep, &hookgate.Task{ID: "d1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.WithValue(bg, refKey{}, "q\x00task2")
-	_, err = b.take(ctx, b.slot(ep.ID), ep, &hookgate.Task{ID: "d2"})
+	_, err = b.take(ctx, b.slot(ep.ID), nil, ep, &hookgate.Task{ID: "d2"})
 	var be *busyError
 	if !errors.As(err, &be) || IsFailure(err) || be.delay < parkMin {
 		t.Fatalf("take at the bound: %v, want a parked busyError of at least %s", err, parkMin)
 	}
-	a.give(bg, a.slot(ep.ID), ep, l, time.Millisecond)
+	a.give(bg, a.slot(ep.ID), nil, ep, l, time.Millisecond)
 	if ref := <-wkr.got; ref != "q\x00task2" {
 		t.Fatalf("woke %q", ref)
 	}
-	if _, err := b.take(ctx, b.slot(ep.ID), ep, &hookgate.Task{ID: "d2"}); err != nil {
+	if _, err := b.take(ctx, b.slot(ep.ID), nil, ep, &hookgate.Task{ID: "d2"}); err != nil {
 		t.Fatalf("the woken delivery found no place: %v", err)
 	}
 }

@@ -418,12 +418,12 @@ func (wk *Worker) Deliver(ctx context.Context, d *hookgate.Task, retried, maxRet
 	}
 	slot := wk.slot(ep.ID)
 	if wk.Places != nil {
-		l, err := wk.take(ctx, slot, ep, d)
+		l, err := wk.take(ctx, slot, w, ep, d)
 		if err != nil {
 			return err
 		}
 		began := time.Now()
-		defer func() { wk.give(ctx, slot, ep, l, time.Since(began)) }()
+		defer func() { wk.give(ctx, slot, w, ep, l, time.Since(began)) }()
 	} else {
 		if !slot.acquire(ctx) {
 			wk.Metrics.busy()
