@@ -43,6 +43,17 @@ type lease struct {
 	deadline time.Time
 }
 
+// idleLease is a lease kept in the process after its request ended.
+type idleLease struct {
+	lease
+	since time.Time
+}
+
+// idleHold is how long a place stays with the process after its request
+// ended, for the next delivery to the endpoint to take without a Redis
+// call; after that it is given back (and wakes a parked delivery).
+const idleHold = 20 * time.Millisecond
+
 // leaseMargin is how much of a lease must be left, past the longest
 // request, for a place to be handed to another delivery in the process
 // without taking a new lease.
@@ -120,6 +131,9 @@ func (s *endpointSlot) waitHandoff(ctx context.Context) (lease, bool) {
 // a place makes it due at once.
 func (wk *Worker) take(ctx context.Context, slot *endpointSlot, w *hookgate.Webhook, ep *hookgate.Endpoint, d *hookgate.Task) (lease, error) {
 	limit := max(wk.Policy.EndpointLimit, 1)
+	if l, ok := slot.takeIdle(wk.requestMax(w) + leaseMargin); ok {
+		return l, nil
+	}
 	healthy := slot.healthy()
 	if healthy && slot.local.Load() >= int64(limit) {
 		// Every place is this process's: wait for one of them.
@@ -161,20 +175,21 @@ func (wk *Worker) take(ctx context.Context, slot *endpointSlot, w *hookgate.Webh
 		// Nobody can wake it: it looks again by itself, paced.
 		return lease{}, slot.busy(d.ID)
 	}
-	return lease{}, &busyError{delay: slot.parkDelay(parked, limit)}
+	return lease{}, &busyError{delay: slot.parkDelay(parked, limit, wk.requestMax(w)-wk.Policy.PluginWaitMax)}
 }
 
 // parkDelay is when a parked delivery looks again by itself if no release
 // wakes it first: about when the deliveries parked before it would have
-// been served (the request time, as busy reckons it, times the parked
-// deliveries per place), x0.5 to x1.5, within parkMin..maxParkDelay.
-func (s *endpointSlot) parkDelay(parked int64, limit int) time.Duration {
-	base := time.Duration(s.ewma.Load())
+// been served if every request took as long as it may (the longest of the
+// request timeout, the mean request time and the time since a request last
+// finished, times the parked deliveries per place), x0.5 to x1.5, within
+// parkMin..maxParkDelay. A release is the usual way back, at the right
+// time; this backstop only covers a wake-up lost, so it is pessimistic:
+// each early return would cost the shared path a dequeue and a re-schedule.
+func (s *endpointSlot) parkDelay(parked int64, limit int, timeout time.Duration) time.Duration {
+	base := max(time.Duration(s.ewma.Load()), timeout)
 	if r := s.released.Load(); r != 0 {
 		base = max(base, time.Since(time.Unix(0, r)))
-	}
-	if s.ewma.Load() == 0 {
-		base = max(base, 250*time.Millisecond)
 	}
 	d := min(base*time.Duration(max(1, parked/int64(limit))), maxParkDelay)
 	d = d/2 + time.Duration(rand.Int64N(int64(d)+1))
@@ -182,8 +197,10 @@ func (s *endpointSlot) parkDelay(parked int64, limit int) time.Duration {
 }
 
 // give ends a request on a place: it hands the place to a delivery of this
-// process waiting for it when the lease has time left for a whole request,
-// else releases it and wakes the parked deliveries the freed place lets in.
+// process waiting for it, or keeps it idle for idleHold for the next one,
+// when the lease has time left for a whole request; else, and once idle
+// for idleHold, it releases it, waking the parked deliveries the freed place
+// lets in.
 func (wk *Worker) give(ctx context.Context, slot *endpointSlot, w *hookgate.Webhook, ep *hookgate.Endpoint, l lease, took time.Duration) {
 	slot.observe(took)
 	if time.Until(l.deadline) > wk.requestMax(w)+leaseMargin {
@@ -192,7 +209,65 @@ func (wk *Worker) give(ctx context.Context, slot *endpointSlot, w *hookgate.Webh
 			return
 		default:
 		}
+		slot.idleMu.Lock()
+		slot.idle = append(slot.idle, idleLease{lease: l, since: time.Now()})
+		first := len(slot.idle) == 1
+		slot.idleMu.Unlock()
+		if first {
+			time.AfterFunc(idleHold, func() { wk.releaseIdle(slot, ep) })
+		}
+		return
 	}
+	wk.release(ctx, slot, ep, l)
+}
+
+// takeIdle takes a lease kept idle in the process with at least need left.
+func (s *endpointSlot) takeIdle(need time.Duration) (lease, bool) {
+	s.idleMu.Lock()
+	defer s.idleMu.Unlock()
+	for len(s.idle) > 0 {
+		// The newest first: the oldest are given back when their hold ends.
+		l := s.idle[len(s.idle)-1]
+		if time.Until(l.deadline) <= need {
+			break
+		}
+		s.idle = s.idle[:len(s.idle)-1]
+		return l.lease, true
+	}
+	return lease{}, false
+}
+
+// releaseIdle gives back the leases idle for idleHold, and comes back for
+// those that are not yet.
+func (wk *Worker) releaseIdle(slot *endpointSlot, ep *hookgate.Endpoint) {
+	now := time.Now()
+	slot.idleMu.Lock()
+	var due []lease
+	keep := slot.idle[:0]
+	for _, l := range slot.idle {
+		if now.Sub(l.since) >= idleHold || time.Until(l.deadline) <= leaseMargin {
+			due = append(due, l.lease)
+		} else {
+			keep = append(keep, l)
+		}
+	}
+	slot.idle = keep
+	var next time.Duration
+	if len(keep) > 0 {
+		next = idleHold - now.Sub(keep[0].since)
+	}
+	slot.idleMu.Unlock()
+	if len(keep) > 0 {
+		time.AfterFunc(max(next, time.Millisecond), func() { wk.releaseIdle(slot, ep) })
+	}
+	for _, l := range due {
+		wk.release(context.Background(), slot, ep, l)
+	}
+}
+
+// release gives a place back in Redis and wakes the parked deliveries it
+// lets in.
+func (wk *Worker) release(ctx context.Context, slot *endpointSlot, ep *hookgate.Endpoint, l lease) {
 	slot.local.Add(-1)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()

@@ -132,6 +132,8 @@ type endpointSlot struct {
 	// on the endpoint, and the hand-over of a place to a waiting delivery.
 	local   atomic.Int64
 	handoff chan lease
+	idleMu  sync.Mutex
+	idle    []idleLease // leases kept after a request, for the next one
 }
 
 // maxBusyDelay caps how long a delivery waits before looking again.
