@@ -65,8 +65,7 @@ node-plugin: ## install the Node.js example plugin's packages (when npm is prese
 	else echo "npm not found: the Node.js example plugin's test will be skipped"; fi
 
 bench: build ## the benchmarks: delivery (vs bare asynq), the incoming proxy (vs direct) and rate-limit accuracy, on a Redis with AOF (docs/benchmarks.md)
-	./scripts/bench.sh $(BENCH_ARGS)
-	./scripts/bench.sh --suite incoming
+	./scripts/bench.sh --suite all $(BENCH_ARGS)
 	./scripts/bench.sh --suite ratelimit
 
 vet: ## go vet (the gateway and the plugin SDK module)

@@ -280,6 +280,9 @@ func (a *App) newIncoming(cfg config.Config, st *store.Store, logger *slog.Logge
 			return ""
 		},
 	}
+	// Updates and deletes wait out the rate-limit leases other processes
+	// may hold (internal/store/lease.go).
+	st.SetIncomingLimits(in.Rate, in.Burst)
 	proxy := &incoming.Proxy{
 		Lookup: st, Scopes: scopes, Signer: a.Signer, Transformer: a.Pipeline, Log: a.IncomingLog,
 		Client: incoming.NewClient(1024, in.Timeout.D()), Forward: forward,

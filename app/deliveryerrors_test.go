@@ -14,7 +14,6 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/receiver"
-	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
@@ -182,7 +181,7 @@ func TestErrorsRecordedBeforeSafeMessagesAreShownByClass(t *testing.T) {
 	w := h.createWebhook(admin, map[string]any{"name": "old", "endpoints": endpoints("https://old.example/hook"), "events": []string{"deal.won"}})
 	old := `Post "https://old.example/hook?token=sekret": dial tcp 10.20.30.40:5432: ssrf_blocked: 10.20.30.40 is private`
 	now := time.Now().UTC()
-	rec := store.Record{
+	rec := hookgate.LogRecord{
 		Delivery: &hookgate.DeliveryRecord{Namespace: "acme", Delivery: hookgate.Delivery{
 			ID: "dl_legacy", Tenant: "acme", WebhookID: w.ID, EndpointID: w.Endpoints[0].ID, URL: w.Endpoints[0].URL,
 			EventID: "evt_legacy", EventType: "deal.won", Status: hookgate.DeliveryFailed, Attempts: 1,
@@ -190,7 +189,7 @@ func TestErrorsRecordedBeforeSafeMessagesAreShownByClass(t *testing.T) {
 		}},
 		Attempt: &hookgate.Attempt{N: 1, At: now, ErrorClass: hookgate.ClassSSRFBlocked, Error: old},
 	}
-	if _, err := h.app.Log.Write(context.Background(), []store.Record{rec}); err != nil {
+	if _, err := h.app.Log.Write(context.Background(), []hookgate.LogRecord{rec}); err != nil {
 		t.Fatal(err)
 	}
 	ds := h.deliveries(admin, w.ID, "")

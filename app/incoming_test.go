@@ -628,3 +628,31 @@ func TestIncomingScopesAreListedForAdmins(t *testing.T) {
 	}
 	e.do("GET", "/v1/incoming-scopes", e.token("acme", "publisher"), nil).must(t, 403)
 }
+
+// TestIncomingChangesReachAnotherProcessAtOnce: two hookgate processes on
+// one Redis, at a rate where each leases rate-limit tokens with the route
+// (internal/store/lease.go). The second process answers a URL from its
+// lease; a rotation, a disable and a delete made through the first are
+// refused by the second on the next call after the admin call returned.
+func TestIncomingChangesReachAnotherProcessAtOnce(t *testing.T) {
+	e := startIncoming(t, nil)
+	other := start(t, func(c *config.Config) {
+		c.Redis.Prefix, c.Store, c.Incoming, c.Auth = e.cfg.Redis.Prefix, e.cfg.Store, e.cfg.Incoming, e.cfg.Auth
+	})
+	via := func(path string) response { return other.do("GET", path, "", nil) }
+	admin := e.token("acme", "admin")
+	w := e.create(admin, map[string]any{"name": "two processes", "scopes": []string{"crm"}})
+	old := e.path(w)
+	via(old + "/crm/v1/x").must(t, 201) // the other process now holds a lease
+	var rotated incomingHook
+	e.do("POST", "/v1/incoming-webhooks/"+w.ID+"/rotate", admin, nil).must(t, 200).json(t, &rotated)
+	mustDenied(t, "old URL after rotate, other process", via(old+"/crm/v1/x"))
+	cur := e.path(rotated)
+	via(cur + "/crm/v1/x").must(t, 201)
+	e.do("POST", "/v1/incoming-webhooks/"+w.ID+"/disable", admin, nil).must(t, 200)
+	mustDenied(t, "disabled, other process", via(cur+"/crm/v1/x"))
+	e.do("POST", "/v1/incoming-webhooks/"+w.ID+"/enable", admin, nil).must(t, 200)
+	via(cur + "/crm/v1/x").must(t, 201)
+	e.do("DELETE", "/v1/incoming-webhooks/"+w.ID, admin, nil).must(t, 204)
+	mustDenied(t, "deleted, other process", via(cur+"/crm/v1/x"))
+}

@@ -5,8 +5,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hookgate/hookgate/internal/store"
+	"github.com/hookgate/hookgate"
 )
+
+// LogStore records a batch of attempts in one round trip and returns, per
+// record, the webhook's consecutive failed deliveries after it
+// (internal/store.DeliveryLog).
+type LogStore interface {
+	Write(ctx context.Context, recs []hookgate.LogRecord) ([]int64, error)
+}
 
 // LogWriter group-commits delivery log records: each caller waits for its
 // record to be written, while one round trip carries every record that
@@ -18,7 +25,7 @@ import (
 // sent already), and it turns one script call per delivery into one per
 // batch.
 type LogWriter struct {
-	log     *store.DeliveryLog
+	log     LogStore
 	ch      chan *pendingRecord
 	flushes int
 	max     int
@@ -27,7 +34,7 @@ type LogWriter struct {
 }
 
 type pendingRecord struct {
-	rec         store.Record
+	rec         hookgate.LogRecord
 	consecutive int64
 	err         error
 	done        chan struct{}
@@ -38,7 +45,7 @@ var pendingPool = sync.Pool{New: func() any { return &pendingRecord{done: make(c
 // NewLogWriter returns a writer over log with flushers concurrent round trips
 // of at most maxBatch records each, each waiting up to linger for a batch to
 // fill.
-func NewLogWriter(log *store.DeliveryLog, flushers, maxBatch int, linger time.Duration) *LogWriter {
+func NewLogWriter(log LogStore, flushers, maxBatch int, linger time.Duration) *LogWriter {
 	return &LogWriter{log: log, ch: make(chan *pendingRecord, flushers*maxBatch), flushes: flushers, max: maxBatch, linger: linger}
 }
 
@@ -60,7 +67,7 @@ func (w *LogWriter) Shutdown() {
 func (w *LogWriter) run() {
 	defer w.wg.Done()
 	batch := make([]*pendingRecord, 0, w.max)
-	recs := make([]store.Record, 0, w.max)
+	recs := make([]hookgate.LogRecord, 0, w.max)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for first := range w.ch {
@@ -109,13 +116,13 @@ func (w *LogWriter) run() {
 }
 
 // Record writes rec and returns the webhook's consecutive failures after it.
-func (w *LogWriter) Record(ctx context.Context, rec store.Record) (int64, error) {
+func (w *LogWriter) Record(ctx context.Context, rec hookgate.LogRecord) (int64, error) {
 	p := pendingPool.Get().(*pendingRecord)
 	p.rec = rec
 	w.ch <- p
 	<-p.done
 	n, err := p.consecutive, p.err
-	p.rec = store.Record{}
+	p.rec = hookgate.LogRecord{}
 	pendingPool.Put(p)
 	return n, err
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/internal/store"
 )
 
 // soonLimiter answers like store.RateLimiter for deliveries whose reserved
@@ -21,9 +20,9 @@ type soonLimiter struct {
 	calls atomic.Int64
 }
 
-func (l *soonLimiter) Reserve(_ context.Context, _, _ string, _ float64, ahead time.Duration) (store.Reservation, error) {
+func (l *soonLimiter) Reserve(_ context.Context, _, _ string, _ float64, ahead time.Duration) (hookgate.Reservation, error) {
 	l.calls.Add(1)
-	return store.Reservation{Admitted: l.wait <= ahead, Wait: l.wait}, nil
+	return hookgate.Reservation{Admitted: l.wait <= ahead, Wait: l.wait}, nil
 }
 
 // At most Policy.EndpointLimit deliveries of one endpoint wait for their

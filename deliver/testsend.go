@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/internal/store"
 )
 
 // SendTest sends ev (a test event) synchronously to each endpoint, in the
@@ -41,7 +40,7 @@ func (wk *Worker) SendTest(ctx context.Context, w *hookgate.Webhook, eps []hookg
 				r.Message = "Failed: " + att.ErrorClass
 			}
 			if log && w.ID != "" {
-				rec := store.Record{Delivery: wk.summary(d, ep, att), Attempt: att}
+				rec := hookgate.LogRecord{Delivery: wk.summary(d, ep, att), Attempt: att}
 				rec.Delivery.Test = true
 				rec.Delivery.Status = hookgate.DeliveryFailed
 				if r.OK {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/internal/sender"
-	"github.com/hookgate/hookgate/internal/store"
 )
 
 // Webhooks looks up a webhook during a delivery (the in-memory index).
@@ -24,7 +23,7 @@ type Webhooks interface {
 // Recorder writes an attempt to the delivery log and returns the webhook's
 // consecutive failed deliveries after it.
 type Recorder interface {
-	Record(ctx context.Context, rec store.Record) (int64, error)
+	Record(ctx context.Context, rec hookgate.LogRecord) (int64, error)
 }
 
 // Sender sends one HTTP request.
@@ -43,13 +42,13 @@ type Lifecycle interface {
 }
 
 // RateLimiter spaces the deliveries to endpoints that have a rate limit,
-// shared by every worker process (store.RateLimiter). Optional: without
+// shared by every worker process (internal/store.RateLimiter). Optional: without
 // one, rate limits are not applied.
 type RateLimiter interface {
 	// Reserve answers whether delivery deliveryID may be sent to endpoint
 	// endpointID within ahead from now (and after what wait), or how long
 	// until its reserved time.
-	Reserve(ctx context.Context, endpointID, deliveryID string, perSecond float64, ahead time.Duration) (store.Reservation, error)
+	Reserve(ctx context.Context, endpointID, deliveryID string, perSecond float64, ahead time.Duration) (hookgate.Reservation, error)
 }
 
 // PluginWaiter is implemented by a Renderer whose formats and transforms
@@ -442,7 +441,7 @@ func (wk *Worker) Deliver(ctx context.Context, d *hookgate.Task, retried, maxRet
 	att, retryAfter := wk.attempt(ctx, w, ep, d)
 	att.N = d.Attempt0 + retried + 1
 
-	rec := store.Record{Delivery: wk.summary(d, ep, att), Attempt: att, Counted: true}
+	rec := hookgate.LogRecord{Delivery: wk.summary(d, ep, att), Attempt: att, Counted: true}
 	var next error
 	switch {
 	case att.OK():
@@ -486,7 +485,7 @@ func (wk *Worker) Deliver(ctx context.Context, d *hookgate.Task, retried, maxRet
 		wk.Logger.Warn("delivery log write failed", "delivery_id", d.ID, "err", err)
 	}
 	wk.Metrics.observe(att, rec.Delivery.Status, d)
-	if rec.Streak == store.StreakFail && wk.Lifecycle != nil && err == nil {
+	if rec.Streak == hookgate.StreakFail && wk.Lifecycle != nil && err == nil {
 		wk.Lifecycle.Failed(ctx, w, consecutive)
 	}
 	return next
@@ -499,16 +498,16 @@ func (wk *Worker) Deliver(ctx context.Context, d *hookgate.Task, retried, maxRet
 // will be retried adds nothing (it stays in the log and in failure_count),
 // nor does one that is not counted against the receiver (rec.Counted false).
 // This is the one place that decides it.
-func streak(rec *store.Record) store.Streak {
+func streak(rec *hookgate.LogRecord) hookgate.Streak {
 	switch {
 	case !rec.Counted:
-		return store.StreakKeep
+		return hookgate.StreakKeep
 	case rec.Delivery.Status == hookgate.DeliverySucceeded:
-		return store.StreakReset
+		return hookgate.StreakReset
 	case rec.Delivery.Status == hookgate.DeliveryFailed:
-		return store.StreakFail
+		return hookgate.StreakFail
 	}
-	return store.StreakKeep
+	return hookgate.StreakKeep
 }
 
 func endpointOf(w *hookgate.Webhook, id string) *hookgate.Endpoint {

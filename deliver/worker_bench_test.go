@@ -12,7 +12,6 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/internal/sender"
-	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/render"
 )
 
@@ -36,7 +35,7 @@ func (okSender) Send(_ context.Context, req *sender.Request) *sender.Result {
 
 type nopRecorder struct{}
 
-func (nopRecorder) Record(context.Context, store.Record) (int64, error) { return 0, nil }
+func (nopRecorder) Record(context.Context, hookgate.LogRecord) (int64, error) { return 0, nil }
 
 func BenchmarkDeliver(b *testing.B) {
 	w := &hookgate.Webhook{ID: "wh_1", Tenant: "acme", Name: "b", Enabled: true, Status: hookgate.StatusActive,

@@ -137,9 +137,18 @@ func token(t *testing.T) string {
 // webhook, and a path outside the scopes (or unclean, or with a method the
 // scope does not allow) are refused after the same single round trip to
 // Redis, in which Redis runs the same commands: what a refusal costs says
-// nothing about the token.
+// nothing about the token. With a rate that leases tokens (store's
+// lease.go), the first call of each, made with no lease held, is that
+// same round trip, and the second, from the lease, sends nothing for any
+// of them.
 func TestEveryDenialRunsTheSameRedisCommands(t *testing.T) {
+	t.Run("rate 10/s, no lease", func(t *testing.T) { everyDenialRunsTheSameRedisCommands(t, 10, false) })
+	t.Run("rate 1000/s, leased", func(t *testing.T) { everyDenialRunsTheSameRedisCommands(t, 1000, true) })
+}
+
+func everyDenialRunsTheSameRedisCommands(t *testing.T, rate float64, leased bool) {
 	p, st, counter, stats := newProxyOnOwnRedis(t)
+	p.Limits.Rate = rate
 	ctx := context.Background()
 	enabled := &hookgate.IncomingWebhook{Tenant: "acme", Name: "on", Owner: "u1", Scopes: []string{"crm", "chats"}, Enabled: true, Token: token(t)}
 	disabled := &hookgate.IncomingWebhook{Tenant: "acme", Name: "off", Owner: "u1", Scopes: []string{"crm"}, Enabled: false, Token: token(t)}
@@ -190,6 +199,19 @@ func TestEveryDenialRunsTheSameRedisCommands(t *testing.T) {
 		}
 		if !maps.Equal(ran, first) || fmt.Sprint(sent) != fmt.Sprint(firstSent) {
 			t.Errorf("%s: sent %v and Redis ran %v; the %s sent %v and Redis ran %v", tc.name, sent, ran, cases[0].name, firstSent, first)
+		}
+		if leased {
+			// Again at once: answered from the lease, nothing sent.
+			_, err := p.Serve(ctx, tc.req)
+			if !errors.As(err, &d) || d.Reason != tc.reason {
+				t.Fatalf("%s again: got %v, want denied (%s)", tc.name, err, tc.reason)
+			}
+			if sent := counter.take(); len(sent) != 0 {
+				t.Errorf("%s again: sent %v to Redis, want nothing (a lease)", tc.name, sent)
+			}
+			// Let the lease expire, so that the next case, which may
+			// use the same token, starts without one.
+			time.Sleep(store.LeaseLifetime + 50*time.Millisecond)
 		}
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/webhooks"
 )
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
@@ -38,9 +37,6 @@ type ConfirmationMessage struct {
 	ExpiresAt    string `json:"ExpiresAt"`
 }
 
-// ConfirmationSent is the outcome of sending the message to one endpoint.
-type ConfirmationSent = webhooks.ConfirmationSent
-
 // expiredKept is how long tokens are kept past their expiry, so that an
 // expired link gets "expired" rather than "invalid".
 const expiredKept = 7 * 24 * time.Hour
@@ -48,14 +44,14 @@ const expiredKept = 7 * 24 * time.Hour
 // RequestConfirmation sends the confirmation message, with a fresh
 // single-use token, to every enabled endpoint of w that waits for its
 // confirmation, in parallel. Each token confirms its endpoint's URL only.
-func (m *Manager) RequestConfirmation(ctx context.Context, w *hookgate.Webhook) ([]ConfirmationSent, error) {
+func (m *Manager) RequestConfirmation(ctx context.Context, w *hookgate.Webhook) ([]hookgate.ConfirmationSent, error) {
 	var eps []*hookgate.Endpoint
 	for i := range w.Endpoints {
 		if w.Endpoints[i].Enabled && w.Endpoints[i].Pending() {
 			eps = append(eps, &w.Endpoints[i])
 		}
 	}
-	out := make([]ConfirmationSent, len(eps))
+	out := make([]hookgate.ConfirmationSent, len(eps))
 	ttl := m.Config.ConfirmTTL.D()
 	now := time.Now().UTC()
 	exp := now.Add(ttl)
@@ -75,7 +71,7 @@ func (m *Manager) RequestConfirmation(ctx context.Context, w *hookgate.Webhook) 
 	return out, nil
 }
 
-func (m *Manager) sendConfirmation(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, token string, now, exp time.Time) ConfirmationSent {
+func (m *Manager) sendConfirmation(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, token string, now, exp time.Time) hookgate.ConfirmationSent {
 	link := strings.TrimRight(m.PublicURL, "/") + ConfirmPath + "?token=" + url.QueryEscape(token)
 	msg := ConfirmationMessage{
 		Type: MessageTypeConfirmation, MessageID: m.NewID("msg"), Token: token,
@@ -88,7 +84,7 @@ func (m *Manager) sendConfirmation(ctx context.Context, w *hookgate.Webhook, ep 
 	body, _ := json.Marshal(msg)
 	res := m.Sender.SendMessage(ctx, w, ep, msg.MessageID, MessageTypeConfirmation, body,
 		map[string]string{"X-Webhook-Message-Type": MessageTypeConfirmation})
-	s := ConfirmationSent{EndpointID: ep.ID, URL: ep.URL, StatusCode: res.StatusCode}
+	s := hookgate.ConfirmationSent{EndpointID: ep.ID, URL: ep.URL, StatusCode: res.StatusCode}
 	switch {
 	case res.ErrorClass == "" && res.StatusCode >= 200 && res.StatusCode < 300:
 		s.OK, s.Message = true, "HTTP "+strconv.Itoa(res.StatusCode)
@@ -107,12 +103,11 @@ func (m *Manager) sendConfirmation(ctx context.Context, w *hookgate.Webhook, ep 
 }
 
 // Manager starts the handshake of webhooks created unconfirmed.
-var _ webhooks.Confirmer = (*Manager)(nil)
 
 // ResendConfirmation sends the confirmation message again to the endpoints
 // of a webhook that wait for their confirmation. Earlier links stay valid
 // until they expire.
-func (m *Manager) ResendConfirmation(ctx context.Context, ns, id string) ([]ConfirmationSent, error) {
+func (m *Manager) ResendConfirmation(ctx context.Context, ns, id string) ([]hookgate.ConfirmationSent, error) {
 	w, err := m.Store.FindWebhookByID(ctx, ns, id)
 	if err != nil {
 		return nil, err

@@ -22,7 +22,6 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
-	"github.com/hookgate/hookgate/deliver"
 	"github.com/hookgate/hookgate/internal/sender"
 )
 
@@ -70,10 +69,7 @@ type Manager struct {
 	wg     sync.WaitGroup
 }
 
-var (
-	_ deliver.Lifecycle = (*Manager)(nil)
-	_ hookgate.Holder   = (*Holder)(nil)
-)
+var _ hookgate.Holder = (*Holder)(nil)
 
 // Metrics are the lifecycle metrics.
 type Metrics struct {

@@ -190,9 +190,60 @@ func BenchmarkRenderCloudCXPluginSerial(b *testing.B) {
 }
 
 func benchPipeline(b *testing.B) *render.Pipeline {
+	p, _ := benchPipelinePID(b)
+	return p
+}
+
+// benchPipelinePID is benchPipeline and the pid of the plugin's process.
+func benchPipelinePID(b *testing.B) (*render.Pipeline, int) {
 	b.Helper()
 	bin := hosttest.Build(b, "github.com/hookgate/hookgate/plugins/cloudcx")
-	return render.New(hosttest.Start(b, []config.Plugin{{Name: "cloudcx", Path: bin}}))
+	h := hosttest.Start(b, []config.Plugin{{Name: "cloudcx", Path: bin}})
+	st, _ := h.Plugin("cloudcx")
+	return render.New(h), st.PID
+}
+
+// BenchmarkPluginAddedLatency is the latency a plugin format adds to a
+// render, one call at a time with a pause between calls, as deliveries at
+// a light rate make them (both processes idle when a call starts): the p50
+// of the cloudcx render minus the p50 of the in-process standard one
+// (added-p50-ns). It also reports the CPU time a call costs the host
+// (host-cpu-ns, the whole test process) and the plugin's process
+// (plugin-cpu-ns): figures a busy machine moves less than latencies.
+func BenchmarkPluginAddedLatency(b *testing.B) {
+	p, pid := benchPipelinePID(b)
+	ev := contactEvent()
+	plug, std := &hookgate.Webhook{Format: "cloudcx"}, &hookgate.Webhook{Format: "standard"}
+	var lp, ls []time.Duration
+	host0, plug0 := testenv.ProcessCPU(0), testenv.ProcessCPU(pid)
+	n := 0
+	for b.Loop() {
+		for _, w := range []*hookgate.Webhook{plug, std} {
+			start := time.Now()
+			if _, err := p.Render(context.Background(), ev, w); err != nil {
+				b.Fatal(err)
+			}
+			d := time.Since(start)
+			if w == plug {
+				lp = append(lp, d)
+			} else {
+				ls = append(ls, d)
+			}
+		}
+		n++
+		b.StopTimer()
+		time.Sleep(2 * time.Millisecond)
+		b.StartTimer()
+	}
+	p50 := func(l []time.Duration) time.Duration {
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		return l[len(l)/2]
+	}
+	if n > 0 {
+		b.ReportMetric(float64((p50(lp) - p50(ls)).Nanoseconds()), "added-p50-ns")
+		b.ReportMetric(float64((testenv.ProcessCPU(0)-host0).Nanoseconds())/float64(n), "host-cpu-ns")
+		b.ReportMetric(float64((testenv.ProcessCPU(pid)-plug0).Nanoseconds())/float64(n), "plugin-cpu-ns")
+	}
 }
 
 // TestMain removes the plugins the tests built (testenv.Build).

@@ -24,11 +24,8 @@ type Counter interface {
 // Confirmer sends the subscription confirmation handshake to a webhook's
 // endpoints (package lifecycle).
 type Confirmer interface {
-	RequestConfirmation(ctx context.Context, w *hookgate.Webhook) ([]ConfirmationSent, error)
+	RequestConfirmation(ctx context.Context, w *hookgate.Webhook) ([]hookgate.ConfirmationSent, error)
 }
-
-// ConfirmationSent is the outcome of sending the confirmation message to one endpoint.
-type ConfirmationSent = hookgate.ConfirmationSent
 
 // HeldCounter counts the events held for webhooks that are not active.
 type HeldCounter interface {

@@ -21,7 +21,7 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	duration := fs.Duration("duration", 10*time.Second, "length of the latency run")
 	batch := fs.Int("batch", 100, "events per batch in the throughput run")
 	publishers := fs.Int("publishers", 8, "concurrent publishers")
-	suite := fs.String("suite", "delivery", "what to measure: delivery (hookgate vs bare asynq), incoming (the /in/ proxy vs calling the upstream directly) or ratelimit (the rate a receiver sees vs endpoints[].rate_limit)")
+	suite := fs.String("suite", "delivery", "what to measure: delivery (hookgate vs bare asynq), incoming (the /in/ proxy vs calling the upstream directly), all (delivery then incoming, and one table of the figures with their targets) or ratelimit (the rate a receiver sees vs endpoints[].rate_limit)")
 	requests := fs.Int("requests", 5000, "incoming: sequential requests of each latency run")
 	conns := fs.Int("connections", 32, "incoming: connections of the throughput runs")
 	rounds := fs.Int("rounds", 3, "incoming: throughput rounds, each direct then proxied for --duration")
@@ -49,6 +49,20 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	}
 	switch *suite {
 	case "delivery":
+	case "all":
+		res, err := bench.Run(context.Background(), bench.Options{Config: cfg, Events: *events, Rate: *rate, Duration: *duration,
+			BatchSize: *batch, Publishers: *publishers, Out: stdout})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout)
+		in, err := bench.RunIncoming(context.Background(), bench.IncomingOptions{Config: cfg, Duration: min(*duration, 5*time.Second),
+			Requests: *requests, Concurrency: *conns, Rounds: max(*rounds, 1), Out: stdout})
+		if err != nil {
+			return err
+		}
+		bench.PrintTable(stdout, res, in)
+		return nil
 	case "incoming":
 		_, err = bench.RunIncoming(context.Background(), bench.IncomingOptions{Config: cfg, Duration: *duration,
 			Requests: *requests, Concurrency: *conns, Rounds: max(*rounds, 1), Out: stdout})
@@ -66,7 +80,7 @@ func runBench(args []string, stdout, _ io.Writer) error {
 			Seconds: *seconds, Out: stdout})
 		return err
 	default:
-		return usageError{fmt.Sprintf("unknown --suite %q (delivery, incoming, ratelimit)", *suite)}
+		return usageError{fmt.Sprintf("unknown --suite %q (delivery, incoming, all, ratelimit)", *suite)}
 	}
 	_, err = bench.Run(context.Background(), bench.Options{Config: cfg, Events: *events, Rate: *rate, Duration: *duration,
 		BatchSize: *batch, Publishers: *publishers, Out: stdout})

@@ -80,7 +80,16 @@ type Result struct {
 	// DeadRedis is the Redis work of the isolation run per healthy
 	// delivery, the dead endpoint's (re-schedules, parking) included.
 	DeadRedis Cost
+	// Idle cost: Redis commands per second while the started hookgate has
+	// nothing to do, and the p50 at a light rate (LightRate events/s) that
+	// a lower idle cost must not raise.
+	IdleCommandsPerS float64
+	LightP50         time.Duration
 }
+
+// LightRate is the offered rate, events/s, of the light latency run that
+// goes with the idle cost.
+const LightRate = 50
 
 // Cost is Redis work: commands executed and CPU microseconds spent by the
 // Redis process (AOF writing included).
@@ -318,6 +327,24 @@ func hookgateRuns(ctx context.Context, rdb store.Client, o Options, res *Result)
 	}, nil); err != nil {
 		return fmt.Errorf("create webhook: %w", err)
 	}
+
+	// Idle cost: what the started hookgate asks of Redis with no work (the
+	// queue's polling, heartbeats, the scheduler), then the median latency
+	// of a light load, which a longer poll would raise.
+	idle0, t0 := redisCost(ctx, rdb), time.Now()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(3 * time.Second):
+	}
+	res.IdleCommandsPerS = (redisCost(ctx, rdb).Commands - idle0.Commands) / time.Since(t0).Seconds()
+	light, err := r.latency(ctx, recv, "contact.created", LightRate, 3*time.Second)
+	if err != nil {
+		return fmt.Errorf("light latency run: %w", err)
+	}
+	res.LightP50 = pct(light.sorted, 0.5)
+	fmt.Fprintf(o.Out, "idle cost: %.0f Redis commands/s with nothing to do (delivery.poll_interval %s); p50 at %d events/s: %.2f ms\n",
+		res.IdleCommandsPerS, o.Config.Delivery.PollInterval.D(), LightRate, msf(res.LightP50))
 
 	// (b) Throughput: batches from concurrent publishers, as fast as accepted.
 	c0 := redisCost(ctx, rdb)
@@ -642,4 +669,25 @@ func cleanupQueue(rdb store.Client, q string) {
 // stands either way).
 func cleanup(rdb store.Client, prefix string) {
 	_ = store.DeleteKeys(context.Background(), rdb, prefix)
+}
+
+// PrintTable prints the figures of the performance targets in one table:
+// those of a delivery run and, when in is not nil, an incoming run.
+func PrintTable(out io.Writer, r *Result, in *IncomingResult) {
+	fmt.Fprintf(out, "\nfigure | this run | target\n--- | --- | ---\n")
+	fmt.Fprintf(out, "bare asynq (baseline), tasks/s | %.0f | \n", r.BaselineTasksPerS)
+	fmt.Fprintf(out, "delivered/s ÷ bare asynq, batches of the throughput run | %.2fx (%.0f/s) | >= 0.8x\n", r.Ratio, r.DeliveriesPerS)
+	if r.DeadP99 > 0 && r.P99 > 0 {
+		fmt.Fprintf(out, "healthy p99 beside a dead endpoint ÷ without, at %d events/s | %.1fx (%.1f / %.1f ms) | < 2x\n",
+			r.LatencyRate, float64(r.DeadP99)/float64(r.P99), msf(r.DeadP99), msf(r.P99))
+	}
+	if in != nil {
+		fmt.Fprintf(out, "incoming proxy throughput ÷ direct | %.2fx | >= 0.5x\n", in.ThroughputRatio)
+		fmt.Fprintf(out, "incoming proxy overhead p50 | %d µs | <= 300 µs\n", in.Overhead.Microseconds())
+	}
+	if r.PluginDeliveriesPerS > 0 {
+		fmt.Fprintf(out, "latency a plugin format adds, p50 | %d µs | <= 250 µs\n", r.PluginP50Added.Microseconds())
+	}
+	fmt.Fprintf(out, "p99 at %d events/s | %.1f ms | <= 25 ms\n", r.LatencyRate, msf(r.P99))
+	fmt.Fprintf(out, "idle Redis commands/s; p50 at %d events/s | %.0f/s; %.2f ms | p50 <= 5 ms\n", LightRate, r.IdleCommandsPerS, msf(r.LightP50))
 }

@@ -65,29 +65,6 @@ func decodeDelivery(b []byte, d *hookgate.DeliveryRecord) error {
 	return nil
 }
 
-// Record is one attempt to write: the delivery's new summary and the attempt.
-// Counted and Streak say what it does to the webhook's counters.
-type Record struct {
-	Delivery *hookgate.DeliveryRecord
-	Attempt  *hookgate.Attempt // nil when only the summary changes (held, queued for manual retry)
-	// Counted is true when the attempt counts for the webhook's counters
-	// (last_triggered_at, last_status_code, failure_count).
-	Counted bool
-	// Streak is what the record does to the webhook's consecutive failed
-	// deliveries (consecutive_failures, which auto-pause watches).
-	Streak Streak
-}
-
-// Streak is what a record does to the webhook's consecutive failed deliveries.
-type Streak int8
-
-// Streak values. The queue worker decides which (queue.streak).
-const (
-	StreakKeep  Streak = iota // no change: an attempt to be retried, a skipped one, a summary
-	StreakReset               // a delivery succeeded: back to 0
-	StreakFail                // a delivery failed for good, after its retries: one more
-)
-
 func (l *DeliveryLog) summaryKey(wh, id string) string {
 	return l.prefix + ":dlv:{" + wh + "}:" + id
 }
@@ -169,13 +146,13 @@ return out
 // Write records a batch of attempts in one round trip, with one script call
 // per webhook of the batch, and returns, per record, the webhook's
 // consecutive failed deliveries after it (0 after a success).
-func (l *DeliveryLog) Write(ctx context.Context, recs []Record) ([]int64, error) {
+func (l *DeliveryLog) Write(ctx context.Context, recs []hookgate.LogRecord) ([]int64, error) {
 	return l.write(ctx, recs, true)
 }
 
 // write is Write; count is false when the aggregates (stats.go) of recs are
 // already counted (the second try after Redis lost the script).
-func (l *DeliveryLog) write(ctx context.Context, recs []Record, count bool) ([]int64, error) {
+func (l *DeliveryLog) write(ctx context.Context, recs []hookgate.LogRecord, count bool) ([]int64, error) {
 	if len(recs) == 0 {
 		return nil, nil
 	}
@@ -231,9 +208,9 @@ func (l *DeliveryLog) write(ctx context.Context, recs []Record, count bool) ([]i
 				keys = append(keys, sk, sk+":att")
 				streak := ""
 				switch r.Streak {
-				case StreakReset:
+				case hookgate.StreakReset:
 					streak = "r"
-				case StreakFail:
+				case hookgate.StreakFail:
 					streak = "f"
 				}
 				args = append(args, sum, att, d.ID, d.CreatedAt.UnixMilli(), counted, ok, code, streak)

@@ -10,16 +10,16 @@ import (
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
-func rec(wh, id string, created time.Time, ok bool) store.Record {
+func rec(wh, id string, created time.Time, ok bool) hookgate.LogRecord {
 	code := 200
 	if !ok {
 		code = 500
 	}
-	streak := store.StreakReset
+	streak := hookgate.StreakReset
 	if !ok {
-		streak = store.StreakFail
+		streak = hookgate.StreakFail
 	}
-	return store.Record{
+	return hookgate.LogRecord{
 		Delivery: &hookgate.DeliveryRecord{Namespace: "acme", Delivery: hookgate.Delivery{ID: id, WebhookID: wh, Tenant: "acme",
 			EventType: "contact.created", CreatedAt: created, StatusCode: code}},
 		Attempt: &hookgate.Attempt{N: 1, StatusCode: code, At: created},
@@ -37,12 +37,12 @@ func TestRetriedAttemptsDoNotCountAsFailedDeliveries(t *testing.T) {
 	prefix := testenv.KeyPrefix(t, rdb, "hgstore")
 	log := store.NewDeliveryLog(rdb, prefix, 100, time.Hour)
 	now := time.Now()
-	retried := func(id string) store.Record {
+	retried := func(id string) hookgate.LogRecord {
 		r := rec("wh_r", id, now, false)
-		r.Streak = store.StreakKeep
+		r.Streak = hookgate.StreakKeep
 		return r
 	}
-	got, err := log.Write(ctx, []store.Record{retried("dl_1"), retried("dl_1"), retried("dl_1"), rec("wh_r", "dl_1", now, false),
+	got, err := log.Write(ctx, []hookgate.LogRecord{retried("dl_1"), retried("dl_1"), retried("dl_1"), rec("wh_r", "dl_1", now, false),
 		retried("dl_2"), retried("dl_2")})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func TestRetriedAttemptsDoNotCountAsFailedDeliveries(t *testing.T) {
 		t.Fatalf("stats = %v, want failure_count 6 (attempts) and consecutive_failures 1 (deliveries)", stats)
 	}
 	// A success on a retry resets the streak.
-	if got, err = log.Write(ctx, []store.Record{rec("wh_r", "dl_2", now, true)}); err != nil || got[0] != 0 {
+	if got, err = log.Write(ctx, []hookgate.LogRecord{rec("wh_r", "dl_2", now, true)}); err != nil || got[0] != 0 {
 		t.Fatalf("after a success: %v %v", got, err)
 	}
 }
@@ -82,7 +82,7 @@ func TestWriteBatchKeepsPerWebhookOrderCountersAndCap(t *testing.T) {
 	log := store.NewDeliveryLog(rdb, prefix, 3, time.Hour)
 	t0 := time.Now().Add(-time.Minute)
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
-	batch := []store.Record{
+	batch := []hookgate.LogRecord{
 		rec("wh_a", "dl_a1", at(1), false),
 		rec("wh_b", "dl_b1", at(1), true),
 		rec("wh_a", "dl_a2", at(2), false),
@@ -106,7 +106,7 @@ func TestWriteBatchKeepsPerWebhookOrderCountersAndCap(t *testing.T) {
 		t.Fatalf("wh_a stats = %v", stats)
 	}
 	// A later batch continues from the stored count.
-	got, err = log.Write(ctx, []store.Record{rec("wh_a", "dl_a6", at(6), false)})
+	got, err = log.Write(ctx, []hookgate.LogRecord{rec("wh_a", "dl_a6", at(6), false)})
 	if err != nil || got[0] != 3 {
 		t.Fatalf("next batch: consecutive %v, err %v; want 3", got, err)
 	}

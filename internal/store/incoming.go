@@ -235,7 +235,8 @@ func (s *Store) CountIncoming(ctx context.Context, tenant string) (int, error) {
 
 // UpdateIncoming saves w over the stored record. With newToken set the token
 // is rotated: the old token's route is deleted in the same transaction, so
-// it stops opening the webhook at once.
+// it stops opening the webhook at once. It returns once no process anywhere
+// can answer from a lease taken before the change (LeaseLifetime).
 func (s *Store) UpdateIncoming(ctx context.Context, w *hookgate.IncomingWebhook, newToken string) error {
 	if err := checkTenant(w.Tenant); err != nil {
 		return err
@@ -278,11 +279,15 @@ func (s *Store) UpdateIncoming(ctx context.Context, w *hookgate.IncomingWebhook,
 		})
 		return err
 	}, key)
+	if err == nil {
+		err = s.leases.outlive(ctx)
+	}
 	return wrap(ctx, err, "update incoming webhook %s", w.ID)
 }
 
 // DeleteIncoming removes the webhook, its route (the token stops working at
-// once) and its request log.
+// once: the call returns after LeaseLifetime, as UpdateIncoming) and its
+// request log.
 func (s *Store) DeleteIncoming(ctx context.Context, tenant, id string) error {
 	if err := checkTenant(tenant); err != nil {
 		return err
@@ -307,20 +312,25 @@ func (s *Store) DeleteIncoming(ctx context.Context, tenant, id string) error {
 		})
 		return err
 	}, key)
+	if err == nil {
+		err = s.leases.outlive(ctx)
+	}
 	return wrap(ctx, err, "delete incoming webhook %s", id)
 }
 
-// lookupScript reads a token's route and takes one token from the bucket
-// of the token's hash (rate ARGV[1] per second, burst ARGV[2]) on Redis's
-// clock, so every hookgate process shares one bucket. It runs the same
-// commands whether the route exists, is enabled or not: the time it takes
-// and the rate limit say nothing of the token. It answers {route or "",
-// allowed (1/0), retry after ms}.
+// lookupScript reads a token's route and takes tokens from the bucket of
+// the token's hash (rate ARGV[1] per second, burst ARGV[2]) on Redis's
+// clock, so every hookgate process shares one bucket: up to ARGV[3] of them
+// (a lease, see lease.go) when that many are there, at least one or none.
+// It runs the same commands whether the route exists, is enabled or not:
+// the time it takes and the rate limit say nothing of the token. It
+// answers {route or "", allowed (1/0), retry after ms, tokens taken}.
 var lookupScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then v = '' end
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local want = tonumber(ARGV[3]) or 1
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local b = redis.call('HMGET', KEYS[2], 'tokens', 'ts')
@@ -330,15 +340,17 @@ if tokens == nil or ts == nil then tokens = burst; ts = now end
 if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate / 1000) end
 local allowed = 0
 local wait = 0
+local took = 0
 if tokens >= 1 then
-  tokens = tokens - 1
+  took = math.max(1, math.min(want, math.floor(tokens)))
+  tokens = tokens - took
   allowed = 1
 else
   wait = math.ceil((1 - tokens) * 1000 / rate)
 end
 redis.call('HSET', KEYS[2], 'tokens', tostring(tokens), 'ts', tostring(math.max(now, ts)))
 redis.call('PEXPIRE', KEYS[2], math.ceil(burst * 1000 / rate) + 1000)
-return {v, allowed, wait}
+return {v, allowed, wait, took}
 `)
 
 // Lookup is the proxy's one round trip: the route of token (nil when no
@@ -350,21 +362,43 @@ return {v, allowed, wait}
 // Lookups made at the same moment by concurrent requests share a round
 // trip: each is still its own script run, checked against Redis, but they
 // travel in one pipeline (see lookupBatcher).
+//
+// Where the rate is high enough (lease.go), a lookup takes a few of the
+// bucket's tokens at once and the process answers the next lookups of the
+// same token from them, with the route read alongside, for at most
+// LeaseLifetime: whatever the token (known, unknown, disabled), as the
+// round trip it replaces.
 func (s *Store) Lookup(ctx context.Context, token string, rate float64, burst int) (*hookgate.IncomingRoute, bool, time.Duration, error) {
 	hash := s.TokenHash(token)
+	n := leaseSize(rate, burst)
+	if n > 1 {
+		if route, ok := s.leases.take(hash, time.Now()); ok {
+			return route, true, 0, nil
+		}
+	}
+	start := time.Now()
+	route, allowed, wait, took, err := s.lookup(ctx, hash, rate, burst, n)
+	if err == nil && allowed && took > 1 {
+		s.leases.put(hash, route, took-1, start)
+	}
+	return route, allowed, wait, err
+}
+
+// lookup runs the lookup script for hash, asking for up to n tokens.
+func (s *Store) lookup(ctx context.Context, hash string, rate float64, burst, n int) (*hookgate.IncomingRoute, bool, time.Duration, int, error) {
 	keys := []string{s.routeKey(hash), s.bucketKey(hash)}
 	rateArg := strconv.FormatFloat(rate, 'f', -1, 64)
 	// Alone: no batch to share, so no hand-off to a sender either.
 	if s.lookupsInFlight.Add(1) == 1 {
-		res, err := lookupScript.Run(ctx, s.rdb, keys, rateArg, burst).Result()
+		res, err := lookupScript.Run(ctx, s.rdb, keys, rateArg, burst, n).Result()
 		s.lookupsInFlight.Add(-1)
 		if err != nil {
-			return nil, false, 0, wrap(ctx, err, "look up incoming token")
+			return nil, false, 0, 0, wrap(ctx, err, "look up incoming token")
 		}
 		return parseLookup(res)
 	}
 	defer s.lookupsInFlight.Add(-1)
-	req := &lookupReq{ctx: ctx, keys: keys, rate: rateArg, burst: burst, done: make(chan struct{})}
+	req := &lookupReq{ctx: ctx, keys: keys, rate: rateArg, burst: burst, n: n, done: make(chan struct{})}
 	s.lookupMu.RLock()
 	if s.lookupsClosed {
 		s.lookupMu.RUnlock()
@@ -375,34 +409,35 @@ func (s *Store) Lookup(ctx context.Context, token string, rate float64, burst in
 		case s.lookups <- req:
 		case <-ctx.Done():
 			s.lookupMu.RUnlock()
-			return nil, false, 0, ctx.Err()
+			return nil, false, 0, 0, ctx.Err()
 		}
 		s.lookupMu.RUnlock()
 	}
 	<-req.done
 	if req.err != nil {
-		return nil, false, 0, wrap(ctx, req.err, "look up incoming token")
+		return nil, false, 0, 0, wrap(ctx, req.err, "look up incoming token")
 	}
 	return parseLookup(req.res)
 }
 
-func parseLookup(res any) (*hookgate.IncomingRoute, bool, time.Duration, error) {
+func parseLookup(res any) (*hookgate.IncomingRoute, bool, time.Duration, int, error) {
 	arr, ok := res.([]any)
-	if !ok || len(arr) != 3 {
-		return nil, false, 0, fmt.Errorf("look up incoming token: unexpected answer %T", res)
+	if !ok || len(arr) != 4 {
+		return nil, false, 0, 0, fmt.Errorf("look up incoming token: unexpected answer %T", res)
 	}
 	v, _ := arr[0].(string)
 	allowed, _ := arr[1].(int64)
 	wait, _ := arr[2].(int64)
+	took, _ := arr[3].(int64)
 	retry := time.Duration(min(wait, math.MaxInt32)) * time.Millisecond
 	if v == "" {
-		return nil, allowed == 1, retry, nil
+		return nil, allowed == 1, retry, int(took), nil
 	}
 	var r hookgate.IncomingRoute
 	if len(v) < 2 || json.Unmarshal([]byte(v[1:]), &r) != nil {
-		return nil, false, 0, fmt.Errorf("look up incoming token: corrupt route record")
+		return nil, false, 0, 0, fmt.Errorf("look up incoming token: corrupt route record")
 	}
-	return &r, allowed == 1, retry, nil
+	return &r, allowed == 1, retry, int(took), nil
 }
 
 type lookupReq struct {
@@ -410,6 +445,7 @@ type lookupReq struct {
 	keys  []string
 	rate  string
 	burst int
+	n     int // tokens asked for
 	res   any
 	err   error
 	done  chan struct{}
@@ -472,7 +508,7 @@ func (s *Store) runLookups(batch []*lookupReq) {
 	cmds := make([]*redis.Cmd, len(batch))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, r := range batch {
-			cmds[i] = lookupScript.EvalSha(ctx, p, r.keys, r.rate, r.burst)
+			cmds[i] = lookupScript.EvalSha(ctx, p, r.keys, r.rate, r.burst, r.n)
 		}
 		return nil
 	})
@@ -482,7 +518,7 @@ func (s *Store) runLookups(batch []*lookupReq) {
 		if lookupScript.Load(ctx, s.rdb).Err() == nil {
 			_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 				for i, r := range batch {
-					cmds[i] = lookupScript.EvalSha(ctx, p, r.keys, r.rate, r.burst)
+					cmds[i] = lookupScript.EvalSha(ctx, p, r.keys, r.rate, r.burst, r.n)
 				}
 				return nil
 			})

@@ -158,10 +158,10 @@ func writeEveryKey(t *testing.T, rdb store.Client, prefix string) {
 	// The delivery log and its aggregates: a finished delivery.
 	log := store.NewDeliveryLog(rdb, prefix, 200, 24*time.Hour)
 	now := time.Now()
-	_, err = log.Write(ctx, []store.Record{{
+	_, err = log.Write(ctx, []hookgate.LogRecord{{
 		Delivery: &hookgate.DeliveryRecord{Namespace: "acme", Delivery: hookgate.Delivery{ID: "dl_1", WebhookID: w.ID, Tenant: "acme",
 			EventType: "contact.created", CreatedAt: now, StatusCode: 200, Status: hookgate.DeliverySucceeded}},
-		Attempt: &hookgate.Attempt{N: 1, StatusCode: 200, At: now}, Counted: true, Streak: store.StreakReset,
+		Attempt: &hookgate.Attempt{N: 1, StatusCode: 200, At: now}, Counted: true, Streak: hookgate.StreakReset,
 	}})
 	must(err)
 

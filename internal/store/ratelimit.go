@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/hookgate/hookgate"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -40,17 +41,6 @@ func NewRateLimiter(rdb Client, prefix string) *RateLimiter {
 // delivery that comes back later than that (a queue stopped for longer)
 // takes a new one.
 const ReservationGrace = 10 * time.Minute
-
-// Reservation is the answer of Reserve.
-type Reservation struct {
-	// Admitted is true when the delivery may be sent Wait from now: its
-	// time is within the look-ahead. It has been used up: a later attempt
-	// of the same delivery (a retry) takes a new one.
-	Admitted bool
-	// Wait is how long until the delivery's send time (0 when it has come).
-	// Not admitted, the delivery should ask again at about that time.
-	Wait time.Duration
-}
 
 // reserveScript is GCRA with per-delivery reservations. KEYS[1] holds the
 // endpoint's theoretical arrival time (TAT), KEYS[2] the delivery's
@@ -100,15 +90,15 @@ func (l *RateLimiter) endpointKey(endpointID string) string {
 // reservation if it has one, else the endpoint's next free time. A time at
 // most ahead from now is admitted (and the reservation used up); a later
 // one is kept for the delivery, which should come back then.
-func (l *RateLimiter) Reserve(ctx context.Context, endpointID, deliveryID string, perSecond float64, ahead time.Duration) (Reservation, error) {
+func (l *RateLimiter) Reserve(ctx context.Context, endpointID, deliveryID string, perSecond float64, ahead time.Duration) (hookgate.Reservation, error) {
 	return l.reserve(ctx, endpointID, deliveryID, perSecond, ahead, time.Time{})
 }
 
 // reserve is Reserve at time now (the zero time: Redis's clock). Tests pass
 // a clock of their own.
-func (l *RateLimiter) reserve(ctx context.Context, endpointID, deliveryID string, perSecond float64, ahead time.Duration, now time.Time) (Reservation, error) {
+func (l *RateLimiter) reserve(ctx context.Context, endpointID, deliveryID string, perSecond float64, ahead time.Duration, now time.Time) (hookgate.Reservation, error) {
 	if !(perSecond > 0) {
-		return Reservation{Admitted: true}, nil
+		return hookgate.Reservation{Admitted: true}, nil
 	}
 	interval := int64(math.Round(1e6 / perSecond))
 	var nowUS int64
@@ -119,10 +109,10 @@ func (l *RateLimiter) reserve(ctx context.Context, endpointID, deliveryID string
 	res, err := reserveScript.Run(ctx, l.rdb, []string{key, key + ":d:" + deliveryID},
 		max(interval, 1), ahead.Microseconds(), nowUS, ReservationGrace.Milliseconds()).Int64Slice()
 	if err != nil {
-		return Reservation{}, wrap(ctx, err, "reserve a send time for %s", deliveryID)
+		return hookgate.Reservation{}, wrap(ctx, err, "reserve a send time for %s", deliveryID)
 	}
 	if len(res) != 2 {
-		return Reservation{}, fmt.Errorf("reserve a send time for %s: unexpected answer %v", deliveryID, res)
+		return hookgate.Reservation{}, fmt.Errorf("reserve a send time for %s: unexpected answer %v", deliveryID, res)
 	}
-	return Reservation{Admitted: res[0] == 1, Wait: time.Duration(max(res[1], 0)) * time.Microsecond}, nil
+	return hookgate.Reservation{Admitted: res[0] == 1, Wait: time.Duration(max(res[1], 0)) * time.Microsecond}, nil
 }

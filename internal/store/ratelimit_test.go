@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
@@ -111,7 +112,7 @@ func TestRateLimitLookAheadAdmitsSoonTimes(t *testing.T) {
 	l, rdb := rateLimiter(t)
 	ctx := context.Background()
 	t0 := time.Unix(1_800_000_000, 0)
-	var got []Reservation
+	var got []hookgate.Reservation
 	for i := range 4 {
 		r, err := l.reserve(ctx, "ep", fmt.Sprint("msg_", i), 4, time.Second, t0)
 		if err != nil {
@@ -119,7 +120,7 @@ func TestRateLimitLookAheadAdmitsSoonTimes(t *testing.T) {
 		}
 		got = append(got, r)
 	}
-	want := []Reservation{{true, 0}, {true, 250 * time.Millisecond}, {true, 500 * time.Millisecond}, {true, 750 * time.Millisecond}}
+	want := []hookgate.Reservation{{Admitted: true, Wait: 0}, {Admitted: true, Wait: 250 * time.Millisecond}, {Admitted: true, Wait: 500 * time.Millisecond}, {Admitted: true, Wait: 750 * time.Millisecond}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}

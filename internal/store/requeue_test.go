@@ -22,7 +22,7 @@ func TestSwapLetsOneCallerQueueAFailedDelivery(t *testing.T) {
 	log := store.NewDeliveryLog(rdb, prefix, 100, time.Hour)
 	r := rec("wh_s", "dl_s", time.Now(), false)
 	r.Delivery.Status, r.Delivery.Attempts = hookgate.DeliveryFailed, 2
-	if _, err := log.Write(ctx, []store.Record{r}); err != nil {
+	if _, err := log.Write(ctx, []hookgate.LogRecord{r}); err != nil {
 		t.Fatal(err)
 	}
 	var won atomic.Int32

@@ -46,13 +46,13 @@ func (l *DeliveryLog) timesKey(wh string, hour int64) string {
 }
 
 // finished reports whether a record ends its delivery and counts for the aggregates.
-func finished(r Record) bool {
+func finished(r hookgate.LogRecord) bool {
 	d := r.Delivery
 	return r.Attempt != nil && !d.Test && (d.Status == hookgate.DeliverySucceeded || d.Status == hookgate.DeliveryFailed)
 }
 
 // countOutcomes queues, on p, the aggregate updates of the finished deliveries of recs.
-func (l *DeliveryLog) countOutcomes(ctx context.Context, p redis.Pipeliner, recs []Record, now time.Time) {
+func (l *DeliveryLog) countOutcomes(ctx context.Context, p redis.Pipeliner, recs []hookgate.LogRecord, now time.Time) {
 	hour := now.Unix() / 3600
 	hourTTL := time.Duration(StatsHours+1) * time.Hour
 	for _, r := range recs {

@@ -31,7 +31,7 @@ func TestPercentileIsNearestRank(t *testing.T) {
 }
 
 // finishedRec is a delivery that ended (it counts in the aggregates).
-func finishedRec(wh, id string, ok bool, ms float64) store.Record {
+func finishedRec(wh, id string, ok bool, ms float64) hookgate.LogRecord {
 	r := rec(wh, id, time.Now(), ok)
 	r.Delivery.Status = hookgate.DeliverySucceeded
 	if !ok {
@@ -45,7 +45,7 @@ func finishedRec(wh, id string, ok bool, ms float64) store.Record {
 func fillOutcomes(tb testing.TB, log *store.DeliveryLog, whs []string, n int) {
 	tb.Helper()
 	for _, wh := range whs {
-		var recs []store.Record
+		var recs []hookgate.LogRecord
 		for i := range n {
 			recs = append(recs, finishedRec(wh, fmt.Sprintf("dl_%s_%d", wh, i), i%10 != 0, float64(i%97)))
 			if len(recs) == 200 || i == n-1 {

@@ -57,6 +57,8 @@ type Store struct {
 	lookupsInFlight atomic.Int64
 	lookupMu        sync.RWMutex // guards lookupsClosed against sends racing Close
 	lookupsClosed   bool
+
+	leases leaseCache // rate-limit tokens leased with a route (lease.go)
 }
 
 var _ hookgate.WebhookStore = (*Store)(nil)

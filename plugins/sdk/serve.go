@@ -39,8 +39,20 @@ func Serve(p Plugin) {
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake(),
 		Plugins:         goplugin.PluginSet{pb.PluginName: &grpcPlugin{srv: NewServer(p)}},
-		GRPCServer:      goplugin.DefaultGRPCServer,
+		GRPCServer:      newGRPCServer,
 	})
+}
+
+// newGRPCServer is go-plugin's default server with a fixed flow-control
+// window: that turns off gRPC's bandwidth-delay estimation, which otherwise
+// answers the request of nearly every call with a PING hookgate must
+// acknowledge (an extra frame each way and an extra wake-up of both
+// processes per call). Nothing of the contract changes: a window is a
+// per-connection setting of HTTP/2.
+func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
+	return grpc.NewServer(append(opts,
+		grpc.InitialWindowSize(1<<20), grpc.InitialConnWindowSize(1<<20),
+	)...)
 }
 
 // Check reports a mistake that would make hookgate misread p: a method
