@@ -643,16 +643,16 @@ func TestIncomingChangesReachAnotherProcessAtOnce(t *testing.T) {
 	admin := e.token("acme", "admin")
 	w := e.create(admin, map[string]any{"name": "two processes", "scopes": []string{"crm"}})
 	old := e.path(w)
-	via(old + "/crm/v1/x").must(t, 201) // the other process now holds a lease
+	via(old+"/crm/v1/x").must(t, 201) // the other process now holds a lease
 	var rotated incomingHook
 	e.do("POST", "/v1/incoming-webhooks/"+w.ID+"/rotate", admin, nil).must(t, 200).json(t, &rotated)
 	mustDenied(t, "old URL after rotate, other process", via(old+"/crm/v1/x"))
 	cur := e.path(rotated)
-	via(cur + "/crm/v1/x").must(t, 201)
+	via(cur+"/crm/v1/x").must(t, 201)
 	e.do("POST", "/v1/incoming-webhooks/"+w.ID+"/disable", admin, nil).must(t, 200)
 	mustDenied(t, "disabled, other process", via(cur+"/crm/v1/x"))
 	e.do("POST", "/v1/incoming-webhooks/"+w.ID+"/enable", admin, nil).must(t, 200)
-	via(cur + "/crm/v1/x").must(t, 201)
+	via(cur+"/crm/v1/x").must(t, 201)
 	e.do("DELETE", "/v1/incoming-webhooks/"+w.ID, admin, nil).must(t, 204)
 	mustDenied(t, "deleted, other process", via(cur+"/crm/v1/x"))
 }
