@@ -281,7 +281,12 @@ const rateAhead = time.Second + 100*time.Millisecond
 // workers: past that they wait in the queue even for a time less than
 // rateAhead away (and come back at asynq's next check), so that a high
 // limit cannot park every worker.
-func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *hookgate.Task) error {
+//
+// Once admitted, and before it sleeps out the wait, it calls place (when not
+// nil), which takes the delivery's place under the in-flight bound: a Redis
+// round trip there would otherwise delay the send past its time and bunch
+// it with the next. An error of place is returned as is.
+func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *hookgate.Task, place func() error) error {
 	slot := wk.slot(ep.ID)
 	ahead := rateAhead
 	if slot.pacing.Add(1) > int64(slot.limit) {
@@ -289,6 +294,7 @@ func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *hookgate.T
 	}
 	defer slot.pacing.Add(-1)
 	r, err := wk.Limiter.Reserve(ctx, ep.ID, d.ID, ep.RateLimit, ahead)
+	answered := time.Now()
 	if err != nil {
 		wk.Logger.Warn("rate limit: no send time (Redis)", "delivery_id", d.ID, "endpoint_id", ep.ID, "err", err)
 		return &rateLimitedError{delay: time.Second}
@@ -297,10 +303,16 @@ func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *hookgate.T
 		wk.Metrics.rateLimited()
 		return &rateLimitedError{delay: r.Wait}
 	}
-	if r.Wait <= 0 {
+	if place != nil {
+		if err := place(); err != nil {
+			return err
+		}
+	}
+	wait := r.Wait - time.Since(answered)
+	if wait <= 0 {
 		return nil
 	}
-	t := time.NewTimer(r.Wait)
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -410,18 +422,34 @@ func (wk *Worker) Deliver(ctx context.Context, d *hookgate.Task, retried, maxRet
 		}
 		return &retryError{due: time.Now().Add(5 * time.Second), cause: "webhook is " + string(w.Status)}
 	}
+	slot := wk.slot(ep.ID)
+	var l lease
+	var placed bool
+	place := func() error {
+		var err error
+		l, err = wk.take(ctx, slot, w, ep, d)
+		placed = err == nil
+		return err
+	}
 	if ep.RateLimit > 0 && wk.Limiter != nil {
 		// Every attempt counts against the rate, retries included; test
 		// sends do not come this way.
-		if err := wk.pace(ctx, ep, d); err != nil {
+		var pl func() error
+		if wk.Places != nil {
+			pl = place
+		}
+		if err := wk.pace(ctx, ep, d, pl); err != nil {
+			if placed {
+				wk.release(ctx, slot, ep, l)
+			}
 			return err
 		}
 	}
-	slot := wk.slot(ep.ID)
 	if wk.Places != nil {
-		l, err := wk.take(ctx, slot, w, ep, d)
-		if err != nil {
-			return err
+		if !placed {
+			if err := place(); err != nil {
+				return err
+			}
 		}
 		began := time.Now()
 		defer func() { wk.give(ctx, slot, w, ep, l, time.Since(began)) }()
