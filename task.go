@@ -30,6 +30,23 @@ type Task struct {
 	// died), so without the spare such a task, re-scheduled on its last
 	// attempt, would be dropped. Tasks queued before it existed have none.
 	SpareRetry bool
+	// Trace is the trace context of the enqueue that made the task (zero
+	// when tracing is off): the worker continues that trace.
+	Trace TraceContext
+}
+
+// TraceContext is a W3C trace context (https://www.w3.org/TR/trace-context/)
+// as a task carries it: the trace, the parent span and the trace flags
+// (bit 0: sampled). Kept free of any tracing library.
+type TraceContext struct {
+	TraceID [16]byte
+	SpanID  [8]byte
+	Flags   byte
+}
+
+// IsValid reports whether tc names a trace and a span (W3C: neither all zero).
+func (tc TraceContext) IsValid() bool {
+	return tc.TraceID != [16]byte{} && tc.SpanID != [8]byte{}
 }
 
 // QueueItem is a Task to enqueue, with how many retries it gets.
@@ -51,7 +68,15 @@ type Enqueuer interface {
 	Enqueue(ctx context.Context, items []QueueItem) error
 }
 
-const payloadVersion = 1
+// Payload versions. A task without a trace context is written as version 1,
+// byte for byte what versions before tracing wrote, so tasks queued by them
+// decode and they decode ours. Version 2 is version 1 with the trace context
+// (traceContextLen bytes) between the attempt count and the event data.
+const (
+	payloadVersion      = 1
+	payloadVersionTrace = 2
+	traceContextLen     = 16 + 8 + 1
+)
 
 var errBadPayload = errors.New("malformed delivery task payload")
 
@@ -60,8 +85,16 @@ var errBadPayload = errors.New("malformed delivery task payload")
 func (d *Task) MarshalBinary() ([]byte, error) {
 	n := 1 + 8*binary.MaxVarintLen64 + len(d.ID) + len(d.Namespace) + len(d.WebhookID) + len(d.EndpointID) +
 		len(d.Event.ID) + len(d.Event.Type) + len(d.Event.Tenant) + len(d.Event.Data) + 16
+	traced := d.Trace.IsValid()
+	if traced {
+		n += traceContextLen
+	}
 	b := make([]byte, 0, n)
-	b = append(b, payloadVersion)
+	if traced {
+		b = append(b, payloadVersionTrace)
+	} else {
+		b = append(b, payloadVersion)
+	}
 	for _, s := range [...]string{d.ID, d.Namespace, d.WebhookID, d.EndpointID, d.Event.ID, d.Event.Type, d.Event.Tenant} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -77,15 +110,21 @@ func (d *Task) MarshalBinary() ([]byte, error) {
 	}
 	b = binary.AppendUvarint(b, flags)
 	b = binary.AppendUvarint(b, uint64(d.Attempt0))
+	if traced {
+		b = append(b, d.Trace.TraceID[:]...)
+		b = append(b, d.Trace.SpanID[:]...)
+		b = append(b, d.Trace.Flags)
+	}
 	return append(b, d.Event.Data...), nil
 }
 
 // UnmarshalBinary decodes a payload written by MarshalBinary. The event data
 // aliases b.
 func (d *Task) UnmarshalBinary(b []byte) error {
-	if len(b) == 0 || b[0] != payloadVersion {
+	if len(b) == 0 || (b[0] != payloadVersion && b[0] != payloadVersionTrace) {
 		return errBadPayload
 	}
+	traced := b[0] == payloadVersionTrace
 	b = b[1:]
 	var strs [7]string
 	for i := range strs {
@@ -121,6 +160,17 @@ func (d *Task) UnmarshalBinary(b []byte) error {
 		return errBadPayload
 	}
 	d.Attempt0 = int(a0)
-	d.Event.Data = b[n:]
+	b = b[n:]
+	d.Trace = TraceContext{}
+	if traced {
+		if len(b) < traceContextLen {
+			return errBadPayload
+		}
+		copy(d.Trace.TraceID[:], b[:16])
+		copy(d.Trace.SpanID[:], b[16:24])
+		d.Trace.Flags = b[24]
+		b = b[traceContextLen:]
+	}
+	d.Event.Data = b
 	return nil
 }

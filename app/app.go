@@ -29,6 +29,7 @@ import (
 	"github.com/hookgate/hookgate/internal/ownertoken"
 	"github.com/hookgate/hookgate/internal/sender"
 	"github.com/hookgate/hookgate/internal/store"
+	"github.com/hookgate/hookgate/internal/telemetry"
 	"github.com/hookgate/hookgate/internal/transformation"
 	"github.com/hookgate/hookgate/lifecycle"
 	"github.com/hookgate/hookgate/plugins/host"
@@ -60,6 +61,8 @@ type App struct {
 	// ConfigSource reads the configuration again for ReloadPlugins (the
 	// serve command re-reads its file); nil refuses reloads.
 	ConfigSource func() (config.Config, error)
+	// Tracing exports spans (telemetry.otlp_endpoint); nil when off.
+	Tracing *telemetry.Tracing
 
 	reloadMu   sync.Mutex // serialises reloads; guards Config after Start
 	lastReload *hookgate.PluginReloadReport
@@ -118,7 +121,11 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		GonePolicy: d.GonePolicy, Timeout: d.Timeout.D(), EndpointLimit: d.EndpointInFlight,
 		MaxRequestBody: d.MaxRequestBody, MaxResponseBody: d.MaxResponseBody, PluginWaitMax: d.PluginWaitMax.D(),
 	}
-	plugins, err := host.New(cfg.Plugins, logger, a.Registry, host.WithRequired(cfg.PluginsRequired))
+	if a.Tracing, err = telemetry.New(cfg.Telemetry, cfg.Server.Role); err != nil {
+		return nil, err
+	}
+	tracer := a.Tracing.Tracer() // nil when off
+	plugins, err := host.New(cfg.Plugins, logger, a.Registry, host.WithRequired(cfg.PluginsRequired), host.WithTracer(tracer))
 	if err != nil {
 		return nil, fmt.Errorf("plugins: %w", err)
 	}
@@ -143,6 +150,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	holder := &lifecycle.Holder{Store: st, Held: held, HoldMax: cfg.Lifecycle.HoldMax, Invalidate: a.Index.Invalidate,
 		Logger: logger, Metrics: lm}
 	a.client = queue.NewClient(a.Redis, a.queueName, d.MaxTimeout.D()+d.PluginWaitMax.D()+30*time.Second)
+	a.client.Tracer = tracer
 	schemas, enforce, onViolation, err := a.schemaCheck(cfg, cat, logger)
 	if err != nil {
 		return nil, err
@@ -155,7 +163,10 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 			metrics.Events.Add(float64(events))
 			metrics.Enqueued.Add(float64(deliveries))
 		},
-		Schemas: schemas, EnforceSchemas: enforce, OnViolation: onViolation,
+		Schemas: schemas, EnforceSchemas: enforce, OnViolation: onViolation, Tracer: tracer,
+	}
+	if r := cfg.Redis; r.ReplicaAcks > 0 {
+		pub.Replicas = store.NewReplicas(a.Redis, r.Prefix, r.ReplicaAcks, r.ReplicaAckTimeout.D())
 	}
 	a.Lifecycle = &lifecycle.Manager{
 		Store: st, Held: held, Queue: a.client,
@@ -169,6 +180,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		Limiter: store.NewRateLimiter(a.Redis, cfg.Redis.Prefix),
 		Places:  store.NewInFlight(a.Redis, cfg.Redis.Prefix), Waker: queue.NewWaker(a.Redis),
 		Sender: snd, Signer: signer, Holder: holder, Lifecycle: a.Lifecycle,
+		Tracing: deliver.Tracing{Tracer: tracer, PropagateToEndpoints: cfg.Telemetry.PropagateToEndpoints},
 	}
 	rules := webhooks.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform)
 	rules.FormatUnavailable = a.Pipeline.FormatUnavailable
@@ -189,7 +201,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	// A worker process serves health, readiness and metrics only.
 	deps := gateway.Deps{
 		Config: cfg, Catalogue: cat, Verifier: verifier, Logger: logger, Registry: a.Registry, Formats: a.Pipeline.HasFormat,
-		Ready: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
+		Ready: func(ctx context.Context) error { return store.Ready(ctx, a.Redis) },
 	}
 	if cfg.Server.Role != "worker" {
 		deps = gateway.Deps{
@@ -199,6 +211,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 			Incoming: inSvc, IncomingProxy: proxy, JWKS: a.Signer.JWKS(),
 			Transformations: a.transformationPreview(cat, hookgate.NewID),
 			Plugins:         a.Plugins, PluginReloader: a, LoginCodes: store.NewLoginCodes(a.Redis, cfg.Redis.Prefix),
+			Tracer: tracer,
 		}
 	}
 	a.Gateway = gateway.New(deps)
@@ -430,6 +443,10 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.cancel()
 	}
 	a.wg.Wait()
+	if err := a.Tracing.Shutdown(ctx); err != nil {
+		// Spans not exported in time are lost; nothing else is.
+		a.Logger.Warn("telemetry: spans not exported at shutdown", "err", err)
+	}
 	if err := a.Redis.Close(); err != nil && !store.IsClosed(err) {
 		errs = append(errs, fmt.Errorf("redis: %w", err))
 	}

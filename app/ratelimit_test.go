@@ -80,10 +80,14 @@ func TestRateLimitHoldsAcrossTwoWorkerProcesses(t *testing.T) {
 	at := arrivals(got)
 	// Sends are spaced 100 ms apart; one that reaches the receiver late
 	// lets a window starting at it hold one or two more.
-	if m := testenv.MostInWindow(at, time.Second); m > limit+2 {
+	// Arrival times, not send times: a loaded machine that delays a few
+	// sends bunches them at the receiver, so a window allows half the rate
+	// again; the exact schedule is internal/store's test, and a limit not
+	// shared (twice the rate) fails the average below.
+	if m := testenv.MostInWindow(at, time.Second); m > limit+limit/2 {
 		t.Fatalf("%d deliveries arrived within one second; the limit is %d", m, limit)
 	}
-	if m := testenv.MostInWindow(at, 3*time.Second); m > 3*limit+2 {
+	if m := testenv.MostInWindow(at, 3*time.Second); m > 3*limit+limit/2 {
 		t.Fatalf("%d deliveries arrived within three seconds; the limit is %d a second", m, limit)
 	}
 	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
@@ -150,7 +154,7 @@ func TestRateLimitCountsRetriesAndKeepsTheLastOne(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%d of %d requests: %v (a last retry was dropped?)", rec.Count(), 3*n, err)
 	}
-	if m := testenv.MostInWindow(arrivals(got), time.Second); m > limit+2 {
+	if m := testenv.MostInWindow(arrivals(got), time.Second); m > limit+limit/2 { // arrivals: see above
 		t.Fatalf("%d requests, retries included, within one second; the limit is %d", m, limit)
 	}
 	testenv.Eventually(t, 10*time.Second, "every delivery succeeded at its third attempt", func() bool {

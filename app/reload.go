@@ -144,7 +144,7 @@ func restartNeeded(running, next config.Config) []string {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := yamlName(f)
-		if name == "plugins" || name == "plugins_required" || name == "" {
+		if name == "plugins" || name == "plugins_required" || name == "" || !f.IsExported() {
 			continue
 		}
 		a, b := rv.Field(i), nv.Field(i)

@@ -42,6 +42,7 @@ type Config struct {
 	Log       Log       `yaml:"log" envPrefix:"LOG_"`
 	Incoming  Incoming  `yaml:"incoming" envPrefix:"INCOMING_"`
 	Ingest    Ingest    `yaml:"ingest" envPrefix:"INGEST_"`
+	Telemetry Telemetry `yaml:"telemetry" envPrefix:"TELEMETRY_"`
 
 	// Transformations bound webhooks' inline JavaScript transformations
 	// (docs/transformations.md).
@@ -52,6 +53,10 @@ type Config struct {
 	// PluginsRequired refuses to start when a plugin cannot be started;
 	// default false: the plugin is reported unhealthy and retried.
 	PluginsRequired bool `yaml:"plugins_required" env:"PLUGINS_REQUIRED"`
+
+	// unknownEnv are the warnings about HOOKGATE_* variables no setting
+	// reads, found by Load and reported by Warnings.
+	unknownEnv []string
 }
 
 // Ingest is how events published to a message broker, instead of the HTTP
@@ -148,15 +153,52 @@ type Server struct {
 	HeaderLimit    int      `yaml:"header_limit" env:"HEADER_LIMIT"` // bytes of a request's line and headers; default 16 KiB
 }
 
-// Redis is the one Redis hookgate and its queues use.
+// Redis is the one Redis hookgate and its queues use: a single server, a
+// master watched by Sentinels, or a Cluster (docs/scaling.md).
 type Redis struct {
-	Addr     string `yaml:"addr" env:"ADDR"`         // default "127.0.0.1:6379"
-	Username string `yaml:"username" env:"USERNAME"` // default none
-	Password string `yaml:"password" env:"PASSWORD"` // default none
-	DB       int    `yaml:"db" env:"DB"`             // default 0
-	Prefix   string `yaml:"prefix" env:"PREFIX"`     // key prefix of every hookgate key; default "hookgate"
-	PoolSize int    `yaml:"pool_size" env:"POOL_SIZE"`
+	// Mode is standalone (one server at Addr), sentinel (the master named
+	// MasterName, found through the Sentinels at Addrs) or cluster (a Redis
+	// Cluster, seeded by Addrs). Default standalone.
+	Mode string `yaml:"mode" env:"MODE"`
+	Addr string `yaml:"addr" env:"ADDR"` // standalone; default "127.0.0.1:6379"
+	// Addrs are the Sentinels' (sentinel) or some cluster nodes' (cluster)
+	// host:port; comma-separated in the environment. Default none.
+	Addrs      []string `yaml:"addrs" env:"ADDRS"`
+	MasterName string   `yaml:"master_name" env:"MASTER_NAME"` // sentinel: the monitored master's name; default none
+	Username   string   `yaml:"username" env:"USERNAME"`       // default none
+	Password   string   `yaml:"password" env:"PASSWORD"`       // default none
+	// SentinelUsername and SentinelPassword authenticate to the Sentinels
+	// themselves (their requirepass or ACL), which may differ from the
+	// master's. Default none.
+	SentinelUsername string `yaml:"sentinel_username" env:"SENTINEL_USERNAME"`
+	SentinelPassword string `yaml:"sentinel_password" env:"SENTINEL_PASSWORD"`
+	DB               int    `yaml:"db" env:"DB"`         // default 0; must be 0 in cluster mode
+	Prefix           string `yaml:"prefix" env:"PREFIX"` // key prefix of every hookgate key; default "hookgate"
+	PoolSize         int    `yaml:"pool_size" env:"POOL_SIZE"`
+	// TLS connects with TLS (managed Redis services); the server's
+	// certificate is verified against TLSCAFile, or the system's roots when
+	// it is empty. TLSCertFile and TLSKeyFile present a client certificate
+	// when the server asks for one; TLSServerName overrides the name checked
+	// in the server's certificate (default: the host dialed).
+	TLS           bool   `yaml:"tls" env:"TLS"`
+	TLSCAFile     string `yaml:"tls_ca_file" env:"TLS_CA_FILE"`
+	TLSCertFile   string `yaml:"tls_cert_file" env:"TLS_CERT_FILE"`
+	TLSKeyFile    string `yaml:"tls_key_file" env:"TLS_KEY_FILE"`
+	TLSServerName string `yaml:"tls_server_name" env:"TLS_SERVER_NAME"`
+	// ReplicaAcks is how many replicas must acknowledge an event's tasks
+	// (Redis WAIT) before it is accepted; when fewer do within
+	// ReplicaAckTimeout the event is refused with 503 (retriable). Default
+	// 0: accepted once the master has the tasks.
+	ReplicaAcks       int      `yaml:"replica_acks" env:"REPLICA_ACKS"`
+	ReplicaAckTimeout Duration `yaml:"replica_ack_timeout" env:"REPLICA_ACK_TIMEOUT"` // default 1s
 }
+
+// Redis modes (redis.mode).
+const (
+	RedisStandalone = "standalone"
+	RedisSentinel   = "sentinel"
+	RedisCluster    = "cluster"
+)
 
 // Auth says how API tokens are verified.
 type Auth struct {
@@ -340,7 +382,7 @@ func Default() Config {
 			IdleTimeout: Duration(120 * time.Second), ShutdownTimeout: Duration(20 * time.Second),
 			BodyLimit: 1 << 20, HeaderLimit: 16 << 10,
 		},
-		Redis: Redis{Addr: "127.0.0.1:6379", Prefix: "hookgate"},
+		Redis: Redis{Mode: RedisStandalone, Addr: "127.0.0.1:6379", Prefix: "hookgate", ReplicaAckTimeout: Duration(time.Second)},
 		Auth: Auth{
 			Algorithms: []string{"HS256"}, SubjectClaim: "sub", TenantClaim: "tenant", RolesClaim: "roles",
 			Roles: map[string][]string{
@@ -368,7 +410,8 @@ func Default() Config {
 			RotationGrace: Duration(24 * time.Hour), MaxRotationGrace: Duration(7 * 24 * time.Hour),
 			SweepInterval: Duration(5 * time.Second),
 		},
-		Log: Log{Level: "info", Format: "json"},
+		Log:       Log{Level: "info", Format: "json"},
+		Telemetry: Telemetry{ServiceName: "hookgate", SampleRatio: 1},
 		Ingest: Ingest{
 			AMQP:       IngestAMQP{Queue: "hookgate.events", Prefetch: 64},
 			NATS:       IngestNATS{Subject: "hookgate.events", Stream: "HOOKGATE_EVENTS", Durable: "hookgate"},
@@ -425,6 +468,7 @@ func parse(path string, b []byte, environ []string) (Config, error) {
 			envMap[k] = v
 		}
 	}
+	cfg.unknownEnv = unknownEnv(envMap)
 	if err := checkEnv("HOOKGATE_", envMap, &cfg); err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
 	}
@@ -477,8 +521,8 @@ func (c *Config) Validate() error {
 	if c.Server.HeaderLimit < 4<<10 || c.Server.HeaderLimit > 1<<20 {
 		return bad("server.header_limit", "must be from 4096 to 1048576 bytes")
 	}
-	if c.Redis.Addr == "" {
-		return bad("redis.addr", "is required")
+	if err := c.Redis.validate(bad); err != nil {
+		return err
 	}
 	if !validPrefix(c.Redis.Prefix) {
 		return bad("redis.prefix", "must be a non-empty word without spaces, braces or the glob characters * ? [ ] \\")
@@ -569,6 +613,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateIngest(bad); err != nil {
+		return err
+	}
+	if err := c.Telemetry.validate(bad); err != nil {
 		return err
 	}
 	switch c.Log.Level {
@@ -733,9 +780,11 @@ func (a *Auth) validate(bad func(string, string, ...any) error) error {
 	return nil
 }
 
-// Warnings lists settings that work but are unsafe in production.
+// Warnings lists settings that work but are unsafe in production, and the
+// HOOKGATE_* environment variables that Load found but no setting reads
+// (with the closest known name): serve logs them at start and runs on.
 func (c *Config) Warnings() []string {
-	var w []string
+	w := slices.Clone(c.unknownEnv)
 	if c.Auth.HS256Secret == DevHS256Secret {
 		w = append(w, "auth.hs256_secret is the shipped development secret: anyone can mint tokens; set HOOKGATE_AUTH_HS256_SECRET")
 	}

@@ -92,6 +92,7 @@ type Worker struct {
 	Policy    Policy
 	Metrics   *Metrics
 	Logger    *slog.Logger
+	Tracing   Tracing // off when its Tracer is nil
 	// Places bounds the requests in flight to an endpoint across every
 	// worker process (store.InFlight). Optional: without it the bound is
 	// this process's own.
@@ -391,6 +392,13 @@ func (wk *Worker) IsFailure(err error) bool { return IsFailure(err) }
 // nil error ends the delivery; any other asks for another attempt after
 // RetryDelay(err), spending a retry only when IsFailure(err).
 func (wk *Worker) Deliver(ctx context.Context, d *hookgate.Task, retried, maxRetry int) error {
+	if wk.Tracing.Tracer != nil {
+		return wk.tracedDeliver(ctx, d, retried, maxRetry)
+	}
+	return wk.deliver(ctx, d, retried, maxRetry)
+}
+
+func (wk *Worker) deliver(ctx context.Context, d *hookgate.Task, retried, maxRetry int) error {
 	w, err := wk.Webhooks.Webhook(ctx, d.Namespace, d.WebhookID)
 	if err != nil {
 		if hookgate.ErrorCode(err) == hookgate.ENOTFOUND {
@@ -559,12 +567,12 @@ func (wk *Worker) slot(endpointID string) *endpointSlot {
 func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate.Endpoint, d *hookgate.Task) (*hookgate.Attempt, time.Duration) {
 	start := time.Now()
 	att := &hookgate.Attempt{At: start.UTC()}
-	p, err := wk.Renderer.Render(ctx, &d.Event, w)
+	p, err := wk.render(ctx, &d.Event, w)
 	if err != nil && hookgate.ErrorCode(err) == hookgate.EUNAVAILABLE && wk.Policy.PluginWaitMax > 0 {
 		// The plugin is restarting or its breaker is open: wait for it
 		// rather than spend one of the receiver's attempts.
 		if pw, ok := wk.Renderer.(PluginWaiter); ok && pw.WaitPlugins(ctx, w, wk.Policy.PluginWaitMax) {
-			p, err = wk.Renderer.Render(ctx, &d.Event, w)
+			p, err = wk.render(ctx, &d.Event, w)
 		}
 	}
 	if err != nil && errors.Is(err, hookgate.ErrTransformation) {
@@ -604,7 +612,7 @@ func (wk *Worker) attempt(ctx context.Context, w *hookgate.Webhook, ep *hookgate
 		p = &q
 	}
 	req := wk.Signer.Request(w, ep, ep.URL, d.ID, d.Event.Type, p, start)
-	res := wk.Sender.Send(ctx, req)
+	res := wk.send(ctx, req, d, ep)
 	att.DurationMS = ms(res.Duration)
 	att.StatusCode = res.StatusCode
 	att.ErrorClass = res.ErrorClass

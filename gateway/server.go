@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
@@ -54,6 +55,8 @@ type Deps struct {
 	// Transformations previews inline transformations
 	// (POST /v1/webhooks/transformation/preview). Optional.
 	Transformations hookgate.TransformationPreviewer
+	// Tracer makes a server span of each request; nil: tracing is off.
+	Tracer trace.Tracer
 }
 
 // Server is the Fiber app with its dependencies.
@@ -83,6 +86,7 @@ type Server struct {
 	jwksDoc       []byte
 	consoleFS     fs.FS
 	loginCodes    hookgate.LoginCodeTaker
+	tracer        trace.Tracer
 }
 
 // New builds the app and registers every route.
@@ -92,7 +96,7 @@ func New(d Deps) *Server {
 		lifecycle: d.Lifecycle,
 		ready:     d.Ready, log: d.Logger, reg: d.Registry,
 		incoming: d.Incoming, incomingProxy: d.IncomingProxy, jwksDoc: d.JWKS,
-		consoleFS: console.Files(), loginCodes: d.LoginCodes,
+		consoleFS: console.Files(), loginCodes: d.LoginCodes, tracer: d.Tracer,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -126,6 +130,9 @@ func New(d Deps) *Server {
 		ReadBufferSize: s.headerLimit(),
 	})
 	s.app.Use(s.requestIDs, s.metrics.middleware, s.recoverPanics, s.refuseEncodedBodies)
+	if s.tracer != nil {
+		s.app.Use(s.traceRequests)
+	}
 	if s.incomingProxy != nil {
 		s.app.Use(s.incomingPathGuard) // before every route, so no /in/ path reaches another
 	}

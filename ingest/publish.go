@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/hookgate/hookgate"
 )
 
@@ -51,6 +53,13 @@ type Publisher struct {
 	// Accepted is called with the number of events accepted and deliveries
 	// enqueued (metrics). Optional.
 	Accepted func(events, deliveries int)
+	// Replicas, when set (redis.replica_acks), waits until the publish's
+	// writes (its tasks, its held deliveries) are on enough Redis replicas,
+	// after they are written and before the keys are confirmed: when it
+	// fails the publish is refused (unavailable) with its keys pending, so
+	// that a retry with the same key publishes again under the same task
+	// ids, and waits again, without a second delivery of a task still queued.
+	Replicas Replicator
 	// Schemas checks event data against its type's schema (events.validate);
 	// nil turns the check off. With EnforceSchemas a violation refuses the
 	// event (schema_violation); without, it is passed to OnViolation and
@@ -58,9 +67,17 @@ type Publisher struct {
 	Schemas        SchemaChecker
 	EnforceSchemas bool
 	OnViolation    func(typ string, err error)
+	// Tracer makes a span of each publish; nil: tracing is off.
+	Tracer trace.Tracer
 }
 
 var _ hookgate.EventPublisher = (*Publisher)(nil)
+
+// Replicator waits until the writes that returned before the call are on
+// enough Redis replicas (implemented by store.Replicas).
+type Replicator interface {
+	Wait(ctx context.Context) error
+}
 
 // SchemaChecker checks event data against its type's schema (implemented by
 // eventschema.Validator).
@@ -126,6 +143,13 @@ func (p *Publisher) Validate(in *hookgate.EventInput) error {
 // claim answers the first answer with "duplicate": true; a claim of another
 // content is an idempotency conflict.
 func (p *Publisher) Publish(ctx context.Context, tenant string, ins []hookgate.EventInput, idemKey string) ([]hookgate.PublishResult, error) {
+	if p.Tracer != nil {
+		return p.tracedPublish(ctx, tenant, ins, idemKey)
+	}
+	return p.publish(ctx, tenant, ins, idemKey)
+}
+
+func (p *Publisher) publish(ctx context.Context, tenant string, ins []hookgate.EventInput, idemKey string) ([]hookgate.PublishResult, error) {
 	now := p.Now()
 	plans := make([]plan, len(ins))
 	anyKey := false
@@ -195,6 +219,13 @@ func (p *Publisher) Publish(ctx context.Context, tenant string, ins []hookgate.E
 			// there is the queue being unavailable, and the event is retryable.
 			err = &hookgate.Error{Code: hookgate.EUNAVAILABLE, Message: "the queue is unavailable; nothing was accepted, try again",
 				Err: fmt.Errorf("hold deliveries of webhook %s: %w", h.w.ID, err)}
+		}
+	}
+	if err == nil && p.Replicas != nil && (len(items) > 0 || len(holds) > 0) {
+		if werr := p.Replicas.Wait(ctx); werr != nil {
+			err = &hookgate.Error{Code: hookgate.EUNAVAILABLE,
+				Message: "the event's deliveries are not yet on enough Redis replicas; try again (with the same Idempotency-Key, it is not duplicated)",
+				Err:     fmt.Errorf("publish: %w", werr)}
 		}
 	}
 	if err != nil {

@@ -275,3 +275,55 @@ func TestPublishRefusedHalfWayIsRetriedAsTheSameEvent(t *testing.T) {
 		t.Fatalf("claim after the retry: %q, want done", st)
 	}
 }
+
+// fakeReplicas records what the publish had done when it was asked to wait.
+type fakeReplicas struct {
+	u     *unit
+	fail  error
+	calls int
+	seen  []string // per call: tasks queued and the claim's state
+}
+
+func (f *fakeReplicas) Wait(context.Context) error {
+	f.calls++
+	f.seen = append(f.seen, strings.Join(f.u.queue.ids(), ",")+" "+string(f.u.idem.state("acme", "key:order-1")))
+	return f.fail
+}
+
+// With redis.replica_acks the publish waits for the replicas after its
+// tasks are queued and before its key is confirmed; too few replicas
+// refuse it as unavailable with the key pending, and the retry with the
+// same key enqueues the same tasks (no new ones), waits again and confirms.
+func TestPublishWaitsForReplicasBeforeConfirming(t *testing.T) {
+	u := newUnit(webhook("wh", []string{"deal.*"}, "ep_1", "ep_2"))
+	rep := &fakeReplicas{u: u, fail: errors.New("1 of 1 replicas acknowledged: 0")}
+	u.pub.Replicas = rep
+	_, err := u.pub.Publish(context.Background(), "acme", []hookgate.EventInput{in("deal.won", `{"id":"d_1"}`)}, "order-1")
+	if hookgate.ErrorCode(err) != hookgate.EUNAVAILABLE {
+		t.Fatalf("too few replicas: %v, want %s", err, hookgate.EUNAVAILABLE)
+	}
+	if len(u.queue.items) != 2 || !strings.HasSuffix(rep.seen[0], " "+string(hookgate.ClaimPending)) {
+		t.Fatalf("waited with %q (tasks, claim); want both tasks queued and the claim pending", rep.seen)
+	}
+	if st := u.idem.state("acme", "key:order-1"); st != hookgate.ClaimPending || u.accepted != [2]int{} {
+		t.Fatalf("after a refused wait: claim %q, accepted %v; want pending, nothing", st, u.accepted)
+	}
+	first := u.queue.ids()
+
+	rep.fail = nil
+	res := publishOne(t, u, in("deal.won", `{"id":"d_1"}`), "order-1")
+	if res.Duplicate || res.Deliveries != 2 || rep.calls != 2 {
+		t.Fatalf("retry: %+v after %d waits", res, rep.calls)
+	}
+	if st := u.idem.state("acme", "key:order-1"); st != hookgate.ClaimDone {
+		t.Fatalf("claim after the retry: %q, want done", st)
+	}
+	if again := u.queue.ids(); len(again) != 4 || !slices.Equal(again[:2], first) || !slices.Equal(again[2:], first) {
+		t.Fatalf("the retry enqueued %v, want the same task ids %v again (the queue refuses a second copy)", again, first)
+	}
+	// An event with nothing to deliver writes no task: nothing to wait for.
+	publishOne(t, u, in("contact.created", `{}`), "nothing")
+	if rep.calls != 2 {
+		t.Fatalf("waited %d times, want no wait for an event without deliveries", rep.calls)
+	}
+}

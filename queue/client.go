@@ -7,10 +7,14 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/internal/store"
+	"github.com/hookgate/hookgate/internal/telemetry"
 )
 
 // Client enqueues delivery tasks.
@@ -19,6 +23,9 @@ type Client struct {
 	queue   string
 	timeout time.Duration // asynq's per-task deadline: the request timeout plus a margin
 	par     int
+	// Tracer makes a producer span of each Enqueue and puts its trace
+	// context in the tasks; nil: tracing is off.
+	Tracer trace.Tracer
 }
 
 // NewClient returns a client enqueueing into queue on rdb. taskTimeout bounds
@@ -33,6 +40,13 @@ func NewClient(rdb store.Client, queue string, taskTimeout time.Duration) *Clien
 // a retry of the same publish enqueue only what is missing). A task id that
 // is already queued is not an error.
 func (c *Client) Enqueue(ctx context.Context, items []hookgate.QueueItem) error {
+	if c.Tracer != nil {
+		return c.tracedEnqueue(ctx, items)
+	}
+	return c.enqueueAll(ctx, items)
+}
+
+func (c *Client) enqueueAll(ctx context.Context, items []hookgate.QueueItem) error {
 	if len(items) == 1 {
 		return c.enqueue(ctx, &items[0])
 	}
@@ -48,6 +62,10 @@ func (c *Client) Enqueue(ctx context.Context, items []hookgate.QueueItem) error 
 func (c *Client) enqueue(ctx context.Context, it *hookgate.QueueItem) error {
 	d := *it.Task
 	d.SpareRetry = true
+	if c.Tracer != nil && !d.Trace.IsValid() {
+		// A task that has a trace (held, then released) keeps its event's.
+		d.Trace = telemetry.TaskTrace(ctx)
+	}
 	payload, err := d.MarshalBinary()
 	if err != nil {
 		return err
@@ -66,4 +84,23 @@ func (c *Client) enqueue(ctx context.Context, it *hookgate.QueueItem) error {
 			Err: fmt.Errorf("enqueue delivery %s: %w", it.Task.ID, err)}
 	}
 	return nil
+}
+
+// tracedEnqueue is enqueueAll inside an "enqueue" producer span, whose
+// trace context every task carries to its worker.
+func (c *Client) tracedEnqueue(ctx context.Context, items []hookgate.QueueItem) error {
+	ctx, span := c.Tracer.Start(ctx, "enqueue", trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(semconv.MessagingSystemKey.String("asynq"), semconv.MessagingDestinationName(c.queue),
+			semconv.MessagingBatchMessageCount(len(items))))
+	defer span.End()
+	if len(items) == 1 {
+		d := items[0].Task
+		span.SetAttributes(telemetry.AttrDeliveryID.String(d.ID), telemetry.AttrWebhookID.String(d.WebhookID),
+			telemetry.AttrEndpointID.String(d.EndpointID))
+	}
+	err := c.enqueueAll(ctx, items)
+	if err != nil {
+		span.SetStatus(codes.Error, "the queue is unavailable")
+	}
+	return err
 }

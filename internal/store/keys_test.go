@@ -155,6 +155,9 @@ func writeEveryKey(t *testing.T, rdb store.Client, prefix string) {
 	must(s.CreateWebhook(ctx, w))
 	must(s.ResetConsecutiveFailures(ctx, w.ID))
 
+	// The marker a replica wait writes (no replica to wait for here).
+	must(store.NewReplicas(rdb, prefix, 0, time.Second).Wait(ctx))
+
 	// The delivery log and its aggregates: a finished delivery.
 	log := store.NewDeliveryLog(rdb, prefix, 200, 24*time.Hour)
 	now := time.Now()

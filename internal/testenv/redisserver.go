@@ -3,8 +3,11 @@ package testenv
 import (
 	"context"
 	"io"
+	"net"
+	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +26,7 @@ type RedisServer struct {
 	dir   string
 	port  int
 	fsync string
+	args  []string // more redis-server arguments (replicaof, a sentinel's config)
 	cmd   *exec.Cmd
 }
 
@@ -33,12 +37,29 @@ type RedisServer struct {
 // is not installed.
 func StartRedisServer(t testing.TB, fsync string) *RedisServer {
 	t.Helper()
+	return startRedisServer(t, fsync)
+}
+
+// StartRedisReplica starts a redis-server replicating master (host:port),
+// keeping nothing on disk, and waits until it answers (not until it is in
+// sync). Sentinels may later promote it.
+func StartRedisReplica(t testing.TB, master string) *RedisServer {
+	t.Helper()
+	host, port, err := net.SplitHostPort(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startRedisServer(t, "", "--replicaof", host, port)
+}
+
+func startRedisServer(t testing.TB, fsync string, args ...string) *RedisServer {
+	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server is not installed")
 	}
 	port := FreePort(t)
-	r := &RedisServer{t: t, path: path, dir: t.TempDir(), port: port, fsync: fsync,
+	r := &RedisServer{t: t, path: path, dir: t.TempDir(), port: port, fsync: fsync, args: args,
 		Addr: "127.0.0.1:" + strconv.Itoa(port)}
 	r.Start()
 	t.Cleanup(r.Kill)
@@ -59,6 +80,7 @@ func (r *RedisServer) Start() {
 	} else {
 		args = append(args, "--appendonly", "yes", "--appendfsync", r.fsync)
 	}
+	args = append(args, r.args...)
 	r.cmd = exec.Command(r.path, args...)
 	r.cmd.Stdout, r.cmd.Stderr = io.Discard, io.Discard
 	if err := r.cmd.Start(); err != nil {
@@ -98,3 +120,63 @@ func (r *RedisServer) wait() {
 		_ = r.cmd.Wait()
 	}
 }
+
+// Sentinel is a Redis Sentinel child process of one test (redis-server
+// <conf> --sentinel) on a free loopback port, killed when the test ends.
+type Sentinel struct {
+	Addr string
+	cmd  *exec.Cmd
+}
+
+// StartSentinel starts a Sentinel monitoring master (host:port) as name,
+// with quorum, that declares a master down after downAfter and fails over
+// within failoverTimeout, and waits until it answers.
+func StartSentinel(t testing.TB, name, master string, quorum int, downAfter, failoverTimeout time.Duration) *Sentinel {
+	t.Helper()
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not installed")
+	}
+	host, mport, err := net.SplitHostPort(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := FreePort(t)
+	dir := t.TempDir()
+	conf := dir + "/sentinel.conf"
+	body := "port " + strconv.Itoa(port) + "\nbind 127.0.0.1\ndir " + dir + "\n" +
+		"sentinel monitor " + name + " " + host + " " + mport + " " + strconv.Itoa(quorum) + "\n" +
+		"sentinel down-after-milliseconds " + name + " " + strconv.FormatInt(downAfter.Milliseconds(), 10) + "\n" +
+		"sentinel failover-timeout " + name + " " + strconv.FormatInt(failoverTimeout.Milliseconds(), 10) + "\n" +
+		"sentinel parallel-syncs " + name + " 1\n"
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &Sentinel{Addr: "127.0.0.1:" + strconv.Itoa(port), cmd: exec.Command(path, conf, "--sentinel")}
+	s.cmd.Stdout, s.cmd.Stderr = io.Discard, io.Discard
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	})
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr})
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for rdb.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("sentinel on %s did not answer within 10s", s.Addr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return s
+}
+
+// Stop freezes the server (SIGSTOP): it keeps its connections but answers
+// nothing and, as a replica, reads nothing of its master's stream until
+// Continue.
+func (r *RedisServer) Stop() { _ = r.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Continue resumes a server frozen by Stop (SIGCONT).
+func (r *RedisServer) Continue() { _ = r.cmd.Process.Signal(syscall.SIGCONT) }

@@ -195,6 +195,13 @@ func (p *proc) outgoing(ctx context.Context, kind pb.Kind, name string, ev *hook
 // call that was in flight when the process died is made once more, at
 // once, on the restarted process.
 func (p *proc) call(ctx context.Context, req *pb.TransformRequest) (*pb.TransformResponse, error) {
+	if p.h.opts.tracer != nil {
+		return p.tracedCall(ctx, req)
+	}
+	return p.callUntraced(ctx, req)
+}
+
+func (p *proc) callUntraced(ctx context.Context, req *pb.TransformRequest) (*pb.TransformResponse, error) {
 	resp, err, died := p.callOnce(ctx, req)
 	if died != 0 && p.waitRestart(ctx, died) {
 		resp, err, _ = p.callOnce(ctx, req)

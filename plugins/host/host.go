@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
@@ -48,7 +49,13 @@ type options struct {
 	backoffMin     time.Duration
 	backoffMax     time.Duration
 	startTimeout   time.Duration
+	tracer         trace.Tracer
 }
+
+// WithTracer makes a client span of every plugin call and sends its W3C
+// trace context to the plugin in the call's gRPC metadata (traceparent), so
+// that a plugin can continue the trace (sdk.TraceParent). Nil: no tracing.
+func WithTracer(t trace.Tracer) Option { return func(o *options) { o.tracer = t } }
 
 // WithRequired makes Start fail (and stop every plugin) when any plugin
 // cannot be started: config's plugins_required.

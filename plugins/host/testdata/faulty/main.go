@@ -48,7 +48,7 @@ func (f *faulty) Info() sdk.Info {
 	return sdk.Info{Name: f.name, Version: f.version, Formats: []string{f.name}, Transforms: []string{f.name + "-redact"}}
 }
 
-func (f *faulty) Outgoing(_ context.Context, req sdk.Outgoing) (sdk.Result, error) {
+func (f *faulty) Outgoing(ctx context.Context, req sdk.Outgoing) (sdk.Result, error) {
 	n := f.calls.Add(1)
 	switch {
 	case f.mode == "panic" && req.Event.Type == f.arg:
@@ -67,6 +67,8 @@ func (f *faulty) Outgoing(_ context.Context, req sdk.Outgoing) (sdk.Result, erro
 		os.Exit(3)
 	case f.mode == "hang" && n == f.n:
 		select {}
+	case f.mode == "traceparent":
+		return sdk.Result{Body: []byte(`{"traceparent":"` + sdk.TraceParent(ctx) + `"}`)}, nil
 	case f.mode == "badjson":
 		return sdk.Result{Body: []byte("{not json"), ContentType: "application/json"}, nil
 	case f.mode == "badheader":
