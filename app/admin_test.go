@@ -633,6 +633,7 @@ func TestHealthReadinessMetricsAndRequestIDs(t *testing.T) {
 		`hookgate_http_requests_total{method="POST",route="/v1/webhooks",status="201"} 1`,
 		`hookgate_http_request_duration_seconds_bucket{method="POST",route="/v1/webhooks"`,
 		`go_goroutines`,
+		`hookgate_process_info{role="all",version="`,
 	} {
 		if !strings.Contains(string(r.Body), want) {
 			t.Errorf("metrics lack %s\n%s", want, r.Body)

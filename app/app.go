@@ -98,7 +98,8 @@ func QueueNames(cfg config.Config) []string {
 // New builds hookgate from cfg without starting anything.
 func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, Logger: logger, Registry: prometheus.NewRegistry(), queues: QueueNames(cfg)}
-	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		processInfo(cfg))
 	a.Redis = store.NewClient(cfg.Redis)
 	key, _ := base64.StdEncoding.DecodeString(cfg.Store.EncryptionKey)
 	st, err := store.New(a.Redis, cfg.Redis.Prefix, key)
@@ -185,7 +186,8 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	a.Worker = &deliver.Worker{
 		Webhooks: a.Index, Renderer: renderer, Log: a.writer, Policy: policy, Metrics: metrics, Logger: logger,
 		Limiter: store.NewRateLimiter(a.Redis, cfg.Redis.Prefix),
-		Sender:  snd, Signer: signer, Holder: holder, Lifecycle: a.Lifecycle,
+		Places:  store.NewInFlight(a.Redis, cfg.Redis.Prefix), Waker: queue.NewWaker(a.Redis),
+		Sender: snd, Signer: signer, Holder: holder, Lifecycle: a.Lifecycle,
 		Tracing: deliver.Tracing{Tracer: tracer, PropagateToEndpoints: cfg.Telemetry.PropagateToEndpoints},
 	}
 	rules := webhooks.RulesFromConfig(cfg, cat, a.Pipeline.HasFormat, a.Pipeline.HasTransform)
@@ -466,4 +468,16 @@ func (a *App) transformationPreview(cat *hookgate.Catalogue, newID func(string) 
 		return nil
 	}
 	return &webhooks.TransformationPreview{Catalogue: cat, Runner: a.Pipeline, Formats: a.Pipeline.HasFormat, NewID: newID}
+}
+
+// processInfo is hookgate_process_info{role,version} 1: the Prometheus info
+// metric that says what a scraped process is (server.role: all, api or
+// worker), to join onto its other series (`* on(instance) group_left(role)
+// hookgate_process_info`) rather than a label repeated on every series.
+func processInfo(cfg config.Config) prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "hookgate_process_info",
+		Help:        "Always 1: what this process is. role is server.role (all, api or worker).",
+		ConstLabels: prometheus.Labels{"role": cfg.Server.Role, "version": hookgate.Version}})
+	g.Set(1)
+	return g
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,7 +162,8 @@ func publishThroughFailover(t *testing.T, h *harness, n, rate, killAfter int, ki
 // replication falls behind, as over a slow or broken link), SIGKILLs the
 // master, and lets the replica go: the Sentinels promote it. The old master
 // is started again, empty, once they have; they make it the new master's
-// replica. It returns what the publisher saw and the accepted events that
+// replica. /readyz must answer 503 while no master answers. It returns
+// what the publisher saw and the accepted events that
 // were not delivered within wait.
 func failover(t *testing.T, acks int, wait time.Duration) (failoverRun, []string) {
 	t.Helper()
@@ -185,7 +187,23 @@ func failover(t *testing.T, acks int, wait time.Duration) (failoverRun, []string
 	defer cancel()
 	oldMaster := rs.master.Addr
 	promoted := make(chan struct{})
+	var notReady atomic.Int32 // /readyz answers 503 between the kill and the promotion
 	run := publishThroughFailover(t, h, 400, 100, 150, func() {
+		go func() {
+			for {
+				select {
+				case <-promoted:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+				if resp, err := http.Get(h.base + "/readyz"); err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == 503 {
+						notReady.Add(1)
+					}
+				}
+			}
+		}()
 		go func() {
 			defer close(promoted)
 			// The replica frozen and its link cut: what the master writes
@@ -209,6 +227,9 @@ func failover(t *testing.T, acks int, wait time.Duration) (failoverRun, []string
 	}
 	if run.refused == 0 {
 		t.Errorf("no publish was refused: the failover happened outside the stream")
+	}
+	if notReady.Load() == 0 {
+		t.Errorf("/readyz never answered 503 while the master was down")
 	}
 	missing := func() []string {
 		var out []string

@@ -16,6 +16,7 @@ type Metrics struct {
 	drops      *prometheus.CounterVec
 	busyCount  prometheus.Counter
 	limited    prometheus.Counter
+	wokenCount prometheus.Counter
 	Events     prometheus.Counter
 	Enqueued   prometheus.Counter
 }
@@ -32,14 +33,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		drops: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookgate_deliveries_dropped_total",
 			Help: "Deliveries dropped before an attempt (webhook deleted or disabled)."}, []string{"reason"}),
 		busyCount: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_delivery_endpoint_busy_total",
-			Help: "Deliveries re-scheduled because their endpoint had its share of requests in flight."}),
+			Help: "Deliveries parked (or re-scheduled) because their endpoint had every place taken."}),
 		limited: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_delivery_rate_limited_total",
 			Help: "Deliveries sent back to the queue until the send time their endpoint's rate limit reserved for them (not attempts)."}),
+		wokenCount: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_delivery_parked_woken_total",
+			Help: "Parked deliveries handed back to the queue because a place on their endpoint freed."}),
 		Events:   prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_events_accepted_total", Help: "Events accepted."}),
 		Enqueued: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_deliveries_enqueued_total", Help: "Delivery tasks enqueued."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.attemptDur, m.latency, m.drops, m.busyCount, m.limited, m.Events, m.Enqueued)
+		reg.MustRegister(m.deliveries, m.attemptDur, m.latency, m.drops, m.busyCount, m.limited, m.wokenCount, m.Events, m.Enqueued)
 	}
 	return m
 }
@@ -70,5 +73,11 @@ func (m *Metrics) busy() {
 func (m *Metrics) rateLimited() {
 	if m != nil {
 		m.limited.Inc()
+	}
+}
+
+func (m *Metrics) woken() {
+	if m != nil {
+		m.wokenCount.Inc()
 	}
 }

@@ -38,7 +38,7 @@ func TestPacingHoldsAtMostTheEndpointsPlacesInWorkers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := wk.pace(context.Background(), ep, &hookgate.Task{ID: "d"})
+			err := wk.pace(context.Background(), ep, &hookgate.Task{ID: "d"}, nil)
 			var rl *rateLimitedError
 			switch {
 			case err == nil:

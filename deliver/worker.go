@@ -69,7 +69,7 @@ type Policy struct {
 	RetryAfterMax   time.Duration
 	GonePolicy      string // retry | fail | disable_endpoint
 	Timeout         time.Duration
-	EndpointLimit   int // concurrent requests per endpoint in this process
+	EndpointLimit   int // concurrent requests per endpoint: across every process with Worker.Places, else in this process
 	MaxRequestBody  int // bytes of the sent body kept in the log
 	MaxResponseBody int
 }
@@ -93,6 +93,14 @@ type Worker struct {
 	Metrics   *Metrics
 	Logger    *slog.Logger
 	Tracing   Tracing // off when its Tracer is nil
+	// Places bounds the requests in flight to an endpoint across every
+	// worker process (store.InFlight). Optional: without it the bound is
+	// this process's own.
+	Places Places
+	// Waker hands a parked delivery back to the queue when a place frees
+	// (queue.Waker). Optional: without it parked deliveries come back by
+	// themselves.
+	Waker Waker
 
 	inflight sync.Map // endpoint id -> *endpointSlot
 }
@@ -119,6 +127,13 @@ type endpointSlot struct {
 	waiting  map[string]time.Time // delivery id -> last found busy
 	nwaiting atomic.Int64         // len(waiting), read without the lock
 	pruned   time.Time
+
+	// With the shared bound (Worker.Places): the leases this process holds
+	// on the endpoint, and the hand-over of a place to a waiting delivery.
+	local   atomic.Int64
+	handoff chan lease
+	idleMu  sync.Mutex
+	idle    []idleLease // leases kept after a request, for the next one
 }
 
 // maxBusyDelay caps how long a delivery waits before looking again.
@@ -130,7 +145,7 @@ const stallAfter = 100 * time.Millisecond
 
 func newEndpointSlot(limit int) *endpointSlot {
 	limit = max(limit, 1)
-	return &endpointSlot{n: make(chan struct{}, limit), limit: limit, waiting: map[string]time.Time{}}
+	return &endpointSlot{n: make(chan struct{}, limit), limit: limit, waiting: map[string]time.Time{}, handoff: make(chan lease)}
 }
 
 // acquire takes a place, waiting while the endpoint makes progress; false
@@ -172,8 +187,13 @@ func (s *endpointSlot) acquire(ctx context.Context) bool {
 
 // release gives the place back and folds the request's duration into the mean.
 func (s *endpointSlot) release(took time.Duration) {
-	s.released.Store(time.Now().UnixNano())
 	<-s.n
+	s.observe(took)
+}
+
+// observe notes that a request ended, and folds its duration into the mean.
+func (s *endpointSlot) observe(took time.Duration) {
+	s.released.Store(time.Now().UnixNano())
 	if old := s.ewma.Load(); old == 0 {
 		s.ewma.Store(int64(took))
 	} else {
@@ -262,7 +282,12 @@ const rateAhead = time.Second + 100*time.Millisecond
 // workers: past that they wait in the queue even for a time less than
 // rateAhead away (and come back at asynq's next check), so that a high
 // limit cannot park every worker.
-func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *hookgate.Task) error {
+//
+// Once admitted, and before it sleeps out the wait, it calls place (when not
+// nil), which takes the delivery's place under the in-flight bound: a Redis
+// round trip there would otherwise delay the send past its time and bunch
+// it with the next. An error of place is returned as is.
+func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *hookgate.Task, place func() error) error {
 	slot := wk.slot(ep.ID)
 	ahead := rateAhead
 	if slot.pacing.Add(1) > int64(slot.limit) {
@@ -270,6 +295,7 @@ func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *hookgate.T
 	}
 	defer slot.pacing.Add(-1)
 	r, err := wk.Limiter.Reserve(ctx, ep.ID, d.ID, ep.RateLimit, ahead)
+	answered := time.Now()
 	if err != nil {
 		wk.Logger.Warn("rate limit: no send time (Redis)", "delivery_id", d.ID, "endpoint_id", ep.ID, "err", err)
 		return &rateLimitedError{delay: time.Second}
@@ -278,10 +304,16 @@ func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *hookgate.T
 		wk.Metrics.rateLimited()
 		return &rateLimitedError{delay: r.Wait}
 	}
-	if r.Wait <= 0 {
+	if place != nil {
+		if err := place(); err != nil {
+			return err
+		}
+	}
+	wait := r.Wait - time.Since(answered)
+	if wait <= 0 {
 		return nil
 	}
-	t := time.NewTimer(r.Wait)
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -398,21 +430,46 @@ func (wk *Worker) deliver(ctx context.Context, d *hookgate.Task, retried, maxRet
 		}
 		return &retryError{due: time.Now().Add(5 * time.Second), cause: "webhook is " + string(w.Status)}
 	}
+	slot := wk.slot(ep.ID)
+	var l lease
+	var placed bool
+	place := func() error {
+		var err error
+		l, err = wk.take(ctx, slot, w, ep, d)
+		placed = err == nil
+		return err
+	}
 	if ep.RateLimit > 0 && wk.Limiter != nil {
 		// Every attempt counts against the rate, retries included; test
 		// sends do not come this way.
-		if err := wk.pace(ctx, ep, d); err != nil {
+		var pl func() error
+		if wk.Places != nil {
+			pl = place
+		}
+		if err := wk.pace(ctx, ep, d, pl); err != nil {
+			if placed {
+				wk.release(ctx, slot, ep, l)
+			}
 			return err
 		}
 	}
-	slot := wk.slot(ep.ID)
-	if !slot.acquire(ctx) {
-		wk.Metrics.busy()
-		return slot.busy(d.ID)
+	if wk.Places != nil {
+		if !placed {
+			if err := place(); err != nil {
+				return err
+			}
+		}
+		began := time.Now()
+		defer func() { wk.give(ctx, slot, w, ep, l, time.Since(began)) }()
+	} else {
+		if !slot.acquire(ctx) {
+			wk.Metrics.busy()
+			return slot.busy(d.ID)
+		}
+		slot.gotPlace(d.ID)
+		began := time.Now()
+		defer func() { slot.release(time.Since(began)) }()
 	}
-	slot.gotPlace(d.ID)
-	began := time.Now()
-	defer func() { slot.release(time.Since(began)) }()
 
 	if d.SpareRetry {
 		maxRetry--

@@ -77,6 +77,9 @@ type Result struct {
 	// Redis work per task / delivery: commands (those run inside scripts
 	// included) and Redis CPU time, from INFO commandstats.
 	BaselineRedis, HookgateRedis Cost
+	// DeadRedis is the Redis work of the isolation run per healthy
+	// delivery, the dead endpoint's (re-schedules, parking) included.
+	DeadRedis Cost
 	// Idle cost: Redis commands per second while the started hookgate has
 	// nothing to do, and the p50 at a light rate (LightRate events/s) that
 	// a lower idle cost must not raise.
@@ -424,10 +427,12 @@ func (r *runner) isolationRun(ctx context.Context, a *app.App, recv *receiver, r
 	}
 	busyBefore := busyCount(a)
 	r.noSettle = true
+	c0 := redisCost(ctx, r.rdb)
 	lat, err := r.latency(ctx, recv, "contact.created", o.Rate, o.Duration)
 	if err != nil {
 		return fmt.Errorf("isolation run: %w", err)
 	}
+	res.DeadRedis = redisCost(ctx, r.rdb).minus(c0).per(max(len(lat.sorted), 1))
 	res.DeadP50, res.DeadP99, res.DeadMax = pct(lat.sorted, 0.5), pct(lat.sorted, 0.99), lat.sorted[len(lat.sorted)-1]
 	res.DeadBusy = busyCount(a) - busyBefore
 	cfg := a.Config
@@ -435,6 +440,7 @@ func (r *runner) isolationRun(ctx context.Context, a *app.App, recv *receiver, r
 		cfg.Delivery.Timeout.D(), cfg.Delivery.EndpointInFlight, msf(res.DeadP50), msf(res.DeadP99), msf(res.DeadMax),
 		float64(res.DeadP99)/float64(res.P99), res.DeadBusy)
 	fmt.Fprintf(o.Out, "    over 25 ms by second of the run: %v\n", lat.slowSecs)
+	fmt.Fprintf(o.Out, "    redis per healthy delivery (the dead endpoint's work included): %s\n", res.DeadRedis)
 	return nil
 }
 

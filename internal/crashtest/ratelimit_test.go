@@ -3,6 +3,7 @@ package crashtest
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -15,6 +16,21 @@ import (
 	"github.com/hookgate/hookgate/internal/receiver"
 	"github.com/hookgate/hookgate/internal/testenv"
 )
+
+// metricsText is h's /metrics page.
+func (h *hookgateProc) metricsText() string {
+	h.t.Helper()
+	resp, err := http.Get(h.base + "/metrics")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return string(b)
+}
 
 // metric adds up the samples of a counter on h's /metrics.
 func (h *hookgateProc) metric(name string) float64 {

@@ -248,6 +248,13 @@ func writeEveryKey(t *testing.T, rdb store.Client, prefix string) {
 		must(err)
 	}
 
+	// An endpoint's in-flight bound: a place held, and a delivery parked.
+	inf := store.NewInFlight(rdb, prefix)
+	_, _, _, err = inf.Acquire(ctx, "ep_1", "lease_1", 1, time.Minute, "")
+	must(err)
+	_, _, _, err = inf.Acquire(ctx, "ep_1", "lease_2", 1, time.Minute, "q\x00dl_p1")
+	must(err)
+
 	// Incoming webhooks: record, ids, route, a call's bucket, the request log.
 	in := &hookgate.IncomingWebhook{Tenant: "acme", Name: "form", Owner: "u1", Scopes: []string{"crm"}, Enabled: true,
 		Token: "tok-keys-" + strings.Repeat("x", 35)}

@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// InFlight bounds the requests in flight to one endpoint across every
+// worker process (delivery.endpoint_in_flight), with leases that expire, and
+// parks the deliveries that find their endpoint at the bound until a place
+// frees:
+//
+//	P:inf:{E}         ZSET  the leases held on endpoint E's places: members
+//	                        are lease ids, scores the lease deadlines (unix ms)
+//	P:inf:{E}:parked  ZSET  deliveries waiting for a place: members are the
+//	                        waiter's reference (its queued task), scores the
+//	                        time it first parked (unix ms), oldest first
+//
+// E is the endpoint id, a Redis Cluster hash tag: both keys of a call live in
+// one slot. A lease whose holder died (a killed worker) stops counting at its
+// deadline: every call drops the expired leases before it counts. A parked
+// entry is only a wake-up call: the delivery itself stays in the queue (due
+// again later by itself), so an entry that is lost or stale loses nothing.
+//
+// Acquiring is one script run; releasing is one script run that also pops
+// the oldest parked deliveries, as many as there are free places, for the
+// caller to wake.
+type InFlight struct {
+	rdb    Client
+	prefix string
+}
+
+// NewInFlight returns the in-flight bound of the deployment whose keys start
+// with prefix + ":".
+func NewInFlight(rdb Client, prefix string) *InFlight {
+	return &InFlight{rdb: rdb, prefix: prefix}
+}
+
+// ParkedTTL is how long an endpoint's parked list is kept after the last
+// delivery parked in it: longer than any delivery waits between two looks
+// at its endpoint.
+const ParkedTTL = time.Hour
+
+// acquireScript takes a place on an endpoint or parks the caller. KEYS[1]
+// holds the leases, KEYS[2] the parked deliveries. ARGV: the lease id, the
+// bound, the lease's time to live (ms), the caller's parked reference ("":
+// do not park), the parked list's TTL (ms). With a place taken it answers
+// {1, 0, refs...}: refs are parked deliveries popped to be woken, one per
+// place still free (places that lapsed with no release to wake anyone);
+// else {0, deliveries parked} (0 when the caller does not park).
+var acquireScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local n = redis.call('ZCARD', KEYS[1])
+local limit = tonumber(ARGV[2])
+if n < limit then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+  if ARGV[4] ~= '' then redis.call('ZREM', KEYS[2], ARGV[4]) end
+  local out = {1, 0}
+  if n + 1 < limit then
+    local popped = redis.call('ZPOPMIN', KEYS[2], limit - n - 1)
+    for i = 1, #popped, 2 do out[#out + 1] = popped[i] end
+  end
+  return out
+end
+if ARGV[4] == '' then return {0, 0} end
+redis.call('ZADD', KEYS[2], 'NX', now, ARGV[4])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]))
+return {0, redis.call('ZCARD', KEYS[2])}
+`)
+
+// freeScript gives a place back and pops the oldest parked deliveries,
+// one per free place (at most ARGV[3]). KEYS as acquireScript's. ARGV: the
+// lease id, the bound, the most to pop. It answers the popped references.
+var freeScript = redis.NewScript(`
+redis.call('ZREM', KEYS[1], ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local free = math.min(tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1]), tonumber(ARGV[3]))
+if free <= 0 then return {} end
+local popped = redis.call('ZPOPMIN', KEYS[2], free)
+local refs = {}
+for i = 1, #popped, 2 do refs[#refs + 1] = popped[i] end
+return refs
+`)
+
+func (f *InFlight) keys(endpointID string) []string {
+	k := f.prefix + ":inf:{" + endpointID + "}"
+	return []string{k, k + ":parked"}
+}
+
+// Acquire takes one of endpointID's limit places under lease, which holds it
+// for ttl at most. When every place is held, a non-empty park parks the
+// caller (its reference, handed back by a later Release) and parked is the
+// number of deliveries parked on the endpoint, the caller included. With a
+// place taken, wake are parked deliveries the caller should wake: places
+// were free beyond its own (leases of a dead holder lapsed, which no
+// release announced).
+func (f *InFlight) Acquire(ctx context.Context, endpointID, lease string, limit int, ttl time.Duration, park string) (ok bool, parked int64, wake []string, err error) {
+	res, err := acquireScript.Run(ctx, f.rdb, f.keys(endpointID), lease, max(limit, 1), max(ttl.Milliseconds(), 1), park,
+		ParkedTTL.Milliseconds()).Slice()
+	if err != nil {
+		return false, 0, nil, wrap(ctx, err, "take a place on endpoint %s", endpointID)
+	}
+	if len(res) < 2 {
+		return false, 0, nil, fmt.Errorf("take a place on endpoint %s: unexpected answer %v", endpointID, res)
+	}
+	got, _ := res[0].(int64)
+	parked, _ = res[1].(int64)
+	for _, r := range res[2:] {
+		if s, ok := r.(string); ok {
+			wake = append(wake, s)
+		}
+	}
+	return got == 1, parked, wake, nil
+}
+
+// Release gives lease's place on endpointID back and returns the references
+// of up to wake parked deliveries, oldest first, one per place now free:
+// the caller wakes them (they are no longer parked).
+func (f *InFlight) Release(ctx context.Context, endpointID, lease string, limit, wake int) ([]string, error) {
+	refs, err := freeScript.Run(ctx, f.rdb, f.keys(endpointID), lease, max(limit, 1), max(wake, 0)).StringSlice()
+	if err != nil {
+		return nil, wrap(ctx, err, "give back a place on endpoint %s", endpointID)
+	}
+	return refs, nil
+}
+
+// Held reports the leases in force on endpointID (for tests and the bench).
+func (f *InFlight) Held(ctx context.Context, endpointID string) (int64, error) {
+	now := fmt.Sprint(time.Now().UnixMilli())
+	n, err := f.rdb.ZCount(ctx, f.keys(endpointID)[0], "("+now, "+inf").Result()
+	return n, wrap(ctx, err, "count the places held on endpoint %s", endpointID)
+}

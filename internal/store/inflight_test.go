@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookgate/hookgate/internal/testenv"
+)
+
+func inFlight(t *testing.T) *InFlight {
+	t.Helper()
+	rdb := testenv.Redis(t)
+	return NewInFlight(rdb, testenv.KeyPrefix(t, rdb, "hginf"))
+}
+
+// TestInFlightBoundHoldsAcrossCallers: many callers (standing for worker
+// processes) race for 3 places; no more than 3 ever hold one, the ones
+// turned away are parked oldest first, and each release pops one of them.
+func TestInFlightBoundHoldsAcrossCallers(t *testing.T) {
+	f := inFlight(t)
+	ctx := context.Background()
+	const limit = 3
+	var held, most atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				lease := fmt.Sprintf("g%d-%d", g, i)
+				ok, _, _, err := f.Acquire(ctx, "ep_b", lease, limit, time.Minute, "")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !ok {
+					continue
+				}
+				n := held.Add(1)
+				for {
+					m := most.Load()
+					if n <= m || most.CompareAndSwap(m, n) {
+						break
+					}
+				}
+				held.Add(-1)
+				if _, err := f.Release(ctx, "ep_b", lease, limit, limit); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if most.Load() > limit || most.Load() == 0 {
+		t.Fatalf("at most %d held at once, want 1..%d", most.Load(), limit)
+	}
+
+	// Fill the places; three more park, in order, and count themselves.
+	for i := range limit {
+		if ok, _, _, _ := f.Acquire(ctx, "ep_p", fmt.Sprint("l", i), limit, time.Minute, ""); !ok {
+			t.Fatalf("place %d not free", i)
+		}
+	}
+	for i, ref := range []string{"q\x00t1", "q\x00t2", "q\x00t3"} {
+		ok, parked, _, err := f.Acquire(ctx, "ep_p", "x"+ref, limit, time.Minute, ref)
+		if err != nil || ok || parked != int64(i+1) {
+			t.Fatalf("acquire past the bound: ok %v parked %d err %v, want parked %d", ok, parked, err, i+1)
+		}
+	}
+	// Parking again keeps the first place in line.
+	if _, parked, _, _ := f.Acquire(ctx, "ep_p", "again", limit, time.Minute, "q\x00t1"); parked != 3 {
+		t.Fatalf("parked %d after parking again", parked)
+	}
+	refs, err := f.Release(ctx, "ep_p", "l0", limit, limit)
+	if err != nil || !slices.Equal(refs, []string{"q\x00t1"}) {
+		t.Fatalf("release woke %q (%v), want the oldest parked", refs, err)
+	}
+	// The woken one takes the place; its parked entry (if any) goes.
+	if ok, _, _, _ := f.Acquire(ctx, "ep_p", "t1", limit, time.Minute, "q\x00t1"); !ok {
+		t.Fatal("the woken delivery found no place")
+	}
+	if n, _ := f.Held(ctx, "ep_p"); n != limit {
+		t.Fatalf("%d held, want %d", n, limit)
+	}
+}
+
+// TestInFlightLeaseOfADeadHolderExpires: a holder that never releases (a
+// killed worker) holds its place until its lease's deadline only, and the
+// next release then wakes a parked delivery for each place so freed.
+func TestInFlightLeaseOfADeadHolderExpires(t *testing.T) {
+	f := inFlight(t)
+	ctx := context.Background()
+	if ok, _, _, _ := f.Acquire(ctx, "ep_d", "dead", 2, 300*time.Millisecond, ""); !ok {
+		t.Fatal("no place")
+	}
+	if ok, _, _, _ := f.Acquire(ctx, "ep_d", "live", 2, time.Minute, ""); !ok {
+		t.Fatal("no second place")
+	}
+	for _, ref := range []string{"a", "b", "c"} {
+		if ok, _, _, _ := f.Acquire(ctx, "ep_d", ref, 2, time.Minute, ref); ok {
+			t.Fatal("a third place")
+		}
+	}
+	// Wait (without a timed assertion) for the dead lease to lapse.
+	for {
+		n, err := f.Held(ctx, "ep_d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// A new delivery takes the lapsed place; it wakes no one (none free).
+	ok, _, wake, err := f.Acquire(ctx, "ep_d", "new", 2, time.Minute, "")
+	if err != nil || !ok || len(wake) != 0 {
+		t.Fatalf("acquire of the lapsed place: %v %q %v", ok, wake, err)
+	}
+	refs, err := f.Release(ctx, "ep_d", "live", 2, 10)
+	if err != nil || !slices.Equal(refs, []string{"a"}) {
+		t.Fatalf("release woke %q (%v), want a", refs, err)
+	}
+	// Both leases lapse with nobody releasing: the first parked delivery
+	// to come back by itself takes a place and wakes one for the other.
+	if _, err := f.Release(ctx, "ep_d", "new", 2, 0); err != nil {
+		t.Fatal(err)
+	}
+	ok, _, wake, err = f.Acquire(ctx, "ep_d", "b", 2, time.Minute, "b")
+	if err != nil || !ok || !slices.Equal(wake, []string{"c"}) {
+		t.Fatalf("acquire with two places free: %v, woke %q (%v); want c woken", ok, wake, err)
+	}
+}
