@@ -89,24 +89,15 @@ func TestRateLimitHoldsAcrossWorkerProcesses(t *testing.T) {
 		at[i] = d.Received
 	}
 	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
-	inWindow := func(w time.Duration) int {
-		most := 0
-		for i := range at {
-			j := i
-			for j < len(at) && at[j].Sub(at[i]) < w {
-				j++
-			}
-			most = max(most, j-i)
-		}
-		return most
-	}
-	// Sends are spaced 100 ms apart; one that reaches the receiver late
-	// lets a window starting at it hold one or two more.
-	most := inWindow(time.Second)
-	if most > limit+2 {
+	// Arrival times, not send times: a loaded machine that delays a few
+	// sends bunches them at the receiver, so a window allows half the rate
+	// again; the exact schedule is internal/store's test, and a limit not
+	// shared (twice the rate) fails the average below.
+	most := testenv.MostInWindow(at, time.Second)
+	if most > limit+limit/2 {
 		t.Fatalf("%d deliveries arrived within one second; the limit is %d", most, limit)
 	}
-	if m := inWindow(3 * time.Second); m > 3*limit+2 {
+	if m := testenv.MostInWindow(at, 3*time.Second); m > 3*limit+limit/2 {
 		t.Fatalf("%d deliveries arrived within three seconds; the limit is %d a second", m, limit)
 	}
 	span := at[n-1].Sub(at[0])
