@@ -303,18 +303,11 @@ func hookgateRuns(ctx context.Context, rdb store.Client, o Options, res *Result)
 	cfg.Lifecycle.AutoPauseAfter = 0
 	defer cleanup(rdb, cfg.Redis.Prefix+":")
 	defer cleanupQueue(rdb, app.QueueNames(cfg)...)
-	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, stop, err := startApp(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if err := a.Start(ctx, mustListen()); err != nil {
-		return err
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		a.Shutdown(sctx)
-	}()
+	defer stop()
 	tok, err := auth.Mint(cfg.Auth, hookgate.Principal{Subject: "bench", Tenant: "bench", Roles: []string{"admin", "publisher"}}, time.Hour)
 	if err != nil {
 		return err
@@ -693,4 +686,21 @@ func PrintTable(out io.Writer, r *Result, in *IncomingResult) {
 	}
 	fmt.Fprintf(out, "p99 at %d events/s | %.1f ms | <= 25 ms\n", r.LatencyRate, msf(r.P99))
 	fmt.Fprintf(out, "idle Redis commands/s; p50 at %d events/s | %.0f/s; %.2f ms | p50 <= 5 ms\n", LightRate, r.IdleCommandsPerS, msf(r.LightP50))
+}
+
+// startApp builds and starts hookgate from cfg on a loopback port, logging
+// warnings and worse nowhere; stop shuts it down (within 10 s).
+func startApp(ctx context.Context, cfg config.Config) (a *app.App, stop func(), err error) {
+	a, err = app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := a.Start(ctx, mustListen()); err != nil {
+		return nil, nil, err
+	}
+	return a, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a.Shutdown(sctx)
+	}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hookgate/hookgate"
-	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/store"
@@ -77,18 +75,11 @@ func RunIncoming(ctx context.Context, o IncomingOptions) (*IncomingResult, error
 	cfg.Incoming.Scopes = map[string]config.Scope{"tasks": {Prefixes: []string{"/tasks/"}, Upstream: upURL}}
 	cfg.Incoming.Rate, cfg.Incoming.Burst = 1e9, 1_000_000_000 // measure the proxy, not the limit
 	defer cleanup(rdb, cfg.Redis.Prefix+":")
-	a, err := app.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, stop, err := startApp(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.Start(ctx, mustListen()); err != nil {
-		return nil, err
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		a.Shutdown(sctx)
-	}()
+	defer stop()
 	base := "http://" + a.Addr()
 	tok, err := auth.Mint(cfg.Auth, hookgate.Principal{Subject: "bench", Tenant: "bench", Roles: []string{"admin"}}, time.Hour)
 	if err != nil {

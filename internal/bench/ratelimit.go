@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"sort"
 	"sync"
@@ -113,18 +112,11 @@ func RunRateLimit(ctx context.Context, o RateLimitOptions) ([]RateLimitResult, e
 		if i == 0 {
 			c.Server.Role = "api"
 		}
-		a, err := app.New(c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		a, stop, err := startApp(ctx, c)
 		if err != nil {
 			return nil, err
 		}
-		if err := a.Start(ctx, mustListen()); err != nil {
-			return nil, err
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			a.Shutdown(sctx)
-		}()
+		defer stop()
 		if i == 0 {
 			api = a
 		} else {
