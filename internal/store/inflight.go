@@ -57,7 +57,7 @@ const ParkedTTL = time.Hour
 // {1, 0, refs...}: refs are parked deliveries popped to be woken, one per
 // place still free (places that lapsed with no release to wake anyone);
 // else {0, deliveries parked} (0 when the caller does not park). The second
-// number, with a place taken, is the deliveries left parked.
+// number, with a place taken and refs popped, is the deliveries left parked.
 var acquireScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -72,8 +72,8 @@ if n < limit then
   if n + 1 < limit then
     local popped = redis.call('ZPOPMIN', KEYS[2], limit - n - 1)
     for i = 1, #popped, 2 do out[#out + 1] = popped[i] end
+    if #popped > 0 then out[2] = redis.call('ZCARD', KEYS[2]) end
   end
-  out[2] = redis.call('ZCARD', KEYS[2])
   return out
 end
 if ARGV[4] == '' then return {0, 0} end
@@ -128,7 +128,8 @@ func (f *InFlight) keys(endpointID string) []string {
 // number of deliveries parked on the endpoint, the caller included. With a
 // place taken, wake are parked deliveries the caller should wake: places
 // were free beyond its own (leases of a dead holder lapsed, which no
-// release announced), and parked is the number left parked after them.
+// release announced), and parked is the number left parked after them
+// (0 when it wakes none).
 func (f *InFlight) Acquire(ctx context.Context, endpointID, lease string, limit int, ttl time.Duration, park string) (ok bool, parked int64, wake []string, err error) {
 	res, err := acquireScript.Run(ctx, f.rdb, f.keys(endpointID), lease, max(limit, 1), max(ttl.Milliseconds(), 1), park,
 		ParkedTTL.Milliseconds()).Slice()
