@@ -9,9 +9,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -328,7 +331,14 @@ func (a *App) Start(ctx context.Context, ln net.Listener) error {
 	err := a.Redis.Ping(pingCtx).Err()
 	cancelPing()
 	if err != nil {
-		return fmt.Errorf("redis at %s does not answer: %w", a.Config.Redis.Addr, err)
+		hint := ""
+		switch tlsOn := a.Config.Redis.TLS; {
+		case !tlsOn && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
+			hint = " (the connection was closed at once, as a Redis that speaks TLS only does: set redis.tls?)"
+		case tlsOn && errors.Is(err, context.DeadlineExceeded):
+			hint = " (no TLS handshake completed: does the server speak TLS on that port?)"
+		}
+		return fmt.Errorf("%s does not answer: %w%s", redisTarget(a.Config.Redis), err, hint)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
@@ -369,6 +379,24 @@ func (a *App) Start(ctx context.Context, ln net.Listener) error {
 	a.serveErr = make(chan error, 1)
 	go func() { a.serveErr <- a.Gateway.Serve(ln) }()
 	return nil
+}
+
+// redisTarget names the Redis of r for an error: the address in standalone
+// mode, the Sentinels and master name, or the cluster's seeds; and TLS.
+func redisTarget(r config.Redis) string {
+	var s string
+	switch r.Mode {
+	case config.RedisSentinel:
+		s = fmt.Sprintf("redis master %q of the sentinels at %s", r.MasterName, strings.Join(r.Addrs, ","))
+	case config.RedisCluster:
+		s = "redis cluster at " + strings.Join(r.Addrs, ",")
+	default:
+		s = "redis at " + r.Addr
+	}
+	if r.TLS {
+		s += " (tls)"
+	}
+	return s
 }
 
 // watchChanges keeps the subscription index listening for webhook changes

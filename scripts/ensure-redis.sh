@@ -43,8 +43,18 @@ fi
 dir="${TMPDIR:-/tmp}/hookgate-redis-$port"
 mkdir -p "$dir"
 echo "starting a local redis-server on port $port (data in $dir, AOF on)" >&2
-redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --dir "$dir" \
-  --appendonly yes --appendfsync everysec --save "" --logfile "$dir/redis.log"
+# The server outlives this script: it must not inherit any descriptor but
+# the standard ones. Run under `flock LOCKFILE make bench`, it would
+# otherwise keep the lock's descriptor open and hold the lock for as long as
+# it runs.
+(
+  for fd in /proc/$BASHPID/fd/*; do
+    fd="${fd##*/}"
+    if [[ "$fd" =~ ^[0-9]+$ ]] && [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi
+  done 2>/dev/null
+  exec redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --dir "$dir" \
+    --appendonly yes --appendfsync everysec --save "" --logfile "$dir/redis.log"
+)
 
 for _ in $(seq 1 50); do
   ping && exit 0

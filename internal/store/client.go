@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -41,8 +42,11 @@ const (
 func NewClient(cfg config.Redis) Client {
 	tlsConfig, tlsErr := cfg.TLSConfig()
 	var dialer func(ctx context.Context, network, addr string) (net.Conn, error)
-	if tlsErr != nil {
+	switch {
+	case tlsErr != nil:
 		dialer = func(context.Context, string, string) (net.Conn, error) { return nil, fmt.Errorf("redis: %w", tlsErr) }
+	case tlsConfig != nil:
+		dialer = tlsDialer(tlsConfig)
 	}
 	switch cfg.Mode {
 	case config.RedisSentinel:
@@ -66,6 +70,42 @@ func NewClient(cfg config.Redis) Client {
 		PoolSize: cfg.PoolSize, MinIdleConns: 8, TLSConfig: tlsConfig, Dialer: dialer,
 		ReadTimeout: ioTimeout, WriteTimeout: ioTimeout, DialTimeout: dialTimeout,
 	})
+}
+
+// tlsDialer connects with TLS (config's settings; the name checked is the
+// host dialed unless redis.tls_server_name says another), the handshake
+// bounded by the dial's deadline, and says what failed: a handshake error
+// names the address, and a server that never answers the handshake (one
+// that does not speak TLS on that port) is named as such rather than
+// leaving a bare deadline error.
+func tlsDialer(config *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 5 * time.Minute}
+		raw, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		c := config
+		if c.ServerName == "" {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				host = addr
+			}
+			c = c.Clone()
+			c.ServerName = host
+		}
+		hctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		defer cancel()
+		conn := tls.Client(raw, c)
+		if err := conn.HandshakeContext(hctx); err != nil {
+			raw.Close()
+			if hctx.Err() != nil {
+				return nil, fmt.Errorf("tls handshake with %s: no answer (does the server speak TLS on this port?): %w", addr, err)
+			}
+			return nil, fmt.Errorf("tls handshake with %s: %w", addr, err)
+		}
+		return conn, nil
+	}
 }
 
 // Clustered reports whether rdb is a Redis Cluster client. The store then

@@ -28,6 +28,9 @@ type RedisServer struct {
 	fsync string
 	args  []string // more redis-server arguments (replicaof, a sentinel's config)
 	cmd   *exec.Cmd
+
+	tls    *RedisTLS // StartRedisTLS: TLS alone on the port
+	mutual bool
 }
 
 // StartRedisServer starts a redis-server and waits until it answers. fsync
@@ -37,7 +40,7 @@ type RedisServer struct {
 // is not installed.
 func StartRedisServer(t testing.TB, fsync string) *RedisServer {
 	t.Helper()
-	return startRedisServer(t, fsync)
+	return startRedisServer(t, fsync, nil)
 }
 
 // StartRedisReplica starts a redis-server replicating master (host:port),
@@ -49,10 +52,27 @@ func StartRedisReplica(t testing.TB, master string) *RedisServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startRedisServer(t, "", "--replicaof", host, port)
+	return startRedisServer(t, "", nil, "--replicaof", host, port)
 }
 
-func startRedisServer(t testing.TB, fsync string, args ...string) *RedisServer {
+// StartRedisTLS starts a redis-server that speaks TLS alone (its plain
+// port off) with the server certificate of files, keeping nothing on disk;
+// when mutual it refuses clients without a certificate signed by the CA of
+// files (tls-auth-clients yes). It waits until it answers over TLS. Skips
+// the test under -short and when redis-server is not installed.
+func StartRedisTLS(t testing.TB, files *RedisTLS, mutual bool) *RedisServer {
+	t.Helper()
+	SkipShort(t, "starts a redis-server of its own")
+	return startRedisServer(t, "", &serverTLS{files, mutual})
+}
+
+// serverTLS is how a server speaks TLS (nil: it does not).
+type serverTLS struct {
+	files  *RedisTLS
+	mutual bool
+}
+
+func startRedisServer(t testing.TB, fsync string, tls *serverTLS, args ...string) *RedisServer {
 	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -61,6 +81,9 @@ func startRedisServer(t testing.TB, fsync string, args ...string) *RedisServer {
 	port := FreePort(t)
 	r := &RedisServer{t: t, path: path, dir: t.TempDir(), port: port, fsync: fsync, args: args,
 		Addr: "127.0.0.1:" + strconv.Itoa(port)}
+	if tls != nil {
+		r.tls, r.mutual = tls.files, tls.mutual
+	}
 	r.Start()
 	t.Cleanup(r.Kill)
 	return r
@@ -75,6 +98,9 @@ func StartRedis(t testing.TB) string { return StartRedisServer(t, "").Addr }
 func (r *RedisServer) Start() {
 	r.t.Helper()
 	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--dir", r.dir, "--daemonize", "no"}
+	if r.tls != nil {
+		args = append(args, r.tls.serverArgs(strconv.Itoa(r.port), r.mutual)...)
+	}
 	if r.fsync == "" {
 		args = append(args, "--appendonly", "no")
 	} else {
@@ -86,7 +112,7 @@ func (r *RedisServer) Start() {
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	rdb := r.Client()
 	defer rdb.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for rdb.Ping(context.Background()).Err() != nil {
@@ -97,10 +123,20 @@ func (r *RedisServer) Start() {
 	}
 }
 
+// Client returns a new client of the server (over TLS with the client
+// certificate for StartRedisTLS's); the caller closes it.
+func (r *RedisServer) Client() *redis.Client {
+	o := &redis.Options{Addr: r.Addr}
+	if r.tls != nil {
+		o.TLSConfig = r.tls.ClientConfig(r.t)
+	}
+	return redis.NewClient(o)
+}
+
 // Shutdown stops the server cleanly (SHUTDOWN: it writes and syncs what it
 // holds, then exits) and waits for it.
 func (r *RedisServer) Shutdown() {
-	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	rdb := r.Client()
 	defer rdb.Close()
 	_ = rdb.Shutdown(context.Background()).Err() // the connection closes: no answer
 	r.wait()
