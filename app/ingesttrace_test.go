@@ -60,7 +60,9 @@ func TestTraceFollowsBrokerEventsToTheEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	names := func(dest string) []string { return []string{"process " + dest, "publish", "enqueue", "deliver", "POST"} }
+	names := func(dest string) []string {
+		return []string{"process " + dest, "publish", "enqueue", "deliver", "POST"}
+	}
 	spans, err := col.WaitFor(testenv.Context(t), h.app.Tracing.ForceFlush, func(ss []otlptest.Span) bool {
 		return hasAll(ss, amqpTrace, names(b.name)) && hasAll(ss, natsTrace, names(b.name+".events")) && hasAll(ss, untracedRoot(ss, b.name), []string{"deliver"})
 	})
