@@ -232,7 +232,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	}
 	a.Gateway = gateway.New(deps)
 	if cfg.Server.Role != "worker" {
-		a.ingest = newIngest(cfg, pub, a.Registry, logger)
+		a.ingest = newIngest(cfg, pub, a.Registry, logger, tracer)
 	}
 	if cfg.Server.Role != "api" {
 		a.server = queue.NewServer(a.Redis, queue.ServerConfig{
