@@ -92,6 +92,9 @@ func NewServer(rdb store.Client, cfg ServerConfig, d Deliverer, rc hookgate.Reco
 	if per <= 0 {
 		per = DefaultDequeuers
 	}
+	// Never more servers than workers: a process with one worker per group
+	// takes its tasks one at a time, in order.
+	per = min(per, max(1, cfg.Concurrency/len(groups)))
 	n := len(groups) * per
 	for i := range n {
 		queues, extra := groups[i/per], i%per > 0
