@@ -18,8 +18,8 @@ import (
 type nopDeliverer struct{}
 
 func (nopDeliverer) Deliver(context.Context, *hookgate.Task, int, int) error { return nil }
-func (nopDeliverer) RetryDelay(error) time.Duration                        { return time.Second }
-func (nopDeliverer) IsFailure(error) bool                                  { return true }
+func (nopDeliverer) RetryDelay(error) time.Duration                          { return time.Second }
+func (nopDeliverer) IsFailure(error) bool                                    { return true }
 
 // concurrencies returns the concurrency of each asynq server registered on
 // queue q, sorted.
