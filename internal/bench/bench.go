@@ -86,7 +86,8 @@ type Result struct {
 	// Isolation: the healthy endpoint's latency at the same rate while a
 	// dead endpoint (every request hangs to the timeout) shares the server.
 	DeadP50, DeadP99, DeadMax time.Duration
-	DeadBusy                  float64 // deliveries re-scheduled because the dead endpoint was at its bound
+	DeadBusy                  float64 // deliveries a worker parked because the dead endpoint was at its bound (dequeued, then put back)
+	DeadParkedEnqueued        float64 // deliveries enqueued parked (never dequeued before a place freed)
 	// Redis work per task / delivery: commands (those run inside scripts
 	// included) and Redis CPU time, from INFO commandstats.
 	BaselineRedis, HookgateRedis Cost
@@ -449,7 +450,7 @@ func (r *runner) isolationRun(ctx context.Context, a *app.App, recv *receiver, r
 	}, nil); err != nil {
 		return fmt.Errorf("create dead webhook: %w", err)
 	}
-	busyBefore := busyCount(a)
+	busyBefore, parkedBefore := appCounter(a, "hookgate_delivery_endpoint_busy_total"), appCounter(a, "hookgate_delivery_parked_enqueued_total")
 	r.noSettle = true
 	c0 := redisCost(ctx, r.rdb)
 	lat, err := r.latency(ctx, recv, "contact.created", o.Rate, o.Duration)
@@ -458,24 +459,25 @@ func (r *runner) isolationRun(ctx context.Context, a *app.App, recv *receiver, r
 	}
 	res.DeadRedis = redisCost(ctx, r.rdb).minus(c0).per(max(len(lat.sorted), 1))
 	res.DeadP50, res.DeadP99, res.DeadMax = pct(lat.sorted, 0.5), pct(lat.sorted, 0.99), lat.sorted[len(lat.sorted)-1]
-	res.DeadBusy = busyCount(a) - busyBefore
+	res.DeadBusy = appCounter(a, "hookgate_delivery_endpoint_busy_total") - busyBefore
+	res.DeadParkedEnqueued = appCounter(a, "hookgate_delivery_parked_enqueued_total") - parkedBefore
 	cfg := a.Config
-	fmt.Fprintf(o.Out, "(e) latency again with one dead endpoint (hangs to the %s timeout; %d in flight at most):\n    healthy p50 %.2f ms, p99 %.2f ms, max %.2f ms; p99 %.2fx without; %.0f busy re-schedules\n",
+	fmt.Fprintf(o.Out, "(e) latency again with one dead endpoint (hangs to the %s timeout; %d in flight at most):\n    healthy p50 %.2f ms, p99 %.2f ms, max %.2f ms; p99 %.2fx without\n    dead endpoint's deliveries: %.0f parked by a worker (dequeued, put back), %.0f parked as enqueued (never dequeued)\n",
 		cfg.Delivery.Timeout.D(), cfg.Delivery.EndpointInFlight, msf(res.DeadP50), msf(res.DeadP99), msf(res.DeadMax),
-		float64(res.DeadP99)/float64(res.P99), res.DeadBusy)
+		float64(res.DeadP99)/float64(res.P99), res.DeadBusy, res.DeadParkedEnqueued)
 	fmt.Fprintf(o.Out, "    over 25 ms by second of the run: %v\n", lat.slowSecs)
 	fmt.Fprintf(o.Out, "    redis per healthy delivery (the dead endpoint's work included): %s\n", res.DeadRedis)
 	return nil
 }
 
-// busyCount reads hookgate_delivery_endpoint_busy_total from the app's registry.
-func busyCount(a *app.App) float64 {
+// appCounter reads the counter name from the app's registry.
+func appCounter(a *app.App, name string) float64 {
 	mfs, err := a.Registry.Gather()
 	if err != nil {
 		return 0
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == "hookgate_delivery_endpoint_busy_total" && len(mf.GetMetric()) > 0 {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
 			return mf.GetMetric()[0].GetCounter().GetValue()
 		}
 	}
