@@ -130,6 +130,15 @@ func TestBenchScalingSuitePrintsEveryRun(t *testing.T) {
 	if share < 98 || share > 102 {
 		t.Errorf("the masters' shares of commands add up to %g%%", share)
 	}
+	for _, run := range []string{"one Redis, 1 worker", "one Redis, 2 workers", "cluster of 3 masters, 2 workers, 3 shards"} {
+		var name string
+		var calls float64
+		if i := strings.Index(stdout, "\n  "+run+": "); i < 0 {
+			t.Errorf("no commands per delivery for %q", run)
+		} else if n, _ := fmt.Sscanf(stdout[i+len(run)+5:], "%s %g", &name, &calls); n != 2 || calls <= 0 {
+			t.Errorf("%s: the most frequent command %q %g, want a name and a count > 0", run, name, calls)
+		}
+	}
 	if !strings.Contains(stdout, "two workers ÷ one: ") {
 		t.Errorf("no two-to-one ratio in:\n%s", stdout)
 	}

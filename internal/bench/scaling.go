@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,6 +77,15 @@ type ScalingRun struct {
 	WorkerUsec, APIUsec, BenchUsec float64
 	// Masters is each master's share (cluster run only).
 	Masters []MasterShare
+	// Calls are the commands Redis ran per delivery by name (scripts'
+	// inner commands under their own names), the most frequent first.
+	Calls []CommandCalls
+}
+
+// CommandCalls is how often one Redis command ran per delivery.
+type CommandCalls struct {
+	Name        string
+	PerDelivery float64
 }
 
 // MasterShare is one cluster master's part of a run's Redis work.
@@ -223,6 +233,14 @@ func PrintScaling(out io.Writer, r *ScalingResult) {
 	for i, m := range r.Cluster.Masters {
 		fmt.Fprintf(out, "master %d (%s) | %.0f%% | %.0f%% | %.1f | %.1f\n", i+1, m.Addr, m.CommandShare*100, m.CPUShare*100, m.Redis.Commands, m.Redis.Usec)
 	}
+	fmt.Fprintf(out, "\nRedis commands per delivery, the most frequent (scripts' inner commands under their own names):\n")
+	for _, run := range []ScalingRun{r.One, r.Two, r.Cluster} {
+		var top []string
+		for _, c := range run.Calls[:min(len(run.Calls), 8)] {
+			top = append(top, fmt.Sprintf("%s %.2f", c.Name, c.PerDelivery))
+		}
+		fmt.Fprintf(out, "  %s: %s\n", run.Name, strings.Join(top, ", "))
+	}
 	fmt.Fprintf(out, "\ntwo workers ÷ one: %.2fx on one Redis\n", r.Ratio())
 	fmt.Fprintf(out, "at the measured cost, one core (Redis is single-threaded; the workers' CPU shared out) would carry:\n")
 	for _, run := range []ScalingRun{r.One, r.Two} {
@@ -325,9 +343,9 @@ func (d *deployment) measure(ctx context.Context, name string, rdb store.Client,
 	if _, err := r.throughput(ctx, d.recv, ScalingTypes, warm); err != nil {
 		return ScalingRun{}, fmt.Errorf("%s: warm-up: %w", name, err)
 	}
-	c0 := make([]Cost, len(nodes))
+	u0 := make([]store.ServerUsage, len(nodes))
 	for i, n := range nodes {
-		c0[i] = redisCost(ctx, n)
+		u0[i], _ = store.CommandStats(ctx, n) // zero when Redis does not say
 	}
 	w0, a0, b0 := d.workersCPU(), d.api.cpu(), selfCPU()
 	tp, err := r.throughput(ctx, d.recv, ScalingTypes, o.Events)
@@ -337,13 +355,23 @@ func (d *deployment) measure(ctx context.Context, name string, rdb store.Client,
 	run := ScalingRun{Name: name, Workers: len(d.workers), Shards: d.shards, Deliveries: tp.n, DeliveriesPerS: tp.delivered,
 		WorkerUsec: usecPer(d.workersCPU()-w0, tp.n), APIUsec: usecPer(d.api.cpu()-a0, tp.n), BenchUsec: usecPer(selfCPU()-b0, tp.n)}
 	var total Cost
+	calls := map[string]float64{}
 	deltas := make([]Cost, len(nodes))
 	for i, n := range nodes {
-		deltas[i] = redisCost(ctx, n).minus(c0[i])
+		u1, _ := store.CommandStats(ctx, n)
+		du := u1.Sub(u0[i])
+		deltas[i] = Cost{Commands: du.Commands, Usec: float64(du.CPU.Microseconds())}
 		total.Commands += deltas[i].Commands
 		total.Usec += deltas[i].Usec
+		for k, v := range du.Calls {
+			calls[k] += v
+		}
 	}
 	run.Redis = total.per(tp.n)
+	for k, v := range calls {
+		run.Calls = append(run.Calls, CommandCalls{Name: k, PerDelivery: v / float64(tp.n)})
+	}
+	sort.Slice(run.Calls, func(a, b int) bool { return run.Calls[a].PerDelivery > run.Calls[b].PerDelivery })
 	if len(nodes) > 1 {
 		for _, dc := range deltas {
 			m := MasterShare{Redis: dc.per(tp.n)}
