@@ -77,6 +77,18 @@ type ScalingRun struct {
 	WorkerUsec, APIUsec, BenchUsec float64
 	// Masters is each master's share (cluster run only).
 	Masters []MasterShare
+	// IdlePerS is the Redis work per second of the same processes with
+	// nothing to do (3 s before the run), and RedisNetOfIdle the work per
+	// delivery less that rate over the run's length: a lower bound of the
+	// work a delivery itself costs (a busy worker polls less than an idle
+	// one), where Redis is the upper one.
+	IdlePerS, RedisNetOfIdle Cost
+	// AttemptsPerDelivery is the workers' delivery attempts (requests
+	// sent) per delivery the receiver counted: above 1 when attempts failed
+	// and were retried. BusyPerDelivery is how often a delivery was put
+	// back to wait because its endpoint had delivery.endpoint_in_flight
+	// requests in flight.
+	AttemptsPerDelivery, BusyPerDelivery float64
 	// Calls are the commands Redis ran per delivery by name (scripts'
 	// inner commands under their own names), the most frequent first.
 	Calls []CommandCalls
@@ -241,6 +253,15 @@ func PrintScaling(out io.Writer, r *ScalingResult) {
 		}
 		fmt.Fprintf(out, "  %s: %s\n", run.Name, strings.Join(top, ", "))
 	}
+	fmt.Fprintf(out, "\nidle (3 s before each run, nothing to do) and Redis per delivery less that idle rate over the run (a lower bound):\n")
+	for _, run := range []ScalingRun{r.One, r.Two, r.Cluster} {
+		fmt.Fprintf(out, "  %s: idle %.0f commands/s, %.0f µs CPU/s; net of idle %.1f commands, %.1f µs CPU per delivery\n",
+			run.Name, run.IdlePerS.Commands, run.IdlePerS.Usec, run.RedisNetOfIdle.Commands, run.RedisNetOfIdle.Usec)
+	}
+	fmt.Fprintf(out, "\nattempts per delivery (above 1: retried failures) and endpoint-busy re-schedules per delivery:\n")
+	for _, run := range []ScalingRun{r.One, r.Two, r.Cluster} {
+		fmt.Fprintf(out, "  %s: %.3f attempts, %.3f busy\n", run.Name, run.AttemptsPerDelivery, run.BusyPerDelivery)
+	}
 	fmt.Fprintf(out, "\ntwo workers ÷ one: %.2fx on one Redis\n", r.Ratio())
 	fmt.Fprintf(out, "at the measured cost, one core (Redis is single-threaded; the workers' CPU shared out) would carry:\n")
 	for _, run := range []ScalingRun{r.One, r.Two} {
@@ -343,10 +364,27 @@ func (d *deployment) measure(ctx context.Context, name string, rdb store.Client,
 	if _, err := r.throughput(ctx, d.recv, ScalingTypes, warm); err != nil {
 		return ScalingRun{}, fmt.Errorf("%s: warm-up: %w", name, err)
 	}
+	// The idle cost: what the processes ask of Redis with nothing to do
+	// (polling, heartbeats), for 3 s.
+	sumCost := func() Cost {
+		var c Cost
+		for _, n := range nodes {
+			x := redisCost(ctx, n)
+			c.Commands, c.Usec = c.Commands+x.Commands, c.Usec+x.Usec
+		}
+		return c
+	}
+	i0, it0 := sumCost(), time.Now()
+	time.Sleep(3 * time.Second)
+	idle, idleFor := sumCost().minus(i0), time.Since(it0).Seconds()
+	idleRate := Cost{Commands: idle.Commands / idleFor, Usec: idle.Usec / idleFor}
+
 	u0 := make([]store.ServerUsage, len(nodes))
 	for i, n := range nodes {
 		u0[i], _ = store.CommandStats(ctx, n) // zero when Redis does not say
 	}
+	start := time.Now()
+	m0 := d.workersMetrics(ctx)
 	w0, a0, b0 := d.workersCPU(), d.api.cpu(), selfCPU()
 	tp, err := r.throughput(ctx, d.recv, ScalingTypes, o.Events)
 	if err != nil {
@@ -354,6 +392,9 @@ func (d *deployment) measure(ctx context.Context, name string, rdb store.Client,
 	}
 	run := ScalingRun{Name: name, Workers: len(d.workers), Shards: d.shards, Deliveries: tp.n, DeliveriesPerS: tp.delivered,
 		WorkerUsec: usecPer(d.workersCPU()-w0, tp.n), APIUsec: usecPer(d.api.cpu()-a0, tp.n), BenchUsec: usecPer(selfCPU()-b0, tp.n)}
+	m1 := d.workersMetrics(ctx)
+	run.AttemptsPerDelivery = (m1[metricAttempts] - m0[metricAttempts]) / float64(tp.n)
+	run.BusyPerDelivery = (m1[metricBusy] - m0[metricBusy]) / float64(tp.n)
 	var total Cost
 	calls := map[string]float64{}
 	deltas := make([]Cost, len(nodes))
@@ -368,6 +409,9 @@ func (d *deployment) measure(ctx context.Context, name string, rdb store.Client,
 		}
 	}
 	run.Redis = total.per(tp.n)
+	took := time.Since(start).Seconds()
+	run.IdlePerS = idleRate
+	run.RedisNetOfIdle = Cost{Commands: max(total.Commands-idleRate.Commands*took, 0), Usec: max(total.Usec-idleRate.Usec*took, 0)}.per(tp.n)
 	for k, v := range calls {
 		run.Calls = append(run.Calls, CommandCalls{Name: k, PerDelivery: v / float64(tp.n)})
 	}
@@ -386,6 +430,38 @@ func (d *deployment) measure(ctx context.Context, name string, rdb store.Client,
 	}
 	fmt.Fprintf(o.Out, "%s: %d deliveries, %.0f/s; redis per delivery: %s\n", name, tp.n, tp.delivered, run.Redis)
 	return run, nil
+}
+
+const (
+	metricAttempts = "hookgate_delivery_attempts_total"
+	metricBusy     = "hookgate_delivery_endpoint_busy_total"
+)
+
+// workersMetrics adds up the attempts and busy counters of the workers'
+// /metrics (every label set).
+func (d *deployment) workersMetrics(ctx context.Context) map[string]float64 {
+	sum := map[string]float64{}
+	for _, w := range d.workers {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, w.base+"/metrics", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, line := range strings.Split(string(b), "\n") {
+			for _, name := range []string{metricAttempts, metricBusy} {
+				if rest, ok := strings.CutPrefix(line, name); ok && (strings.HasPrefix(rest, "{") || strings.HasPrefix(rest, " ")) {
+					f := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+					if len(f) > 0 {
+						v, _ := strconv.ParseFloat(f[0], 64)
+						sum[name] += v
+					}
+				}
+			}
+		}
+	}
+	return sum
 }
 
 func (d *deployment) workersCPU() time.Duration {
