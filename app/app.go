@@ -162,6 +162,11 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 		Logger: logger, Metrics: lm}
 	a.client = queue.NewClient(a.Redis, a.queues, d.MaxTimeout.D()+d.PluginWaitMax.D()+30*time.Second)
 	a.client.Tracer = tracer
+	inflight := store.NewInFlight(a.Redis, cfg.Redis.Prefix)
+	a.client.Stalled = queue.NewStalled(a.Redis, inflight, d.EndpointInFlight, func(parked int64) time.Duration {
+		return deliver.ParkDelay(parked, d.EndpointInFlight, d.Timeout.D())
+	})
+	a.client.Stalled.Logger, a.client.Stalled.Parked = logger, metrics.EnqueuedParked
 	schemas, enforce, onViolation, err := a.schemaCheck(cfg, cat, logger)
 	if err != nil {
 		return nil, err
@@ -189,7 +194,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	a.Worker = &deliver.Worker{
 		Webhooks: a.Index, Renderer: renderer, Log: a.writer, Policy: policy, Metrics: metrics, Logger: logger,
 		Limiter: store.NewRateLimiter(a.Redis, cfg.Redis.Prefix),
-		Places:  store.NewInFlight(a.Redis, cfg.Redis.Prefix), Waker: queue.NewWaker(a.Redis),
+		Places:  inflight, Waker: queue.NewWaker(a.Redis),
 		Sender: snd, Signer: signer, Holder: holder, Lifecycle: a.Lifecycle,
 		Tracing: deliver.Tracing{Tracer: tracer, PropagateToEndpoints: cfg.Telemetry.PropagateToEndpoints},
 	}
@@ -227,7 +232,7 @@ func New(cfg config.Config, logger *slog.Logger) (*App, error) {
 	}
 	a.Gateway = gateway.New(deps)
 	if cfg.Server.Role != "worker" {
-		a.ingest = newIngest(cfg, pub, a.Registry, logger)
+		a.ingest = newIngest(cfg, pub, a.Registry, logger, tracer)
 	}
 	if cfg.Server.Role != "api" {
 		a.server = queue.NewServer(a.Redis, queue.ServerConfig{
@@ -347,6 +352,11 @@ func (a *App) Start(ctx context.Context, ln net.Listener) error {
 		a.wg.Wait()
 		return err
 	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.client.Stalled.Run(runCtx)
+	}()
 	if err := a.Plugins.Start(ctx); err != nil {
 		cancel()
 		return fmt.Errorf("plugins: %w", err)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
@@ -13,12 +14,13 @@ import (
 
 // newIngest returns the broker sources the configuration turns on
 // (docs/ingest.md), each a loop that runs until its context ends.
-func newIngest(cfg config.Config, pub hookgate.EventPublisher, reg prometheus.Registerer, logger *slog.Logger) []func(context.Context) error {
+// Each message is traced with tracer (nil: off).
+func newIngest(cfg config.Config, pub hookgate.EventPublisher, reg prometheus.Registerer, logger *slog.Logger, tracer trace.Tracer) []func(context.Context) error {
 	in := cfg.Ingest
 	if in.AMQP.URL == "" && in.NATS.URL == "" {
 		return nil
 	}
-	h := &ingest.Handler{Publisher: pub, MaxBytes: cfg.Events.MaxPayload + 4<<10, Metrics: ingest.NewMetrics(reg)}
+	h := &ingest.Handler{Publisher: pub, MaxBytes: cfg.Events.MaxPayload + 4<<10, Metrics: ingest.NewMetrics(reg), Tracer: tracer}
 	if len(in.Tenants) > 0 {
 		h.Tenants = map[string]bool{}
 		for _, t := range in.Tenants {

@@ -126,3 +126,22 @@ func TestHookgateRefusesAMisfitTLSRedisAtStart(t *testing.T) {
 		})
 	}
 }
+
+// hookgate runs on a Redis Cluster whose nodes speak TLS alone (the
+// cluster bus too) and ask for a client certificate: the slot map's
+// addresses are dialed with redis.tls*, an event is delivered through the
+// three queue shards, and /readyz answers 200.
+func TestHookgateOnATLSRedisCluster(t *testing.T) {
+	files := testenv.NewRedisTLS(t)
+	cl := testenv.StartRedisClusterWith(t, testenv.ClusterOptions{Masters: 3, TLS: files})
+	rec := receiver.NewRecorder()
+	h := startOnCluster(t, cl, rec, func(c *config.Config) {
+		c.Redis.TLS, c.Redis.TLSCAFile = true, files.CAFile
+		c.Redis.TLSCertFile, c.Redis.TLSKeyFile = files.ClientCertFile, files.ClientKeyFile
+	})
+	a := h.publish(h.token("acme", "publisher"), "deal.won", map[string]any{"n": 1})
+	waitDelivered(t, rec, []string{a.ID})
+	if got := readyz(h.base); got != 200 {
+		t.Fatalf("/readyz: %d", got)
+	}
+}

@@ -17,6 +17,7 @@ type Metrics struct {
 	busyCount  prometheus.Counter
 	limited    prometheus.Counter
 	wokenCount prometheus.Counter
+	parkedEnq  prometheus.Counter
 	Events     prometheus.Counter
 	Enqueued   prometheus.Counter
 }
@@ -38,11 +39,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Deliveries sent back to the queue until the send time their endpoint's rate limit reserved for them (not attempts)."}),
 		wokenCount: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_delivery_parked_woken_total",
 			Help: "Parked deliveries handed back to the queue because a place on their endpoint freed."}),
+		parkedEnq: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_delivery_parked_enqueued_total",
+			Help: "Deliveries enqueued parked because their endpoint had deliveries parked (not due before a place frees)."}),
 		Events:   prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_events_accepted_total", Help: "Events accepted."}),
 		Enqueued: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookgate_deliveries_enqueued_total", Help: "Delivery tasks enqueued."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.attemptDur, m.latency, m.drops, m.busyCount, m.limited, m.wokenCount, m.Events, m.Enqueued)
+		reg.MustRegister(m.deliveries, m.attemptDur, m.latency, m.drops, m.busyCount, m.limited, m.wokenCount, m.parkedEnq, m.Events, m.Enqueued)
 	}
 	return m
 }
@@ -79,5 +82,12 @@ func (m *Metrics) rateLimited() {
 func (m *Metrics) woken() {
 	if m != nil {
 		m.wokenCount.Inc()
+	}
+}
+
+// EnqueuedParked counts a delivery enqueued parked (queue.Stalled).
+func (m *Metrics) EnqueuedParked() {
+	if m != nil {
+		m.parkedEnq.Inc()
 	}
 }

@@ -21,8 +21,13 @@ type Places interface {
 	// free beyond the caller's).
 	Acquire(ctx context.Context, endpointID, lease string, limit int, ttl time.Duration, park string) (ok bool, parked int64, wake []string, err error)
 	// Release gives the place back and returns up to wake parked
-	// deliveries to hand back to the queue, one per free place.
-	Release(ctx context.Context, endpointID, lease string, limit, wake int) ([]string, error)
+	// deliveries to hand back to the queue, one per free place, and left,
+	// the deliveries still parked after them (-1 when none was returned).
+	Release(ctx context.Context, endpointID, lease string, limit, wake int) (refs []string, left int64, err error)
+	// Announce tells the publishers that the endpoint has parked
+	// deliveries (parked > 0) or no longer has (0): they park its new
+	// deliveries at once while it has (queue.Client's stalled view).
+	Announce(ctx context.Context, endpointID string, parked int64) error
 }
 
 // Waker hands a parked delivery back to the queue (queue.Waker).
@@ -167,6 +172,9 @@ func (wk *Worker) take(ctx context.Context, slot *endpointSlot, w *hookgate.Webh
 		for _, ref := range wake {
 			go wk.wake(ref)
 		}
+		if len(wake) > 0 && parked == 0 {
+			wk.announce(ctx, slot, ep, 0)
+		}
 		slot.local.Add(1)
 		return lease{id: id, deadline: time.Now().Add(ttl)}, nil
 	}
@@ -175,7 +183,35 @@ func (wk *Worker) take(ctx context.Context, slot *endpointSlot, w *hookgate.Webh
 		// Nobody can wake it: it looks again by itself, paced.
 		return lease{}, slot.busy(d.ID)
 	}
+	wk.announce(ctx, slot, ep, parked)
 	return lease{}, &busyError{delay: slot.parkDelay(parked, limit, wk.requestMax(w)-wk.Policy.PluginWaitMax)}
+}
+
+// announceEvery spaces a process's announcements that an endpoint has
+// parked deliveries: publishers that missed one (or heard the endpoint
+// freed since) send its next delivery through the queue, where it is
+// parked and announced again.
+const announceEvery = 100 * time.Millisecond
+
+// announce tells the publishers that ep has parked deliveries (parked > 0:
+// they park its new deliveries at once, which then never pass through the
+// shared queue before a place frees), or that its last parked delivery was
+// woken (0). An announcement lost only costs deliveries a pass through the
+// queue: either way nothing parked depends on it.
+func (wk *Worker) announce(ctx context.Context, slot *endpointSlot, ep *hookgate.Endpoint, parked int64) {
+	now := time.Now().UnixNano()
+	if parked > 0 {
+		if last := slot.announced.Load(); now-last < int64(announceEvery) || !slot.announced.CompareAndSwap(last, now) {
+			return
+		}
+	} else {
+		slot.announced.Store(0)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := wk.Places.Announce(ctx, ep.ID, parked); err != nil {
+		wk.Logger.Debug("endpoint in-flight bound: parked deliveries not announced (Redis)", "endpoint_id", ep.ID, "err", err)
+	}
 }
 
 // parkDelay is when a parked delivery looks again by itself if no release
@@ -191,8 +227,17 @@ func (s *endpointSlot) parkDelay(parked int64, limit int, timeout time.Duration)
 	if r := s.released.Load(); r != 0 {
 		base = max(base, time.Since(time.Unix(0, r)))
 	}
-	d := min(base*time.Duration(max(1, parked/int64(limit))), maxParkDelay)
-	d = d/2 + time.Duration(rand.Int64N(int64(d)+1))
+	return ParkDelay(parked, limit, base)
+}
+
+// ParkDelay is the backstop of a delivery parked behind parked others (its
+// own place in line) on an endpoint of limit places whose requests take up
+// to perRequest: perRequest times the parked deliveries per place, x0.5 to
+// x1.5 so that they do not come back together, within 1 s..10 min. The
+// publisher schedules the deliveries it parks with it (queue.Client).
+func ParkDelay(parked int64, limit int, perRequest time.Duration) time.Duration {
+	d := min(perRequest*time.Duration(max(1, parked/int64(max(limit, 1)))), maxParkDelay)
+	d = d/2 + time.Duration(rand.Int64N(int64(max(d, 0))+1))
 	return min(max(d, parkMin), maxParkDelay)
 }
 
@@ -272,7 +317,7 @@ func (wk *Worker) release(ctx context.Context, slot *endpointSlot, ep *hookgate.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	limit := max(wk.Policy.EndpointLimit, 1)
-	refs, err := wk.Places.Release(ctx, ep.ID, l.id, limit, limit)
+	refs, left, err := wk.Places.Release(ctx, ep.ID, l.id, limit, limit)
 	if err != nil {
 		// The lease lapses at its deadline.
 		wk.Logger.Warn("endpoint in-flight bound: place not given back (Redis)", "endpoint_id", ep.ID, "err", err)
@@ -280,6 +325,9 @@ func (wk *Worker) release(ctx context.Context, slot *endpointSlot, ep *hookgate.
 	}
 	for _, ref := range refs {
 		go wk.wake(ref)
+	}
+	if left == 0 {
+		wk.announce(ctx, slot, ep, 0)
 	}
 }
 

@@ -134,6 +134,9 @@ type endpointSlot struct {
 	handoff chan lease
 	idleMu  sync.Mutex
 	idle    []idleLease // leases kept after a request, for the next one
+	// announced is when this process last announced the endpoint's parked
+	// deliveries (unix nanos; 0 after it announced none left).
+	announced atomic.Int64
 }
 
 // maxBusyDelay caps how long a delivery waits before looking again.

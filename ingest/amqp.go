@@ -86,7 +86,7 @@ func (a *AMQP) consume(ctx context.Context) error {
 }
 
 func (a *AMQP) handle(ctx context.Context, d amqp.Delivery, dl *amqp.Channel, dlMu *sync.Mutex) {
-	o, reason := a.Handler.Handle(ctx, "amqp", d.Body)
+	o, reason := a.Handler.handleTraced(ctx, "amqp", "rabbitmq", a.Queue, amqpHeaders(d.Headers), d.Body)
 	switch o {
 	case Accepted, Duplicate:
 		_ = d.Ack(false)
@@ -117,3 +117,21 @@ func (a *AMQP) handle(ctx context.Context, d amqp.Delivery, dl *amqp.Channel, dl
 		_ = d.Nack(false, true)
 	}
 }
+
+// amqpHeaders reads an AMQP message's headers for the trace context
+// propagator: a string or byte-string value.
+type amqpHeaders amqp.Table
+
+func (h amqpHeaders) Get(key string) string {
+	v, _ := headerValue(h, key)
+	switch v := v.(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	}
+	return ""
+}
+
+func (h amqpHeaders) Set(string, string) {}
+func (h amqpHeaders) Keys() []string     { return headerKeys(h) }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookgate/hookgate"
 )
@@ -58,6 +59,9 @@ type Handler struct {
 	// MaxBytes bounds a message (events.max_payload plus the envelope).
 	MaxBytes int
 	Metrics  *Metrics // optional
+	// Tracer makes a consumer span of each message (telemetry.otlp_endpoint);
+	// nil: tracing is off.
+	Tracer trace.Tracer
 }
 
 // Handle publishes one message body and says what to do with the message;
@@ -76,6 +80,7 @@ func (h *Handler) handle(ctx context.Context, body []byte) (Outcome, string) {
 	if err != nil {
 		return Dead, err.Error()
 	}
+	traceMessage(ctx, m)
 	if h.Tenants != nil && !h.Tenants[m.Tenant] {
 		return Dead, fmt.Sprintf("tenant %q is not in ingest.tenants", m.Tenant)
 	}

@@ -96,7 +96,7 @@ func (n *NATS) consume(ctx context.Context) error {
 }
 
 func (n *NATS) handle(ctx context.Context, js jetstream.JetStream, m jetstream.Msg) {
-	o, reason := n.Handler.Handle(ctx, "nats", m.Data())
+	o, reason := n.Handler.handleTraced(ctx, "nats", "nats", n.Subject, natsHeaders(m.Headers()), m.Data())
 	switch o {
 	case Accepted, Duplicate:
 		_ = m.Ack()
@@ -116,3 +116,17 @@ func (n *NATS) handle(ctx context.Context, js jetstream.JetStream, m jetstream.M
 		_ = m.NakWithDelay(n.RetryDelay)
 	}
 }
+
+// natsHeaders reads a NATS message's headers for the trace context
+// propagator.
+type natsHeaders nats.Header
+
+func (h natsHeaders) Get(key string) string {
+	if v, _ := headerValue(h, key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (h natsHeaders) Set(string, string) {}
+func (h natsHeaders) Keys() []string     { return headerKeys(h) }

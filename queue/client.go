@@ -26,6 +26,9 @@ type Client struct {
 	// Tracer makes a producer span of each Enqueue and puts its trace
 	// context in the tasks; nil: tracing is off.
 	Tracer trace.Tracer
+	// Stalled, when set, enqueues the deliveries of endpoints it holds as
+	// stalled parked at once (not due before a place frees).
+	Stalled *Stalled
 }
 
 // NewClient returns a client enqueueing into queues on rdb: the shards of
@@ -75,11 +78,17 @@ func (c *Client) enqueue(ctx context.Context, it *hookgate.QueueItem) error {
 	if id == "" {
 		id = it.Task.ID
 	}
-	opts := []asynq.Option{asynq.Queue(c.queues[shardOf(it.Task.EndpointID, len(c.queues))]), asynq.MaxRetry(it.Retries + 1), asynq.TaskID(id), asynq.Timeout(c.timeout)}
+	q := c.queues[shardOf(it.Task.EndpointID, len(c.queues))]
+	opts := []asynq.Option{asynq.Queue(q), asynq.MaxRetry(it.Retries + 1), asynq.TaskID(id), asynq.Timeout(c.timeout)}
+	task := asynq.NewTask(TypeDelivery, payload)
 	if it.ProcessIn > 0 {
 		opts = append(opts, asynq.ProcessIn(it.ProcessIn))
+		_, err = c.c.EnqueueContext(ctx, task, opts...)
+	} else if parked, ok := c.Stalled.parkedOf(it.Task.EndpointID); ok {
+		err = c.Stalled.enqueue(ctx, c.c, task, opts, q, id, it.Task.EndpointID, parked)
+	} else {
+		_, err = c.c.EnqueueContext(ctx, task, opts...)
 	}
-	_, err = c.c.EnqueueContext(ctx, asynq.NewTask(TypeDelivery, payload), opts...)
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return &hookgate.Error{Code: hookgate.EUNAVAILABLE, Message: "the queue is unavailable; nothing was accepted, try again",
 			Err: fmt.Errorf("enqueue delivery %s: %w", it.Task.ID, err)}

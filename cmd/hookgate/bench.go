@@ -20,8 +20,10 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	rate := fs.Int("rate", 1000, "offered events/s for the latency run")
 	duration := fs.Duration("duration", 10*time.Second, "length of the latency run")
 	batch := fs.Int("batch", 100, "events per batch in the throughput run")
-	publishers := fs.Int("publishers", 8, "concurrent publishers")
-	suite := fs.String("suite", "delivery", "what to measure: delivery (hookgate vs bare asynq), incoming (the /in/ proxy vs calling the upstream directly), all (delivery then incoming, and one table of the figures with their targets), ratelimit (the rate a receiver sees vs endpoints[].rate_limit) or scaling (deliveries/s and Redis work per delivery with one and two worker processes on one Redis, then on a Redis Cluster of three masters it starts)")
+	publishers := fs.Int("publishers", 8, "concurrent publishers of the batches run (scaling: of each run)")
+	burstEvents := fs.Int("burst-events", 20000, "events of the single-event burst run, each its own POST /v1/events (0: no burst run)")
+	burstPublishers := fs.Int("burst-publishers", 32, "concurrent clients of the single-event burst run")
+	suite := fs.String("suite", "delivery", "what to measure: delivery (hookgate vs bare asynq, and a table of its figures with their targets), incoming (the /in/ proxy vs calling the upstream directly), all (delivery then incoming, and one table of the figures with their targets), ratelimit (the rate a receiver sees vs endpoints[].rate_limit) or scaling (deliveries/s and Redis work per delivery with one and two worker processes on one Redis, then on a Redis Cluster of three masters it starts)")
 	requests := fs.Int("requests", 5000, "incoming: sequential requests of each latency run")
 	conns := fs.Int("connections", 32, "incoming: connections of the throughput runs")
 	rounds := fs.Int("rounds", 3, "incoming: throughput rounds, each direct then proxied for --duration")
@@ -51,7 +53,7 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	case "delivery":
 	case "all":
 		res, err := bench.Run(context.Background(), bench.Options{Config: cfg, Events: *events, Rate: *rate, Duration: *duration,
-			BatchSize: *batch, Publishers: *publishers, Out: stdout})
+			BatchSize: *batch, Publishers: *publishers, BurstEvents: *burstEvents, BurstPublishers: *burstPublishers, Out: stdout})
 		if err != nil {
 			return err
 		}
@@ -90,7 +92,11 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	default:
 		return usageError{fmt.Sprintf("unknown --suite %q (delivery, incoming, all, ratelimit, scaling)", *suite)}
 	}
-	_, err = bench.Run(context.Background(), bench.Options{Config: cfg, Events: *events, Rate: *rate, Duration: *duration,
-		BatchSize: *batch, Publishers: *publishers, Out: stdout})
-	return err
+	res, err := bench.Run(context.Background(), bench.Options{Config: cfg, Events: *events, Rate: *rate, Duration: *duration,
+		BatchSize: *batch, Publishers: *publishers, BurstEvents: *burstEvents, BurstPublishers: *burstPublishers, Out: stdout})
+	if err != nil {
+		return err
+	}
+	bench.PrintTable(stdout, res, nil)
+	return nil
 }

@@ -148,3 +148,38 @@ func TestBenchScalingSuitePrintsEveryRun(t *testing.T) {
 		t.Errorf("the bench's Redis keeps %v after the run (%v)", keys, err)
 	}
 }
+
+// The delivery suite runs the single-event burst beside the batches, with
+// bare asynq in the same run, and ends with the table of its figures and
+// their targets, the burst's row included.
+func TestBenchDeliverySuitePrintsTheBurstRow(t *testing.T) {
+	testenv.SkipShort(t, "end-to-end: runs the delivery benchmark with small counts")
+	if a := os.Getenv("REDIS_ADDR"); a != "" {
+		t.Setenv("HOOKGATE_REDIS_ADDR", a)
+	}
+	var out strings.Builder
+	if err := run([]string{"bench", "--config", "../../config.yaml", "--events", "200", "--burst-events", "96", "--burst-publishers", "8",
+		"--rate", "50", "--duration", "1s"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{
+		"(b') hookgate end to end, 96 single events (POST /v1/events with an Idempotency-Key) from 8 clients:",
+		"delivered/s, 96 single-event burst (8 clients) ÷ bare asynq processing with HTTP POST | ",
+		"delivered/s, batches of the throughput run ÷ bare asynq | ",
+		"healthy p99 beside a dead endpoint ÷ without, at 50 events/s | ",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	var ratio float64
+	for _, line := range strings.Split(s, "\n") {
+		if rest, ok := strings.CutPrefix(line, "delivered/s, 96 single-event burst (8 clients) ÷ bare asynq processing with HTTP POST | "); ok {
+			fmt.Sscanf(rest, "%fx", &ratio)
+		}
+	}
+	if ratio <= 0 {
+		t.Fatalf("no burst ratio in:\n%s", s)
+	}
+}

@@ -5,6 +5,9 @@
 //   - baseline: asynq enqueue -> process -> HTTP POST, nothing else;
 //   - throughput: events published in batches through the real HTTP API of
 //     a real hookgate (in this process), delivered to the receiver;
+//   - burst: the same with every event its own POST /v1/events (with an
+//     Idempotency-Key, as docs/api.md asks publishers to send) from many
+//     concurrent clients;
 //   - latency: single events at a fixed offered rate, event -> delivery
 //     percentiles measured at the receiver.
 //
@@ -51,12 +54,16 @@ type Options struct {
 	Duration   time.Duration // of the latency run
 	BatchSize  int
 	Publishers int // concurrent publishing connections
-	Out        io.Writer
+	// The burst run: BurstEvents single-event requests from BurstPublishers
+	// concurrent clients (skipped when BurstEvents is 0).
+	BurstEvents, BurstPublishers int
+	Out                          io.Writer
 }
 
 // Result holds the figures of one run.
 type Result struct {
 	Hardware          string
+	AppendOnly        string // Redis's appendonly setting ("" when it does not say)
 	BaselineTasksPerS float64
 	IngestEventsPerS  float64
 	DeliveriesPerS    float64
@@ -67,16 +74,24 @@ type Result struct {
 	LatencySent       int
 	LatencyDelivered  int
 	BatchIngestPerS   float64
+	// The burst of single events: accepted and delivered per second, the
+	// latter ÷ BaselineTasksPerS.
+	BurstEvents, BurstPublishers int
+	BurstAcceptedPerS            float64
+	BurstDeliveriesPerS          float64
+	BurstRatio                   float64
 	// Through the cloudcx plugin (zero when no plugin is loaded).
 	PluginDeliveriesPerS float64
 	PluginP50Added       time.Duration
 	// Isolation: the healthy endpoint's latency at the same rate while a
 	// dead endpoint (every request hangs to the timeout) shares the server.
 	DeadP50, DeadP99, DeadMax time.Duration
-	DeadBusy                  float64 // deliveries re-scheduled because the dead endpoint was at its bound
+	DeadBusy                  float64 // deliveries a worker parked because the dead endpoint was at its bound (dequeued, then put back)
+	DeadParkedEnqueued        float64 // deliveries enqueued parked (never dequeued before a place freed)
 	// Redis work per task / delivery: commands (those run inside scripts
 	// included) and Redis CPU time, from INFO commandstats.
 	BaselineRedis, HookgateRedis Cost
+	BurstRedis                   Cost // per delivery of the burst run
 	// DeadRedis is the Redis work of the isolation run per healthy
 	// delivery, the dead endpoint's (re-schedules, parking) included.
 	DeadRedis Cost
@@ -203,11 +218,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	if aof := store.AppendOnly(ctx, rdb); aof != "" {
+		res.AppendOnly = aof
 		fmt.Fprintf(o.Out, "redis appendonly: %v\n", aof)
 	}
 
+	// One receiver for bare asynq and hookgate alike.
+	recv, err := newReceiver()
+	if err != nil {
+		return nil, err
+	}
+	defer recv.srv.Close()
 	c0 := redisCost(ctx, rdb)
-	base, err := baseline(ctx, rdb, o)
+	base, err := baseline(ctx, rdb, recv, o)
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
@@ -216,22 +238,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	fmt.Fprintf(o.Out, "(a) bare asynq enqueue->process->HTTP POST: %d tasks in %.0f tasks/s\n", o.Events, base)
 	fmt.Fprintf(o.Out, "    redis per task: %s\n", res.BaselineRedis)
 
-	if err := hookgateRuns(ctx, rdb, o, res); err != nil {
+	if err := hookgateRuns(ctx, rdb, recv, o, res); err != nil {
 		return nil, err
 	}
 	res.Ratio = res.DeliveriesPerS / res.BaselineTasksPerS
-	fmt.Fprintf(o.Out, "\nsummary: hookgate delivers %.2fx bare asynq; p99 %.1f ms at %d events/s\n",
-		res.Ratio, float64(res.P99.Microseconds())/1000, o.Rate)
+	fmt.Fprintf(o.Out, "\nsummary: hookgate delivers %.2fx bare asynq (batches), %.2fx (single-event burst); p99 %.1f ms at %d events/s\n",
+		res.Ratio, res.BurstRatio, float64(res.P99.Microseconds())/1000, o.Rate)
 	return res, nil
 }
 
 // baseline measures bare asynq with the same concurrency and poll interval.
-func baseline(ctx context.Context, rdb store.Client, o Options) (float64, error) {
-	recv, err := newReceiver()
-	if err != nil {
-		return 0, err
-	}
-	defer recv.srv.Close()
+func baseline(ctx context.Context, rdb store.Client, recv *receiver, o Options) (float64, error) {
+	before := recv.count.Load()
 	q := randomPrefix()
 	defer cleanupQueue(rdb, q)
 	client := asynq.NewClientFromRedisClient(rdb)
@@ -276,18 +294,13 @@ func baseline(ctx context.Context, rdb store.Client, o Options) (float64, error)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	if err := recv.waitFor(wctx, int64(per*o.Publishers)); err != nil {
+	if err := recv.waitFor(wctx, before+int64(per*o.Publishers)); err != nil {
 		return 0, err
 	}
 	return float64(per*o.Publishers) / time.Since(start).Seconds(), nil
 }
 
-func hookgateRuns(ctx context.Context, rdb store.Client, o Options, res *Result) error {
-	recv, err := newReceiver()
-	if err != nil {
-		return err
-	}
-	defer recv.srv.Close()
+func hookgateRuns(ctx context.Context, rdb store.Client, recv *receiver, o Options, res *Result) error {
 	precv, err := newReceiver()
 	if err != nil {
 		return err
@@ -351,6 +364,25 @@ func hookgateRuns(ctx context.Context, rdb store.Client, o Options, res *Result)
 	fmt.Fprintf(o.Out, "    accepted (durably, 202): %.0f events/s\n    delivered: %.0f deliveries/s = %.2fx baseline\n",
 		res.IngestEventsPerS, res.DeliveriesPerS, res.DeliveriesPerS/res.BaselineTasksPerS)
 	fmt.Fprintf(o.Out, "    redis per delivery: %s\n", res.HookgateRedis)
+
+	// (b') The same events as a burst of single requests, each with an
+	// Idempotency-Key, from many concurrent clients.
+	if o.BurstEvents > 0 {
+		c0 := redisCost(ctx, rdb)
+		bp := max(o.BurstPublishers, 1)
+		bt, err := r.burst(ctx, recv, "contact.created", o.BurstEvents, bp)
+		if err != nil {
+			return fmt.Errorf("burst run: %w", err)
+		}
+		res.BurstEvents, res.BurstPublishers = bt.n, bp
+		res.BurstAcceptedPerS, res.BurstDeliveriesPerS = bt.accepted, bt.delivered
+		res.BurstRatio = bt.delivered / res.BaselineTasksPerS
+		res.BurstRedis = redisCost(ctx, rdb).minus(c0).per(bt.n)
+		fmt.Fprintf(o.Out, "(b') hookgate end to end, %d single events (POST /v1/events with an Idempotency-Key) from %d clients:\n", bt.n, bp)
+		fmt.Fprintf(o.Out, "    accepted (durably, 202): %.0f events/s\n    delivered: %.0f deliveries/s = %.2fx baseline\n",
+			bt.accepted, bt.delivered, res.BurstRatio)
+		fmt.Fprintf(o.Out, "    redis per delivery: %s\n", res.BurstRedis)
+	}
 
 	// (c) Latency at a fixed offered rate, single events, in steady state.
 	lat, err := r.latency(ctx, recv, "contact.created", o.Rate, o.Duration)
@@ -418,7 +450,7 @@ func (r *runner) isolationRun(ctx context.Context, a *app.App, recv *receiver, r
 	}, nil); err != nil {
 		return fmt.Errorf("create dead webhook: %w", err)
 	}
-	busyBefore := busyCount(a)
+	busyBefore, parkedBefore := appCounter(a, "hookgate_delivery_endpoint_busy_total"), appCounter(a, "hookgate_delivery_parked_enqueued_total")
 	r.noSettle = true
 	c0 := redisCost(ctx, r.rdb)
 	lat, err := r.latency(ctx, recv, "contact.created", o.Rate, o.Duration)
@@ -427,24 +459,25 @@ func (r *runner) isolationRun(ctx context.Context, a *app.App, recv *receiver, r
 	}
 	res.DeadRedis = redisCost(ctx, r.rdb).minus(c0).per(max(len(lat.sorted), 1))
 	res.DeadP50, res.DeadP99, res.DeadMax = pct(lat.sorted, 0.5), pct(lat.sorted, 0.99), lat.sorted[len(lat.sorted)-1]
-	res.DeadBusy = busyCount(a) - busyBefore
+	res.DeadBusy = appCounter(a, "hookgate_delivery_endpoint_busy_total") - busyBefore
+	res.DeadParkedEnqueued = appCounter(a, "hookgate_delivery_parked_enqueued_total") - parkedBefore
 	cfg := a.Config
-	fmt.Fprintf(o.Out, "(e) latency again with one dead endpoint (hangs to the %s timeout; %d in flight at most):\n    healthy p50 %.2f ms, p99 %.2f ms, max %.2f ms; p99 %.2fx without; %.0f busy re-schedules\n",
+	fmt.Fprintf(o.Out, "(e) latency again with one dead endpoint (hangs to the %s timeout; %d in flight at most):\n    healthy p50 %.2f ms, p99 %.2f ms, max %.2f ms; p99 %.2fx without\n    dead endpoint's deliveries: %.0f parked by a worker (dequeued, put back), %.0f parked as enqueued (never dequeued)\n",
 		cfg.Delivery.Timeout.D(), cfg.Delivery.EndpointInFlight, msf(res.DeadP50), msf(res.DeadP99), msf(res.DeadMax),
-		float64(res.DeadP99)/float64(res.P99), res.DeadBusy)
+		float64(res.DeadP99)/float64(res.P99), res.DeadBusy, res.DeadParkedEnqueued)
 	fmt.Fprintf(o.Out, "    over 25 ms by second of the run: %v\n", lat.slowSecs)
 	fmt.Fprintf(o.Out, "    redis per healthy delivery (the dead endpoint's work included): %s\n", res.DeadRedis)
 	return nil
 }
 
-// busyCount reads hookgate_delivery_endpoint_busy_total from the app's registry.
-func busyCount(a *app.App) float64 {
+// appCounter reads the counter name from the app's registry.
+func appCounter(a *app.App, name string) float64 {
 	mfs, err := a.Registry.Gather()
 	if err != nil {
 		return 0
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == "hookgate_delivery_endpoint_busy_total" && len(mf.GetMetric()) > 0 {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
 			return mf.GetMetric()[0].GetCounter().GetValue()
 		}
 	}
@@ -483,6 +516,42 @@ func (r *runner) throughput(ctx context.Context, recv *receiver, types []string,
 			}
 			for i := 0; i < per; i++ {
 				if err := r.api.do(ctx, "POST", "/v1/events/batch", map[string]any{"events": batch}, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return throughputResult{}, fmt.Errorf("publish: %w", err)
+	}
+	res := throughputResult{n: total, accepted: float64(total) / time.Since(start).Seconds()}
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	if err := recv.waitFor(wctx, before+int64(total)); err != nil {
+		return res, err
+	}
+	res.delivered = float64(total) / time.Since(start).Seconds()
+	settle(ctx, r.rdb, r.queues)
+	return res, nil
+}
+
+// burst publishes about n events of type typ, each its own POST /v1/events
+// with an Idempotency-Key, from clients concurrent clients, and waits until
+// recv has them all.
+func (r *runner) burst(ctx context.Context, recv *receiver, typ string, n, clients int) (throughputResult, error) {
+	per := max(n/clients, 1)
+	total := per * clients
+	before := recv.count.Load()
+	run := randomPrefix()
+	start := time.Now()
+	var g errgroup.Group
+	for p := 0; p < clients; p++ {
+		g.Go(func() error {
+			for i := 0; i < per; i++ {
+				id := run + "-" + strconv.Itoa(p) + "-" + strconv.Itoa(i)
+				ev := map[string]any{"type": typ, "data": map[string]any{"id": id, "first_name": "Ada", "email": "ada@example.com"}}
+				if err := r.api.doKey(ctx, "POST", "/v1/events", id, ev, nil); err != nil {
 					return err
 				}
 			}
@@ -623,6 +692,11 @@ type apiClient struct {
 }
 
 func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
+	return c.doKey(ctx, method, path, "", in, out)
+}
+
+// doKey is do with an Idempotency-Key header (none when key is empty).
+func (c *apiClient) doKey(ctx context.Context, method, path, key string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -637,6 +711,9 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
@@ -673,7 +750,17 @@ func cleanup(rdb store.Client, prefix string) {
 func PrintTable(out io.Writer, r *Result, in *IncomingResult) {
 	fmt.Fprintf(out, "\nfigure | this run | target\n--- | --- | ---\n")
 	fmt.Fprintf(out, "bare asynq (baseline), tasks/s | %.0f | \n", r.BaselineTasksPerS)
-	fmt.Fprintf(out, "delivered/s ÷ bare asynq, batches of the throughput run | %.2fx (%.0f/s) | >= 0.8x\n", r.Ratio, r.DeliveriesPerS)
+	if r.BurstEvents > 0 {
+		fmt.Fprintf(out, "delivered/s, %s single-event burst (%d clients) ÷ bare asynq processing with HTTP POST | %.2fx (%.0f/s) | >= 0.8x\n",
+			thousands(r.BurstEvents), r.BurstPublishers, r.BurstRatio, r.BurstDeliveriesPerS)
+	}
+	fmt.Fprintf(out, "delivered/s, batches of the throughput run ÷ bare asynq | %.2fx (%.0f/s) | >= 0.8x\n", r.Ratio, r.DeliveriesPerS)
+	if r.BurstEvents > 0 {
+		fmt.Fprintf(out, "Redis commands per delivery: burst; batches; bare asynq task | %.1f; %.1f; %.1f | \n",
+			r.BurstRedis.Commands, r.HookgateRedis.Commands, r.BaselineRedis.Commands)
+	} else {
+		fmt.Fprintf(out, "Redis commands per delivery: batches; bare asynq task | %.1f; %.1f | \n", r.HookgateRedis.Commands, r.BaselineRedis.Commands)
+	}
 	if r.DeadP99 > 0 && r.P99 > 0 {
 		fmt.Fprintf(out, "healthy p99 beside a dead endpoint ÷ without, at %d events/s | %.1fx (%.1f / %.1f ms) | < 2x\n",
 			r.LatencyRate, float64(r.DeadP99)/float64(r.P99), msf(r.DeadP99), msf(r.P99))
@@ -685,8 +772,20 @@ func PrintTable(out io.Writer, r *Result, in *IncomingResult) {
 	if r.PluginDeliveriesPerS > 0 {
 		fmt.Fprintf(out, "latency a plugin format adds, p50 | %d µs | <= 250 µs\n", r.PluginP50Added.Microseconds())
 	}
-	fmt.Fprintf(out, "p99 at %d events/s | %.1f ms | <= 25 ms\n", r.LatencyRate, msf(r.P99))
+	aof := ""
+	if r.AppendOnly != "" {
+		aof = ", Redis appendonly " + r.AppendOnly + " (AOF rewrites included)"
+	}
+	fmt.Fprintf(out, "p99 at %d events/s%s | %.1f ms | <= 25 ms\n", r.LatencyRate, aof, msf(r.P99))
 	fmt.Fprintf(out, "idle Redis commands/s; p50 at %d events/s | %.0f/s; %.2f ms | p50 <= 5 ms\n", LightRate, r.IdleCommandsPerS, msf(r.LightP50))
+}
+
+// thousands writes n as "20k" when it is a whole number of thousands.
+func thousands(n int) string {
+	if n >= 1000 && n%1000 == 0 {
+		return strconv.Itoa(n/1000) + "k"
+	}
+	return strconv.Itoa(n)
 }
 
 // startApp builds and starts hookgate from cfg on a loopback port, logging

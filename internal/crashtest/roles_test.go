@@ -1,10 +1,12 @@
 package crashtest
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -110,4 +112,86 @@ func TestRolesSplitHoldsTheEndpointBoundAndLosesNothing(t *testing.T) {
 	}
 	t.Logf("%d delivered before the kill, %d requests in all for %d events; at most %d in flight (bound %d)",
 		before, len(got), n, most.Load(), bound)
+}
+
+// TestWorkerKilledWhileDeliveriesAreParkedLosesNothing: an API process and
+// a worker process on a Redis of the test's own; the endpoint (a bound of 2)
+// hangs, so that once a delivery is parked behind its two requests the API
+// process enqueues the next ones parked (scheduled tasks that no worker
+// dequeues before a place frees). The worker is SIGKILLed holding both
+// places, the endpoint answers again, and a worker comes back: every event
+// is acknowledged by the receiver, the parked ones included.
+func TestWorkerKilledWhileDeliveriesAreParkedLosesNothing(t *testing.T) {
+	binary(t)
+	addr := testenv.StartRedis(t)
+	env := []string{"HOOKGATE_DELIVERY_ENDPOINT_IN_FLIGHT=2", "HOOKGATE_DELIVERY_CONCURRENCY=8",
+		"HOOKGATE_DELIVERY_TIMEOUT=10s", "HOOKGATE_DELIVERY_PLUGIN_WAIT_MAX=0s", "HOOKGATE_LIFECYCLE_AUTO_PAUSE_AFTER=0"}
+	api := startHookgate(t, addr, append(env, "HOOKGATE_SERVER_ROLE=api")...)
+	worker := startShared(t, api, append(env, "HOOKGATE_SERVER_ROLE=worker")...)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	admin, pub := api.token("acme", "admin"), api.token("acme", "publisher")
+
+	var open atomic.Bool
+	var mu sync.Mutex
+	acked := map[int]bool{}
+	gate := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b struct {
+			Data struct {
+				N int `json:"n"`
+			} `json:"data"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+			w.WriteHeader(400)
+			return
+		}
+		if !open.Load() {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		mu.Lock()
+		acked[b.Data.N] = true
+		mu.Unlock()
+		w.WriteHeader(200)
+	}))
+	defer srv.Close()
+	api.call("POST", "/v1/webhooks", admin, map[string]any{"name": "Stalled", "events": []string{"deal.*"}, "endpoints": endpoint(srv.URL)}, nil, 201)
+
+	n := 0
+	publish := func() {
+		n++
+		api.call("POST", "/v1/events", pub, map[string]any{"type": "deal.won", "data": map[string]any{"n": n}}, nil, 202)
+	}
+	testenv.Eventually(t, 60*time.Second, "deliveries parked as they are enqueued", func() bool {
+		publish()
+		return api.metric("hookgate_delivery_parked_enqueued_total") >= 5
+	})
+	worker.kill()
+	// The killed worker's places stay taken until their leases lapse
+	// (2 × timeout + 5 s), and its tasks until asynq's lease does: move both
+	// into the past, standing for that wait (as expireLeases does).
+	expireLeases(t, rdb, api.prefix())
+	ctx := testenv.Context(t)
+	keys, err := rdb.Keys(ctx, api.prefix()+":inf:{*}").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("the endpoint's places: %q (%v)", keys, err)
+	}
+	if held := rdb.ZCard(ctx, keys[0]).Val(); held != 2 {
+		t.Fatalf("%d places held by the killed worker, want 2", held)
+	}
+	rdb.ZRemRangeByScore(ctx, keys[0], "-inf", "+inf")
+	open.Store(true)
+	close(gate)
+	worker.start()
+
+	testenv.Eventually(t, 60*time.Second, "every event acknowledged", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) == n
+	})
+	t.Logf("%d events; %.0f enqueued parked", n, api.metric("hookgate_delivery_parked_enqueued_total"))
 }

@@ -66,10 +66,6 @@ func StartCluster(ctx context.Context, n int, o ClusterOptions) (c *Cluster, err
 			c.Kill()
 		}
 	}()
-	aof := []string{"--appendonly", "no"}
-	if o.AppendOnly {
-		aof = []string{"--appendonly", "yes", "--appendfsync", "everysec"}
-	}
 	for i := range n {
 		port, err := FreeClusterPort()
 		if err != nil {
@@ -80,29 +76,30 @@ func StartCluster(ctx context.Context, n int, o ClusterOptions) (c *Cluster, err
 			return nil, err
 		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
-		args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
-			"--dir", dir, "--daemonize", "no",
-			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"}, aof...)
-		cmd := exec.Command(server, args...)
+		cmd := exec.Command(server, NodeArgs(port, dir, o.AppendOnly, 5*time.Second)...)
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 		if err := cmd.Start(); err != nil {
 			return nil, err
 		}
 		c.procs = append(c.procs, cmd)
 		c.Addrs = append(c.Addrs, addr)
-		if err := waitPing(ctx, addr, 10*time.Second); err != nil {
-			return nil, err
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		err = WaitPing(ctx, rdb, 10*time.Second)
+		rdb.Close()
+		if err != nil {
+			return nil, fmt.Errorf("redis-server on %s: %w", addr, err)
 		}
 	}
-	args := append([]string{"--cluster", "create"}, c.Addrs...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
-	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("redis-cli --cluster create: %v\n%s", err, out)
+	if err := Create(ctx, cli, c.Addrs, 0, nil); err != nil {
+		return nil, err
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for _, addr := range c.Addrs {
-		if err := waitClusterOK(ctx, addr, deadline); err != nil {
-			return nil, err
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		err := WaitOK(ctx, rdb, deadline)
+		rdb.Close()
+		if err != nil {
+			return nil, fmt.Errorf("cluster node %s: %w", addr, err)
 		}
 	}
 	return c, nil
@@ -118,28 +115,54 @@ func (c *Cluster) Kill() {
 	}
 }
 
-func waitClusterOK(ctx context.Context, addr string, deadline time.Time) error {
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
+// NodeArgs are the redis-server arguments of a cluster node on port,
+// keeping its nodes.conf (and with appendOnly its append-only file,
+// appendfsync everysec) in dir, flagging other nodes failed after
+// nodeTimeout.
+func NodeArgs(port int, dir string, appendOnly bool, nodeTimeout time.Duration) []string {
+	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir, "--daemonize", "no",
+		"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+		"--cluster-node-timeout", strconv.FormatInt(nodeTimeout.Milliseconds(), 10)}
+	if appendOnly {
+		return append(args, "--appendonly", "yes", "--appendfsync", "everysec")
+	}
+	return append(args, "--appendonly", "no")
+}
+
+// Create joins the nodes at addrs into a cluster with `redis-cli
+// --cluster create <addrs> --cluster-replicas <replicas> --cluster-yes`
+// (cli is redis-cli's path; cliArgs go before, such as TLS options).
+func Create(ctx context.Context, cli string, addrs []string, replicas int, cliArgs []string) error {
+	args := append(append([]string{}, cliArgs...), "--cluster", "create")
+	args = append(append(args, addrs...), "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
+	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// WaitOK waits until the node rdb speaks to reports cluster_state:ok, until
+// deadline.
+func WaitOK(ctx context.Context, rdb *redis.Client, deadline time.Time) error {
 	for {
 		info, err := rdb.ClusterInfo(ctx).Result()
 		if err == nil && strings.Contains(info, "cluster_state:ok") {
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("cluster node %s not ok within 30s: %v %s", addr, err, info)
+			return fmt.Errorf("cluster not ok in time: %v %s", err, info)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-func waitPing(ctx context.Context, addr string, within time.Duration) error {
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
+// WaitPing waits until the server rdb speaks to answers PING, for at most
+// within.
+func WaitPing(ctx context.Context, rdb *redis.Client, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for rdb.Ping(ctx).Err() != nil {
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("redis-server on %s did not answer within %s", addr, within)
+			return fmt.Errorf("no answer within %s", within)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

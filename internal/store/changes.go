@@ -23,7 +23,15 @@ const watchHealthInterval = 10 * time.Second
 // announced after that are missed, so a caller that caches webhooks drops
 // what it holds when it subscribes again.
 func (s *Store) WatchChanges(ctx context.Context, subscribed func(), changed func(ns string)) error {
-	ps := s.rdb.Subscribe(ctx, s.ChangesChannel())
+	return watch(ctx, s.rdb, s.ChangesChannel(), "watch webhook changes", subscribed, changed)
+}
+
+// watch subscribes to channel and calls subscribed once Redis confirms the
+// subscription, then got with every message, in order, from this
+// goroutine, until ctx ends (nil) or the subscription ends (its error, as
+// what: Redis gone, the connection lost or silent).
+func watch(ctx context.Context, rdb Client, channel, what string, subscribed func(), got func(string)) error {
+	ps := rdb.Subscribe(ctx, channel)
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() }) // unblocks a pending receive
 	defer func() {
 		stop()
@@ -39,12 +47,12 @@ func (s *Store) WatchChanges(ctx context.Context, subscribed func(), changed fun
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() && !pinged {
 				if err := ps.Ping(ctx); err != nil {
-					return wrap(ctx, err, "watch webhook changes")
+					return wrap(ctx, err, "%s", what)
 				}
 				pinged = true
 				continue
 			}
-			return wrap(ctx, err, "watch webhook changes")
+			return wrap(ctx, err, "%s", what)
 		}
 		pinged = false
 		switch m := msg.(type) {
@@ -54,7 +62,7 @@ func (s *Store) WatchChanges(ctx context.Context, subscribed func(), changed fun
 				subscribed = nil
 			}
 		case *redis.Message:
-			changed(m.Payload)
+			got(m.Payload)
 		}
 	}
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -27,7 +29,11 @@ import (
 //
 // Acquiring is one script run; releasing is one script run that also pops
 // the oldest parked deliveries, as many as there are free places, for the
-// caller to wake.
+// caller to wake. Park parks a delivery that was never dequeued (the
+// publisher's, for an endpoint it knows to be stalled) unless a place is
+// free. Whether an endpoint has parked deliveries is announced on a Pub/Sub
+// channel (Announce, WatchStalled), for publishers to park the endpoint's
+// new deliveries straight away.
 type InFlight struct {
 	rdb    Client
 	prefix string
@@ -50,7 +56,8 @@ const ParkedTTL = time.Hour
 // do not park), the parked list's TTL (ms). With a place taken it answers
 // {1, 0, refs...}: refs are parked deliveries popped to be woken, one per
 // place still free (places that lapsed with no release to wake anyone);
-// else {0, deliveries parked} (0 when the caller does not park).
+// else {0, deliveries parked} (0 when the caller does not park). The second
+// number, with a place taken and refs popped, is the deliveries left parked.
 var acquireScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -65,6 +72,7 @@ if n < limit then
   if n + 1 < limit then
     local popped = redis.call('ZPOPMIN', KEYS[2], limit - n - 1)
     for i = 1, #popped, 2 do out[#out + 1] = popped[i] end
+    if #popped > 0 then out[2] = redis.call('ZCARD', KEYS[2]) end
   end
   return out
 end
@@ -76,18 +84,37 @@ return {0, redis.call('ZCARD', KEYS[2])}
 
 // freeScript gives a place back and pops the oldest parked deliveries,
 // one per free place (at most ARGV[3]). KEYS as acquireScript's. ARGV: the
-// lease id, the bound, the most to pop. It answers the popped references.
+// lease id, the bound, the most to pop. It answers {deliveries left parked,
+// popped references...}; nothing left is 0 only when something was popped
+// (a release with nothing parked does not count them).
 var freeScript = redis.NewScript(`
 redis.call('ZREM', KEYS[1], ARGV[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local free = math.min(tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1]), tonumber(ARGV[3]))
-if free <= 0 then return {} end
+if free <= 0 then return {-1} end
 local popped = redis.call('ZPOPMIN', KEYS[2], free)
-local refs = {}
-for i = 1, #popped, 2 do refs[#refs + 1] = popped[i] end
-return refs
+if #popped == 0 then return {-1} end
+local out = {redis.call('ZCARD', KEYS[2])}
+for i = 1, #popped, 2 do out[#out + 1] = popped[i] end
+return out
+`)
+
+// parkScript parks a delivery not yet dequeued unless a place is free.
+// KEYS as acquireScript's. ARGV: the delivery's reference, the bound, the
+// parked list's TTL (ms). It answers {1, deliveries parked} when parked,
+// {0, deliveries parked} when a place is free (not parked).
+var parkScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  return {0, redis.call('ZCARD', KEYS[2])}
+end
+redis.call('ZADD', KEYS[2], 'NX', now, ARGV[1])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]))
+return {1, redis.call('ZCARD', KEYS[2])}
 `)
 
 func (f *InFlight) keys(endpointID string) []string {
@@ -101,7 +128,8 @@ func (f *InFlight) keys(endpointID string) []string {
 // number of deliveries parked on the endpoint, the caller included. With a
 // place taken, wake are parked deliveries the caller should wake: places
 // were free beyond its own (leases of a dead holder lapsed, which no
-// release announced).
+// release announced), and parked is the number left parked after them
+// (0 when it wakes none).
 func (f *InFlight) Acquire(ctx context.Context, endpointID, lease string, limit int, ttl time.Duration, park string) (ok bool, parked int64, wake []string, err error) {
 	res, err := acquireScript.Run(ctx, f.rdb, f.keys(endpointID), lease, max(limit, 1), max(ttl.Milliseconds(), 1), park,
 		ParkedTTL.Milliseconds()).Slice()
@@ -123,13 +151,66 @@ func (f *InFlight) Acquire(ctx context.Context, endpointID, lease string, limit 
 
 // Release gives lease's place on endpointID back and returns the references
 // of up to wake parked deliveries, oldest first, one per place now free:
-// the caller wakes them (they are no longer parked).
-func (f *InFlight) Release(ctx context.Context, endpointID, lease string, limit, wake int) ([]string, error) {
-	refs, err := freeScript.Run(ctx, f.rdb, f.keys(endpointID), lease, max(limit, 1), max(wake, 0)).StringSlice()
+// the caller wakes them (they are no longer parked). left is the number of
+// deliveries still parked after them, or -1 when none was popped.
+func (f *InFlight) Release(ctx context.Context, endpointID, lease string, limit, wake int) (refs []string, left int64, err error) {
+	res, err := freeScript.Run(ctx, f.rdb, f.keys(endpointID), lease, max(limit, 1), max(wake, 0)).Slice()
 	if err != nil {
-		return nil, wrap(ctx, err, "give back a place on endpoint %s", endpointID)
+		return nil, 0, wrap(ctx, err, "give back a place on endpoint %s", endpointID)
 	}
-	return refs, nil
+	if len(res) == 0 {
+		return nil, 0, fmt.Errorf("give back a place on endpoint %s: unexpected answer %v", endpointID, res)
+	}
+	left, _ = res[0].(int64)
+	for _, r := range res[1:] {
+		if s, ok := r.(string); ok {
+			refs = append(refs, s)
+		}
+	}
+	return refs, left, nil
+}
+
+// Park parks ref, a delivery that has not taken a place yet (a publisher's,
+// already in the queue and due by itself later), on endpointID when its
+// limit places are all held: a release wakes it like a delivery parked by
+// Acquire. When a place is free it parks nothing and answers false: the
+// caller makes the delivery due now. parked is the number of deliveries
+// parked on the endpoint (the caller's included when it parked).
+func (f *InFlight) Park(ctx context.Context, endpointID, ref string, limit int) (ok bool, parked int64, err error) {
+	res, err := parkScript.Run(ctx, f.rdb, f.keys(endpointID), ref, max(limit, 1), ParkedTTL.Milliseconds()).Int64Slice()
+	if err != nil {
+		return false, 0, wrap(ctx, err, "park a delivery on endpoint %s", endpointID)
+	}
+	if len(res) < 2 {
+		return false, 0, fmt.Errorf("park a delivery on endpoint %s: unexpected answer %v", endpointID, res)
+	}
+	return res[0] == 1, res[1], nil
+}
+
+// StalledChannel is the Pub/Sub channel on which workers announce the
+// endpoints that have deliveries parked, and those whose last parked
+// delivery was woken (Announce).
+func (f *InFlight) StalledChannel() string { return f.prefix + ":inf:stalled" }
+
+// Announce tells every process watching (WatchStalled) that endpointID has
+// parked deliveries (parked > 0, their number), or that its last parked
+// delivery was woken (parked 0).
+func (f *InFlight) Announce(ctx context.Context, endpointID string, parked int64) error {
+	err := f.rdb.Publish(ctx, f.StalledChannel(), strconv.FormatInt(max(parked, 0), 10)+" "+endpointID).Err()
+	return wrap(ctx, err, "announce endpoint %s's parked deliveries", endpointID)
+}
+
+// WatchStalled subscribes to the announcements of Announce and calls
+// changed with each, in order, from this goroutine, until ctx ends (nil)
+// or the subscription is lost (its error: announcements after that are
+// missed).
+func (f *InFlight) WatchStalled(ctx context.Context, changed func(endpointID string, parked int64)) error {
+	return watch(ctx, f.rdb, f.StalledChannel(), "watch stalled endpoints", nil, func(msg string) {
+		n, ep, ok := strings.Cut(msg, " ")
+		if v, err := strconv.ParseInt(n, 10, 64); ok && err == nil {
+			changed(ep, v)
+		}
+	})
 }
 
 // Held reports the leases in force on endpointID (for tests and the bench).

@@ -49,7 +49,7 @@ func TestInFlightBoundHoldsAcrossCallers(t *testing.T) {
 					}
 				}
 				held.Add(-1)
-				if _, err := f.Release(ctx, "ep_b", lease, limit, limit); err != nil {
+				if _, _, err := f.Release(ctx, "ep_b", lease, limit, limit); err != nil {
 					t.Error(err)
 				}
 			}
@@ -76,9 +76,9 @@ func TestInFlightBoundHoldsAcrossCallers(t *testing.T) {
 	if _, parked, _, _ := f.Acquire(ctx, "ep_p", "again", limit, time.Minute, "q\x00t1"); parked != 3 {
 		t.Fatalf("parked %d after parking again", parked)
 	}
-	refs, err := f.Release(ctx, "ep_p", "l0", limit, limit)
-	if err != nil || !slices.Equal(refs, []string{"q\x00t1"}) {
-		t.Fatalf("release woke %q (%v), want the oldest parked", refs, err)
+	refs, left, err := f.Release(ctx, "ep_p", "l0", limit, limit)
+	if err != nil || !slices.Equal(refs, []string{"q\x00t1"}) || left != 2 {
+		t.Fatalf("release woke %q, %d left (%v), want the oldest parked, 2 left", refs, left, err)
 	}
 	// The woken one takes the place; its parked entry (if any) goes.
 	if ok, _, _, _ := f.Acquire(ctx, "ep_p", "t1", limit, time.Minute, "q\x00t1"); !ok {
@@ -122,17 +122,104 @@ func TestInFlightLeaseOfADeadHolderExpires(t *testing.T) {
 	if err != nil || !ok || len(wake) != 0 {
 		t.Fatalf("acquire of the lapsed place: %v %q %v", ok, wake, err)
 	}
-	refs, err := f.Release(ctx, "ep_d", "live", 2, 10)
+	refs, _, err := f.Release(ctx, "ep_d", "live", 2, 10)
 	if err != nil || !slices.Equal(refs, []string{"a"}) {
 		t.Fatalf("release woke %q (%v), want a", refs, err)
 	}
 	// Both leases lapse with nobody releasing: the first parked delivery
 	// to come back by itself takes a place and wakes one for the other.
-	if _, err := f.Release(ctx, "ep_d", "new", 2, 0); err != nil {
+	if _, _, err := f.Release(ctx, "ep_d", "new", 2, 0); err != nil {
 		t.Fatal(err)
 	}
 	ok, _, wake, err = f.Acquire(ctx, "ep_d", "b", 2, time.Minute, "b")
 	if err != nil || !ok || !slices.Equal(wake, []string{"c"}) {
 		t.Fatalf("acquire with two places free: %v, woke %q (%v); want c woken", ok, wake, err)
+	}
+}
+
+// TestInFlightParkOfANewDelivery: a delivery not yet dequeued (the
+// publisher's) parks only while every place is held, behind those parked
+// before it, and is popped by a release like them; the release that pops
+// the last says none is left, one that pops nothing says so too (-1).
+func TestInFlightParkOfANewDelivery(t *testing.T) {
+	f := inFlight(t)
+	ctx := context.Background()
+	if ok, parked, err := f.Park(ctx, "ep_n", "q\x00early", 1); err != nil || ok || parked != 0 {
+		t.Fatalf("park with a place free: ok %v parked %d (%v), want not parked", ok, parked, err)
+	}
+	if ok, _, _, _ := f.Acquire(ctx, "ep_n", "l1", 1, time.Minute, ""); !ok {
+		t.Fatal("no place")
+	}
+	if _, _, _, err := f.Acquire(ctx, "ep_n", "w", 1, time.Minute, "q\x00worker"); err != nil {
+		t.Fatal(err)
+	}
+	for i, ref := range []string{"q\x00new1", "q\x00new2"} {
+		time.Sleep(2 * time.Millisecond) // parked in a later millisecond: the order is the score's
+		ok, parked, err := f.Park(ctx, "ep_n", ref, 1)
+		if err != nil || !ok || parked != int64(i+2) {
+			t.Fatalf("park at the bound: ok %v parked %d (%v), want parked %d", ok, parked, err, i+2)
+		}
+	}
+	var woken []string
+	for _, want := range []int64{2, 1, 0} {
+		refs, left, err := f.Release(ctx, "ep_n", "l1", 1, 1)
+		if err != nil || len(refs) != 1 || left != want {
+			t.Fatalf("release: woke %q, %d left (%v); want one woken, %d left", refs, left, err, want)
+		}
+		woken = append(woken, refs...)
+		if ok, _, _, _ := f.Acquire(ctx, "ep_n", "l1", 1, time.Minute, refs[0]); !ok {
+			t.Fatal("the woken delivery found no place")
+		}
+	}
+	if !slices.Equal(woken, []string{"q\x00worker", "q\x00new1", "q\x00new2"}) {
+		t.Fatalf("woken in the order %q", woken)
+	}
+	if refs, left, err := f.Release(ctx, "ep_n", "l1", 1, 1); err != nil || len(refs) != 0 || left != -1 {
+		t.Fatalf("release with nothing parked: %q, %d left (%v); want nothing, -1", refs, left, err)
+	}
+}
+
+// TestInFlightAnnouncementsReachWatchers: what Announce publishes,
+// WatchStalled hears, in order.
+func TestInFlightAnnouncementsReachWatchers(t *testing.T) {
+	f := inFlight(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	type heard struct {
+		ep string
+		n  int64
+	}
+	got := make(chan heard, 4)
+	done := make(chan error, 1)
+	go func() {
+		done <- f.WatchStalled(ctx, func(ep string, n int64) { got <- heard{ep, n} })
+	}()
+	// Announce until the subscription is up and hears one.
+	var first heard
+	for first.ep == "" {
+		if err := f.Announce(ctx, "ep:a b", 7); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case first = <-got:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if first != (heard{"ep:a b", 7}) {
+		t.Fatalf("heard %+v", first)
+	}
+	if err := f.Announce(ctx, "ep_2", 0); err != nil {
+		t.Fatal(err)
+	}
+	for h := range got {
+		if h.ep == "ep_2" {
+			if h.n != 0 {
+				t.Fatalf("heard %+v, want ep_2 with 0", h)
+			}
+			break
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

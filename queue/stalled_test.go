@@ -1,0 +1,85 @@
+package queue_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/hookgate/hookgate"
+	"github.com/hookgate/hookgate/internal/store"
+	"github.com/hookgate/hookgate/internal/testenv"
+	"github.com/hookgate/hookgate/queue"
+)
+
+// TestStalledEndpointsDeliveriesAreEnqueuedParked: once a worker announces
+// that an endpoint has parked deliveries, the client enqueues the next one
+// as a scheduled task listed in the endpoint's parked list (the release of a
+// place hands it back); when a place is free instead, the delivery is made
+// due at once and the endpoint leaves the view, as it does when the last
+// parked delivery is announced woken.
+func TestStalledEndpointsDeliveriesAreEnqueuedParked(t *testing.T) {
+	rdb := testenv.Redis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q := testenv.Prefix("hgstall")
+	t.Cleanup(func() { _ = testenv.DeleteDeployment(context.Background(), rdb, q, q) })
+	inf := store.NewInFlight(rdb, q)
+	view := queue.NewStalled(rdb, inf, 1, func(int64) time.Duration { return time.Hour })
+	go view.Run(ctx)
+	c := queue.NewClient(rdb, []string{q}, time.Minute)
+	c.Stalled = view
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	enqueue := func(id string) asynq.TaskState {
+		t.Helper()
+		if err := c.Enqueue(ctx, []hookgate.QueueItem{{Task: &hookgate.Task{ID: id, EndpointID: "ep_s"}, Retries: 1}}); err != nil {
+			t.Fatal(err)
+		}
+		info, err := insp.GetTaskInfo(q, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State
+	}
+
+	if st := enqueue("dl_before"); st != asynq.TaskStatePending {
+		t.Fatalf("a delivery to an endpoint not stalled is %s, want pending", st)
+	}
+	if ok, _, _, err := inf.Acquire(ctx, "ep_s", "l1", 1, time.Minute, ""); !ok || err != nil {
+		t.Fatalf("no place: %v", err)
+	}
+	testenv.Eventually(t, 5*time.Second, "the view to hear the endpoint is stalled", func() bool {
+		if err := inf.Announce(ctx, "ep_s", 1); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+		return view.Is("ep_s")
+	})
+	if st := enqueue("dl_parked"); st != asynq.TaskStateScheduled {
+		t.Fatalf("a delivery to a stalled endpoint is %s, want scheduled (parked)", st)
+	}
+	refs, left, err := inf.Release(ctx, "ep_s", "l1", 1, 1)
+	if err != nil || len(refs) != 1 || refs[0] != q+"\x00dl_parked" || left != 0 {
+		t.Fatalf("the release woke %q, %d left (%v); want the parked delivery", refs, left, err)
+	}
+
+	// The view still holds the endpoint, but a place is free: due at once.
+	if st := enqueue("dl_free"); st != asynq.TaskStatePending {
+		t.Fatalf("a delivery with a place free is %s, want pending", st)
+	}
+	if view.Is("ep_s") {
+		t.Fatal("the endpoint stays in the view after a place was found free")
+	}
+
+	// An announcement of none left takes an endpoint out of the view.
+	testenv.Eventually(t, 5*time.Second, "the view to hear ep_t is stalled", func() bool {
+		_ = inf.Announce(ctx, "ep_t", 3)
+		time.Sleep(10 * time.Millisecond)
+		return view.Is("ep_t")
+	})
+	if err := inf.Announce(ctx, "ep_t", 0); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 5*time.Second, "ep_t to leave the view", func() bool { return !view.Is("ep_t") })
+}
