@@ -145,3 +145,38 @@ func TestHookgateOnATLSRedisCluster(t *testing.T) {
 		t.Fatalf("/readyz: %d", got)
 	}
 }
+
+// hookgate runs in sentinel mode where the master, its replica and the
+// Sentinel all speak TLS alone and ask for a client certificate: redis.tls*
+// apply to the Sentinels and to the master they name; with
+// redis.replica_acks 1 (the replica replicating over TLS) an event is
+// accepted, delivered, and /readyz answers 200.
+func TestHookgateOnATLSSentinel(t *testing.T) {
+	files := testenv.NewRedisTLS(t)
+	master := testenv.StartRedisTLS(t, files, true)
+	replica := testenv.StartRedisTLSReplica(t, files, true, master.Addr)
+	rc := replica.Client()
+	defer rc.Close()
+	testenv.Eventually(t, 30*time.Second, "the replica to sync over TLS", func() bool {
+		info, _ := rc.Info(context.Background(), "replication").Result()
+		return strings.Contains(info, "master_link_status:up")
+	})
+	sentinel := testenv.StartSentinelTLS(t, files, failoverMaster, master.Addr, 1, 5*time.Second, 10*time.Second)
+	cfg := testConfig(t)
+	tlsRedis(&cfg.Redis, master, files)
+	cfg.Redis.Mode, cfg.Redis.Addr, cfg.Redis.Addrs, cfg.Redis.MasterName = config.RedisSentinel, "", []string{sentinel.Addr}, failoverMaster
+	cfg.Redis.ReplicaAcks = 1
+	rdb := store.NewClient(cfg.Redis)
+	t.Cleanup(func() { _ = rdb.Close() })
+	s := apptest.StartOn(t, rdb, cfg, slog.LevelInfo, nil)
+	h := &harness{t: t, srv: s, app: s.App, base: s.Base, cfg: s.Cfg, logs: s.Logs}
+	rec := receiver.NewRecorder()
+	rs := httptest.NewServer(rec)
+	defer rs.Close()
+	h.createWebhook(h.token("acme", "admin"), map[string]any{"name": "tls", "endpoints": endpoints(rs.URL + "/hook"), "events": []string{"deal.*"}})
+	h.publish(h.token("acme", "publisher"), "deal.won", map[string]any{"n": 1})
+	if _, err := rec.WaitFor(testenv.Context(t), 1); err != nil {
+		t.Fatalf("delivery through a TLS Sentinel: %v", err)
+	}
+	h.do("GET", "/readyz", "", nil).must(t, 200)
+}

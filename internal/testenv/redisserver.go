@@ -72,6 +72,19 @@ type serverTLS struct {
 	mutual bool
 }
 
+// StartRedisTLSReplica is StartRedisTLS for a replica of master (a server
+// StartRedisTLS started with the same files), replicating over TLS. It
+// waits until it answers, not until it is in sync.
+func StartRedisTLSReplica(t testing.TB, files *RedisTLS, mutual bool, master string) *RedisServer {
+	t.Helper()
+	SkipShort(t, "starts a redis-server of its own")
+	host, port, err := net.SplitHostPort(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startRedisServer(t, "", &serverTLS{files, mutual}, "--replicaof", host, port)
+}
+
 func startRedisServer(t testing.TB, fsync string, tls *serverTLS, args ...string) *RedisServer {
 	t.Helper()
 	path, err := exec.LookPath("redis-server")
@@ -169,6 +182,20 @@ type Sentinel struct {
 // within failoverTimeout, and waits until it answers.
 func StartSentinel(t testing.TB, name, master string, quorum int, downAfter, failoverTimeout time.Duration) *Sentinel {
 	t.Helper()
+	return startSentinel(t, nil, name, master, quorum, downAfter, failoverTimeout)
+}
+
+// StartSentinelTLS is StartSentinel for servers started with
+// StartRedisTLS: the Sentinel speaks TLS alone with the server
+// certificate of files (asking clients for theirs), and to the servers it
+// watches.
+func StartSentinelTLS(t testing.TB, files *RedisTLS, name, master string, quorum int, downAfter, failoverTimeout time.Duration) *Sentinel {
+	t.Helper()
+	return startSentinel(t, files, name, master, quorum, downAfter, failoverTimeout)
+}
+
+func startSentinel(t testing.TB, files *RedisTLS, name, master string, quorum int, downAfter, failoverTimeout time.Duration) *Sentinel {
+	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server is not installed")
@@ -180,7 +207,13 @@ func StartSentinel(t testing.TB, name, master string, quorum int, downAfter, fai
 	port := FreePort(t)
 	dir := t.TempDir()
 	conf := dir + "/sentinel.conf"
-	body := "port " + strconv.Itoa(port) + "\nbind 127.0.0.1\ndir " + dir + "\n" +
+	listen := "port " + strconv.Itoa(port) + "\n"
+	if files != nil {
+		listen = "port 0\ntls-port " + strconv.Itoa(port) + "\ntls-cert-file " + files.ServerCertFile +
+			"\ntls-key-file " + files.ServerKeyFile + "\ntls-ca-cert-file " + files.CAFile +
+			"\ntls-auth-clients yes\ntls-replication yes\n"
+	}
+	body := listen + "bind 127.0.0.1\ndir " + dir + "\n" +
 		"sentinel monitor " + name + " " + host + " " + mport + " " + strconv.Itoa(quorum) + "\n" +
 		"sentinel down-after-milliseconds " + name + " " + strconv.FormatInt(downAfter.Milliseconds(), 10) + "\n" +
 		"sentinel failover-timeout " + name + " " + strconv.FormatInt(failoverTimeout.Milliseconds(), 10) + "\n" +
@@ -197,7 +230,11 @@ func StartSentinel(t testing.TB, name, master string, quorum int, downAfter, fai
 		_ = s.cmd.Process.Kill()
 		_ = s.cmd.Wait()
 	})
-	rdb := redis.NewClient(&redis.Options{Addr: s.Addr})
+	o := &redis.Options{Addr: s.Addr}
+	if files != nil {
+		o.TLSConfig = files.ClientConfig(t)
+	}
+	rdb := redis.NewClient(o)
 	defer rdb.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for rdb.Ping(context.Background()).Err() != nil {

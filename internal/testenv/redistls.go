@@ -77,7 +77,8 @@ func (f *RedisTLS) ClientConfig(tb testing.TB) *tls.Config {
 
 // serverArgs are redis-server's arguments to serve TLS alone on port
 // (the plain port off), asking clients for a certificate when mutual, and
-// speaking TLS to its master and cluster peers.
+// speaking TLS to its master and cluster peers; a replica's first sync
+// starts at once.
 func (f *RedisTLS) serverArgs(port string, mutual bool) []string {
 	auth := "no"
 	if mutual {
@@ -85,7 +86,9 @@ func (f *RedisTLS) serverArgs(port string, mutual bool) []string {
 	}
 	return []string{"--port", "0", "--tls-port", port,
 		"--tls-cert-file", f.ServerCertFile, "--tls-key-file", f.ServerKeyFile, "--tls-ca-cert-file", f.CAFile,
-		"--tls-auth-clients", auth, "--tls-replication", "yes", "--tls-cluster", "yes"}
+		"--tls-auth-clients", auth, "--tls-replication", "yes", "--tls-cluster", "yes",
+		// A replica's first sync starts at once, not after the default 5 s.
+		"--repl-diskless-sync-delay", "0"}
 }
 
 // cliArgs are redis-cli's arguments to talk to such a server.
