@@ -64,9 +64,10 @@ node-plugin: ## install the Node.js example plugin's packages (when npm is prese
 	  [ -d examples/node-plugin/node_modules ] || (cd examples/node-plugin && npm ci --no-audit --no-fund --loglevel=error); \
 	else echo "npm not found: the Node.js example plugin's test will be skipped"; fi
 
-bench: build ## the benchmarks: delivery (vs bare asynq), the incoming proxy (vs direct) and rate-limit accuracy, on a Redis with AOF (docs/benchmarks.md)
+bench: build ## the benchmarks: delivery (vs bare asynq), the incoming proxy (vs direct), rate-limit accuracy and scaling (worker processes, Redis Cluster), on Redis with AOF (docs/benchmarks.md)
 	./scripts/bench.sh --suite all $(BENCH_ARGS)
 	./scripts/bench.sh --suite ratelimit
+	./scripts/bench.sh --suite scaling
 
 vet: ## go vet (the gateway and the plugin SDK module)
 	$(GO) vet ./...

@@ -29,13 +29,37 @@ type ServerConfig struct {
 	// workers taking from the shards in turn) instead of one server per
 	// shard; the bench compares the two.
 	OneServer bool
+	// Dequeuers is how many asynq servers take from each group of queues
+	// (0: DefaultDequeuers). The first polls every PollInterval; the others
+	// poll an idle queue every ExtraPollInterval, and take tasks back to
+	// back once they find some.
+	Dequeuers int
 	Logger    *slog.Logger
 }
 
-// Server runs the delivery workers: one asynq server per shard (asynq's
+// DefaultDequeuers is how many asynq servers a process runs per group of
+// queues. asynq's processor takes one task per round trip to Redis, in
+// one loop per server: under load that loop, not the workers, bounds the
+// deliveries per second. A second server on the same queues overlaps its
+// round trips with the first's.
+const DefaultDequeuers = 2
+
+// ExtraPollInterval is how often the servers beyond the first of a group
+// look at an idle queue: rarely, so that they add little to the idle cost
+// (each look is a script run), and they keep up with a burst within this
+// long (a server that finds a task takes the next at once).
+const ExtraPollInterval = 50 * time.Millisecond
+
+// extraForwardInterval is how often the servers beyond the first move due
+// retries and delayed tasks to pending: the first does it every
+// ForwardInterval; theirs is a backstop.
+const extraForwardInterval = 5 * time.Second
+
+// Server runs the delivery workers: asynq servers per shard (asynq's
 // processor takes one task per round trip to Redis, in one loop per
-// server, so a server per shard takes from the shards side by side), each
-// with its share of the process's concurrency.
+// server, so servers per shard take from the shards side by side, and
+// Dequeuers servers per shard overlap their round trips), each with its
+// share of the process's concurrency.
 type Server struct {
 	srvs   []*asynq.Server
 	mux    *asynq.ServeMux
@@ -64,17 +88,30 @@ func NewServer(rdb store.Client, cfg ServerConfig, d Deliverer, rc hookgate.Reco
 	mux.Handle(TypeDelivery, handler{d: d, logger: cfg.Logger})
 	mux.Handle(TypeRecover, recoverHandler{rc: rc, logger: cfg.Logger})
 	s := &Server{mux: mux, logger: cfg.Logger}
-	for i, queues := range groups {
+	per := cfg.Dequeuers
+	if per <= 0 {
+		per = DefaultDequeuers
+	}
+	// Never more servers than workers: a process with one worker per group
+	// takes its tasks one at a time, in order.
+	per = min(per, max(1, cfg.Concurrency/len(groups)))
+	n := len(groups) * per
+	for i := range n {
+		queues, extra := groups[i/per], i%per > 0
 		// The process's workers, split as evenly as they go.
-		conc := cfg.Concurrency / len(groups)
-		if i < cfg.Concurrency%len(groups) {
+		conc := cfg.Concurrency / n
+		if i < cfg.Concurrency%n {
 			conc++
+		}
+		poll, forward := cfg.PollInterval, cfg.ForwardInterval
+		if extra {
+			poll, forward = max(poll, ExtraPollInterval), max(forward, extraForwardInterval)
 		}
 		s.srvs = append(s.srvs, asynq.NewServerFromRedisClient(rdb, asynq.Config{
 			Concurrency:              max(conc, 1),
 			Queues:                   queues,
-			TaskCheckInterval:        cfg.PollInterval,
-			DelayedTaskCheckInterval: cfg.ForwardInterval,
+			TaskCheckInterval:        poll,
+			DelayedTaskCheckInterval: forward,
 			RetryDelayFunc:           retryDelay(d),
 			IsFailure:                isFailure(d),
 			ShutdownTimeout:          cfg.ShutdownTimeout,

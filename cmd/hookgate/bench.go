@@ -16,14 +16,14 @@ import (
 func runBench(args []string, stdout, _ io.Writer) error {
 	fs := newFlagSet("bench")
 	cfgPath := fs.String("config", "config.yaml", "configuration file (Redis address and delivery settings)")
-	events := fs.Int("events", 20000, "events for the throughput runs")
+	events := fs.Int("events", 20000, "events for the throughput runs (scaling: for each of its three runs)")
 	rate := fs.Int("rate", 1000, "offered events/s for the latency run")
 	duration := fs.Duration("duration", 10*time.Second, "length of the latency run")
 	batch := fs.Int("batch", 100, "events per batch in the throughput run")
-	publishers := fs.Int("publishers", 8, "concurrent publishers of the batches run")
+	publishers := fs.Int("publishers", 8, "concurrent publishers of the batches run (scaling: of each run)")
 	burstEvents := fs.Int("burst-events", 20000, "events of the single-event burst run, each its own POST /v1/events (0: no burst run)")
 	burstPublishers := fs.Int("burst-publishers", 32, "concurrent clients of the single-event burst run")
-	suite := fs.String("suite", "delivery", "what to measure: delivery (hookgate vs bare asynq, and a table of its figures with their targets), incoming (the /in/ proxy vs calling the upstream directly), all (delivery then incoming, and one table of the figures with their targets) or ratelimit (the rate a receiver sees vs endpoints[].rate_limit)")
+	suite := fs.String("suite", "delivery", "what to measure: delivery (hookgate vs bare asynq, and a table of its figures with their targets), incoming (the /in/ proxy vs calling the upstream directly), all (delivery then incoming, and one table of the figures with their targets), ratelimit (the rate a receiver sees vs endpoints[].rate_limit) or scaling (deliveries/s and Redis work per delivery with one and two worker processes on one Redis, then on a Redis Cluster of three masters it starts)")
 	requests := fs.Int("requests", 5000, "incoming: sequential requests of each latency run")
 	conns := fs.Int("connections", 32, "incoming: connections of the throughput runs")
 	rounds := fs.Int("rounds", 3, "incoming: throughput rounds, each direct then proxied for --duration")
@@ -69,6 +69,14 @@ func runBench(args []string, stdout, _ io.Writer) error {
 		_, err = bench.RunIncoming(context.Background(), bench.IncomingOptions{Config: cfg, Duration: *duration,
 			Requests: *requests, Concurrency: *conns, Rounds: max(*rounds, 1), Out: stdout})
 		return err
+	case "scaling":
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		_, err = bench.RunScaling(context.Background(), bench.ScalingOptions{Config: cfg, ConfigPath: *cfgPath, Binary: exe,
+			Events: *events, BatchSize: *batch, Publishers: *publishers, Out: stdout})
+		return err
 	case "ratelimit":
 		var ls []float64
 		for _, f := range strings.Split(*limits, ",") {
@@ -82,7 +90,7 @@ func runBench(args []string, stdout, _ io.Writer) error {
 			Seconds: *seconds, Out: stdout})
 		return err
 	default:
-		return usageError{fmt.Sprintf("unknown --suite %q (delivery, incoming, all, ratelimit)", *suite)}
+		return usageError{fmt.Sprintf("unknown --suite %q (delivery, incoming, all, ratelimit, scaling)", *suite)}
 	}
 	res, err := bench.Run(context.Background(), bench.Options{Config: cfg, Events: *events, Rate: *rate, Duration: *duration,
 		BatchSize: *batch, Publishers: *publishers, BurstEvents: *burstEvents, BurstPublishers: *burstPublishers, Out: stdout})

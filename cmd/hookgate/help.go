@@ -71,11 +71,12 @@ var commands = []command{
 	{
 		name:    "bench",
 		purpose: "measure delivery throughput and latency against bare asynq",
-		more:    "(--suite incoming: the incoming proxy against calling the upstream directly; --suite all: both, and one table of every figure with its target)",
+		more:    "(--suite incoming: the incoming proxy against calling the upstream directly; --suite all: both, and one table of every figure with its target; --suite scaling: one and two worker processes of this binary on one Redis, then a Redis Cluster of three masters it starts (needs redis-server and redis-cli))",
 		examples: []string{
 			"hookgate bench --config config.yaml --rate 1000 --duration 10s",
 			"hookgate bench --suite incoming --connections 32",
 			"hookgate bench --suite all",
+			"hookgate bench --suite scaling --events 20000",
 		},
 		settings: "redis.addr and redis.prefix (use a Redis you can spare) and the delivery.* settings of the\n" +
 			"configuration file (docs/benchmarks.md)",

@@ -5,7 +5,7 @@
 //	hookgate token   --tenant T --sub U --roles admin,publisher [--ttl 1h] [--console [--link-ttl 15m]]
 //	hookgate receive --secret S --port P [--status 200] [--confirm]
 //	hookgate crm     [--port 9100] [--hookgate http://localhost:8080]
-//	hookgate bench   [--suite delivery|incoming|all|ratelimit] [--rate 1000] [--duration 10s]
+//	hookgate bench   [--suite delivery|incoming|all|ratelimit|scaling] [--rate 1000] [--duration 10s]
 //	hookgate version
 package main
 

@@ -354,7 +354,7 @@ func hookgateRuns(ctx context.Context, rdb store.Client, recv *receiver, o Optio
 
 	// (b) Throughput: batches from concurrent publishers, as fast as accepted.
 	c0 := redisCost(ctx, rdb)
-	tp, err := r.throughput(ctx, recv, "contact.created", o.Events)
+	tp, err := r.throughput(ctx, recv, []string{"contact.created"}, o.Events)
 	if err != nil {
 		return err
 	}
@@ -415,7 +415,7 @@ func (r *runner) pluginRuns(ctx context.Context, a *app.App, precv, recv *receiv
 	}, nil); err != nil {
 		return fmt.Errorf("create cloudcx webhook: %w", err)
 	}
-	ptp, err := r.throughput(ctx, precv, "contact.updated", o.Events)
+	ptp, err := r.throughput(ctx, precv, []string{"contact.updated"}, o.Events)
 	if err != nil {
 		return fmt.Errorf("plugin throughput: %w", err)
 	}
@@ -498,9 +498,10 @@ type throughputResult struct {
 	accepted, delivered float64
 }
 
-// throughput publishes about n events of type typ in batches from
-// concurrent publishers and waits until recv has them all.
-func (r *runner) throughput(ctx context.Context, recv *receiver, typ string, n int) (throughputResult, error) {
+// throughput publishes about n events in batches from concurrent
+// publishers, their types taken in turn from types, and waits until recv
+// has them all.
+func (r *runner) throughput(ctx context.Context, recv *receiver, types []string, n int) (throughputResult, error) {
 	o := r.o
 	per := max(n/o.Publishers/o.BatchSize, 1)
 	total := per * o.Publishers * o.BatchSize
@@ -511,7 +512,7 @@ func (r *runner) throughput(ctx context.Context, recv *receiver, typ string, n i
 		g.Go(func() error {
 			batch := make([]map[string]any, o.BatchSize)
 			for i := range batch {
-				batch[i] = map[string]any{"type": typ, "data": map[string]any{"id": "c1", "first_name": "Ada", "email": "ada@example.com"}}
+				batch[i] = map[string]any{"type": types[i%len(types)], "data": map[string]any{"id": "c1", "first_name": "Ada", "email": "ada@example.com"}}
 			}
 			for i := 0; i < per; i++ {
 				if err := r.api.do(ctx, "POST", "/v1/events/batch", map[string]any{"events": batch}, nil); err != nil {

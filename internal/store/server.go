@@ -21,11 +21,20 @@ type ServerUsage struct {
 	// CPU is the CPU time of its process, user and system, every thread
 	// (INFO cpu), AOF writing included.
 	CPU time.Duration
+	// Calls are the commands executed by name (lower case, as INFO
+	// commandstats names them: "evalsha", "hset", "config|get").
+	Calls map[string]float64
 }
 
 // Sub returns the work done between o and u.
 func (u ServerUsage) Sub(o ServerUsage) ServerUsage {
-	return ServerUsage{Commands: u.Commands - o.Commands, CPU: u.CPU - o.CPU}
+	d := ServerUsage{Commands: u.Commands - o.Commands, CPU: u.CPU - o.CPU, Calls: map[string]float64{}}
+	for k, v := range u.Calls {
+		if n := v - o.Calls[k]; n != 0 {
+			d.Calls[k] = n
+		}
+	}
+	return d
 }
 
 // CommandStats reads the server's ServerUsage (INFO commandstats cpu).
@@ -63,6 +72,10 @@ func parseUsage(info string) ServerUsage {
 				if n, ok := strings.CutPrefix(kv, "calls="); ok {
 					f, _ := strconv.ParseFloat(n, 64)
 					u.Commands += f
+					if u.Calls == nil {
+						u.Calls = map[string]float64{}
+					}
+					u.Calls[strings.TrimPrefix(k, "cmdstat_")] += f
 				}
 			}
 		}

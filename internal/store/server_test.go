@@ -32,8 +32,12 @@ func TestCommandStatsCountsCommandsAndScriptsInnerOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 10 SET, EVAL and its 2 SET, and the first INFO (counted once it ran).
-	if got := after.Sub(before).Commands; got != 14 {
+	d := after.Sub(before)
+	if got := d.Commands; got != 14 {
 		t.Fatalf("%v commands between the two readings, want 14", got)
+	}
+	if d.Calls["set"] != 12 || d.Calls["eval"] != 1 || d.Calls["info"] != 1 || len(d.Calls) != 3 {
+		t.Fatalf("calls by command %v, want set 12, eval 1, info 1", d.Calls)
 	}
 	if after.CPU <= 0 {
 		t.Fatalf("CPU %v, want the server's CPU time", after.CPU)

@@ -51,29 +51,62 @@ func finished(r hookgate.LogRecord) bool {
 	return r.Attempt != nil && !d.Test && (d.Status == hookgate.DeliverySucceeded || d.Status == hookgate.DeliveryFailed)
 }
 
-// countOutcomes queues, on p, the aggregate updates of the finished deliveries of recs.
+// countOutcomes queues, on p, the aggregate updates of the finished
+// deliveries of recs: per webhook, one push of every outcome and response
+// time (in the records' order, so the lists end as one push per record
+// would leave them), one trim and one expiry of each list, and one
+// increment per field of the hour's counts.
 func (l *DeliveryLog) countOutcomes(ctx context.Context, p redis.Pipeliner, recs []hookgate.LogRecord, now time.Time) {
 	hour := now.Unix() / 3600
 	hourTTL := time.Duration(StatsHours+1) * time.Hour
+	type agg struct {
+		wh              string
+		outcomes, times []any
+		s, f            int64
+	}
+	var aggs []*agg
+	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
 	for _, r := range recs {
 		if !finished(r) {
 			continue
 		}
 		d := r.Delivery
-		ok, field := "0", "f"
-		if d.Status == hookgate.DeliverySucceeded {
-			ok, field = "1", "s"
+		var a *agg
+		for _, g := range aggs {
+			if g.wh == d.WebhookID {
+				a = g
+				break
+			}
 		}
-		ms := r.Attempt.DurationMS
-		dur := strconv.FormatFloat(ms, 'f', 3, 64)
-		ok_ := l.outcomeKey(d.WebhookID)
-		p.LPush(ctx, ok_, strconv.FormatInt(now.UnixMilli(), 10)+" "+ok+" "+dur+" "+d.EndpointID)
+		if a == nil {
+			a = &agg{wh: d.WebhookID}
+			aggs = append(aggs, a)
+		}
+		ok := "0"
+		if d.Status == hookgate.DeliverySucceeded {
+			ok = "1"
+			a.s++
+		} else {
+			a.f++
+		}
+		dur := strconv.FormatFloat(r.Attempt.DurationMS, 'f', 3, 64)
+		a.outcomes = append(a.outcomes, nowMS+" "+ok+" "+dur+" "+d.EndpointID)
+		a.times = append(a.times, dur)
+	}
+	for _, a := range aggs {
+		ok_ := l.outcomeKey(a.wh)
+		p.LPush(ctx, ok_, a.outcomes...)
 		p.LTrim(ctx, ok_, 0, OutcomeWindow-1)
 		p.PExpire(ctx, ok_, l.maxAge)
-		hk, tk := l.hourKey(d.WebhookID, hour), l.timesKey(d.WebhookID, hour)
-		p.HIncrBy(ctx, hk, field, 1)
+		hk, tk := l.hourKey(a.wh, hour), l.timesKey(a.wh, hour)
+		if a.s > 0 {
+			p.HIncrBy(ctx, hk, "s", a.s)
+		}
+		if a.f > 0 {
+			p.HIncrBy(ctx, hk, "f", a.f)
+		}
 		p.Expire(ctx, hk, hourTTL)
-		p.LPush(ctx, tk, dur)
+		p.LPush(ctx, tk, a.times...)
 		p.LTrim(ctx, tk, 0, HourSamples-1)
 		p.Expire(ctx, tk, hourTTL)
 	}

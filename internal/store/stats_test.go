@@ -3,6 +3,9 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,6 +109,73 @@ func BenchmarkListHealth(b *testing.B) {
 	for b.Loop() {
 		if _, err := log.Health(ctx, whs); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// A batch of records leaves the aggregates (outcome list, hour counts,
+// response times) as the same records written one at a time do: the
+// batch's pushes and increments are merged per webhook, in order.
+func TestBatchedAggregatesEqualOneAtATime(t *testing.T) {
+	rdb := testenv.Redis(t)
+	ctx := context.Background()
+	one := testenv.KeyPrefix(t, rdb, "hgstore")
+	batched := testenv.KeyPrefix(t, rdb, "hgstore")
+	logOne := store.NewDeliveryLog(rdb, one, 1000, time.Hour)
+	logBatched := store.NewDeliveryLog(rdb, batched, 1000, time.Hour)
+	hour := time.Now().Unix() / 3600
+	var recs []hookgate.LogRecord
+	for i := range 1100 { // wh_a past OutcomeWindow and HourSamples: the trims count
+		wh := []string{"wh_a", "wh_b"}[i%3/2]
+		r := finishedRec(wh, fmt.Sprintf("dl_%d", i), i%7 != 0, float64(i)/8)
+		if i%11 == 0 {
+			r.Delivery.Status = hookgate.DeliveryRetrying // not finished: not counted
+		}
+		recs = append(recs, r)
+	}
+	for i := range recs {
+		if _, err := logOne.Write(ctx, recs[i:i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < len(recs); i += 37 {
+		if _, err := logBatched.Write(ctx, recs[i:min(i+37, len(recs))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if time.Now().Unix()/3600 != hour {
+		t.Skip("the hour changed during the test")
+	}
+	// The outcome entries start with the time of their write: compare the rest.
+	outcomes := func(prefix, wh string) []string {
+		vs, err := rdb.LRange(ctx, prefix+":dlvo:{"+wh+"}", 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vs {
+			_, vs[i], _ = strings.Cut(v, " ")
+		}
+		return vs
+	}
+	h := fmt.Sprint(hour)
+	for _, wh := range []string{"wh_a", "wh_b"} {
+		if a, b := outcomes(one, wh), outcomes(batched, wh); len(a) == 0 || (wh == "wh_a" && len(a) != store.OutcomeWindow) || !slices.Equal(a, b) {
+			t.Errorf("%s outcomes: one at a time %d entries, batched %d, equal %v", wh, len(a), len(b), slices.Equal(a, b))
+		}
+		ta, _ := rdb.LRange(ctx, one+":dlvt:{"+wh+"}:"+h, 0, -1).Result()
+		tb, _ := rdb.LRange(ctx, batched+":dlvt:{"+wh+"}:"+h, 0, -1).Result()
+		if len(ta) == 0 || !slices.Equal(ta, tb) {
+			t.Errorf("%s response times: one at a time %d, batched %d, equal %v", wh, len(ta), len(tb), slices.Equal(ta, tb))
+		}
+		ca, _ := rdb.HGetAll(ctx, one+":dlvh:{"+wh+"}:"+h).Result()
+		cb, _ := rdb.HGetAll(ctx, batched+":dlvh:{"+wh+"}:"+h).Result()
+		if len(ca) != 2 || !maps.Equal(ca, cb) {
+			t.Errorf("%s hour counts: one at a time %v, batched %v", wh, ca, cb)
+		}
+		for _, k := range []string{":dlvo:{" + wh + "}", ":dlvt:{" + wh + "}:" + h, ":dlvh:{" + wh + "}:" + h} {
+			if ttl, _ := rdb.TTL(ctx, batched+k).Result(); ttl <= 0 {
+				t.Errorf("%s%s has no expiry (%v)", batched, k, ttl)
+			}
 		}
 	}
 }

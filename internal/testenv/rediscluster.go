@@ -3,10 +3,7 @@ package testenv
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"os/exec"
 	"sort"
 	"strconv"
@@ -16,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hookgate/hookgate/internal/localredis"
 )
 
 // RedisCluster is a Redis Cluster of one test: redis-server processes with
@@ -85,12 +84,13 @@ func StartRedisClusterWith(t testing.TB, o ClusterOptions) *RedisCluster {
 	t.Cleanup(c.Kill)
 	var all []string
 	for range o.Masters * (1 + o.Replicas) {
-		port := strconv.Itoa(clusterPort(t))
+		p, err := localredis.FreeClusterPort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := strconv.Itoa(p)
 		addr := "127.0.0.1:" + port
-		args := []string{"--port", port, "--bind", "127.0.0.1", "--save", "",
-			"--appendonly", "no", "--dir", t.TempDir(), "--daemonize", "no",
-			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", strconv.FormatInt(timeout.Milliseconds(), 10)}
+		args := localredis.NodeArgs(p, t.TempDir(), false, timeout)
 		if o.TLS != nil {
 			args = append(args, o.TLS.serverArgs(port, true)...)
 		}
@@ -98,29 +98,21 @@ func StartRedisClusterWith(t testing.TB, o ClusterOptions) *RedisCluster {
 		c.StartNode(addr)
 		all = append(all, addr)
 	}
-	args := append([]string{"--cluster", "create"}, all...)
-	args = append(args, "--cluster-replicas", strconv.Itoa(o.Replicas), "--cluster-yes")
+	var cliArgs []string
 	if o.TLS != nil {
-		args = append(o.TLS.cliArgs(), args...)
+		cliArgs = o.TLS.cliArgs()
 	}
-	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
-		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	if err := localredis.Create(context.Background(), cli, all, o.Replicas, cliArgs); err != nil {
+		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for _, addr := range all {
 		rdb := c.client(addr)
-		for {
-			info, err := rdb.ClusterInfo(context.Background()).Result()
-			if err == nil && strings.Contains(info, "cluster_state:ok") {
-				break
-			}
-			if time.Now().After(deadline) {
-				rdb.Close()
-				t.Fatalf("cluster node %s not ok within 30s: %v %s", addr, err, info)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		err := localredis.WaitOK(context.Background(), rdb, deadline)
 		rdb.Close()
+		if err != nil {
+			t.Fatalf("cluster node %s not ok within 30s: %v", addr, err)
+		}
 	}
 	c.roles(all, deadline)
 	return c
@@ -198,12 +190,8 @@ func (c *RedisCluster) StartNode(addr string) {
 	}
 	rdb := c.client(addr)
 	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for rdb.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("redis-server on %s did not answer within 10s", addr)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := localredis.WaitPing(context.Background(), rdb, 10*time.Second); err != nil {
+		c.t.Fatalf("redis-server on %s: %v", addr, err)
 	}
 }
 
@@ -263,39 +251,4 @@ func (c *RedisCluster) Kill() {
 			c.KillNode(addr)
 		}
 	}
-}
-
-func waitPing(t testing.TB, addr string) {
-	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for rdb.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not answer within 10s", addr)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// clusterPort returns a free loopback port whose cluster bus port (the
-// port + 10000) is free too.
-func clusterPort(t testing.TB) int {
-	t.Helper()
-	for range 200 {
-		port := 20000 + rand.IntN(25000)
-		a, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue
-		}
-		b, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000))
-		a.Close()
-		if err != nil {
-			continue
-		}
-		b.Close()
-		return port
-	}
-	t.Fatal(fmt.Errorf("no free port pair for a cluster node"))
-	return 0
 }
