@@ -21,9 +21,14 @@ type Places interface {
 	// free beyond the caller's).
 	Acquire(ctx context.Context, endpointID, lease string, limit int, ttl time.Duration, park string) (ok bool, parked int64, wake []string, err error)
 	// Release gives the place back and returns up to wake parked
-	// deliveries to hand back to the queue, one per free place, and left,
+	// deliveries to hand back to the queue, one per free place (reserved
+	// for each until it takes it: its Acquire with park set to its
+	// reference, or Release of WakeLease(ref) to give it back), and left,
 	// the deliveries still parked after them (-1 when none was returned).
 	Release(ctx context.Context, endpointID, lease string, limit, wake int) (refs []string, left int64, err error)
+	// WakeLease names the lease that holds the place reserved for the
+	// woken delivery ref.
+	WakeLease(ref string) string
 	// Announce tells the publishers that the endpoint has parked
 	// deliveries (parked > 0) or no longer has (0): they park its new
 	// deliveries at once while it has (queue.Client's stalled view).
@@ -170,7 +175,7 @@ func (wk *Worker) take(ctx context.Context, slot *endpointSlot, w *hookgate.Webh
 	}
 	if ok {
 		for _, ref := range wake {
-			go wk.wake(ref)
+			go wk.wake(slot, ep, ref)
 		}
 		if len(wake) > 0 && parked == 0 {
 			wk.announce(ctx, slot, ep, 0)
@@ -314,17 +319,23 @@ func (wk *Worker) releaseIdle(slot *endpointSlot, ep *hookgate.Endpoint) {
 // lets in.
 func (wk *Worker) release(ctx context.Context, slot *endpointSlot, ep *hookgate.Endpoint, l lease) {
 	slot.local.Add(-1)
+	wk.giveBack(ctx, slot, ep, l.id)
+}
+
+// giveBack ends lease id in Redis (a place, or one reserved for a woken
+// delivery) and wakes the parked deliveries the freed place lets in.
+func (wk *Worker) giveBack(ctx context.Context, slot *endpointSlot, ep *hookgate.Endpoint, id string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	limit := max(wk.Policy.EndpointLimit, 1)
-	refs, left, err := wk.Places.Release(ctx, ep.ID, l.id, limit, limit)
+	refs, left, err := wk.Places.Release(ctx, ep.ID, id, limit, limit)
 	if err != nil {
 		// The lease lapses at its deadline.
 		wk.Logger.Warn("endpoint in-flight bound: place not given back (Redis)", "endpoint_id", ep.ID, "err", err)
 		return
 	}
 	for _, ref := range refs {
-		go wk.wake(ref)
+		go wk.wake(slot, ep, ref)
 	}
 	if left == 0 {
 		wk.announce(ctx, slot, ep, 0)
@@ -336,10 +347,11 @@ func (wk *Worker) release(ctx context.Context, slot *endpointSlot, ep *hookgate.
 // returned it), which a moment later it is.
 var wakeBackoff = []time.Duration{0, 5 * time.Millisecond, 20 * time.Millisecond, 100 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second}
 
-// wake hands a parked delivery back to the queue. A delivery already gone
-// (delivered, deleted) is not an error; one that cannot be woken comes back
-// by itself at its parked delay.
-func (wk *Worker) wake(ref string) {
+// wake hands a parked delivery of ep back to the queue; its place is
+// reserved for it. A delivery already gone (delivered, deleted) is not an
+// error, and one that cannot be woken comes back by itself at its parked
+// delay: either way its place goes to the next parked delivery.
+func (wk *Worker) wake(slot *endpointSlot, ep *hookgate.Endpoint, ref string) {
 	if wk.Waker == nil {
 		return
 	}
@@ -349,12 +361,16 @@ func (wk *Worker) wake(ref string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err = wk.Waker.Wake(ctx, ref)
 		cancel()
-		if err == nil || wk.Waker.NotQueued(err) {
-			if err == nil {
-				wk.Metrics.woken()
-			}
+		if err == nil {
+			wk.Metrics.woken()
 			return
 		}
+		if wk.Waker.NotQueued(err) {
+			break
+		}
 	}
-	wk.Logger.Debug("parked delivery not woken; it comes back by itself", "err", err)
+	if !wk.Waker.NotQueued(err) {
+		wk.Logger.Debug("parked delivery not woken; it comes back by itself", "err", err)
+	}
+	wk.giveBack(context.Background(), slot, ep, wk.Places.WakeLease(ref))
 }

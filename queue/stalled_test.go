@@ -64,6 +64,13 @@ func TestStalledEndpointsDeliveriesAreEnqueuedParked(t *testing.T) {
 		t.Fatalf("the release woke %q, %d left (%v); want the parked delivery", refs, left, err)
 	}
 
+	// The woken delivery takes the place kept for it, and is done.
+	if ok, _, _, err := inf.Acquire(ctx, "ep_s", "l2", 1, time.Minute, refs[0]); !ok || err != nil {
+		t.Fatalf("the woken delivery found no place: %v", err)
+	}
+	if _, _, err := inf.Release(ctx, "ep_s", "l2", 1, 1); err != nil {
+		t.Fatal(err)
+	}
 	// The view still holds the endpoint, but a place is free: due at once.
 	if st := enqueue("dl_free"); st != asynq.TaskStatePending {
 		t.Fatalf("a delivery with a place free is %s, want pending", st)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -66,6 +67,22 @@ func TestStoreOnARedisCluster(t *testing.T) {
 	for _, want := range []string{"acme", "t-a", "t-b", "t-c", "t-d", "t-e"} {
 		if !slices.Contains(tenants, want) {
 			t.Errorf("IncomingTenants %v misses %s", tenants, want)
+		}
+	}
+	// Confirmation tokens land in any slot, apart from their webhook's
+	// set: saved in two steps, a re-send still spends every one of them.
+	ct := store.NewConfirmTokens(rdb, prefix)
+	var toks []hookgate.ConfirmToken
+	for _, s := range []string{"a", "b", "c", "d", "e", "f"} {
+		toks = append(toks, hookgate.ConfirmToken{Token: "confirm-" + s, Namespace: "acme", WebhookID: "wh-c", EndpointID: "ep-" + s, URL: "https://x.example/" + s})
+	}
+	if err := ct.Save(ctx, "wh-c", toks, time.Now().Add(time.Hour), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ct.Spend(ctx, "wh-c", "")
+	for _, tok := range toks {
+		if state, _, err := ct.Use(ctx, tok.Token, time.Now()); err != nil || state != hookgate.TokenUsed {
+			t.Errorf("token %s after the webhook's tokens were spent: %q, %v; want %q", tok.Token, state, err, hookgate.TokenUsed)
 		}
 	}
 	if err := store.DeleteKeys(ctx, rdb, prefix+":"); err != nil {

@@ -39,18 +39,14 @@ func (c *ConfirmTokens) webhookKey(wh string) string { return c.prefix + ":confi
 // Save stores the tokens of webhook wh, valid until exp and kept keep after.
 func (c *ConfirmTokens) Save(ctx context.Context, wh string, tokens []hookgate.ConfirmToken, exp time.Time, keep time.Duration) error {
 	ttl := time.Until(exp) + keep
-	// One transaction on one Redis. On a Cluster the token keys (by their
-	// hash) fall in any slot: the writes go in a plain pipeline, which may
-	// leave a token out of the webhook's set when it fails half-way; Spend
-	// then misses that token, which only confirms again what it confirms.
-	p := c.rdb.TxPipeline()
 	if Clustered(c.rdb) {
-		p = c.rdb.Pipeline()
+		return c.saveOrdered(ctx, wh, tokens, exp, ttl)
 	}
+	// One transaction on one Redis.
+	p := c.rdb.TxPipeline()
 	for _, t := range tokens {
 		k := c.key(t.Token)
-		p.HSet(ctx, k, "ns", t.Namespace, "wh", t.WebhookID, "ep", t.EndpointID, "url", t.URL, "exp", exp.UnixMilli())
-		p.Expire(ctx, k, ttl)
+		c.writeToken(ctx, p, k, t, exp, ttl)
 		p.SAdd(ctx, c.webhookKey(wh), k)
 	}
 	p.Expire(ctx, c.webhookKey(wh), ttl)
@@ -58,6 +54,35 @@ func (c *ConfirmTokens) Save(ctx context.Context, wh string, tokens []hookgate.C
 		return fmt.Errorf("store confirmation tokens of %s: %w", wh, err)
 	}
 	return nil
+}
+
+// saveOrdered is Save on a Cluster, where the token keys (by their hash)
+// fall in any slot and cannot share a transaction with the webhook's set:
+// the set first, then the tokens. A failure half-way leaves at most set
+// members with no token behind them, which Spend skips; a token never
+// exists outside its webhook's set, so a later re-send always spends it.
+func (c *ConfirmTokens) saveOrdered(ctx context.Context, wh string, tokens []hookgate.ConfirmToken, exp time.Time, ttl time.Duration) error {
+	p := c.rdb.TxPipeline()
+	for _, t := range tokens {
+		p.SAdd(ctx, c.webhookKey(wh), c.key(t.Token))
+	}
+	p.Expire(ctx, c.webhookKey(wh), ttl)
+	if _, err := p.Exec(ctx); err != nil {
+		return fmt.Errorf("store confirmation tokens of %s: %w", wh, err)
+	}
+	p = c.rdb.Pipeline()
+	for _, t := range tokens {
+		c.writeToken(ctx, p, c.key(t.Token), t, exp, ttl)
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return fmt.Errorf("store confirmation tokens of %s: %w", wh, err)
+	}
+	return nil
+}
+
+func (c *ConfirmTokens) writeToken(ctx context.Context, p redis.Pipeliner, k string, t hookgate.ConfirmToken, exp time.Time, ttl time.Duration) {
+	p.HSet(ctx, k, "ns", t.Namespace, "wh", t.WebhookID, "ep", t.EndpointID, "url", t.URL, "exp", exp.UnixMilli())
+	p.Expire(ctx, k, ttl)
 }
 
 // useScript uses a token once. KEYS[1] token key; ARGV[1] now (ms).

@@ -271,22 +271,26 @@ func (s *Store) UpdateIncoming(ctx context.Context, w *hookgate.IncomingWebhook,
 		}
 		if Clustered(s.rdb) {
 			// The route is in its token's slot, the record in the tenant's:
-			// no transaction holds both on a Cluster. The new route first
-			// (it opens only for a token no one has been given yet), then
-			// the record, then the old route is deleted.
+			// no transaction holds both on a Cluster. In the order that
+			// fails safe: the old route is deleted first (the old token
+			// stops at once, as asked), then the new route is written (it
+			// opens only for a token no one has been given yet), then the
+			// record. A failure half-way never leaves a token its holder
+			// was told is gone still working, and a retry, which starts
+			// again from the record, does every step again.
+			if hash != oldHash {
+				if err := s.rdb.Del(ctx, s.routeKey(oldHash), s.bucketKey(oldHash)).Err(); err != nil {
+					return err
+				}
+			}
 			if err := s.rdb.Set(ctx, s.routeKey(hash), route, 0).Err(); err != nil {
 				return err
 			}
-			if _, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.Set(ctx, key, data, 0)
 				return nil
-			}); err != nil {
-				return err
-			}
-			if hash != oldHash {
-				return s.rdb.Del(ctx, s.routeKey(oldHash), s.bucketKey(oldHash)).Err()
-			}
-			return nil
+			})
+			return err
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.Set(ctx, key, data, 0)

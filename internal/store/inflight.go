@@ -45,6 +45,17 @@ func NewInFlight(rdb Client, prefix string) *InFlight {
 	return &InFlight{rdb: rdb, prefix: prefix}
 }
 
+// WakeHold is how long the place of a parked delivery popped to be woken
+// stays reserved for it: its wake-up, its dequeue and its Acquire fit in
+// it; one that does not come (gone from the queue, or late) frees the
+// place when it lapses, or at once when the waker gives it back
+// (Release of the lease WakeLease(ref)).
+const WakeHold = 10 * time.Second
+
+// WakeLease is the lease that holds the place reserved for the popped
+// parked delivery ref until it takes it.
+func (f *InFlight) WakeLease(ref string) string { return "w:" + ref }
+
 // ParkedTTL is how long an endpoint's parked list is kept after the last
 // delivery parked in it: longer than any delivery waits between two looks
 // at its endpoint.
@@ -53,7 +64,9 @@ const ParkedTTL = time.Hour
 // acquireScript takes a place on an endpoint or parks the caller. KEYS[1]
 // holds the leases, KEYS[2] the parked deliveries. ARGV: the lease id, the
 // bound, the lease's time to live (ms), the caller's parked reference ("":
-// do not park), the parked list's TTL (ms). With a place taken it answers
+// do not park), the parked list's TTL (ms), WakeHold (ms). A caller that a
+// release woke takes the place reserved for it ("w:<ref>") whatever the
+// count; a popped delivery gets such a reservation. With a place taken it answers
 // {1, 0, refs...}: refs are parked deliveries popped to be woken, one per
 // place still free (places that lapsed with no release to wake anyone);
 // else {0, deliveries parked} (0 when the caller does not park). The second
@@ -62,6 +75,12 @@ var acquireScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if ARGV[4] ~= '' and redis.call('ZREM', KEYS[1], 'w:' .. ARGV[4]) == 1 then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+  redis.call('ZREM', KEYS[2], ARGV[4])
+  return {1, 0}
+end
 local n = redis.call('ZCARD', KEYS[1])
 local limit = tonumber(ARGV[2])
 if n < limit then
@@ -71,7 +90,10 @@ if n < limit then
   local out = {1, 0}
   if n + 1 < limit then
     local popped = redis.call('ZPOPMIN', KEYS[2], limit - n - 1)
-    for i = 1, #popped, 2 do out[#out + 1] = popped[i] end
+    for i = 1, #popped, 2 do
+      out[#out + 1] = popped[i]
+      redis.call('ZADD', KEYS[1], now + tonumber(ARGV[6]), 'w:' .. popped[i])
+    end
     if #popped > 0 then out[2] = redis.call('ZCARD', KEYS[2]) end
   end
   return out
@@ -83,8 +105,10 @@ return {0, redis.call('ZCARD', KEYS[2])}
 `)
 
 // freeScript gives a place back and pops the oldest parked deliveries,
-// one per free place (at most ARGV[3]). KEYS as acquireScript's. ARGV: the
-// lease id, the bound, the most to pop. It answers {deliveries left parked,
+// one per free place (at most ARGV[3]), reserving each one's place for it
+// for WakeHold ("w:<ref>" in the leases: the places counted free are then
+// not handed out twice by releases in a row). KEYS as acquireScript's.
+// ARGV: the lease id, the bound, the most to pop, WakeHold (ms). It answers {deliveries left parked,
 // popped references...}; nothing left is 0 only when something was popped
 // (a release with nothing parked does not count them).
 var freeScript = redis.NewScript(`
@@ -97,7 +121,10 @@ if free <= 0 then return {-1} end
 local popped = redis.call('ZPOPMIN', KEYS[2], free)
 if #popped == 0 then return {-1} end
 local out = {redis.call('ZCARD', KEYS[2])}
-for i = 1, #popped, 2 do out[#out + 1] = popped[i] end
+for i = 1, #popped, 2 do
+  out[#out + 1] = popped[i]
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), 'w:' .. popped[i])
+end
 return out
 `)
 
@@ -132,7 +159,7 @@ func (f *InFlight) keys(endpointID string) []string {
 // (0 when it wakes none).
 func (f *InFlight) Acquire(ctx context.Context, endpointID, lease string, limit int, ttl time.Duration, park string) (ok bool, parked int64, wake []string, err error) {
 	res, err := acquireScript.Run(ctx, f.rdb, f.keys(endpointID), lease, max(limit, 1), max(ttl.Milliseconds(), 1), park,
-		ParkedTTL.Milliseconds()).Slice()
+		ParkedTTL.Milliseconds(), WakeHold.Milliseconds()).Slice()
 	if err != nil {
 		return false, 0, nil, wrap(ctx, err, "take a place on endpoint %s", endpointID)
 	}
@@ -151,10 +178,11 @@ func (f *InFlight) Acquire(ctx context.Context, endpointID, lease string, limit 
 
 // Release gives lease's place on endpointID back and returns the references
 // of up to wake parked deliveries, oldest first, one per place now free:
-// the caller wakes them (they are no longer parked). left is the number of
-// deliveries still parked after them, or -1 when none was popped.
+// the caller wakes them (they are no longer parked, and each one's place is
+// reserved for it for WakeHold). left is the number of deliveries still
+// parked after them, or -1 when none was popped.
 func (f *InFlight) Release(ctx context.Context, endpointID, lease string, limit, wake int) (refs []string, left int64, err error) {
-	res, err := freeScript.Run(ctx, f.rdb, f.keys(endpointID), lease, max(limit, 1), max(wake, 0)).Slice()
+	res, err := freeScript.Run(ctx, f.rdb, f.keys(endpointID), lease, max(limit, 1), max(wake, 0), WakeHold.Milliseconds()).Slice()
 	if err != nil {
 		return nil, 0, wrap(ctx, err, "give back a place on endpoint %s", endpointID)
 	}

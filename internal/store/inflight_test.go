@@ -126,14 +126,69 @@ func TestInFlightLeaseOfADeadHolderExpires(t *testing.T) {
 	if err != nil || !slices.Equal(refs, []string{"a"}) {
 		t.Fatalf("release woke %q (%v), want a", refs, err)
 	}
+	// The woken delivery's place is kept for it: nobody else gets it.
+	if ok, _, _, _ := f.Acquire(ctx, "ep_d", "other", 2, time.Minute, ""); ok {
+		t.Fatal("the place reserved for the woken delivery went to another")
+	}
+	if ok, _, _, _ := f.Acquire(ctx, "ep_d", "a", 2, 300*time.Millisecond, "a"); !ok {
+		t.Fatal("the woken delivery found no place")
+	}
 	// Both leases lapse with nobody releasing: the first parked delivery
 	// to come back by itself takes a place and wakes one for the other.
 	if _, _, err := f.Release(ctx, "ep_d", "new", 2, 0); err != nil {
 		t.Fatal(err)
 	}
+	for n, _ := f.Held(ctx, "ep_d"); n > 0; n, _ = f.Held(ctx, "ep_d") {
+		time.Sleep(50 * time.Millisecond)
+	}
 	ok, _, wake, err = f.Acquire(ctx, "ep_d", "b", 2, time.Minute, "b")
 	if err != nil || !ok || !slices.Equal(wake, []string{"c"}) {
 		t.Fatalf("acquire with two places free: %v, woke %q (%v); want c woken", ok, wake, err)
+	}
+}
+
+// TestInFlightReleasesInARowWakeOnePerPlace: places freed one after the
+// other (requests that time out together) wake one parked delivery each,
+// not one per place free at each release (which would count the places the
+// deliveries woken a moment before are about to take); a woken delivery
+// that is gone gives its place to the next.
+func TestInFlightReleasesInARowWakeOnePerPlace(t *testing.T) {
+	f := inFlight(t)
+	ctx := context.Background()
+	const limit = 3
+	for i := range limit {
+		if ok, _, _, _ := f.Acquire(ctx, "ep_w", fmt.Sprint("l", i), limit, time.Minute, ""); !ok {
+			t.Fatal("no place")
+		}
+	}
+	for i := range 10 {
+		if ok, _, _, _ := f.Acquire(ctx, "ep_w", "x", limit, time.Minute, fmt.Sprint("p", i)); ok {
+			t.Fatal("a place past the bound")
+		}
+	}
+	var woken []string
+	for i := range limit {
+		refs, _, err := f.Release(ctx, "ep_w", fmt.Sprint("l", i), limit, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		woken = append(woken, refs...)
+	}
+	if len(woken) != limit {
+		t.Fatalf("%d releases woke %q, want one each", limit, woken)
+	}
+	// p0 is gone from the queue: its waker gives its place back, to p3.
+	refs, _, err := f.Release(ctx, "ep_w", f.WakeLease("p0"), limit, limit)
+	if err != nil || !slices.Equal(refs, []string{"p3"}) {
+		t.Fatalf("giving back p0's place woke %q (%v), want p3", refs, err)
+	}
+	for _, ref := range []string{"p1", "p2", "p3"} {
+		if ok, _, _, _ := f.Acquire(ctx, "ep_w", "lease-"+ref, limit, time.Minute, ref); !ok {
+			t.Fatalf("woken %s found no place", ref)
+		}
+	}
+	if n, _ := f.Held(ctx, "ep_w"); n != limit {
+		t.Fatalf("%d held, want %d", n, limit)
 	}
 }
 
