@@ -104,7 +104,8 @@ type Plugin struct {
 	SHA256 string   `yaml:"sha256"` // hex checksum of the executable, verified at every start when set; default none
 	Args   []string `yaml:"args"`   // command-line arguments; default none
 	// Env is the plugin's environment; hookgate's own environment (its
-	// secrets) is not passed on, only PATH. Default none.
+	// secrets) is not passed on, only PATH (and GOMAXPROCS=1 unless Env sets
+	// it). Default none.
 	Env       map[string]string `yaml:"env"`
 	Timeout   Duration          `yaml:"timeout"`    // per call; default 2s
 	MaxOutput int               `yaml:"max_output"` // bytes of one answer; default 1 MiB

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"sort"
 	"testing"
 	"time"
@@ -198,7 +199,11 @@ func benchPipeline(b *testing.B) *render.Pipeline {
 func benchPipelinePID(b *testing.B) (*render.Pipeline, int) {
 	b.Helper()
 	bin := hosttest.Build(b, "github.com/hookgate/hookgate/plugins/cloudcx")
-	h := hosttest.Start(b, []config.Plugin{{Name: "cloudcx", Path: bin}})
+	pc := config.Plugin{Name: "cloudcx", Path: bin}
+	if v := os.Getenv("BENCH_PLUGIN_GOMAXPROCS"); v != "" {
+		pc.Env = map[string]string{"GOMAXPROCS": v}
+	}
+	h := hosttest.Start(b, []config.Plugin{pc})
 	st, _ := h.Plugin("cloudcx")
 	return render.New(h), st.PID
 }

@@ -432,3 +432,34 @@ func TestPanicCostsOneCallNotTheProcess(t *testing.T) {
 		t.Fatalf("the process should live on: %+v (pid was %d)", st, pid)
 	}
 }
+
+// A plugin runs with GOMAXPROCS=1 (fewer thread wake-ups per call) unless
+// its env sets GOMAXPROCS, which then wins; hookgate's own environment
+// still does not reach it.
+func TestPluginGOMAXPROCSIsOneUnlessConfigured(t *testing.T) {
+	if _, err := os.Stat("/proc/self/environ"); err != nil {
+		t.Skip("needs /proc/<pid>/environ")
+	}
+	t.Setenv("HOOKGATE_TEST_SECRET", "s3cret")
+	for _, c := range []struct{ set, want string }{{"", "1"}, {"2", "2"}} {
+		p := faulty(t, "none")
+		if c.set != "" {
+			p.Env["GOMAXPROCS"] = c.set
+		}
+		h := startHost(t, nil, p)
+		pid := h.Plugins()[0].PID
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, kv := range strings.Split(strings.TrimRight(string(b), "\x00"), "\x00") {
+			if strings.HasPrefix(kv, "GOMAXPROCS=") || strings.HasPrefix(kv, "HOOKGATE_TEST_SECRET=") {
+				got = append(got, kv)
+			}
+		}
+		if len(got) != 1 || got[0] != "GOMAXPROCS="+c.want {
+			t.Fatalf("env GOMAXPROCS %q: plugin environment has %q, want exactly GOMAXPROCS=%s", c.set, got, c.want)
+		}
+	}
+}

@@ -233,10 +233,25 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// env is the plugin's whole environment: PATH and the configured variables,
-// never hookgate's own (it holds secrets).
+// env is the plugin's whole environment: PATH, GOMAXPROCS=1 unless the
+// configuration sets it, and the configured variables, never hookgate's own
+// (it holds secrets).
+//
+// GOMAXPROCS=1: a Go plugin (every plugin built with the SDK) renders in
+// microseconds, and a call to it is a chain of goroutine hand-offs (the
+// connection's reader, the handler, the writer). With more than one P every
+// hand-off in an idle process wakes another thread to look for work, so a
+// call costs the plugin several thread wake-ups, each waiting for a core
+// on a busy machine. With one P the hand-offs run on the thread that is
+// already awake. It halves the CPU a call costs the plugin and most of the
+// latency a plugin format adds (docs/benchmarks.md, "Plugin calls").
+// A plugin that computes in parallel sets GOMAXPROCS in its env; a plugin
+// in another language ignores it.
 func (p *proc) env() []string {
 	env := []string{"PATH=" + os.Getenv("PATH")}
+	if _, ok := p.cfg.Env["GOMAXPROCS"]; !ok {
+		env = append(env, "GOMAXPROCS="+pluginGOMAXPROCS)
+	}
 	keys := make([]string, 0, len(p.cfg.Env))
 	for k := range p.cfg.Env {
 		keys = append(keys, k)
@@ -495,6 +510,9 @@ func (p *proc) killNow() {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
+
+// pluginGOMAXPROCS is a plugin's GOMAXPROCS unless its env sets one.
+const pluginGOMAXPROCS = "1"
 
 // callDialOptions tune the connection to a plugin for many small calls on
 // a local socket. A fixed flow-control window (over gRPC's 64 KiB default)
