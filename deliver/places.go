@@ -170,7 +170,7 @@ func (wk *Worker) take(ctx context.Context, slot *endpointSlot, w *hookgate.Webh
 	}
 	if ok {
 		for _, ref := range wake {
-			go wk.wake(ep.ID, ref)
+			go wk.wake(ref)
 		}
 		if len(wake) > 0 && parked == 0 {
 			wk.announce(ctx, slot, ep, 0)
@@ -324,7 +324,7 @@ func (wk *Worker) release(ctx context.Context, slot *endpointSlot, ep *hookgate.
 		return
 	}
 	for _, ref := range refs {
-		go wk.wake(ep.ID, ref)
+		go wk.wake(ref)
 	}
 	if left == 0 {
 		wk.announce(ctx, slot, ep, 0)
@@ -339,7 +339,7 @@ var wakeBackoff = []time.Duration{0, 5 * time.Millisecond, 20 * time.Millisecond
 // wake hands a parked delivery back to the queue. A delivery already gone
 // (delivered, deleted) is not an error; one that cannot be woken comes back
 // by itself at its parked delay.
-func (wk *Worker) wake(endpointID, ref string) {
+func (wk *Worker) wake(ref string) {
 	if wk.Waker == nil {
 		return
 	}
@@ -348,17 +348,6 @@ func (wk *Worker) wake(endpointID, ref string) {
 		time.Sleep(d)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err = wk.Waker.Wake(ctx, ref)
-		if err != nil && wk.Waker.NotQueued(err) {
-			// The delivery is gone (delivered, deleted): the place this
-			// wake-up was for goes to the next parked delivery.
-			refs, _, perr := wk.Places.Release(ctx, endpointID, "", max(wk.Policy.EndpointLimit, 1), 1)
-			for _, next := range refs {
-				go wk.wake(endpointID, next)
-			}
-			if perr != nil {
-				wk.Logger.Debug("endpoint in-flight bound: a wake-up not passed on (Redis); the parked deliveries come back by themselves", "endpoint_id", endpointID, "err", perr)
-			}
-		}
 		cancel()
 		if err == nil || wk.Waker.NotQueued(err) {
 			if err == nil {

@@ -53,28 +53,24 @@ const ParkedTTL = time.Hour
 // acquireScript takes a place on an endpoint or parks the caller. KEYS[1]
 // holds the leases, KEYS[2] the parked deliveries. ARGV: the lease id, the
 // bound, the lease's time to live (ms), the caller's parked reference ("":
-// do not park), the parked list's TTL (ms), which the leases' key also
-// outlives its newest lease by, so that leases whose holder died are still
-// there to be counted (and woken for) when they lapse. With a place taken it answers
+// do not park), the parked list's TTL (ms). With a place taken it answers
 // {1, 0, refs...}: refs are parked deliveries popped to be woken, one per
-// lease this call found lapsed (its holder died: no release will wake
-// anyone for it), as many as places are still free;
+// place still free (places that lapsed with no release to wake anyone);
 // else {0, deliveries parked} (0 when the caller does not park). The second
 // number, with a place taken and refs popped, is the deliveries left parked.
 var acquireScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local lapsed = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local n = redis.call('ZCARD', KEYS[1])
 local limit = tonumber(ARGV[2])
 if n < limit then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + tonumber(ARGV[5]))
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
   if ARGV[4] ~= '' then redis.call('ZREM', KEYS[2], ARGV[4]) end
   local out = {1, 0}
-  local wake = math.min(lapsed, limit - n - 1)
-  if wake > 0 then
-    local popped = redis.call('ZPOPMIN', KEYS[2], wake)
+  if n + 1 < limit then
+    local popped = redis.call('ZPOPMIN', KEYS[2], limit - n - 1)
     for i = 1, #popped, 2 do out[#out + 1] = popped[i] end
     if #popped > 0 then out[2] = redis.call('ZCARD', KEYS[2]) end
   end
@@ -86,23 +82,17 @@ redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]))
 return {0, redis.call('ZCARD', KEYS[2])}
 `)
 
-// freeScript gives a place back and pops the oldest parked deliveries: one
-// for the place given back and one per lease found lapsed, as many as
-// places are free (at most ARGV[3]). Only those: a place another release
-// freed has its own wake-up on the way, so a burst of releases (requests
-// timing out together) wakes one delivery per place, not 1+2+...+limit.
-// An empty lease id gives back nothing and pops one: it passes on a
-// wake-up whose delivery was gone. KEYS as acquireScript's. ARGV: the
+// freeScript gives a place back and pops the oldest parked deliveries,
+// one per free place (at most ARGV[3]). KEYS as acquireScript's. ARGV: the
 // lease id, the bound, the most to pop. It answers {deliveries left parked,
 // popped references...}; nothing left is 0 only when something was popped
 // (a release with nothing parked does not count them).
 var freeScript = redis.NewScript(`
-local own = 1
-if ARGV[1] ~= '' then own = redis.call('ZREM', KEYS[1], ARGV[1]) end
+redis.call('ZREM', KEYS[1], ARGV[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local lapsed = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local free = math.min(tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1]), tonumber(ARGV[3]), own + lapsed)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local free = math.min(tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1]), tonumber(ARGV[3]))
 if free <= 0 then return {-1} end
 local popped = redis.call('ZPOPMIN', KEYS[2], free)
 if #popped == 0 then return {-1} end
@@ -160,9 +150,7 @@ func (f *InFlight) Acquire(ctx context.Context, endpointID, lease string, limit 
 }
 
 // Release gives lease's place on endpointID back and returns the references
-// of up to wake parked deliveries, oldest first: one for that place and one
-// per lapsed lease it found (lease "": one, passing on a wake-up that
-// found its delivery gone);
+// of up to wake parked deliveries, oldest first, one per place now free:
 // the caller wakes them (they are no longer parked). left is the number of
 // deliveries still parked after them, or -1 when none was popped.
 func (f *InFlight) Release(ctx context.Context, endpointID, lease string, limit, wake int) (refs []string, left int64, err error) {
