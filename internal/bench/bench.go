@@ -522,18 +522,7 @@ func (r *runner) throughput(ctx context.Context, recv *receiver, types []string,
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return throughputResult{}, fmt.Errorf("publish: %w", err)
-	}
-	res := throughputResult{n: total, accepted: float64(total) / time.Since(start).Seconds()}
-	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	if err := recv.waitFor(wctx, before+int64(total)); err != nil {
-		return res, err
-	}
-	res.delivered = float64(total) / time.Since(start).Seconds()
-	settle(ctx, r.rdb, r.queues)
-	return res, nil
+	return r.delivered(ctx, g.Wait(), recv, before, total, start)
 }
 
 // burst publishes about n events of type typ, each its own POST /v1/events
@@ -558,8 +547,16 @@ func (r *runner) burst(ctx context.Context, recv *receiver, typ string, n, clien
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return throughputResult{}, fmt.Errorf("publish: %w", err)
+	return r.delivered(ctx, g.Wait(), recv, before, total, start)
+}
+
+// delivered ends a throughput run that published total events from start
+// (publishErr: the publishers' error): the publish rate, then the delivery
+// rate once recv (which had before deliveries) has them all, and the queues
+// settled.
+func (r *runner) delivered(ctx context.Context, publishErr error, recv *receiver, before int64, total int, start time.Time) (throughputResult, error) {
+	if publishErr != nil {
+		return throughputResult{}, fmt.Errorf("publish: %w", publishErr)
 	}
 	res := throughputResult{n: total, accepted: float64(total) / time.Since(start).Seconds()}
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
