@@ -197,10 +197,11 @@ func TestConsoleShowsHealthChartAndAutoPause(t *testing.T) {
 			Denied string `json:"denied"`
 		} `json:"data"`
 	}
-	srv.api("GET", "/v1/incoming-webhooks/"+in.ID+"/requests", admin, nil, &log)
-	if len(log.Data) == 0 || log.Data[0].Denied == "" {
-		t.Fatalf("request log %+v (call answered %d)", log, res.StatusCode)
-	}
+	// The request log is written in batches after the answer: wait for it.
+	testenv.Eventually(t, 10*time.Second, "the denied call in the request log", func() bool {
+		srv.api("GET", "/v1/incoming-webhooks/"+in.ID+"/requests", admin, nil, &log)
+		return len(log.Data) > 0 && log.Data[0].Denied != ""
+	})
 	tb.run(chromedp.Navigate(srv.base+"/console/#/incoming/"+in.ID+"/requests"), chromedp.WaitVisible("#rq-body td.denied"))
 	if got := tb.text("#rq-body td.denied"); got != log.Data[0].Denied {
 		t.Fatalf("Denied because shows %q, the API says %q", got, log.Data[0].Denied)
