@@ -86,7 +86,22 @@ func TestRolesSplitHoldsTheEndpointBoundAndLosesNothing(t *testing.T) {
 	if before >= n {
 		t.Fatalf("all %d delivered before the kill: the load is too light for the test", before)
 	}
-	workers[0].kill()
+	// Parked deliveries are woken in cohorts as places free, so there are
+	// moments with no task active in either worker: kill when one is, and
+	// try again (the worker restarted) if the kill fell in such a moment.
+	ctx := testenv.Context(t)
+	leases := "asynq:{" + api.prefix() + "}:lease"
+	for try := 1; ; try++ {
+		testenv.Eventually(t, 30*time.Second, "a delivery in flight", func() bool { return rdb.ZCard(ctx, leases).Val() > 0 })
+		workers[0].kill()
+		if rdb.ZCard(ctx, leases).Val() > 0 {
+			break
+		}
+		if try == 5 {
+			t.Fatal("five kills fell where no delivery was in flight")
+		}
+		workers[0].start()
+	}
 	// asynq hands a dead worker's tasks back to the queue once their lease
 	// has lapsed, when a worker's recoverer next runs: at its start and
 	// every minute. expireLeases stands for the lease's wait, and the
