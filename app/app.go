@@ -291,7 +291,7 @@ func (a *App) newIncoming(cfg config.Config, st *store.Store, logger *slog.Logge
 	if a.Signer, err = ownertoken.New(key, ownertoken.Options{Issuer: issuer, Audience: in.Audience, TTL: in.TokenTTL.D()}); err != nil {
 		return nil, nil, err
 	}
-	a.IncomingLog = incoming.NewLogWriter(st, in.LogEntries, 4096, logger)
+	a.IncomingLog = incoming.NewLogWriter(st, in.LogEntries, 4096, 0, logger)
 	svc := &incoming.Service{
 		Store: st, Scopes: scopes, PublicURL: cfg.Server.PublicURL, MaxPerTenant: in.MaxPerTenant,
 		MaxNameLength: cfg.Webhooks.MaxNameLength, LogEntries: in.LogEntries,

@@ -117,7 +117,7 @@ func newProxyOnOwnRedis(t *testing.T) (*incoming.Proxy, *store.Store, *commandCo
 	}
 	// The request log writer is not started: what it queues is written
 	// after the answer, in the background, and is not the answer's work.
-	lw := incoming.NewLogWriter(st, 10, 64, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	lw := incoming.NewLogWriter(st, 10, 64, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	p := &incoming.Proxy{
 		Lookup: st, Scopes: scopes, Signer: signer, Log: lw, Client: incoming.NewClient(4, time.Second),
 		Limits: incoming.Limits{Rate: 1000, Burst: 1000, Timeout: time.Second, MaxRequestBody: 1 << 20,

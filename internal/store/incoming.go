@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -64,9 +66,16 @@ func (s *Store) bucketKey(hash string) string { return s.prefix + ":in:{" + hash
 
 // TokenHash is the keyed hash a token is looked up by.
 func (s *Store) TokenHash(token string) string {
-	mac := hmac.New(sha256.New, s.lookupKey)
-	mac.Write([]byte(token))
-	return hex.EncodeToString(mac.Sum(nil))
+	mac, _ := s.macs.Get().(hash.Hash)
+	if mac == nil {
+		mac = hmac.New(sha256.New, s.lookupKey)
+	}
+	mac.Reset()
+	io.WriteString(mac, token)
+	var sum [sha256.Size]byte
+	h := hex.EncodeToString(mac.Sum(sum[:0]))
+	s.macs.Put(mac)
+	return h
 }
 
 func incomingNotFound(id string) error {
@@ -411,6 +420,22 @@ func (s *Store) Lookup(ctx context.Context, token string, rate float64, burst in
 	if n > 1 {
 		if route, ok := s.leases.take(hash, time.Now()); ok {
 			return route, true, 0, nil
+		}
+		// One lookup per token at a time brings the next lease: wait for
+		// the one under way, if any, and spend from what it leased; when
+		// that is not enough (or it was refused), look up as usual.
+		done, leader := s.leases.join(hash)
+		if leader {
+			defer s.leases.land(hash)
+		} else {
+			select {
+			case <-done:
+			case <-ctx.Done():
+				return nil, false, 0, ctx.Err()
+			}
+			if route, ok := s.leases.take(hash, time.Now()); ok {
+				return route, true, 0, nil
+			}
 		}
 	}
 	start := time.Now()

@@ -40,6 +40,12 @@ import (
 type leaseCache struct {
 	mu      sync.Mutex
 	entries map[string]*lease
+	// flights are the lookups under way that will bring a lease, by token
+	// hash: a request finding no lease waits for the one under way rather
+	// than sending its own (concurrent requests of one token would each
+	// lease a batch, and each lease would replace the last, wasting its
+	// tokens and a round trip each).
+	flights map[string]chan struct{}
 	// used is set once this process leased: its writes then wait out
 	// the leases even when SetIncomingLimits was not called.
 	used atomic.Bool
@@ -87,6 +93,34 @@ func (c *leaseCache) take(hash string, now time.Time) (*hookgate.IncomingRoute, 
 	}
 	l.left--
 	return l.route, true
+}
+
+// join returns, when a lookup of hash is under way, a channel closed when
+// it is done (leader false); otherwise it registers the caller's lookup,
+// which must call land(hash) when it is done (leader true).
+func (c *leaseCache) join(hash string) (done <-chan struct{}, leader bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch, ok := c.flights[hash]; ok {
+		return ch, false
+	}
+	if c.flights == nil {
+		c.flights = make(map[string]chan struct{})
+	}
+	ch := make(chan struct{})
+	c.flights[hash] = ch
+	return ch, true
+}
+
+// land ends the lookup of hash registered by join, waking those waiting.
+func (c *leaseCache) land(hash string) {
+	c.mu.Lock()
+	ch := c.flights[hash]
+	delete(c.flights, hash)
+	c.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
 }
 
 // put keeps a lease of left tokens of hash, with its route, taken by a

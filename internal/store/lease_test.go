@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,5 +162,86 @@ func TestRotateAndDisableReachOtherProcessesAtOnce(t *testing.T) {
 	}
 	if r := lookup(w.Token); r != nil {
 		t.Fatalf("after delete: %+v, want no route", r)
+	}
+}
+
+// scriptCounter is a go-redis hook counting the lookup scripts a client
+// sends (pipelined ones one by one).
+type scriptCounter struct{ n atomic.Int64 }
+
+func (c *scriptCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *scriptCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.count(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *scriptCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			c.count(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (c *scriptCounter) count(cmd redis.Cmder) {
+	if n := cmd.Name(); n == "evalsha" || n == "eval" {
+		c.n.Add(1)
+	}
+}
+
+// TestConcurrentLookupsShareOneLease: requests of one token arriving
+// together while the process holds no lease wait for the one lookup under
+// way and spend its lease, rather than each leasing a batch of the bucket
+// (which the next would replace, wasting its tokens).
+func TestConcurrentLookupsShareOneLease(t *testing.T) {
+	rdb := testenv.Redis(t)
+	prefix := testenv.KeyPrefix(t, rdb, "hglease")
+	counter := &scriptCounter{}
+	rdb.AddHook(counter)
+	s, err := store.New(rdb, prefix, testKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	ctx := context.Background()
+	// rate 1000/s, burst 1000: a lookup leases 50 tokens.
+	const rate, burst, callers = 1000.0, 1000, 32
+	for _, token := range []string{"tok-herd-" + strings.Repeat("h", 34), "no-such-herd-" + strings.Repeat("u", 30)} {
+		s.Lookup(ctx, "warm-up-"+token, rate, burst) // the script is loaded
+		counter.n.Store(0)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		var refused atomic.Int64
+		for range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if _, ok, _, err := s.Lookup(ctx, token, rate, burst); err != nil {
+					t.Error(err)
+				} else if !ok {
+					refused.Add(1)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if refused.Load() != 0 {
+			t.Fatalf("%d of %d lookups refused", refused.Load(), callers)
+		}
+		if n := counter.n.Load(); n != 1 {
+			t.Errorf("%d concurrent lookups of one token sent %d lookup scripts, want 1 (one lease of 50 tokens)", callers, n)
+		}
+		v, err := rdb.HGet(ctx, prefix+":in:{"+s.TokenHash(token)+"}:rl", "tokens").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, _ := strconv.ParseFloat(v, 64); f != burst-50 {
+			t.Errorf("bucket holds %v after %d concurrent lookups, want %d (one lease)", f, callers, burst-50)
+		}
 	}
 }

@@ -51,6 +51,9 @@ type Store struct {
 	// lookupKey keys the HMAC under which incoming webhook tokens are
 	// looked up (derived from the encryption key, never the key itself).
 	lookupKey []byte
+	// macs pools HMACs under lookupKey (hash.Hash), reset before each use:
+	// a token is hashed on every proxied request.
+	macs sync.Pool
 
 	lookupOnce      sync.Once
 	lookups         chan *lookupReq
