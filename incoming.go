@@ -152,10 +152,13 @@ type IncomingRequest struct {
 }
 
 // IncomingResponse is what to answer an incoming call: the upstream's
-// status, headers and body. Body may be nil; the caller must Close it.
+// status, headers and body. The body is either Bytes, read whole already
+// (a short answer), or Body, streamed (the caller must Close it); both
+// nil: no body.
 type IncomingResponse struct {
 	Status        int
 	Header        http.Header
+	Bytes         []byte
 	Body          io.ReadCloser
 	ContentLength int64 // -1 when unknown
 }

@@ -124,6 +124,14 @@ func (s *Server) proxyIncoming(c *fiber.Ctx) error {
 			c.Response().Header.Add(k, v)
 		}
 	}
+	if resp.Bytes != nil {
+		if c.Method() == fiber.MethodHead {
+			c.Response().Header.SetContentLength(len(resp.Bytes))
+			return nil
+		}
+		c.Response().SetBodyRaw(resp.Bytes)
+		return nil
+	}
 	if resp.Body == nil {
 		return nil
 	}

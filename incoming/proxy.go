@@ -181,22 +181,29 @@ func (p *Proxy) Serve(ctx context.Context, req *hookgate.IncomingRequest) (*hook
 		return resp, nil
 	}
 	entry.Upstream = sc.Name
-	ctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
-	resp, err := p.forward(ctx, route, sc, req, req.Method, path, req.Query, req.Header, req.Body)
+	resp, err := p.forward(start.Add(p.Limits.Timeout), route, sc, req, req.Method, path, req.Query, req.Header, req.Body)
 	if err != nil {
-		cancel()
 		return fail(statusOf(err), err)
 	}
 	if resp.ContentLength > int64(p.Limits.MaxResponseBody) {
 		// Refused on its Content-Length, before a byte of it is read.
 		resp.Body.Close()
-		cancel()
 		return fail(http.StatusBadGateway, hookgate.Errorf(hookgate.EBADGATEWAY, "the upstream's answer is larger than %d bytes", p.Limits.MaxResponseBody))
 	}
 	entry.Status = resp.StatusCode
+	h := resp.Header
+	stripHop(h)
+	h.Del("Set-Cookie")
+	if w, ok := resp.Body.(*wholeBody); ok {
+		// Read whole already, within the limit (its Content-Length): the
+		// call is done, and logged, now.
+		entry.LatencyMS = ms(time.Since(start))
+		entry.ResponseBody = capString(w.b, p.Limits.LogBodyBytes)
+		record()
+		return &hookgate.IncomingResponse{Status: resp.StatusCode, Header: h, Bytes: w.b, ContentLength: int64(len(w.b))}, nil
+	}
 	body := &streamBody{rc: resp.Body, left: int64(p.Limits.MaxResponseBody), keep: p.Limits.LogBodyBytes,
 		done: func(kept []byte, err error) {
-			cancel()
 			entry.LatencyMS = ms(time.Since(start))
 			entry.ResponseBody = string(kept)
 			if err != nil {
@@ -204,9 +211,6 @@ func (p *Proxy) Serve(ctx context.Context, req *hookgate.IncomingRequest) (*hook
 			}
 			record()
 		}}
-	h := resp.Header
-	stripHop(h)
-	h.Del("Set-Cookie")
 	return &hookgate.IncomingResponse{Status: resp.StatusCode, Header: h, Body: body, ContentLength: resp.ContentLength}, nil
 }
 
@@ -243,8 +247,11 @@ func (p *Proxy) authorize(route *hookgate.IncomingRoute, req *hookgate.IncomingR
 	return path, sc, ""
 }
 
-// forward sends one request to sc's upstream as the route's owner.
-func (p *Proxy) forward(ctx context.Context, route *hookgate.IncomingRoute, sc *Scope, req *hookgate.IncomingRequest, method, path, query string, in http.Header, body []byte) (*http.Response, error) {
+// forward sends one request to sc's upstream as the route's owner, to be
+// answered by deadline. An answer of at most BufferedAnswer bytes with a
+// Content-Length comes whole (its Body a *wholeBody, its connection
+// already back in the pool); a longer one is streamed.
+func (p *Proxy) forward(deadline time.Time, route *hookgate.IncomingRoute, sc *Scope, req *hookgate.IncomingRequest, method, path, query string, in http.Header, body []byte) (*http.Response, error) {
 	tok, err := p.Signer.Token(ownertoken.Owner{Subject: route.Owner, Tenant: route.Tenant, Scopes: route.Scopes, WebhookID: route.ID})
 	if err != nil {
 		return nil, err
@@ -281,10 +288,6 @@ func (p *Proxy) forward(ctx context.Context, route *hookgate.IncomingRoute, sc *
 	if len(body) > 0 {
 		out.SetBodyRaw(body)
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(p.Limits.Timeout)
-	}
 	resp := fasthttp.AcquireResponse()
 	if err := p.Client.DoDeadline(out, resp, deadline); err != nil {
 		fasthttp.ReleaseResponse(resp)
@@ -306,15 +309,46 @@ func (p *Proxy) forward(ctx context.Context, route *hookgate.IncomingRoute, sc *
 	if cl < 0 {
 		cl = -1
 	}
+	status := resp.StatusCode()
 	rel := &releaser{resp: resp, size: cl}
-	if s := resp.BodyStream(); s != nil {
-		rel.Reader = s
-	} else {
+	s := resp.BodyStream()
+	if s == nil {
 		// No body (HEAD, 204, 304): nothing is left on the connection.
 		rel.Reader, rel.done = bytes.NewReader(resp.Body()), true
+		return &http.Response{StatusCode: status, Header: h, ContentLength: cl, Body: rel}, nil
 	}
-	return &http.Response{StatusCode: resp.StatusCode(), Header: h, ContentLength: cl, Body: rel}, nil
+	rel.Reader = s
+	if cl < 0 || cl > BufferedAnswer {
+		return &http.Response{StatusCode: status, Header: h, ContentLength: cl, Body: rel}, nil
+	}
+	// fasthttp has read this answer whole (NewClient): copy it out and give
+	// the connection back now rather than once the caller has it.
+	b := make([]byte, cl)
+	_, err = io.ReadFull(rel, b)
+	rel.done = err == nil // nothing of it is left on the connection
+	rel.Close()
+	if err != nil {
+		return nil, &hookgate.Error{Code: hookgate.EBADGATEWAY, Message: "reading the upstream's answer failed", Err: err}
+	}
+	return &http.Response{StatusCode: status, Header: h, ContentLength: cl, Body: &wholeBody{b: b}}, nil
 }
+
+// wholeBody is an upstream answer read whole (see forward).
+type wholeBody struct {
+	b   []byte
+	off int
+}
+
+func (w *wholeBody) Read(p []byte) (int, error) {
+	if w.off >= len(w.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, w.b[w.off:])
+	w.off += n
+	return n, nil
+}
+
+func (w *wholeBody) Close() error { return nil }
 
 // releaser returns a streamed response (and its connection) to fasthttp
 // when the body is closed. fasthttp puts the connection back in its pool
@@ -410,20 +444,16 @@ func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, re
 	var lastBody []byte
 	for _, pl := range plan {
 		entry.Upstream = pl.sc.Name
-		cctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
-		resp, err := p.forward(cctx, route, pl.sc, req, pl.method, pl.path, pl.qry, pl.header, pl.body)
+		resp, err := p.forward(time.Now().Add(p.Limits.Timeout), route, pl.sc, req, pl.method, pl.path, pl.qry, pl.header, pl.body)
 		if err != nil {
-			cancel()
 			return nil, err
 		}
 		if resp.ContentLength > int64(p.Limits.MaxResponseBody) {
 			resp.Body.Close()
-			cancel()
 			return nil, hookgate.Errorf(hookgate.EBADGATEWAY, "the upstream's answer is larger than %d bytes", p.Limits.MaxResponseBody)
 		}
 		b, err := io.ReadAll(io.LimitReader(resp.Body, int64(p.Limits.MaxResponseBody)+1))
 		resp.Body.Close()
-		cancel()
 		if err != nil {
 			return nil, &hookgate.Error{Code: hookgate.EBADGATEWAY, Message: "reading the upstream's answer failed", Err: err}
 		}
@@ -435,7 +465,7 @@ func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, re
 		h.Del("Set-Cookie")
 		h.Del("Content-Length")
 		lastBody = b
-		last = &hookgate.IncomingResponse{Status: resp.StatusCode, Header: h, Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b))}
+		last = &hookgate.IncomingResponse{Status: resp.StatusCode, Header: h, Bytes: b, ContentLength: int64(len(b))}
 		r := result{Method: pl.method, Path: pl.path, Status: resp.StatusCode}
 		if json.Valid(b) {
 			r.Body = b
@@ -456,7 +486,7 @@ func (p *Proxy) transform(ctx context.Context, route *hookgate.IncomingRoute, re
 	}
 	b, _ := json.Marshal(map[string]any{"results": results})
 	return &hookgate.IncomingResponse{Status: status, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b))}, nil
+		Bytes: b, ContentLength: int64(len(b))}, nil
 }
 
 // statusOf is the status a failed call is answered with (and logged under):
