@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -109,16 +110,28 @@ var callerOnly = []string{
 	"X-Hookgate-Incoming-Webhook",
 }
 
+var hopSet = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range hopHeaders {
+		m[k] = true
+	}
+	return m
+}()
+
+// stripHop deletes the hop-by-hop headers of h (keyed canonically, as
+// http.Header.Add and Set key it), and those its Connection header names.
 func stripHop(h http.Header) {
-	for _, f := range h.Values("Connection") {
-		for _, name := range strings.Split(f, ",") {
+	for _, f := range h["Connection"] {
+		for name := range strings.SplitSeq(f, ",") {
 			if name = strings.TrimSpace(name); name != "" {
 				h.Del(name)
 			}
 		}
 	}
-	for _, k := range hopHeaders {
-		h.Del(k)
+	for k := range h {
+		if hopSet[k] {
+			delete(h, k)
+		}
 	}
 }
 
@@ -275,7 +288,10 @@ func (p *Proxy) forward(deadline time.Time, route *hookgate.IncomingRoute, sc *S
 			out.Header.Add(k, v)
 		}
 	}
-	out.Header.Set("Authorization", "Bearer "+tok)
+	bp := bearerPool.Get().(*[]byte) // "Bearer " + tok, copied by fasthttp
+	*bp = append(append((*bp)[:0], "Bearer "...), tok...)
+	out.Header.SetBytesV("Authorization", *bp)
+	bearerPool.Put(bp)
 	if req.CallerIP != "" {
 		out.Header.Set("X-Forwarded-For", req.CallerIP)
 	}
@@ -304,7 +320,11 @@ func (p *Proxy) forward(deadline time.Time, route *hookgate.IncomingRoute, sc *S
 		return nil, &hookgate.Error{Code: hookgate.EBADGATEWAY, Message: "the upstream cannot be reached", Err: err}
 	}
 	h := make(http.Header, resp.Header.Len())
-	resp.Header.VisitAll(func(k, v []byte) { h.Add(string(k), string(v)) })
+	resp.Header.VisitAll(func(k, v []byte) {
+		if !serverSet[string(k)] {
+			h.Add(string(k), string(v))
+		}
+	})
 	cl := int64(resp.Header.ContentLength())
 	if cl < 0 {
 		cl = -1
@@ -349,6 +369,14 @@ func (w *wholeBody) Read(p []byte) (int, error) {
 }
 
 func (w *wholeBody) Close() error { return nil }
+
+// serverSet are the upstream's headers never passed on: those the server
+// answering the caller sets itself (the length of what it sends, its date
+// and name).
+var serverSet = map[string]bool{"Content-Length": true, "Date": true, "Server": true}
+
+// bearerPool holds buffers the Authorization header is built in.
+var bearerPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // releaser returns a streamed response (and its connection) to fasthttp
 // when the body is closed. fasthttp puts the connection back in its pool
