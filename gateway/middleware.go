@@ -24,12 +24,16 @@ const (
 	localsPrincipal = "principal"
 )
 
-var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+// b32 is base32 (RFC 4648) in lower case, unpadded.
+var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 func newRequestID() string {
 	var b [10]byte
 	_, _ = rand.Read(b[:])
-	return "req_" + strings.ToLower(b32.EncodeToString(b[:]))
+	var id [4 + 16]byte // "req_" and 10 bytes in base32
+	copy(id[:], "req_")
+	b32.Encode(id[4:], b[:])
+	return string(id[:])
 }
 
 // requestIDs gives every request an id (the caller's X-Request-Id when it is
