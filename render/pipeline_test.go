@@ -200,8 +200,12 @@ func benchPipelinePID(b *testing.B) (*render.Pipeline, int) {
 	b.Helper()
 	bin := hosttest.Build(b, "github.com/hookgate/hookgate/plugins/cloudcx")
 	pc := config.Plugin{Name: "cloudcx", Path: bin}
+	pc.Env = map[string]string{}
 	if v := os.Getenv("BENCH_PLUGIN_GOMAXPROCS"); v != "" {
-		pc.Env = map[string]string{"GOMAXPROCS": v}
+		pc.Env["GOMAXPROCS"] = v
+	}
+	if v := os.Getenv("BENCH_PLUGIN_TRANSPORT"); v != "" {
+		pc.Env["HOOKGATE_PLUGIN_TRANSPORT"] = v // "grpc": no call socket
 	}
 	h := hosttest.Start(b, []config.Plugin{pc})
 	st, _ := h.Plugin("cloudcx")
@@ -214,13 +218,17 @@ func benchPipelinePID(b *testing.B) (*render.Pipeline, int) {
 // of the cloudcx render minus the p50 of the in-process standard one
 // (added-p50-ns). It also reports the CPU time a call costs the host
 // (host-cpu-ns, the whole test process) and the plugin's process
-// (plugin-cpu-ns): figures a busy machine moves less than latencies.
+// (plugin-cpu-ns): figures a busy machine moves less than latencies; and
+// the context switches of each process's threads per call (host-cs,
+// plugin-cs): each voluntary one is a thread that slept and was woken.
+// BENCH_PLUGIN_TRANSPORT=grpc makes the plugin offer no call socket.
 func BenchmarkPluginAddedLatency(b *testing.B) {
 	p, pid := benchPipelinePID(b)
 	ev := contactEvent()
 	plug, std := &hookgate.Webhook{Format: "cloudcx"}, &hookgate.Webhook{Format: "standard"}
 	var lp, ls []time.Duration
 	host0, plug0 := testenv.ProcessCPU(0), testenv.ProcessCPU(pid)
+	hostCS0, plugCS0 := testenv.ContextSwitches(0), testenv.ContextSwitches(pid)
 	n := 0
 	for b.Loop() {
 		for _, w := range []*hookgate.Webhook{plug, std} {
@@ -248,6 +256,8 @@ func BenchmarkPluginAddedLatency(b *testing.B) {
 		b.ReportMetric(float64((p50(lp) - p50(ls)).Nanoseconds()), "added-p50-ns")
 		b.ReportMetric(float64((testenv.ProcessCPU(0)-host0).Nanoseconds())/float64(n), "host-cpu-ns")
 		b.ReportMetric(float64((testenv.ProcessCPU(pid)-plug0).Nanoseconds())/float64(n), "plugin-cpu-ns")
+		b.ReportMetric(float64(testenv.ContextSwitches(0)-hostCS0)/float64(n), "host-cs")
+		b.ReportMetric(float64(testenv.ContextSwitches(pid)-plugCS0)/float64(n), "plugin-cs")
 	}
 }
 

@@ -36,3 +36,35 @@ func ProcessCPU(pid int) time.Duration {
 	const ticksPerSecond = 100 // USER_HZ on Linux
 	return time.Duration(ut+st) * time.Second / ticksPerSecond
 }
+
+// ContextSwitches returns how many times the threads of process pid (0:
+// this process) were switched out so far, voluntarily (they slept: each
+// is a later wake-up) or not, summed over its live threads; 0 where
+// /proc is not available.
+func ContextSwitches(pid int) int64 {
+	p := "self"
+	if pid > 0 {
+		p = strconv.Itoa(pid)
+	}
+	tasks, err := os.ReadDir("/proc/" + p + "/task")
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/" + p + "/task/" + t.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
+				c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				n += c
+			} else if v, ok := strings.CutPrefix(line, "nonvoluntary_ctxt_switches:"); ok {
+				c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				n += c
+			}
+		}
+	}
+	return n
+}
