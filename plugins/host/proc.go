@@ -57,7 +57,7 @@ type proc struct {
 	conn     *grpc.ClientConn
 	sock     *callPool // the process's call socket, nil: calls go over gRPC
 	sockDir  string    // the private directory made for its call socket
-	gen      uint64 // bumped at every launch; a stale failure does not restart a fresh process
+	gen      uint64    // bumped at every launch; a stale failure does not restart a fresh process
 	info     *pb.InfoResponse
 	healthy  bool
 	reason   string
