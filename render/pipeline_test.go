@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"sort"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/testenv"
+	"github.com/hookgate/hookgate/plugins/host"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
 	"github.com/hookgate/hookgate/render"
@@ -263,3 +265,37 @@ func BenchmarkPluginAddedLatency(b *testing.B) {
 
 // TestMain removes the plugins the tests built (testenv.Build).
 func TestMain(m *testing.M) { testenv.Main(m) }
+
+// The built-in plugins, built with the SDK, are called on their call
+// socket; forced to gRPC (as a plugin without the socket is) they answer
+// the same bytes, outgoing and incoming.
+func TestBuiltinPluginsAnswerAlikeOnBothTransports(t *testing.T) {
+	names := []string{"cloudcx", "uspacy", "ucrm"}
+	var sockPlugins, grpcPlugins []config.Plugin
+	for _, name := range names {
+		bin := hosttest.Build(t, "github.com/hookgate/hookgate/plugins/"+name)
+		sockPlugins = append(sockPlugins, config.Plugin{Name: name, Path: bin})
+		grpcPlugins = append(grpcPlugins, config.Plugin{Name: name, Path: bin, Env: map[string]string{"HOOKGATE_PLUGIN_TRANSPORT": "grpc"}})
+	}
+	hosts := map[string]*host.Host{host.TransportCallSocket: hosttest.Start(t, sockPlugins), host.TransportGRPC: hosttest.Start(t, grpcPlugins)}
+	ev := contactEvent()
+	in := host.IncomingRequest{Method: "POST", Path: "/", Headers: map[string]string{"Content-Type": "application/json"},
+		Body: []byte(`{"event":"contact.created","data":{"id":"1"}}`)}
+	for _, name := range names {
+		answers := map[string]string{}
+		for tr, h := range hosts {
+			if got := h.Transport(name); got != tr {
+				t.Fatalf("%s: calls go by %q, want %q", name, got, tr)
+			}
+			pl, err := render.New(h).Render(context.Background(), ev, &hookgate.Webhook{ID: "wh_1", Format: name})
+			if err != nil {
+				t.Fatalf("%s over %s: %v", name, tr, err)
+			}
+			res, err := h.Incoming(context.Background(), name, in)
+			answers[tr] = fmt.Sprintf("%s %s %+v %v", pl.Body, pl.Headers, res, err)
+		}
+		if answers[host.TransportCallSocket] != answers[host.TransportGRPC] {
+			t.Fatalf("%s: the transports answer differently:\n%q", name, answers)
+		}
+	}
+}
