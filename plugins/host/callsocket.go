@@ -37,9 +37,10 @@ import (
 
 const (
 	// callConnsMax bounds the connections open to one plugin process, so
-	// calls in flight at once; more wait for one (the plugin renders on
-	// one P: more in flight would only queue in it). They stay open for
-	// the next calls.
+	// the calls in flight on its socket at once. They stay open for the
+	// next calls. A call that finds every one in use goes over gRPC, which
+	// has no such bound: a plugin whose calls are slow (waiting on a
+	// third party) is not held to 32 at a time.
 	callConnsMax = 32
 )
 
@@ -84,13 +85,13 @@ func (p *callPool) dial() (*callConn, error) {
 	return &callConn{c: c, r: bufio.NewReaderSize(c, 4<<10)}, nil
 }
 
-// get returns a connection for one call, waiting while callConnsMax are
-// in use. errNoCallConn: the socket cannot be reached now.
-func (p *callPool) get(ctx context.Context) (*callConn, error) {
+// get returns a connection for one call. errNoCallConn: callConnsMax are
+// in use, or the socket cannot be reached now.
+func (p *callPool) get() (*callConn, error) {
 	select {
 	case p.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	default:
+		return nil, errNoCallConn
 	}
 	p.mu.Lock()
 	if p.closed {
@@ -113,7 +114,7 @@ func (p *callPool) get(ctx context.Context) (*callConn, error) {
 	return c, nil
 }
 
-var errNoCallConn = errors.New("the call socket cannot be reached")
+var errNoCallConn = errors.New("no connection to the call socket is free")
 
 // put gives a connection back after a call: kept when the call ended
 // cleanly (ok), closed otherwise (a late answer could be read as the next
@@ -170,11 +171,8 @@ func (p *callPool) call(ctx context.Context, req *pb.TransformRequest) (*pb.Tran
 	if size > pb.MaxCallRequest {
 		return nil, errNoCallConn // over what the plugin reads: gRPC says so
 	}
-	c, err := p.get(ctx)
+	c, err := p.get()
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, status.FromContextError(ctx.Err()).Err()
-		}
 		return nil, err
 	}
 	ok := false

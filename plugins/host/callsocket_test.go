@@ -204,3 +204,31 @@ func TestCallSocketIn(t *testing.T) {
 		}
 	}
 }
+
+// A call that finds every connection to the call socket in use goes over
+// gRPC rather than wait: calls that are slow in the plugin are not held to
+// callConnsMax at a time.
+func TestCallsBeyondTheSocketsConnectionsGoOverGRPC(t *testing.T) {
+	h := startHost(t, nil, faulty(t, ""))
+	wantTransport(t, h, "faulty", TransportCallSocket)
+	p := h.procs[0]
+	p.mu.RLock()
+	sock := p.sock
+	p.mu.RUnlock()
+	for range callConnsMax {
+		sock.sem <- struct{}{} // as if every connection were in a call
+	}
+	before := counter(t, h.metrics.calls.WithLabelValues("faulty", "transform"))
+	if _, err := h.Format(context.Background(), "faulty", event(1), &hookgate.Webhook{ID: "w", Format: "faulty"}); err != nil {
+		t.Fatalf("a call with every connection busy: %v", err)
+	}
+	if n := counter(t, h.metrics.calls.WithLabelValues("faulty", "transform")); n != before+1 {
+		t.Fatalf("calls %v, want %v", n, before+1)
+	}
+	for range callConnsMax {
+		<-sock.sem
+	}
+	if h.Plugins()[0].Restarts != 0 {
+		t.Fatal("the plugin was restarted")
+	}
+}

@@ -73,12 +73,14 @@ func listenCallSocket(srv pb.PluginServer) *callSocket {
 func (cs *callSocket) accept() {
 	for {
 		c, err := cs.ln.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return // closed
+			// Out of file descriptors, say: hookgate's dial fails
+			// meanwhile, and it makes that call over gRPC.
+			time.Sleep(10 * time.Millisecond)
+			continue
 		}
 		cs.mu.Lock()
 		if cs.done {
