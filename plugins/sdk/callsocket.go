@@ -31,9 +31,9 @@ import (
 // (the connection's reader, the handler, the HTTP/2 writer), and in a
 // process that sat idle between calls each hand-off wakes a sleeping
 // thread, which costs tens of microseconds on a busy machine. Here the
-// connection's goroutine reads the request and the handler writes the
-// answer itself: one wake-up of the plugin per call (docs/benchmarks.md,
-// "Plugin calls: the call socket").
+// connection's goroutine reads the request, runs it and writes the answer:
+// one wake-up of the plugin per call (docs/benchmarks.md, "Plugin calls:
+// the call socket").
 
 // callSocketName is the socket's file name in hookgate's directory.
 const callSocketName = "calls.sock"
@@ -108,10 +108,14 @@ func (cs *callSocket) close() {
 	cs.ln.Close()
 }
 
-// serve reads the calls of one connection. Each call runs in a goroutine
-// of its own that writes the answer itself, while this one waits for the
-// next request: a connection that ends (hookgate gave up on the call, or
-// stopped) cancels the context of the call in flight, as gRPC does.
+// serve answers the calls of one connection, each in this goroutine: read
+// the request, run it, write the answer. A call that is still running
+// after watchAfter gets a watcher, which waits for what hookgate sends
+// next: the end of the connection (hookgate gave up on the call, or
+// stopped) cancels the call's context, as gRPC does; the next request
+// (hookgate has the answer) ends the watch. Calls that answer sooner,
+// nearly all, cost no other goroutine: in a plugin idle between calls each
+// hand-off between goroutines costs a wake-up and cold caches.
 func (cs *callSocket) serve(c net.Conn) {
 	defer func() {
 		cs.mu.Lock()
@@ -120,12 +124,7 @@ func (cs *callSocket) serve(c net.Conn) {
 		c.Close()
 	}()
 	r := bufio.NewReaderSize(c, 4<<10)
-	var (
-		buf    []byte
-		cancel context.CancelFunc = func() {}
-		wmu    sync.Mutex         // one answer written at a time
-	)
-	defer func() { cancel() }()
+	var buf []byte
 	for {
 		var hdr [4]byte
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
@@ -134,10 +133,8 @@ func (cs *callSocket) serve(c net.Conn) {
 		n := binary.BigEndian.Uint32(hdr[:])
 		if n > pb.MaxCallRequest {
 			// Not read: the connection cannot be used again.
-			wmu.Lock()
 			writeCallResponse(c, nil, status.Errorf(codes.ResourceExhausted,
 				"call request of %d bytes is over the limit of %d", n, pb.MaxCallRequest))
-			wmu.Unlock()
 			return
 		}
 		if cap(buf) < int(n) {
@@ -149,26 +146,69 @@ func (cs *callSocket) serve(c net.Conn) {
 		}
 		req := new(pb.CallRequest)
 		if err := proto.Unmarshal(buf, req); err != nil {
-			wmu.Lock()
 			writeCallResponse(c, nil, status.Errorf(codes.InvalidArgument, "call request: %v", err))
-			wmu.Unlock()
 			return
 		}
+		ctx, cancel := callContext(req)
+		w := watchCall(r, cancel)
+		var resp *pb.TransformResponse
+		err := status.Error(codes.InvalidArgument, "call request has no request")
+		if req.Request != nil {
+			resp, err = cs.srv.Transform(ctx, req.Request)
+		}
+		watching := w.stop()
+		writeCallResponse(c, resp, err)
+		if watching {
+			// The watcher owns r until hookgate sends again or leaves.
+			<-w.exited
+		}
 		cancel()
-		var ctx context.Context
-		ctx, cancel = callContext(req)
-		go func(ctx context.Context, done context.CancelFunc) {
-			defer done()
-			var resp *pb.TransformResponse
-			err := status.Error(codes.InvalidArgument, "call request has no request")
-			if req.Request != nil {
-				resp, err = cs.srv.Transform(ctx, req.Request)
-			}
-			wmu.Lock()
-			defer wmu.Unlock()
-			writeCallResponse(c, resp, err)
-		}(ctx, cancel)
 	}
+}
+
+// watchAfter is how long a call runs before it is watched for hookgate
+// giving up on it.
+const watchAfter = time.Millisecond
+
+// callWatch watches one call's connection once the call has run for
+// watchAfter.
+type callWatch struct {
+	timer  *time.Timer
+	exited chan struct{}
+
+	mu       sync.Mutex
+	done     bool // the call ended: no watch starts
+	watching bool
+}
+
+func watchCall(r *bufio.Reader, cancel context.CancelFunc) *callWatch {
+	w := &callWatch{exited: make(chan struct{})}
+	w.timer = time.AfterFunc(watchAfter, func() {
+		w.mu.Lock()
+		if w.done {
+			w.mu.Unlock()
+			return
+		}
+		w.watching = true
+		w.mu.Unlock()
+		defer close(w.exited)
+		// Blocks until hookgate sends its next request (left in r for
+		// serve) or closes the connection.
+		if _, err := r.Peek(1); err != nil {
+			cancel()
+		}
+	})
+	return w
+}
+
+// stop ends the watch of a call that ended and reports whether a watcher
+// runs (serve must then wait for it before reading again).
+func (w *callWatch) stop() bool {
+	w.timer.Stop()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+	return w.watching
 }
 
 // callContext is the context of one call: hookgate's timeout, and its
