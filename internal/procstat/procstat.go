@@ -1,4 +1,5 @@
-// Package procstat reads what the kernel counts for a process: its CPU time.
+// Package procstat reads what the kernel counts for a process: its CPU time
+// and its threads' context switches.
 // The benchmarks and tests that report CPU per operation share it.
 package procstat
 
