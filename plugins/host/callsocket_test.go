@@ -143,6 +143,7 @@ func TestCancelledCallEndsAtOnceAndReachesThePlugin(t *testing.T) {
 // plugin or one in another language alike) is called over gRPC, with the
 // same answers.
 func TestPluginWithoutCallSocketIsCalledOverGRPC(t *testing.T) {
+	testenv.SkipShort(t, "runs plugin processes")
 	bodies := map[string]string{}
 	eachTransport(t, func(t *testing.T, tr string) {
 		h := startHost(t, nil, on(tr, faulty(t, "")))
