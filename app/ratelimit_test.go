@@ -120,6 +120,51 @@ func TestRateLimitHoldsAcrossTwoWorkerProcesses(t *testing.T) {
 	})
 }
 
+// Deliveries waiting for their send time hold none of the endpoint's places
+// under the in-flight bound: a burst at 100/s, delivered by two worker
+// processes to a receiver that answers at once, never finds the endpoint at
+// its bound, and the receiver sees the limit. (When the sleepers held
+// places, the 100 or so waiting at any time took every place, the next
+// deliveries, their send times already reserved, were parked and their
+// times lost: the receiver saw 76-90/s.)
+func TestRateLimitedDeliveriesWaitingForTheirTimeHoldNoPlace(t *testing.T) {
+	api := start(t, func(c *config.Config) { c.Server.Role = "api" })
+	workers := []*harness{startShared(t, api, "worker"), startShared(t, api, "worker")}
+	rec := receiver.NewRecorder()
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	admin, pub := api.token("acme", "admin"), api.token("acme", "publisher")
+	api.createWebhook(admin, map[string]any{"name": "ERP", "events": []string{"deal.won"},
+		"endpoints": []map[string]any{{"url": srv.URL, "rate_limit": 100}}})
+	const n, limit = 300, 100
+	for i := 0; i < n; i += 100 {
+		publishBatch(t, api, pub, "deal.won", 100, i)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	got, err := rec.WaitFor(ctx, n)
+	if err != nil {
+		t.Fatalf("%d of %d delivered: %v", rec.Count(), n, err)
+	}
+	busy := 0.0
+	for _, w := range workers {
+		busy += counterSum(t, w, "hookgate_delivery_endpoint_busy_total")
+	}
+	if busy > 0 {
+		t.Fatalf("%.0f deliveries found the endpoint at its in-flight bound of %d, though its receiver answers at once: deliveries waiting for their send time hold places",
+			busy, workers[0].cfg.Delivery.EndpointInFlight)
+	}
+	at := arrivals(got)
+	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+	// A loose lower bound (a loaded machine delays some sends); the
+	// busy count above is the exact check.
+	rate := float64(n-1) / at[n-1].Sub(at[0]).Seconds()
+	if rate < limit*0.8 || rate > limit*1.1 {
+		t.Fatalf("%d deliveries at %.1f/s for a limit of %d/s", n, rate, limit)
+	}
+	t.Logf("%d deliveries at %.1f/s for a limit of %d/s", n, rate, limit)
+}
+
 // Retries count against the rate too, and a delivery whose last retry has
 // to wait for the limit is not dropped (asynq archives a task that returns
 // any error on its last retry, unless it has one to spare).

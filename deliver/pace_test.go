@@ -58,3 +58,34 @@ func TestPacingHoldsAtMostTheEndpointsPlacesInWorkers(t *testing.T) {
 		t.Fatalf("%d still counted as waiting", n)
 	}
 }
+
+// An admitted delivery takes its place under the in-flight bound only
+// placeLead before its send time, not for the whole wait, and is sent no
+// earlier than that time.
+func TestPacingTakesThePlaceJustBeforeTheSendTime(t *testing.T) {
+	lim := &soonLimiter{wait: 300 * time.Millisecond}
+	wk := &Worker{Limiter: lim, Policy: Policy{EndpointLimit: 3}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ep := &hookgate.Endpoint{ID: "ep_1", RateLimit: 10}
+	began := time.Now()
+	var placed time.Duration
+	err := wk.pace(context.Background(), ep, &hookgate.Task{ID: "d"}, func() error {
+		placed = time.Since(began)
+		return nil
+	})
+	sent := time.Since(began)
+	if err != nil {
+		t.Fatalf("pace: %v", err)
+	}
+	if placed < lim.wait-placeLead {
+		t.Fatalf("the place was taken %s into a %s wait: held while waiting for the send time", placed, lim.wait)
+	}
+	if sent < lim.wait {
+		t.Fatalf("sent %s into a %s wait: before its send time", sent, lim.wait)
+	}
+
+	// A place refused (the endpoint at its bound) is returned as is.
+	busy := &busyError{delay: time.Second}
+	if err := wk.pace(context.Background(), ep, &hookgate.Task{ID: "d"}, func() error { return busy }); err != busy {
+		t.Fatalf("pace with the place refused: %v, want the place's error", err)
+	}
+}

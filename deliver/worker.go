@@ -286,10 +286,15 @@ const rateAhead = time.Second + 100*time.Millisecond
 // rateAhead away (and come back at asynq's next check), so that a high
 // limit cannot park every worker.
 //
-// Once admitted, and before it sleeps out the wait, it calls place (when not
-// nil), which takes the delivery's place under the in-flight bound: a Redis
-// round trip there would otherwise delay the send past its time and bunch
-// it with the next. An error of place is returned as is.
+// Once admitted, it sleeps until placeLead before its send time, then calls
+// place (when not nil), which takes the delivery's place under the in-flight
+// bound, and sleeps out the rest: the round trip of place does not delay the
+// send past its time and bunch it with the next, and a delivery waiting for
+// its time holds no place meanwhile (held for the whole wait, up to
+// rateAhead, the places of an endpoint at 100/s would all be taken by
+// sleepers: the next deliveries, their send times already reserved, would
+// find the endpoint at its bound and be parked, and their times lost). An
+// error of place is returned as is.
 func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *hookgate.Task, place func() error) error {
 	slot := wk.slot(ep.ID)
 	ahead := rateAhead
@@ -308,22 +313,39 @@ func (wk *Worker) pace(ctx context.Context, ep *hookgate.Endpoint, d *hookgate.T
 		return &rateLimitedError{delay: r.Wait}
 	}
 	if place != nil {
+		if !sleepCtx(ctx, r.Wait-placeLead-time.Since(answered)) {
+			return &rateLimitedError{delay: time.Second}
+		}
 		if err := place(); err != nil {
 			return err
 		}
 	}
-	wait := r.Wait - time.Since(answered)
-	if wait <= 0 {
-		return nil
+	if !sleepCtx(ctx, r.Wait-time.Since(answered)) {
+		// Shutting down: the send time is spent; it takes a new one when it
+		// comes back. A place taken is given back by the caller.
+		return &rateLimitedError{delay: time.Second}
 	}
-	t := time.NewTimer(wait)
+	return nil
+}
+
+// placeLead is how long before its send time a rate-limited delivery takes
+// its place under the endpoint's in-flight bound: more than a Redis round
+// trip on a busy machine, little enough that sleepers hold few places (about
+// rate × placeLead).
+const placeLead = 20 * time.Millisecond
+
+// sleepCtx sleeps for d (nothing when d <= 0), false when ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return nil
+		return true
 	case <-ctx.Done():
-		// Shutting down: the send time is spent; it takes a new one when it comes back.
-		return &rateLimitedError{delay: time.Second}
+		return false
 	}
 }
 
