@@ -32,7 +32,7 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	seconds := fs.Float64("seconds", 10, "ratelimit: each burst is limit x seconds events")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	traceFile := fs.String("trace", "", "delivery: write an execution trace (go tool trace) of the isolation run (e) to this file")
-	timelineFile := fs.String("timeline", "", "delivery: write the isolation run (e) every 100 ms (deliveries arrived, queue sizes, Redis commands, parkings, wake-ups) to this file, tab-separated")
+	timelineFile := fs.String("timeline", "", "delivery: write the isolation run (e) every 100 ms (deliveries arrived and late, queue sizes, Redis commands and the most called) to this file, tab-separated")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}

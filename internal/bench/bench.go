@@ -465,7 +465,7 @@ func (r *runner) isolationRun(ctx context.Context, a *app.App, recv *receiver, r
 	}
 	var tl *timeline
 	if o.Timeline != nil {
-		tl = startTimeline(ctx, r.rdb, a, recv, r.queues, 100*time.Millisecond)
+		tl = startTimeline(ctx, r.rdb, recv, r.queues, 100*time.Millisecond)
 	}
 	lat, err := r.latency(ctx, recv, "contact.created", o.Rate, o.Duration)
 	if o.Trace != nil {

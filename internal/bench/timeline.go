@@ -5,18 +5,22 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/internal/store"
 )
 
 // timeline samples, every step during a run, what helps find where a
-// stall comes from: deliveries arrived at the receiver, the queue's
-// pending, active, scheduled and retry tasks, Redis commands run, the
-// dead endpoint's worker parkings and wake-ups, and the process's
-// goroutines.
+// stall comes from: deliveries arrived at the receiver (and how many of
+// them late), the queue's pending, active, scheduled and retry tasks,
+// Redis commands run (and the most called), and the process's goroutines.
+// It reads nothing through the app's metrics registry: gathering it
+// evaluates the queue-depth gauges, whose asynq queue info samples key
+// memory (hundreds of MEMORY USAGE calls each time).
 type timeline struct {
 	mu   sync.Mutex
 	rows []timelineRow
@@ -29,13 +33,13 @@ type timelineRow struct {
 	delivered                         int64
 	pending, active, scheduled, retry int
 	commands                          float64
-	busy, woken, parkedEnq            float64
 	goroutines                        int
-	late                              int           // deliveries arrived in the step over 25 ms after their event
-	worst                             time.Duration // the longest of them
+	calls                             map[string]int64 // Redis calls by command, from INFO commandstats
+	late                              int              // deliveries arrived in the step over 25 ms after their event
+	worst                             time.Duration    // the longest of them
 }
 
-func startTimeline(ctx context.Context, rdb store.Client, a *app.App, recv *receiver, queues []string, step time.Duration) *timeline {
+func startTimeline(ctx context.Context, rdb store.Client, recv *receiver, queues []string, step time.Duration) *timeline {
 	t := &timeline{stop: make(chan struct{}), done: make(chan struct{})}
 	begin := time.Now()
 	go func() {
@@ -45,10 +49,7 @@ func startTimeline(ctx context.Context, rdb store.Client, a *app.App, recv *rece
 		seen := 0
 		for {
 			row := timelineRow{at: time.Since(begin), delivered: recv.count.Load(), goroutines: runtime.NumGoroutine(),
-				busy:      appCounter(a, "hookgate_delivery_endpoint_busy_total"),
-				woken:     appCounter(a, "hookgate_delivery_parked_woken_total"),
-				parkedEnq: appCounter(a, "hookgate_delivery_parked_enqueued_total"),
-				commands:  redisCost(ctx, rdb).Commands}
+				commands: redisCost(ctx, rdb).Commands}
 			for _, q := range queues {
 				k := "asynq:{" + q + "}:"
 				pipe := rdb.Pipeline()
@@ -61,6 +62,7 @@ func startTimeline(ctx context.Context, rdb store.Client, a *app.App, recv *rece
 					row.retry += int(re.Val())
 				}
 			}
+			row.calls = commandCalls(ctx, rdb)
 			recv.mu.Lock()
 			if seen > len(recv.latencies) {
 				seen = 0 // the run reset the receiver's latencies
@@ -93,10 +95,50 @@ func (t *timeline) write(w io.Writer) {
 	<-t.done
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	fmt.Fprintf(w, "t_ms\tdelivered\tpending\tactive\tscheduled\tretry\tredis_cmds\tworker_parked\twoken\tparked_enq\tgoroutines\tlate\tworst_ms\n")
+	fmt.Fprintf(w, "t_ms\tdelivered\tpending\tactive\tscheduled\tretry\tredis_cmds\tgoroutines\tlate\tworst_ms\tmost_run_commands\n")
 	for i := 1; i < len(t.rows); i++ {
 		r, p := t.rows[i], t.rows[i-1]
-		fmt.Fprintf(w, "%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t%d\t%.1f\n", r.at.Milliseconds(), r.delivered-p.delivered,
-			r.pending, r.active, r.scheduled, r.retry, r.commands-p.commands, r.busy-p.busy, r.woken-p.woken, r.parkedEnq-p.parkedEnq, r.goroutines, r.late, msf(r.worst))
+		fmt.Fprintf(w, "%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%d\t%d\t%.1f\t%s\n", r.at.Milliseconds(), r.delivered-p.delivered,
+			r.pending, r.active, r.scheduled, r.retry, r.commands-p.commands, r.goroutines, r.late, msf(r.worst), topCalls(r.calls, p.calls, 6))
 	}
+}
+
+// commandCalls reads the calls of every Redis command (INFO commandstats).
+func commandCalls(ctx context.Context, rdb store.Client) map[string]int64 {
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return nil
+	}
+	calls := map[string]int64{}
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":calls=")
+		if !ok {
+			continue
+		}
+		n, _, _ := strings.Cut(rest, ",")
+		if v, err := strconv.ParseInt(n, 10, 64); err == nil {
+			calls[name] = v
+		}
+	}
+	return calls
+}
+
+// topCalls lists the n commands called most between prev and cur.
+func topCalls(cur, prev map[string]int64, n int) string {
+	type kv struct {
+		k string
+		v int64
+	}
+	var kvs []kv
+	for k, v := range cur {
+		if d := v - prev[k]; d > 0 {
+			kvs = append(kvs, kv{k, d})
+		}
+	}
+	sort.Slice(kvs, func(i, j int) bool { return kvs[i].v > kvs[j].v })
+	var out []string
+	for i := 0; i < len(kvs) && i < n; i++ {
+		out = append(out, kvs[i].k+"="+strconv.FormatInt(kvs[i].v, 10))
+	}
+	return strings.Join(out, ",")
 }
