@@ -2,7 +2,9 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,7 +121,9 @@ func (s *Stalled) enqueue(ctx context.Context, c *asynq.Client, task *asynq.Task
 	ok, n, err := s.places.Park(ctx, endpointID, q+"\x00"+id, s.limit)
 	switch {
 	case err != nil:
-		s.warn("delivery enqueued parked but not in its endpoint's list (Redis); it comes back at its backstop", id, endpointID, err)
+		// Not listed, no release would wake it: make it due instead (a
+		// worker parks it again if the endpoint is still at its bound).
+		go s.makeDue(q, id, endpointID, err)
 	case ok:
 		if v, found := s.eps.Load(endpointID); found {
 			v.(*atomic.Int64).Store(n)
@@ -131,10 +135,37 @@ func (s *Stalled) enqueue(ctx context.Context, c *asynq.Client, task *asynq.Task
 		// A place is free: the endpoint is no longer stalled.
 		s.eps.Delete(endpointID)
 		if err := s.insp.RunTask(q, id); err != nil {
-			s.warn("delivery enqueued parked not made due (Redis); it comes back at its backstop", id, endpointID, err)
+			go s.makeDue(q, id, endpointID, err)
 		}
 	}
 	return nil
+}
+
+// makeDueBackoff spaces the tries at making a parked delivery due after a
+// step of its enqueue failed (Redis unreachable for a moment): a delivery
+// left scheduled at its backstop would wait up to 10 minutes.
+var makeDueBackoff = []time.Duration{10 * time.Millisecond, 100 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second, 5 * time.Second, 15 * time.Second}
+
+// makeDue makes the task id of queue q due now, trying again for about 20 s
+// (the failure that brought it here was cause). Past that, or once the task
+// is no longer scheduled (a worker or a release got to it first), it gives
+// up: the task's backstop still brings it back.
+func (s *Stalled) makeDue(q, id, endpointID string, cause error) {
+	err := cause
+	for _, d := range makeDueBackoff {
+		time.Sleep(d)
+		if err = s.insp.RunTask(q, id); err == nil || !retriable(err) {
+			return
+		}
+	}
+	s.warn("delivery enqueued parked and not made due (Redis); it comes back at its backstop", id, endpointID, err)
+}
+
+// retriable reports whether RunTask's err may pass: not when the task is
+// gone or no longer scheduled (already due, running or done).
+func retriable(err error) bool {
+	return !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) &&
+		!strings.Contains(err.Error(), "task is already")
 }
 
 func (s *Stalled) warn(msg, id, endpointID string, err error) {

@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -98,4 +99,45 @@ func TestStalledEndpointsDeliveriesAreEnqueuedParked(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 5*time.Second, "ep_t to leave the view", func() bool { return !view.Is("ep_t") })
+}
+
+// failingPark is an in-flight bound whose Park fails (Redis gone between the
+// enqueue's two steps) and whose announcements hold ep_f as stalled.
+type failingPark struct{}
+
+func (failingPark) Park(context.Context, string, string, int) (bool, int64, error) {
+	return false, 0, errors.New("connection refused")
+}
+
+func (failingPark) WatchStalled(ctx context.Context, changed func(string, int64)) error {
+	changed("ep_f", 3)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A delivery enqueued parked whose listing in the endpoint's parked list
+// fails (no release would ever wake it) is made due at once, not left to
+// its backstop (here an hour away).
+func TestDeliveryEnqueuedParkedButNotListedIsMadeDue(t *testing.T) {
+	rdb := testenv.Redis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q := testenv.Prefix("hgstallf")
+	t.Cleanup(func() { _ = testenv.DeleteDeployment(context.Background(), rdb, q, q) })
+	view := queue.NewStalled(rdb, failingPark{}, 1, func(int64) time.Duration { return time.Hour })
+	go view.Run(ctx)
+	testenv.Eventually(t, 5*time.Second, "the view to hold ep_f as stalled", func() bool { return view.Is("ep_f") })
+	c := queue.NewClient(rdb, []string{q}, time.Minute)
+	c.Stalled = view
+	if err := c.Enqueue(ctx, []hookgate.QueueItem{{Task: &hookgate.Task{ID: "dl_f", EndpointID: "ep_f"}, Retries: 1}}); err != nil {
+		t.Fatalf("enqueue: %v (the task was written: the failed listing must not fail it)", err)
+	}
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	testenv.Eventually(t, 10*time.Second, "the delivery to be due", func() bool {
+		info, err := insp.GetTaskInfo(q, "dl_f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State == asynq.TaskStatePending
+	})
 }

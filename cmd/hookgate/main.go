@@ -159,6 +159,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg.Log, stderr)
+	store.LogTo(logger)
 	if !*dev {
 		// In development mode the banner below says all of this at once.
 		for _, w := range cfg.Warnings() {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/hookgate/hookgate/auth"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/localredis"
+	"github.com/hookgate/hookgate/internal/procstat"
 	"github.com/hookgate/hookgate/internal/store"
 )
 
@@ -542,39 +542,9 @@ func (p *hgProc) stop() {
 	})
 }
 
-// cpu is the process's CPU time so far (user + system, every thread),
-// from /proc/<pid>/stat; zero where there is none.
-func (p *hgProc) cpu() time.Duration {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.cmd.Process.Pid), "stat"))
-	if err != nil {
-		return 0
-	}
-	return statCPU(string(b))
-}
-
-// clockTick is the unit of /proc/<pid>/stat's times (USER_HZ, 100 on
-// every Linux hookgate is built for).
-const clockTick = 10 * time.Millisecond
-
-// statCPU reads utime + stime of a /proc/<pid>/stat line: the 14th and
-// 15th fields, counted after the command name in parentheses (which may
-// hold spaces) as the 12th and 13th.
-func statCPU(stat string) time.Duration {
-	i := strings.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(stat[i+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0
-	}
-	return time.Duration(u+s) * clockTick
-}
+// cpu is the process's CPU time so far (user + system, every thread);
+// zero where there is none.
+func (p *hgProc) cpu() time.Duration { return procstat.CPU(p.cmd.Process.Pid) }
 
 // selfCPU is this process's CPU time so far (the publishers and the
 // receiver).

@@ -1,38 +1,13 @@
 package testenv
 
 import (
-	"os"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/hookgate/hookgate/internal/procstat"
 )
 
 // ProcessCPU is the CPU time (user and system) the process pid has used so
-// far, read from /proc/<pid>/stat (0: this process); 0 where /proc is
-// missing. Its resolution is the kernel's clock tick (usually 10 ms): divide
-// a difference over many operations.
-func ProcessCPU(pid int) time.Duration {
-	p := "self"
-	if pid > 0 {
-		p = strconv.Itoa(pid)
-	}
-	b, err := os.ReadFile("/proc/" + p + "/stat")
-	if err != nil {
-		return 0
-	}
-	// The command name (field 2) may hold spaces: count from its ")".
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	// utime and stime are fields 14 and 15 of the line, 12 and 13 after ")".
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	const ticksPerSecond = 100 // USER_HZ on Linux
-	return time.Duration(ut+st) * time.Second / ticksPerSecond
-}
+// far (0: this process); 0 where /proc is missing. Its resolution is the
+// kernel's clock tick (usually 10 ms): divide a difference over many
+// operations.
+func ProcessCPU(pid int) time.Duration { return procstat.CPU(pid) }
