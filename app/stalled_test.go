@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,4 +121,87 @@ func TestAStalledEndpointsNewDeliveriesWaitOutOfTheQueue(t *testing.T) {
 	})
 	t.Logf("%d events; %d parked by the worker, %d as enqueued", n, count("hookgate_delivery_endpoint_busy_total"),
 		count("hookgate_delivery_parked_enqueued_total"))
+}
+
+// TestPlacesFreedTogetherWakeOneDeliveryEach: the 4 requests an endpoint
+// may have in flight hang, 8 more deliveries are parked behind them, then
+// the 4 requests end together (as a dead endpoint's time out together).
+// Each freed place wakes one parked delivery: 4 wake-ups, which take the 4
+// places, and no woken delivery finds the endpoint full and is parked again.
+// Each release used to wake one delivery per place free at its moment
+// (1+2+3+4 = 10 for 4 places), and the surplus went through the queue,
+// ahead of other endpoints' deliveries, only to be parked again. Then every
+// event is delivered.
+func TestPlacesFreedTogetherWakeOneDeliveryEach(t *testing.T) {
+	const limit = 4
+	h := start(t, func(c *config.Config) {
+		c.Delivery.Concurrency = 16
+		c.Delivery.EndpointInFlight = limit
+		c.Delivery.Timeout = hookgate.Duration(25 * time.Second)
+		c.Lifecycle.AutoPauseAfter = 0
+	})
+	admin, pub := h.token("acme", "admin"), h.token("acme", "publisher")
+	rec := receiver.NewRecorder()
+	first, then := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	requests := 0
+	rec.SetHandler(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		gate := first
+		if requests > limit {
+			gate = then
+		}
+		mu.Unlock()
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+		}
+	})
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	answer := sync.OnceFunc(func() { close(then) })
+	defer answer()
+	wh := h.createWebhook(admin, map[string]any{"name": "Together", "endpoints": endpoints(srv.URL), "events": []string{"deal.*"}})
+	ep := wh.Endpoints[0].ID
+	count := func(name string) int {
+		v, _ := strconv.Atoi(metric(t, h, name))
+		return v
+	}
+	const events = 3 * limit
+	for i := range events {
+		h.publish(pub, "deal.created", map[string]any{"n": i})
+	}
+	ctx := testenv.Context(t)
+	parkedKey := h.cfg.Redis.Prefix + ":inf:{" + ep + "}:parked"
+	testenv.Eventually(t, 10*time.Second, "4 requests hanging, 8 deliveries parked", func() bool {
+		n, err := h.rdb.ZCard(ctx, parkedKey).Result()
+		return err == nil && n == events-limit && rec.Count() == limit
+	})
+	busy, woken := count("hookgate_delivery_endpoint_busy_total"), count("hookgate_delivery_parked_woken_total")
+
+	close(first)
+	testenv.Eventually(t, 10*time.Second, "the woken deliveries on the freed places", func() bool { return rec.Count() == 2*limit })
+	// Let any surplus wake-up reach a worker before counting.
+	testenv.Eventually(t, 10*time.Second, "the queue to hold no pending or active task", func() bool {
+		info, err := asynq.NewInspectorFromRedisClient(h.rdb).GetQueueInfo(app.QueueNames(h.cfg)[0])
+		return err == nil && info.Pending == 0 && info.Active == limit
+	})
+	if got := count("hookgate_delivery_parked_woken_total") - woken; got != limit {
+		t.Errorf("%d places freed together woke %d parked deliveries, want one each", limit, got)
+	}
+	if got := count("hookgate_delivery_endpoint_busy_total") - busy; got != 0 {
+		t.Errorf("%d woken deliveries found the endpoint full and were parked again", got)
+	}
+	if n, _ := h.rdb.ZCard(ctx, parkedKey).Result(); n != events-2*limit {
+		t.Errorf("%d deliveries left parked, want %d", n, events-2*limit)
+	}
+	answer()
+	testenv.Eventually(t, 20*time.Second, "every event delivered", func() bool {
+		seen := map[string]bool{}
+		for _, d := range rec.Deliveries() {
+			seen[string(d.Body)] = true
+		}
+		return len(seen) == events
+	})
 }

@@ -14,16 +14,23 @@ import (
 // process (store.InFlight): leases on an endpoint's places, and the
 // deliveries parked until one frees.
 type Places interface {
-	// Acquire takes one of limit places under lease for ttl at most; at the
-	// bound, a non-empty park parks the caller and parked counts the
-	// deliveries parked, the caller included.
-	// With a place taken, wake are parked deliveries to wake (places were
-	// free beyond the caller's).
-	Acquire(ctx context.Context, endpointID, lease string, limit int, ttl time.Duration, park string) (ok bool, parked int64, wake []string, err error)
+	// Acquire takes one of limit places under lease for ttl at most; ref
+	// is the caller's reference (its queued task, "" when none), which no
+	// longer counts as a woken delivery on its way to a place. At the
+	// bound, park parks the caller (ref) and parked counts the deliveries
+	// parked, the caller included. With a place taken, wake are parked
+	// deliveries to wake (places were free beyond the caller's that no
+	// woken delivery is on its way to).
+	Acquire(ctx context.Context, endpointID, lease string, limit int, ttl time.Duration, ref string, park bool) (ok bool, parked int64, wake []string, err error)
 	// Release gives the place back and returns up to wake parked
-	// deliveries to hand back to the queue, one per free place, and left,
-	// the deliveries still parked after them (-1 when none was returned).
+	// deliveries to hand back to the queue, one per free place that no
+	// delivery woken before is on its way to, and left, the deliveries
+	// still parked after them (-1 when none was returned).
 	Release(ctx context.Context, endpointID, lease string, limit, wake int) (refs []string, left int64, err error)
+	// Forget says that ref, a woken delivery, will not come for a place
+	// (its task is gone), and returns a parked delivery to wake instead
+	// when a place is free, as Release does.
+	Forget(ctx context.Context, endpointID, ref string, limit int) (refs []string, left int64, err error)
 	// Announce tells the publishers that the endpoint has parked
 	// deliveries (parked > 0) or no longer has (0): they park its new
 	// deliveries at once while it has (queue.Client's stalled view).
@@ -150,19 +157,17 @@ func (wk *Worker) take(ctx context.Context, slot *endpointSlot, w *hookgate.Webh
 	if wk.Waker != nil {
 		ref = wk.Waker.Ref(ctx)
 	}
+	// It may get a place from this process before it needs waking: then it
+	// does not park at first.
 	waitFirst := healthy && slot.local.Load() > 0
-	park := ref
-	if waitFirst {
-		park = "" // it may get a place from this process before it needs waking
-	}
 	ttl := wk.leaseTTL(w)
 	id := newLeaseID()
-	ok, parked, wake, err := wk.Places.Acquire(ctx, ep.ID, id, limit, ttl, park)
+	ok, parked, wake, err := wk.Places.Acquire(ctx, ep.ID, id, limit, ttl, ref, ref != "" && !waitFirst)
 	if err == nil && !ok && waitFirst {
 		if l, got := slot.waitHandoff(ctx); got {
 			return l, nil
 		}
-		ok, parked, wake, err = wk.Places.Acquire(ctx, ep.ID, id, limit, ttl, ref)
+		ok, parked, wake, err = wk.Places.Acquire(ctx, ep.ID, id, limit, ttl, ref, ref != "")
 	}
 	if err != nil {
 		wk.Logger.Warn("endpoint in-flight bound: no answer (Redis)", "delivery_id", d.ID, "endpoint_id", ep.ID, "err", err)
@@ -170,7 +175,7 @@ func (wk *Worker) take(ctx context.Context, slot *endpointSlot, w *hookgate.Webh
 	}
 	if ok {
 		for _, ref := range wake {
-			go wk.wake(ref)
+			go wk.wake(ep, ref)
 		}
 		if len(wake) > 0 && parked == 0 {
 			wk.announce(ctx, slot, ep, 0)
@@ -323,8 +328,14 @@ func (wk *Worker) release(ctx context.Context, slot *endpointSlot, ep *hookgate.
 		wk.Logger.Warn("endpoint in-flight bound: place not given back (Redis)", "endpoint_id", ep.ID, "err", err)
 		return
 	}
+	wk.wakeAll(ctx, slot, ep, refs, left)
+}
+
+// wakeAll wakes the parked deliveries refs popped for ep, and announces
+// that ep has none left parked when left is 0.
+func (wk *Worker) wakeAll(ctx context.Context, slot *endpointSlot, ep *hookgate.Endpoint, refs []string, left int64) {
 	for _, ref := range refs {
-		go wk.wake(ref)
+		go wk.wake(ep, ref)
 	}
 	if left == 0 {
 		wk.announce(ctx, slot, ep, 0)
@@ -336,10 +347,11 @@ func (wk *Worker) release(ctx context.Context, slot *endpointSlot, ep *hookgate.
 // returned it), which a moment later it is.
 var wakeBackoff = []time.Duration{0, 5 * time.Millisecond, 20 * time.Millisecond, 100 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second}
 
-// wake hands a parked delivery back to the queue. A delivery already gone
-// (delivered, deleted) is not an error; one that cannot be woken comes back
-// by itself at its parked delay.
-func (wk *Worker) wake(ref string) {
+// wake hands a parked delivery of ep back to the queue. A delivery already
+// gone (delivered, deleted) is not an error: it will not come for the place
+// it was woken for, which goes to the next parked delivery. One that cannot
+// be woken comes back by itself at its parked delay.
+func (wk *Worker) wake(ep *hookgate.Endpoint, ref string) {
 	if wk.Waker == nil {
 		return
 	}
@@ -348,6 +360,15 @@ func (wk *Worker) wake(ref string) {
 		time.Sleep(d)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err = wk.Waker.Wake(ctx, ref)
+		if wk.Waker.NotQueued(err) {
+			limit := max(wk.Policy.EndpointLimit, 1)
+			refs, left, ferr := wk.Places.Forget(ctx, ep.ID, ref, limit)
+			if ferr != nil {
+				wk.Logger.Debug("endpoint in-flight bound: a woken delivery gone, not passed on (Redis)", "endpoint_id", ep.ID, "err", ferr)
+			} else {
+				wk.wakeAll(ctx, wk.slot(ep.ID), ep, refs, left)
+			}
+		}
 		cancel()
 		if err == nil || wk.Waker.NotQueued(err) {
 			if err == nil {

@@ -157,33 +157,34 @@ func (s *Server) Shutdown() {
 }
 
 // RegisterQueueDepth exposes the pending, active, scheduled and retry sizes
-// of the deployment's queues, summed over its shards.
+// of the deployment's queues, summed over its shards, as
+// hookgate_queue_depth{state}.
 func RegisterQueueDepth(reg prometheus.Registerer, rdb store.Client, queues []string) {
-	insp := asynq.NewInspectorFromRedisClient(rdb)
-	for _, state := range []string{"pending", "active", "scheduled", "retry"} {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "hookgate_queue_depth", Help: "Delivery tasks in the queue by state (all shards).",
-			ConstLabels: prometheus.Labels{"state": state},
-		}, func() float64 {
-			var n int
-			for _, q := range queues {
-				info, err := insp.GetQueueInfo(q)
-				if err != nil {
-					continue
-				}
-				switch state {
-				case "pending":
-					n += info.Pending
-				case "active":
-					n += info.Active
-				case "scheduled":
-					n += info.Scheduled
-				default:
-					n += info.Retry
-				}
-			}
-			return float64(n)
-		}))
+	reg.MustRegister(&queueDepth{rdb: rdb, queues: queues})
+}
+
+// queueDepth reads the four sizes of every queue in one pipeline per
+// scrape (store.QueueDepths), without asynq's memory sampling.
+type queueDepth struct {
+	rdb    store.Client
+	queues []string
+}
+
+var depthDesc = prometheus.NewDesc("hookgate_queue_depth", "Delivery tasks in the queue by state (all shards).", []string{"state"}, nil)
+
+func (d *queueDepth) Describe(ch chan<- *prometheus.Desc) { ch <- depthDesc }
+
+func (d *queueDepth) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := store.QueueDepths(ctx, d.rdb, d.queues)
+	if err != nil {
+		// No sample rather than a wrong zero while Redis does not answer
+		// (and the rest of the scrape still served).
+		return
+	}
+	for i, st := range store.QueueStates {
+		ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(n[i]), st)
 	}
 }
 

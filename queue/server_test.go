@@ -4,11 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/internal/testenv"
@@ -68,5 +70,57 @@ func TestServersPerQueueShareTheWorkers(t *testing.T) {
 		if !slices.Equal(got, c.want) {
 			t.Errorf("concurrency %d: servers on the queue have %v workers, want %v", c.conc, got, c.want)
 		}
+	}
+}
+
+// hookgate_queue_depth{state} sums each state's tasks over the queues (the
+// shards), as asynq's inspector counts them.
+func TestQueueDepthCountsEachStateOverTheShards(t *testing.T) {
+	rdb := testenv.Redis(t)
+	q := testenv.Prefix("hgdepth")
+	shards := queue.ShardNames(q, 2)
+	t.Cleanup(func() {
+		for _, s := range shards {
+			_ = queue.DeleteQueue(rdb, s)
+		}
+	})
+	c := asynq.NewClientFromRedisClient(rdb)
+	enqueue := func(s string, opts ...asynq.Option) {
+		t.Helper()
+		if _, err := c.Enqueue(asynq.NewTask("x", nil), append(opts, asynq.Queue(s))...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enqueue(shards[0])
+	enqueue(shards[1])
+	enqueue(shards[1])
+	enqueue(shards[0], asynq.ProcessIn(time.Hour))
+	reg := prometheus.NewRegistry()
+	queue.RegisterQueueDepth(reg, rdb, shards)
+	got := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			got[m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+		}
+	}
+	want := map[string]float64{"pending": 3, "active": 0, "scheduled": 1, "retry": 0}
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	var pending, scheduled int
+	for _, s := range shards {
+		info, err := insp.GetQueueInfo(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending, scheduled = pending+info.Pending, scheduled+info.Scheduled
+	}
+	if pending != 3 || scheduled != 1 {
+		t.Fatalf("asynq counts %d pending and %d scheduled; the test's setup is wrong", pending, scheduled)
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("hookgate_queue_depth %v, want %v", got, want)
 	}
 }

@@ -47,7 +47,7 @@ func TestStalledEndpointsDeliveriesAreEnqueuedParked(t *testing.T) {
 	if st := enqueue("dl_before"); st != asynq.TaskStatePending {
 		t.Fatalf("a delivery to an endpoint not stalled is %s, want pending", st)
 	}
-	if ok, _, _, err := inf.Acquire(ctx, "ep_s", "l1", 1, time.Minute, ""); !ok || err != nil {
+	if ok, _, _, err := inf.Acquire(ctx, "ep_s", "l1", 1, time.Minute, "", false); !ok || err != nil {
 		t.Fatalf("no place: %v", err)
 	}
 	testenv.Eventually(t, 5*time.Second, "the view to hear the endpoint is stalled", func() bool {
@@ -63,6 +63,22 @@ func TestStalledEndpointsDeliveriesAreEnqueuedParked(t *testing.T) {
 	refs, left, err := inf.Release(ctx, "ep_s", "l1", 1, 1)
 	if err != nil || len(refs) != 1 || refs[0] != q+"\x00dl_parked" || left != 0 {
 		t.Fatalf("the release woke %q, %d left (%v); want the parked delivery", refs, left, err)
+	}
+
+	// The freed place is promised to the woken delivery: a new one parks.
+	if st := enqueue("dl_promised"); st != asynq.TaskStateScheduled {
+		t.Fatalf("a delivery to a place promised to a woken one is %s, want scheduled (parked)", st)
+	}
+	// The woken delivery comes back for the place and gives it back, which
+	// wakes the one parked behind it; that one does the same.
+	for i, ref := range []string{"dl_parked", "dl_promised"} {
+		if ok, _, _, err := inf.Acquire(ctx, "ep_s", "l2", 1, time.Minute, q+"\x00"+ref, true); !ok || err != nil {
+			t.Fatalf("the woken %s found no place (%v)", ref, err)
+		}
+		refs, _, err := inf.Release(ctx, "ep_s", "l2", 1, 1)
+		if want := i == 0; err != nil || (len(refs) == 1) != want {
+			t.Fatalf("the release after %s woke %q (%v)", ref, refs, err)
+		}
 	}
 
 	// The view still holds the endpoint, but a place is free: due at once.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"sort"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/testenv"
+	"github.com/hookgate/hookgate/plugins/host"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
 	"github.com/hookgate/hookgate/render"
@@ -200,8 +202,12 @@ func benchPipelinePID(b *testing.B) (*render.Pipeline, int) {
 	b.Helper()
 	bin := hosttest.Build(b, "github.com/hookgate/hookgate/plugins/cloudcx")
 	pc := config.Plugin{Name: "cloudcx", Path: bin}
+	pc.Env = map[string]string{}
 	if v := os.Getenv("BENCH_PLUGIN_GOMAXPROCS"); v != "" {
-		pc.Env = map[string]string{"GOMAXPROCS": v}
+		pc.Env["GOMAXPROCS"] = v
+	}
+	if v := os.Getenv("BENCH_PLUGIN_TRANSPORT"); v != "" {
+		pc.Env["HOOKGATE_PLUGIN_TRANSPORT"] = v // "grpc": no call socket
 	}
 	h := hosttest.Start(b, []config.Plugin{pc})
 	st, _ := h.Plugin("cloudcx")
@@ -214,13 +220,17 @@ func benchPipelinePID(b *testing.B) (*render.Pipeline, int) {
 // of the cloudcx render minus the p50 of the in-process standard one
 // (added-p50-ns). It also reports the CPU time a call costs the host
 // (host-cpu-ns, the whole test process) and the plugin's process
-// (plugin-cpu-ns): figures a busy machine moves less than latencies.
+// (plugin-cpu-ns): figures a busy machine moves less than latencies; and
+// the context switches of each process's threads per call (host-cs,
+// plugin-cs): each voluntary one is a thread that slept and was woken.
+// BENCH_PLUGIN_TRANSPORT=grpc makes the plugin offer no call socket.
 func BenchmarkPluginAddedLatency(b *testing.B) {
 	p, pid := benchPipelinePID(b)
 	ev := contactEvent()
 	plug, std := &hookgate.Webhook{Format: "cloudcx"}, &hookgate.Webhook{Format: "standard"}
 	var lp, ls []time.Duration
 	host0, plug0 := testenv.ProcessCPU(0), testenv.ProcessCPU(pid)
+	hostCS0, plugCS0 := testenv.ContextSwitches(0), testenv.ContextSwitches(pid)
 	n := 0
 	for b.Loop() {
 		for _, w := range []*hookgate.Webhook{plug, std} {
@@ -248,8 +258,44 @@ func BenchmarkPluginAddedLatency(b *testing.B) {
 		b.ReportMetric(float64((p50(lp) - p50(ls)).Nanoseconds()), "added-p50-ns")
 		b.ReportMetric(float64((testenv.ProcessCPU(0)-host0).Nanoseconds())/float64(n), "host-cpu-ns")
 		b.ReportMetric(float64((testenv.ProcessCPU(pid)-plug0).Nanoseconds())/float64(n), "plugin-cpu-ns")
+		b.ReportMetric(float64(testenv.ContextSwitches(0)-hostCS0)/float64(n), "host-cs")
+		b.ReportMetric(float64(testenv.ContextSwitches(pid)-plugCS0)/float64(n), "plugin-cs")
 	}
 }
 
 // TestMain removes the plugins the tests built (testenv.Build).
 func TestMain(m *testing.M) { testenv.Main(m) }
+
+// The built-in plugins, built with the SDK, are called on their call
+// socket; forced to gRPC (as a plugin without the socket is) they answer
+// the same bytes, outgoing and incoming.
+func TestBuiltinPluginsAnswerAlikeOnBothTransports(t *testing.T) {
+	names := []string{"cloudcx", "uspacy", "ucrm"}
+	var sockPlugins, grpcPlugins []config.Plugin
+	for _, name := range names {
+		bin := hosttest.Build(t, "github.com/hookgate/hookgate/plugins/"+name)
+		sockPlugins = append(sockPlugins, config.Plugin{Name: name, Path: bin})
+		grpcPlugins = append(grpcPlugins, config.Plugin{Name: name, Path: bin, Env: map[string]string{"HOOKGATE_PLUGIN_TRANSPORT": "grpc"}})
+	}
+	hosts := map[string]*host.Host{host.TransportCallSocket: hosttest.Start(t, sockPlugins), host.TransportGRPC: hosttest.Start(t, grpcPlugins)}
+	ev := contactEvent()
+	in := host.IncomingRequest{Method: "POST", Path: "/", Headers: map[string]string{"Content-Type": "application/json"},
+		Body: []byte(`{"event":"contact.created","data":{"id":"1"}}`)}
+	for _, name := range names {
+		answers := map[string]string{}
+		for tr, h := range hosts {
+			if got := h.Transport(name); got != tr {
+				t.Fatalf("%s: calls go by %q, want %q", name, got, tr)
+			}
+			pl, err := render.New(h).Render(context.Background(), ev, &hookgate.Webhook{ID: "wh_1", Format: name})
+			if err != nil {
+				t.Fatalf("%s over %s: %v", name, tr, err)
+			}
+			res, err := h.Incoming(context.Background(), name, in)
+			answers[tr] = fmt.Sprintf("%s %s %+v %v", pl.Body, pl.Headers, res, err)
+		}
+		if answers[host.TransportCallSocket] != answers[host.TransportGRPC] {
+			t.Fatalf("%s: the transports answer differently:\n%q", name, answers)
+		}
+	}
+}

@@ -31,6 +31,8 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	workers := fs.Int("workers", 2, "ratelimit: worker instances sharing the limit")
 	seconds := fs.Float64("seconds", 10, "ratelimit: each burst is limit x seconds events")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	traceFile := fs.String("trace", "", "delivery: write an execution trace (go tool trace) of the isolation run (e) to this file")
+	timelineFile := fs.String("timeline", "", "delivery: write the isolation run (e) every 100 ms (deliveries arrived and late, queue sizes, Redis commands and the most called) to this file, tab-separated")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -49,11 +51,26 @@ func runBench(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var traceOut, timelineOut io.Writer
+	for _, f := range []struct {
+		path string
+		w    *io.Writer
+	}{{*traceFile, &traceOut}, {*timelineFile, &timelineOut}} {
+		if f.path == "" {
+			continue
+		}
+		out, err := os.Create(f.path)
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		*f.w = out
+	}
 	switch *suite {
 	case "delivery":
 	case "all":
 		res, err := bench.Run(context.Background(), bench.Options{Config: cfg, Events: *events, Rate: *rate, Duration: *duration,
-			BatchSize: *batch, Publishers: *publishers, BurstEvents: *burstEvents, BurstPublishers: *burstPublishers, Out: stdout})
+			BatchSize: *batch, Publishers: *publishers, BurstEvents: *burstEvents, BurstPublishers: *burstPublishers, Out: stdout, Trace: traceOut, Timeline: timelineOut})
 		if err != nil {
 			return err
 		}
@@ -93,7 +110,7 @@ func runBench(args []string, stdout, _ io.Writer) error {
 		return usageError{fmt.Sprintf("unknown --suite %q (delivery, incoming, all, ratelimit, scaling)", *suite)}
 	}
 	res, err := bench.Run(context.Background(), bench.Options{Config: cfg, Events: *events, Rate: *rate, Duration: *duration,
-		BatchSize: *batch, Publishers: *publishers, BurstEvents: *burstEvents, BurstPublishers: *burstPublishers, Out: stdout})
+		BatchSize: *batch, Publishers: *publishers, BurstEvents: *burstEvents, BurstPublishers: *burstPublishers, Out: stdout, Trace: traceOut, Timeline: timelineOut})
 	if err != nil {
 		return err
 	}

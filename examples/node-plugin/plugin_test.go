@@ -14,6 +14,7 @@ import (
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/testenv"
+	"github.com/hookgate/hookgate/plugins/host"
 	"github.com/hookgate/hookgate/plugins/host/hosttest"
 	"github.com/hookgate/hookgate/plugins/sdk"
 	"github.com/hookgate/hookgate/plugins/sdk/plugintest"
@@ -43,6 +44,10 @@ func TestNodePluginThroughTheHost(t *testing.T) {
 	st := h.Plugins()[0]
 	if !st.Healthy || st.Version != "1.0.0" || len(st.Formats) != 1 || st.Formats[0] != "node-example" {
 		t.Fatalf("status %+v", st)
+	}
+	// The example offers no call socket: hookgate calls it over gRPC.
+	if tr := h.Transport("node-example"); tr != host.TransportGRPC {
+		t.Fatalf("calls go by %q, want gRPC", tr)
 	}
 	p := render.New(h)
 	ev := &hookgate.Event{ID: "evt_1", Type: "contact.created", Data: json.RawMessage(`{"first_name":"Allen"}`)}

@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/trace"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,6 +59,10 @@ type Options struct {
 	// concurrent clients (skipped when BurstEvents is 0).
 	BurstEvents, BurstPublishers int
 	Out                          io.Writer
+	// Trace, when set, receives an execution trace (runtime/trace) of the
+	// isolation run (e); Timeline, when set, a sample every 100 ms of that
+	// run's deliveries, queue sizes and Redis commands.
+	Trace, Timeline io.Writer
 }
 
 // Result holds the figures of one run.
@@ -453,7 +458,22 @@ func (r *runner) isolationRun(ctx context.Context, a *app.App, recv *receiver, r
 	busyBefore, parkedBefore := appCounter(a, "hookgate_delivery_endpoint_busy_total"), appCounter(a, "hookgate_delivery_parked_enqueued_total")
 	r.noSettle = true
 	c0 := redisCost(ctx, r.rdb)
+	if o.Trace != nil {
+		if err := trace.Start(o.Trace); err != nil {
+			return err
+		}
+	}
+	var tl *timeline
+	if o.Timeline != nil {
+		tl = startTimeline(ctx, r.rdb, recv, r.queues, 100*time.Millisecond)
+	}
 	lat, err := r.latency(ctx, recv, "contact.created", o.Rate, o.Duration)
+	if o.Trace != nil {
+		trace.Stop()
+	}
+	if tl != nil {
+		tl.write(o.Timeline)
+	}
 	if err != nil {
 		return fmt.Errorf("isolation run: %w", err)
 	}

@@ -1,4 +1,5 @@
-// Package procstat reads what the kernel counts for a process: its CPU time.
+// Package procstat reads what the kernel counts for a process: its CPU time
+// and its threads' context switches.
 // The benchmarks and tests that report CPU per operation share it.
 package procstat
 
@@ -47,4 +48,45 @@ func statCPU(stat string) time.Duration {
 		return 0
 	}
 	return time.Duration(u+s) * clockTick
+}
+
+// ContextSwitches is how many times the threads of process pid (0: this
+// process) were switched out so far, voluntarily (each a thread that slept
+// and was woken later) or not, summed over its live threads from
+// /proc/<pid>/task/*/status; zero where /proc is missing.
+func ContextSwitches(pid int) int64 {
+	p := "self"
+	if pid > 0 {
+		p = strconv.Itoa(pid)
+	}
+	tasks, err := os.ReadDir("/proc/" + p + "/task")
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/" + p + "/task/" + t.Name() + "/status")
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		n += statusSwitches(string(b))
+	}
+	return n
+}
+
+// statusSwitches sums voluntary_ctxt_switches and
+// nonvoluntary_ctxt_switches of a /proc/<pid>/task/<tid>/status file.
+func statusSwitches(status string) int64 {
+	var n int64
+	for _, line := range strings.Split(status, "\n") {
+		v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:")
+		if !ok {
+			v, ok = strings.CutPrefix(line, "nonvoluntary_ctxt_switches:")
+		}
+		if ok {
+			c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			n += c
+		}
+	}
+	return n
 }

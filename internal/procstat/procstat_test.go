@@ -29,3 +29,23 @@ func TestCPUOfThisProcessGrows(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusSwitchesSumsBoth(t *testing.T) {
+	status := "Name:\tx\nvoluntary_ctxt_switches:\t12\nnonvoluntary_ctxt_switches:\t3\n"
+	if got := statusSwitches(status); got != 15 {
+		t.Fatalf("statusSwitches = %d, want 15", got)
+	}
+}
+
+func TestContextSwitchesOfThisProcessGrowWhenItSleeps(t *testing.T) {
+	if ContextSwitches(0) == 0 {
+		t.Skip("no /proc/self/task")
+	}
+	n0 := ContextSwitches(0)
+	for range 5 {
+		time.Sleep(time.Millisecond)
+	}
+	if ContextSwitches(0) <= n0 {
+		t.Fatal("sleeping did not switch this process's threads out")
+	}
+}

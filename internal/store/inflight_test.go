@@ -33,7 +33,7 @@ func TestInFlightBoundHoldsAcrossCallers(t *testing.T) {
 			defer wg.Done()
 			for i := range 30 {
 				lease := fmt.Sprintf("g%d-%d", g, i)
-				ok, _, _, err := f.Acquire(ctx, "ep_b", lease, limit, time.Minute, "")
+				ok, _, _, err := f.Acquire(ctx, "ep_b", lease, limit, time.Minute, "", false)
 				if err != nil {
 					t.Error(err)
 					return
@@ -62,18 +62,18 @@ func TestInFlightBoundHoldsAcrossCallers(t *testing.T) {
 
 	// Fill the places; three more park, in order, and count themselves.
 	for i := range limit {
-		if ok, _, _, _ := f.Acquire(ctx, "ep_p", fmt.Sprint("l", i), limit, time.Minute, ""); !ok {
+		if ok, _, _, _ := f.Acquire(ctx, "ep_p", fmt.Sprint("l", i), limit, time.Minute, "", false); !ok {
 			t.Fatalf("place %d not free", i)
 		}
 	}
 	for i, ref := range []string{"q\x00t1", "q\x00t2", "q\x00t3"} {
-		ok, parked, _, err := f.Acquire(ctx, "ep_p", "x"+ref, limit, time.Minute, ref)
+		ok, parked, _, err := f.Acquire(ctx, "ep_p", "x"+ref, limit, time.Minute, ref, true)
 		if err != nil || ok || parked != int64(i+1) {
 			t.Fatalf("acquire past the bound: ok %v parked %d err %v, want parked %d", ok, parked, err, i+1)
 		}
 	}
 	// Parking again keeps the first place in line.
-	if _, parked, _, _ := f.Acquire(ctx, "ep_p", "again", limit, time.Minute, "q\x00t1"); parked != 3 {
+	if _, parked, _, _ := f.Acquire(ctx, "ep_p", "again", limit, time.Minute, "q\x00t1", true); parked != 3 {
 		t.Fatalf("parked %d after parking again", parked)
 	}
 	refs, left, err := f.Release(ctx, "ep_p", "l0", limit, limit)
@@ -81,7 +81,7 @@ func TestInFlightBoundHoldsAcrossCallers(t *testing.T) {
 		t.Fatalf("release woke %q, %d left (%v), want the oldest parked, 2 left", refs, left, err)
 	}
 	// The woken one takes the place; its parked entry (if any) goes.
-	if ok, _, _, _ := f.Acquire(ctx, "ep_p", "t1", limit, time.Minute, "q\x00t1"); !ok {
+	if ok, _, _, _ := f.Acquire(ctx, "ep_p", "t1", limit, time.Minute, "q\x00t1", true); !ok {
 		t.Fatal("the woken delivery found no place")
 	}
 	if n, _ := f.Held(ctx, "ep_p"); n != limit {
@@ -95,14 +95,14 @@ func TestInFlightBoundHoldsAcrossCallers(t *testing.T) {
 func TestInFlightLeaseOfADeadHolderExpires(t *testing.T) {
 	f := inFlight(t)
 	ctx := context.Background()
-	if ok, _, _, _ := f.Acquire(ctx, "ep_d", "dead", 2, 300*time.Millisecond, ""); !ok {
+	if ok, _, _, _ := f.Acquire(ctx, "ep_d", "dead", 2, 300*time.Millisecond, "", false); !ok {
 		t.Fatal("no place")
 	}
-	if ok, _, _, _ := f.Acquire(ctx, "ep_d", "live", 2, time.Minute, ""); !ok {
+	if ok, _, _, _ := f.Acquire(ctx, "ep_d", "live", 2, time.Minute, "", false); !ok {
 		t.Fatal("no second place")
 	}
 	for _, ref := range []string{"a", "b", "c"} {
-		if ok, _, _, _ := f.Acquire(ctx, "ep_d", ref, 2, time.Minute, ref); ok {
+		if ok, _, _, _ := f.Acquire(ctx, "ep_d", ref, 2, time.Minute, ref, true); ok {
 			t.Fatal("a third place")
 		}
 	}
@@ -118,7 +118,7 @@ func TestInFlightLeaseOfADeadHolderExpires(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	// A new delivery takes the lapsed place; it wakes no one (none free).
-	ok, _, wake, err := f.Acquire(ctx, "ep_d", "new", 2, time.Minute, "")
+	ok, _, wake, err := f.Acquire(ctx, "ep_d", "new", 2, time.Minute, "", false)
 	if err != nil || !ok || len(wake) != 0 {
 		t.Fatalf("acquire of the lapsed place: %v %q %v", ok, wake, err)
 	}
@@ -126,14 +126,80 @@ func TestInFlightLeaseOfADeadHolderExpires(t *testing.T) {
 	if err != nil || !slices.Equal(refs, []string{"a"}) {
 		t.Fatalf("release woke %q (%v), want a", refs, err)
 	}
+	// The woken delivery comes back and takes the freed place (and wakes
+	// no one: no place is free beyond its own).
+	ok, _, wake, err = f.Acquire(ctx, "ep_d", "a-lease", 2, time.Minute, "a", true)
+	if err != nil || !ok || len(wake) != 0 {
+		t.Fatalf("acquire of the woken delivery: %v %q %v", ok, wake, err)
+	}
 	// Both leases lapse with nobody releasing: the first parked delivery
 	// to come back by itself takes a place and wakes one for the other.
-	if _, _, err := f.Release(ctx, "ep_d", "new", 2, 0); err != nil {
-		t.Fatal(err)
+	for _, l := range []string{"new", "a-lease"} {
+		if _, _, err := f.Release(ctx, "ep_d", l, 2, 0); err != nil {
+			t.Fatal(err)
+		}
 	}
-	ok, _, wake, err = f.Acquire(ctx, "ep_d", "b", 2, time.Minute, "b")
+	ok, _, wake, err = f.Acquire(ctx, "ep_d", "b", 2, time.Minute, "b", true)
 	if err != nil || !ok || !slices.Equal(wake, []string{"c"}) {
 		t.Fatalf("acquire with two places free: %v, woke %q (%v); want c woken", ok, wake, err)
+	}
+}
+
+// TestInFlightReleasesInARowWakeOnePerPlace: the requests on every place
+// of an endpoint end together (a dead endpoint's timeouts) and release
+// their places before any woken delivery has come back for one. Each
+// release wakes one parked delivery, the one for its place: limit in all,
+// not one per place free at that moment (1+2+...+limit), and a woken
+// delivery that comes back wakes nobody more. Until they are back, the
+// publisher parks new deliveries (the places are promised), and a woken
+// delivery whose task is gone passes its place to the next parked one.
+func TestInFlightReleasesInARowWakeOnePerPlace(t *testing.T) {
+	f := inFlight(t)
+	ctx := context.Background()
+	const limit = 4
+	for i := range limit {
+		if ok, _, _, _ := f.Acquire(ctx, "ep_r", fmt.Sprint("l", i), limit, time.Minute, "", false); !ok {
+			t.Fatalf("place %d not free", i)
+		}
+	}
+	var parked []string
+	for i := range 10 {
+		ref := fmt.Sprintf("q\x00p%02d", i)
+		time.Sleep(2 * time.Millisecond) // parked in a later millisecond: the order is the score's
+		if ok, _, _, err := f.Acquire(ctx, "ep_r", "x"+ref, limit, time.Minute, ref, true); ok || err != nil {
+			t.Fatalf("acquire past the bound: %v %v", ok, err)
+		}
+		parked = append(parked, ref)
+	}
+	var woken []string
+	for i := range limit {
+		refs, _, err := f.Release(ctx, "ep_r", fmt.Sprint("l", i), limit, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		woken = append(woken, refs...)
+	}
+	if !slices.Equal(woken, parked[:limit]) {
+		t.Fatalf("%d releases in a row woke %q, want one each, oldest first: %q", limit, woken, parked[:limit])
+	}
+	// Places are free but promised: a new delivery from the publisher parks.
+	if ok, n, err := f.Park(ctx, "ep_r", "q\x00new", limit); err != nil || !ok || n != 7 {
+		t.Fatalf("park while woken deliveries are on their way: ok %v, %d parked (%v); want parked, 7", ok, n, err)
+	}
+	// The first woken delivery comes back: it takes a place, wakes no one.
+	ok, _, wake, err := f.Acquire(ctx, "ep_r", "w0", limit, time.Minute, woken[0], true)
+	if err != nil || !ok || len(wake) != 0 {
+		t.Fatalf("acquire of a woken delivery: %v, woke %q (%v); want a place and no one woken", ok, wake, err)
+	}
+	// The second one's task is gone: its place goes to the next parked.
+	refs, _, err := f.Forget(ctx, "ep_r", woken[1], limit)
+	if err != nil || !slices.Equal(refs, parked[limit:limit+1]) {
+		t.Fatalf("forget woke %q (%v), want %q", refs, err, parked[limit:limit+1])
+	}
+	// A delivery that asks for a place gets one though others are promised
+	// it (the count holds back wake-ups, never a delivery).
+	if ok, _, _, err := f.Acquire(ctx, "ep_r", "other", limit, time.Minute, "", false); !ok || err != nil {
+		t.Fatalf("acquire with places free but promised: %v %v; want a place", ok, err)
 	}
 }
 
@@ -147,10 +213,10 @@ func TestInFlightParkOfANewDelivery(t *testing.T) {
 	if ok, parked, err := f.Park(ctx, "ep_n", "q\x00early", 1); err != nil || ok || parked != 0 {
 		t.Fatalf("park with a place free: ok %v parked %d (%v), want not parked", ok, parked, err)
 	}
-	if ok, _, _, _ := f.Acquire(ctx, "ep_n", "l1", 1, time.Minute, ""); !ok {
+	if ok, _, _, _ := f.Acquire(ctx, "ep_n", "l1", 1, time.Minute, "", false); !ok {
 		t.Fatal("no place")
 	}
-	if _, _, _, err := f.Acquire(ctx, "ep_n", "w", 1, time.Minute, "q\x00worker"); err != nil {
+	if _, _, _, err := f.Acquire(ctx, "ep_n", "w", 1, time.Minute, "q\x00worker", true); err != nil {
 		t.Fatal(err)
 	}
 	for i, ref := range []string{"q\x00new1", "q\x00new2"} {
@@ -167,7 +233,7 @@ func TestInFlightParkOfANewDelivery(t *testing.T) {
 			t.Fatalf("release: woke %q, %d left (%v); want one woken, %d left", refs, left, err, want)
 		}
 		woken = append(woken, refs...)
-		if ok, _, _, _ := f.Acquire(ctx, "ep_n", "l1", 1, time.Minute, refs[0]); !ok {
+		if ok, _, _, _ := f.Acquire(ctx, "ep_n", "l1", 1, time.Minute, refs[0], true); !ok {
 			t.Fatal("the woken delivery found no place")
 		}
 	}

@@ -250,9 +250,17 @@ func writeEveryKey(t *testing.T, rdb store.Client, prefix string) {
 
 	// An endpoint's in-flight bound: a place held, and a delivery parked.
 	inf := store.NewInFlight(rdb, prefix)
-	_, _, _, err = inf.Acquire(ctx, "ep_1", "lease_1", 1, time.Minute, "")
+	_, _, _, err = inf.Acquire(ctx, "ep_1", "lease_1", 1, time.Minute, "", false)
 	must(err)
-	_, _, _, err = inf.Acquire(ctx, "ep_1", "lease_2", 1, time.Minute, "q\x00dl_p1")
+	_, _, _, err = inf.Acquire(ctx, "ep_1", "lease_2", 1, time.Minute, "q\x00dl_p1", true)
+	must(err)
+	// ... and, on another endpoint, one woken by a release, on its way to
+	// the freed place.
+	_, _, _, err = inf.Acquire(ctx, "ep_2", "lease_3", 1, time.Minute, "", false)
+	must(err)
+	_, _, _, err = inf.Acquire(ctx, "ep_2", "lease_4", 1, time.Minute, "q\x00dl_p2", true)
+	must(err)
+	_, _, err = inf.Release(ctx, "ep_2", "lease_3", 1, 1)
 	must(err)
 
 	// Incoming webhooks: record, ids, route, a call's bucket, the request log.

@@ -213,7 +213,7 @@ func (p *proc) callUntraced(ctx context.Context, req *pb.TransformRequest) (*pb.
 // under it, 0 otherwise.
 func (p *proc) callOnce(ctx context.Context, req *pb.TransformRequest) (_ *pb.TransformResponse, err error, died uint64) {
 	p.mu.RLock()
-	rpc, gen, reason := p.rpc, p.gen, p.reason
+	rpc, sock, gen, reason := p.rpc, p.sock, p.gen, p.reason
 	p.mu.RUnlock()
 	p.calls.WithLabelValues("transform").Inc()
 	if rpc == nil {
@@ -226,7 +226,13 @@ func (p *proc) callOnce(ctx context.Context, req *pb.TransformRequest) (_ *pb.Tr
 	cctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout.D())
 	defer cancel()
 	start := time.Now()
-	resp, err := rpc.Transform(cctx, req)
+	var resp *pb.TransformResponse
+	if sock != nil {
+		resp, err = sock.call(cctx, req)
+	}
+	if sock == nil || err == errNoCallConn {
+		resp, err = rpc.Transform(cctx, req)
+	}
 	p.latency.WithLabelValues("transform").Observe(time.Since(start).Seconds())
 	if err == nil {
 		if size := protoSize(resp); size > p.cfg.MaxOutput {

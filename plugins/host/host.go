@@ -263,6 +263,32 @@ func (h *Host) Plugin(name string) (hookgate.PluginStatus, bool) {
 	return p.status(), true
 }
 
+// Transports a plugin's calls travel by: TransportCallSocket for a plugin
+// that offers a call socket (every plugin built with the Go SDK),
+// TransportGRPC for the others.
+const (
+	TransportCallSocket = "call socket"
+	TransportGRPC       = "grpc"
+)
+
+// Transport says how calls reach the plugin configured as name now:
+// TransportCallSocket or TransportGRPC, "" when it is not running.
+func (h *Host) Transport(name string) string {
+	p := h.named(name)
+	if p == nil {
+		return ""
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	switch {
+	case p.rpc == nil:
+		return ""
+	case p.sock != nil:
+		return TransportCallSocket
+	}
+	return TransportGRPC
+}
+
 // route rebuilds the routing tables after a plugin started (its Info may
 // have changed) or the plugin list changed. The first plugin in config
 // order to claim a name keeps it.

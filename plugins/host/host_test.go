@@ -91,144 +91,156 @@ func faulty(t *testing.T, fault string) config.Plugin {
 }
 
 func TestCrashingPluginIsRestartedAndLaterCallsSucceed(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	h := startHost(t, reg, faulty(t, "crash:3"))
-	w := &hookgate.Webhook{ID: "w", Format: "faulty"}
-	firstPID := h.procs[0].pid
-	for i := 1; i <= 2; i++ {
-		if _, err := h.Format(context.Background(), "faulty", event(i), w); err != nil {
-			t.Fatalf("call %d: %v", i, err)
+	eachTransport(t, func(t *testing.T, tr string) {
+		reg := prometheus.NewRegistry()
+		h := startHost(t, reg, on(tr, faulty(t, "crash:3")))
+		wantTransport(t, h, "faulty", tr)
+		w := &hookgate.Webhook{ID: "w", Format: "faulty"}
+		firstPID := h.procs[0].pid
+		for i := 1; i <= 2; i++ {
+			if _, err := h.Format(context.Background(), "faulty", event(i), w); err != nil {
+				t.Fatalf("call %d: %v", i, err)
+			}
 		}
-	}
-	// The process exits under call 3: the call is made once more on the
-	// restarted process (its first call there), which answers.
-	if _, err := h.Format(context.Background(), "faulty", event(3), w); err != nil {
-		t.Fatalf("call 3 should be retried on the restarted process, got %v", err)
-	}
-	st := h.Plugins()[0]
-	if !st.Healthy || st.Restarts < 1 || h.procs[0].pid == firstPID {
-		t.Fatalf("want a restarted healthy plugin, got %+v (pid %d, first %d)", st, h.procs[0].pid, firstPID)
-	}
-	if n := counter(t, h.metrics.restarts.WithLabelValues("faulty")); n < 1 {
-		t.Fatalf("restarts metric = %v", n)
-	}
-	if n := counter(t, h.metrics.errors.WithLabelValues("faulty", KindCrash)); n != 1 {
-		t.Fatalf("errors metric {kind=crash} = %v", n)
-	}
+		// The process exits under call 3: the call is made once more on the
+		// restarted process (its first call there), which answers.
+		if _, err := h.Format(context.Background(), "faulty", event(3), w); err != nil {
+			t.Fatalf("call 3 should be retried on the restarted process, got %v", err)
+		}
+		st := h.Plugins()[0]
+		if !st.Healthy || st.Restarts < 1 || h.procs[0].pid == firstPID {
+			t.Fatalf("want a restarted healthy plugin, got %+v (pid %d, first %d)", st, h.procs[0].pid, firstPID)
+		}
+		if n := counter(t, h.metrics.restarts.WithLabelValues("faulty")); n < 1 {
+			t.Fatalf("restarts metric = %v", n)
+		}
+		if n := counter(t, h.metrics.errors.WithLabelValues("faulty", KindCrash)); n != 1 {
+			t.Fatalf("errors metric {kind=crash} = %v", n)
+		}
+	})
 }
 
 // A call whose own event kills the process every time is retried once, then
 // fails as the plugin's crash.
 func TestEventThatKillsTheProcessFailsAfterOneRetry(t *testing.T) {
-	h := startHost(t, nil, faulty(t, "exiton:deal.lost"))
-	bad := event(1)
-	bad.Type = "deal.lost"
-	_, err := h.Format(context.Background(), "faulty", bad, &hookgate.Webhook{Format: "faulty"})
-	if Kind(err) != KindCrash || hookgate.ErrorCode(err) != hookgate.EBADGATEWAY || !strings.Contains(err.Error(), "exited") {
-		t.Fatalf("want a crash (502), got kind %q: %v", Kind(err), err)
-	}
-	if n := counter(t, h.metrics.errors.WithLabelValues("faulty", KindCrash)); n != 2 {
-		t.Fatalf("errors{kind=crash} = %v, want 2 (the call and its one retry)", n)
-	}
+	eachTransport(t, func(t *testing.T, tr string) {
+		h := startHost(t, nil, on(tr, faulty(t, "exiton:deal.lost")))
+		wantTransport(t, h, "faulty", tr)
+		bad := event(1)
+		bad.Type = "deal.lost"
+		_, err := h.Format(context.Background(), "faulty", bad, &hookgate.Webhook{Format: "faulty"})
+		if Kind(err) != KindCrash || hookgate.ErrorCode(err) != hookgate.EBADGATEWAY || !strings.Contains(err.Error(), "exited") {
+			t.Fatalf("want a crash (502), got kind %q: %v", Kind(err), err)
+		}
+		if n := counter(t, h.metrics.errors.WithLabelValues("faulty", KindCrash)); n != 2 {
+			t.Fatalf("errors{kind=crash} = %v, want 2 (the call and its one retry)", n)
+		}
+	})
 }
 
 // Calls in flight when the process dies are made again on the restarted
 // process and answer: one bad event costs only its own call.
 func TestCallsInFlightWhenTheProcessDiesAreRetried(t *testing.T) {
-	p := faulty(t, "exitonce:deal.lost")
-	state := filepath.Join(t.TempDir(), "state")
-	p.Env["FAULT_STATE"] = state
-	h := startHost(t, nil, p)
-	w := &hookgate.Webhook{ID: "w", Format: "faulty"}
-	const n = 8
-	errs := make(chan error, n)
-	for i := range n {
-		ev := &hookgate.Event{ID: "evt_" + strconv.Itoa(i), Type: "contact.created", OccurredAt: time.Now(), Data: json.RawMessage(`{"wait":true}`)}
-		go func() {
-			_, err := h.Format(context.Background(), "faulty", ev, w)
-			errs <- err
-		}()
-	}
-	testenv.Eventually(t, 15*time.Second, "every call to be in flight", func() bool {
-		m, _ := filepath.Glob(state + ".evt_*")
-		return len(m) == n
-	})
-	bad := event(1)
-	bad.Type = "deal.lost"
-	if _, err := h.Format(context.Background(), "faulty", bad, w); err != nil {
-		t.Fatalf("the bad event itself is retried on the new process, which answers it: %v", err)
-	}
-	for range n {
-		if err := <-errs; err != nil {
-			t.Fatalf("a call in flight when the process died failed: %v", err)
+	eachTransport(t, func(t *testing.T, tr string) {
+		p := on(tr, faulty(t, "exitonce:deal.lost"))
+		state := filepath.Join(t.TempDir(), "state")
+		p.Env["FAULT_STATE"] = state
+		h := startHost(t, nil, p)
+		w := &hookgate.Webhook{ID: "w", Format: "faulty"}
+		const n = 8
+		errs := make(chan error, n)
+		for i := range n {
+			ev := &hookgate.Event{ID: "evt_" + strconv.Itoa(i), Type: "contact.created", OccurredAt: time.Now(), Data: json.RawMessage(`{"wait":true}`)}
+			go func() {
+				_, err := h.Format(context.Background(), "faulty", ev, w)
+				errs <- err
+			}()
 		}
-	}
-	if st := h.Plugins()[0]; st.Restarts != 1 {
-		t.Fatalf("want exactly one restart, got %+v", st)
-	}
+		testenv.Eventually(t, 15*time.Second, "every call to be in flight", func() bool {
+			m, _ := filepath.Glob(state + ".evt_*")
+			return len(m) == n
+		})
+		bad := event(1)
+		bad.Type = "deal.lost"
+		if _, err := h.Format(context.Background(), "faulty", bad, w); err != nil {
+			t.Fatalf("the bad event itself is retried on the new process, which answers it: %v", err)
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatalf("a call in flight when the process died failed: %v", err)
+			}
+		}
+		if st := h.Plugins()[0]; st.Restarts != 1 {
+			t.Fatalf("want exactly one restart, got %+v", st)
+		}
+	})
 }
 
 // The breaker opens after breaker.failures panics in a row, fails calls at
 // once as unavailable, and closes on the first good call after cooldown.
 func TestBreakerOpensAndCloses(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	p := faulty(t, "panic:deal.lost")
-	p.Breaker = config.PluginBreaker{Failures: 2, Cooldown: config.Duration(100 * time.Millisecond)}
-	h := startHost(t, reg, p)
-	w := &hookgate.Webhook{ID: "w", Format: "faulty"}
-	bad := event(1)
-	bad.Type = "deal.lost"
-	for range 2 {
-		if _, err := h.Format(context.Background(), "faulty", bad, w); Kind(err) != KindPanic {
-			t.Fatalf("want a panic, got %v", err)
+	eachTransport(t, func(t *testing.T, tr string) {
+		reg := prometheus.NewRegistry()
+		p := on(tr, faulty(t, "panic:deal.lost"))
+		p.Breaker = config.PluginBreaker{Failures: 2, Cooldown: config.Duration(100 * time.Millisecond)}
+		h := startHost(t, reg, p)
+		w := &hookgate.Webhook{ID: "w", Format: "faulty"}
+		bad := event(1)
+		bad.Type = "deal.lost"
+		for range 2 {
+			if _, err := h.Format(context.Background(), "faulty", bad, w); Kind(err) != KindPanic {
+				t.Fatalf("want a panic, got %v", err)
+			}
 		}
-	}
-	gauge := func() float64 {
-		var m dto.Metric
-		_ = h.metrics.breaker.WithLabelValues("faulty").Write(&m)
-		return m.GetGauge().GetValue()
-	}
-	if gauge() != 1 {
-		t.Fatal("hookgate_plugin_breaker_open should be 1")
-	}
-	_, err := h.Format(context.Background(), "faulty", event(2), w)
-	if Kind(err) != KindUnavailable || hookgate.ErrorCode(err) != hookgate.EUNAVAILABLE || !strings.Contains(err.Error(), "circuit breaker open") {
-		t.Fatalf("an open breaker answers unavailable at once, got %v", err)
-	}
-	if !h.WaitAvailable(context.Background(), "faulty", 10*time.Second) {
-		t.Fatal("the breaker should let a trial call through after its cooldown")
-	}
-	if _, err := h.Format(context.Background(), "faulty", event(3), w); err != nil {
-		t.Fatalf("trial call: %v", err)
-	}
-	if gauge() != 0 {
-		t.Fatal("a good trial call closes the breaker")
-	}
-	if n := counter(t, h.metrics.errors.WithLabelValues("faulty", KindPanic)); n != 2 {
-		t.Fatalf("errors{kind=panic} = %v", n)
-	}
+		gauge := func() float64 {
+			var m dto.Metric
+			_ = h.metrics.breaker.WithLabelValues("faulty").Write(&m)
+			return m.GetGauge().GetValue()
+		}
+		if gauge() != 1 {
+			t.Fatal("hookgate_plugin_breaker_open should be 1")
+		}
+		_, err := h.Format(context.Background(), "faulty", event(2), w)
+		if Kind(err) != KindUnavailable || hookgate.ErrorCode(err) != hookgate.EUNAVAILABLE || !strings.Contains(err.Error(), "circuit breaker open") {
+			t.Fatalf("an open breaker answers unavailable at once, got %v", err)
+		}
+		if !h.WaitAvailable(context.Background(), "faulty", 10*time.Second) {
+			t.Fatal("the breaker should let a trial call through after its cooldown")
+		}
+		if _, err := h.Format(context.Background(), "faulty", event(3), w); err != nil {
+			t.Fatalf("trial call: %v", err)
+		}
+		if gauge() != 0 {
+			t.Fatal("a good trial call closes the breaker")
+		}
+		if n := counter(t, h.metrics.errors.WithLabelValues("faulty", KindPanic)); n != 2 {
+			t.Fatalf("errors{kind=panic} = %v", n)
+		}
+	})
 }
 
 func TestHangingPluginTimesOutAndIsRestarted(t *testing.T) {
-	p := faulty(t, "hang:2")
-	p.Timeout = config.Duration(300 * time.Millisecond)
-	h := startHost(t, nil, p)
-	w := &hookgate.Webhook{ID: "w", Format: "faulty"}
-	if _, err := h.Format(context.Background(), "faulty", event(1), w); err != nil {
-		t.Fatal(err)
-	}
-	_, err := h.Format(context.Background(), "faulty", event(2), w)
-	if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), "did not answer") || Kind(err) != KindTimeout ||
-		hookgate.ErrorCode(err) != hookgate.ETIMEOUT {
-		t.Fatalf("want a timeout plugin error, got %v", err)
-	}
-	testenv.Eventually(t, 15*time.Second, "a successful call after the restart", func() bool {
-		_, err := h.Format(context.Background(), "faulty", event(3), w)
-		return err == nil
+	eachTransport(t, func(t *testing.T, tr string) {
+		p := on(tr, faulty(t, "hang:2"))
+		p.Timeout = config.Duration(300 * time.Millisecond)
+		h := startHost(t, nil, p)
+		w := &hookgate.Webhook{ID: "w", Format: "faulty"}
+		if _, err := h.Format(context.Background(), "faulty", event(1), w); err != nil {
+			t.Fatal(err)
+		}
+		_, err := h.Format(context.Background(), "faulty", event(2), w)
+		if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), "did not answer") || Kind(err) != KindTimeout ||
+			hookgate.ErrorCode(err) != hookgate.ETIMEOUT {
+			t.Fatalf("want a timeout plugin error, got %v", err)
+		}
+		testenv.Eventually(t, 15*time.Second, "a successful call after the restart", func() bool {
+			_, err := h.Format(context.Background(), "faulty", event(3), w)
+			return err == nil
+		})
+		if st := h.Plugins()[0]; st.Restarts < 1 {
+			t.Fatalf("want a restart, got %+v", st)
+		}
 	})
-	if st := h.Plugins()[0]; st.Restarts < 1 {
-		t.Fatalf("want a restart, got %+v", st)
-	}
 }
 
 func TestGarbageOnStdoutBeforeHandshakeIsRetried(t *testing.T) {
@@ -260,14 +272,16 @@ func TestInvalidAnswersArePluginErrors(t *testing.T) {
 		{"dupheader", "twice"},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
-			h := startHost(t, nil, faulty(t, tc.fault))
-			_, err := h.Format(context.Background(), "faulty", event(1), &hookgate.Webhook{Format: "faulty"})
-			if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("want plugin error %q, got %v", tc.want, err)
-			}
-			if hookgate.ErrorCode(err) != hookgate.EBADGATEWAY || Kind(err) != KindInvalid {
-				t.Fatalf("code %q, kind %q", hookgate.ErrorCode(err), Kind(err))
-			}
+			eachTransport(t, func(t *testing.T, tr string) {
+				h := startHost(t, nil, on(tr, faulty(t, tc.fault)))
+				_, err := h.Format(context.Background(), "faulty", event(1), &hookgate.Webhook{Format: "faulty"})
+				if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("want plugin error %q, got %v", tc.want, err)
+				}
+				if hookgate.ErrorCode(err) != hookgate.EBADGATEWAY || Kind(err) != KindInvalid {
+					t.Fatalf("code %q, kind %q", hookgate.ErrorCode(err), Kind(err))
+				}
+			})
 		})
 	}
 }
@@ -415,22 +429,25 @@ func counter(t *testing.T, c prometheus.Counter) float64 {
 // A panic in one call answers that call with the panic's message; the
 // process lives on and answers the next call.
 func TestPanicCostsOneCallNotTheProcess(t *testing.T) {
-	h := startHost(t, nil, faulty(t, "panic:deal.lost"))
-	w := &hookgate.Webhook{ID: "w", Format: "faulty"}
-	pid := h.Plugins()[0].PID
-	bad := event(1)
-	bad.Type = "deal.lost"
-	_, err := h.Format(context.Background(), "faulty", bad, w)
-	if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), "panic: assignment to entry in nil map") ||
-		Kind(err) != KindPanic || hookgate.ErrorCode(err) != hookgate.EBADGATEWAY {
-		t.Fatalf("want the panic's message, got %v", err)
-	}
-	if _, err := h.Format(context.Background(), "faulty", event(2), w); err != nil {
-		t.Fatalf("the call after a panic: %v", err)
-	}
-	if st := h.Plugins()[0]; !st.Healthy || st.PID != pid || st.Restarts != 0 {
-		t.Fatalf("the process should live on: %+v (pid was %d)", st, pid)
-	}
+	eachTransport(t, func(t *testing.T, tr string) {
+		h := startHost(t, nil, on(tr, faulty(t, "panic:deal.lost")))
+		wantTransport(t, h, "faulty", tr)
+		w := &hookgate.Webhook{ID: "w", Format: "faulty"}
+		pid := h.Plugins()[0].PID
+		bad := event(1)
+		bad.Type = "deal.lost"
+		_, err := h.Format(context.Background(), "faulty", bad, w)
+		if !errors.Is(err, ErrPlugin) || !strings.Contains(err.Error(), "panic: assignment to entry in nil map") ||
+			Kind(err) != KindPanic || hookgate.ErrorCode(err) != hookgate.EBADGATEWAY {
+			t.Fatalf("want the panic's message, got %v", err)
+		}
+		if _, err := h.Format(context.Background(), "faulty", event(2), w); err != nil {
+			t.Fatalf("the call after a panic: %v", err)
+		}
+		if st := h.Plugins()[0]; !st.Healthy || st.PID != pid || st.Restarts != 0 {
+			t.Fatalf("the process should live on: %+v (pid was %d)", st, pid)
+		}
+	})
 }
 
 // A plugin runs with GOMAXPROCS=1 (fewer thread wake-ups per call) unless

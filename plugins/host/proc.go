@@ -55,7 +55,9 @@ type proc struct {
 	cmd      *exec.Cmd // of client, for its exit status
 	rpc      pb.PluginClient
 	conn     *grpc.ClientConn
-	gen      uint64 // bumped at every launch; a stale failure does not restart a fresh process
+	sock     *callPool // the process's call socket, nil: calls go over gRPC
+	sockDir  string    // the private directory made for its call socket
+	gen      uint64    // bumped at every launch; a stale failure does not restart a fresh process
 	info     *pb.InfoResponse
 	healthy  bool
 	reason   string
@@ -288,6 +290,19 @@ func (p *proc) launchErr(ctx context.Context) error {
 	cmd := exec.Command(path, p.cfg.Args...)
 	cmd.Env = p.env()
 	setProcAttr(cmd)
+	// A private directory for the plugin's call socket, removed with the
+	// process (a plugin that ignores it leaves it empty).
+	sockDir, err := callSocketDir()
+	if err != nil {
+		return fmt.Errorf("call socket directory: %w", err)
+	}
+	cmd.Env = append(cmd.Env, pb.SocketDirEnv+"="+sockDir)
+	started := false
+	defer func() {
+		if !started {
+			_ = os.RemoveAll(sockDir)
+		}
+	}()
 	var secure *goplugin.SecureConfig
 	if p.cfg.SHA256 != "" {
 		want, err := hex.DecodeString(p.cfg.SHA256)
@@ -341,12 +356,27 @@ func (p *proc) launchErr(ctx context.Context) error {
 		client.Kill()
 		return fmt.Errorf("info: %w", err)
 	}
+	var sock *callPool
+	transport := TransportGRPC
+	if callSocketIn(sockDir, info.CallSocket) {
+		sock, err = newCallPool(info.CallSocket, maxMsg)
+		if err != nil {
+			// The plugin still answers over gRPC: not a reason to refuse it.
+			log.Warn("plugin call socket does not answer; calls go over gRPC", "error", err)
+		} else {
+			transport = TransportCallSocket
+		}
+	} else if info.CallSocket != "" {
+		log.Warn("plugin announced a call socket outside its directory; calls go over gRPC", "socket", info.CallSocket)
+	}
 	pid := 0
 	if rc := client.ReattachConfig(); rc != nil {
 		pid = rc.Pid
 	}
+	started = true
 	p.mu.Lock()
 	p.client, p.rpc, p.conn, p.info, p.cmd = client, rpc, conn, info, cmd
+	p.sock, p.sockDir = sock, sockDir
 	p.healthy, p.reason, p.pid = true, "", pid
 	p.gen++
 	p.pids = append(p.pids, pid)
@@ -361,7 +391,8 @@ func (p *proc) launchErr(ctx context.Context) error {
 	restarts := p.restartN
 	p.mu.RUnlock()
 	if restarts == 0 {
-		log.Info("plugin started", "version", info.Version, "pid", pid, "formats", info.Formats, "transforms", info.Transforms)
+		log.Info("plugin started", "version", info.Version, "pid", pid, "formats", info.Formats, "transforms", info.Transforms,
+			"transport", transport)
 	} else {
 		log.Info("plugin restarted", "version", info.Version, "pid", pid, "restarts", restarts)
 	}
@@ -459,17 +490,18 @@ func (p *proc) failGen(gen uint64, kind, reason string) bool {
 		p.mu.Unlock()
 		return false
 	}
-	client, pid := p.client, p.pid
+	client, pid, sock, sockDir := p.client, p.pid, p.sock, p.sockDir
 	if client.Exited() {
 		// Safe to read: go-plugin sets Exited after the process was reaped.
 		if st := p.cmd.ProcessState; st != nil {
 			reason += " (" + st.String() + ")"
 		}
 	}
-	p.client, p.rpc, p.conn = nil, nil, nil
+	p.client, p.rpc, p.conn, p.sock, p.sockDir = nil, nil, nil, nil, ""
 	p.healthy, p.reason, p.pid = false, reason, 0
 	p.notify()
 	p.mu.Unlock()
+	sock.close()
 	p.up.Set(0)
 	if p.h.stopping.Load() {
 		p.h.log.Info("plugin exited while hookgate stops", "plugin", p.cfg.Name, "pid", pid, "reason", reason)
@@ -480,7 +512,10 @@ func (p *proc) failGen(gen uint64, kind, reason string) bool {
 	if pid > 0 {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
-	go client.Kill()
+	go func() {
+		client.Kill()
+		_ = os.RemoveAll(sockDir)
+	}()
 	select {
 	case p.kick <- struct{}{}:
 	default:
@@ -491,13 +526,17 @@ func (p *proc) failGen(gen uint64, kind, reason string) bool {
 // stop ends the current process gracefully (go-plugin waits up to 2s).
 func (p *proc) stop() {
 	p.mu.Lock()
-	client := p.client
-	p.client, p.rpc, p.conn = nil, nil, nil
+	client, sock, sockDir := p.client, p.sock, p.sockDir
+	p.client, p.rpc, p.conn, p.sock, p.sockDir = nil, nil, nil, nil, ""
 	p.healthy, p.reason, p.pid = false, "stopped", 0
 	p.mu.Unlock()
 	p.up.Set(0)
+	sock.close()
 	if client != nil {
 		client.Kill()
+	}
+	if sockDir != "" {
+		_ = os.RemoveAll(sockDir)
 	}
 }
 

@@ -36,11 +36,17 @@ func Serve(p Plugin) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	srv := &server{p: p}
+	cs := listenCallSocket(srv)
+	if cs != nil {
+		srv.callSocket = cs.path
+	}
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake(),
-		Plugins:         goplugin.PluginSet{pb.PluginName: &grpcPlugin{srv: NewServer(p)}},
+		Plugins:         goplugin.PluginSet{pb.PluginName: &grpcPlugin{srv: srv}},
 		GRPCServer:      newGRPCServer,
 	})
+	cs.close()
 }
 
 // newGRPCServer is go-plugin's default server with a fixed flow-control
@@ -131,6 +137,8 @@ func NewServer(p Plugin) pb.PluginServer { return &server{p: p} }
 type server struct {
 	pb.UnimplementedPluginServer
 	p Plugin
+	// callSocket is the path of the call socket Serve listens on, "" for none.
+	callSocket string
 }
 
 // PanicPrefix starts the message of the error a call answers when the
@@ -158,6 +166,7 @@ func (s *server) Info(context.Context, *pb.InfoRequest) (_ *pb.InfoResponse, err
 	return &pb.InfoResponse{
 		Name: in.Name, Version: in.Version, Formats: in.Formats, Transforms: in.Transforms,
 		EventTypes: in.EventTypes, NeedsConfirmation: in.NeedsConfirmation, Incoming: incoming,
+		CallSocket: s.callSocket,
 	}, nil
 }
 

@@ -21,3 +21,18 @@ const (
 	// HealthService is the service name go-plugin checks with grpc.health.v1.
 	HealthService = "plugin"
 )
+
+// The call socket (InfoResponse.call_socket, CallRequest, CallResponse).
+const (
+	// SocketDirEnv names the environment variable in which hookgate gives a
+	// plugin a private directory (mode 0700, removed when the process is
+	// gone) for its call socket. Without it the plugin offers no socket.
+	SocketDirEnv = "HOOKGATE_PLUGIN_SOCKET_DIR"
+	// TransportEnv set to "grpc" in a plugin's environment makes the Go
+	// SDK offer no call socket: every call then goes over gRPC.
+	TransportEnv = "HOOKGATE_PLUGIN_TRANSPORT"
+	// MaxCallRequest is the largest CallRequest frame a plugin must accept
+	// (gRPC's default for a received message); hookgate sends a larger
+	// request over gRPC.
+	MaxCallRequest = 4 << 20
+)

@@ -137,7 +137,14 @@ type InfoResponse struct {
 	// confirmation handshake (the receiver must follow a confirmation link).
 	NeedsConfirmation bool `protobuf:"varint,6,opt,name=needs_confirmation,json=needsConfirmation,proto3" json:"needs_confirmation,omitempty"`
 	// The plugin translates incoming webhook requests (TransformRequest.incoming).
-	Incoming      bool `protobuf:"varint,7,opt,name=incoming,proto3" json:"incoming,omitempty"`
+	Incoming bool `protobuf:"varint,7,opt,name=incoming,proto3" json:"incoming,omitempty"`
+	// The call socket: a Unix socket the plugin listens on, inside the
+	// directory hookgate named in HOOKGATE_PLUGIN_SOCKET_DIR, where it also
+	// serves Transform as length-prefixed CallRequest / CallResponse frames
+	// (docs/plugins.md, "The call socket"). hookgate then makes its Transform
+	// calls there and keeps gRPC for Info and health checks. Empty: every
+	// call goes over gRPC. Optional; a plugin that leaves it empty works.
+	CallSocket    string `protobuf:"bytes,8,opt,name=call_socket,json=callSocket,proto3" json:"call_socket,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -219,6 +226,13 @@ func (x *InfoResponse) GetIncoming() bool {
 		return x.Incoming
 	}
 	return false
+}
+
+func (x *InfoResponse) GetCallSocket() string {
+	if x != nil {
+		return x.CallSocket
+	}
+	return ""
 }
 
 // Event is one hookgate event.
@@ -852,12 +866,145 @@ func (*TransformResponse_Outgoing) isTransformResponse_Direction() {}
 
 func (*TransformResponse_Incoming) isTransformResponse_Direction() {}
 
+// CallRequest is one Transform call on the call socket (InfoResponse.call_socket).
+// Each frame on the socket is a 4-byte big-endian length, then that many
+// bytes of the message. A connection carries one call at a time: hookgate
+// writes a CallRequest, the plugin writes one CallResponse, and so on.
+type CallRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Request *TransformRequest      `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	// How long hookgate waits for the answer, in microseconds; the plugin may
+	// stop working on the call after that. 0: no limit given.
+	TimeoutUs int64 `protobuf:"varint,2,opt,name=timeout_us,json=timeoutUs,proto3" json:"timeout_us,omitempty"`
+	// The call's metadata, as gRPC metadata would carry it: "traceparent"
+	// (and "tracestate") when hookgate traces (docs/telemetry.md).
+	Metadata      map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallRequest) Reset() {
+	*x = CallRequest{}
+	mi := &file_plugin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallRequest) ProtoMessage() {}
+
+func (x *CallRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallRequest.ProtoReflect.Descriptor instead.
+func (*CallRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CallRequest) GetRequest() *TransformRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *CallRequest) GetTimeoutUs() int64 {
+	if x != nil {
+		return x.TimeoutUs
+	}
+	return 0
+}
+
+func (x *CallRequest) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+// CallResponse answers one CallRequest.
+type CallResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The answer, when code is 0.
+	Response *TransformResponse `protobuf:"bytes,1,opt,name=response,proto3" json:"response,omitempty"`
+	// A gRPC status code (https://grpc.io/docs/guides/status-codes/) when the
+	// call failed, 0 when it succeeded: what the gRPC Transform would have
+	// answered. A message starting "panic: " is a panic in the plugin.
+	Code          uint32 `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallResponse) Reset() {
+	*x = CallResponse{}
+	mi := &file_plugin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallResponse) ProtoMessage() {}
+
+func (x *CallResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallResponse.ProtoReflect.Descriptor instead.
+func (*CallResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CallResponse) GetResponse() *TransformResponse {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+func (x *CallResponse) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *CallResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_plugin_proto protoreflect.FileDescriptor
 
 const file_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\fplugin.proto\x12\x12hookgate.plugin.v1\"\r\n" +
-	"\vInfoRequest\"\xe2\x01\n" +
+	"\vInfoRequest\"\x83\x02\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x18\n" +
@@ -868,7 +1015,9 @@ const file_plugin_proto_rawDesc = "" +
 	"\vevent_types\x18\x05 \x03(\tR\n" +
 	"eventTypes\x12-\n" +
 	"\x12needs_confirmation\x18\x06 \x01(\bR\x11needsConfirmation\x12\x1a\n" +
-	"\bincoming\x18\a \x01(\bR\bincoming\"x\n" +
+	"\bincoming\x18\a \x01(\bR\bincoming\x12\x1f\n" +
+	"\vcall_socket\x18\b \x01(\tR\n" +
+	"callSocket\"x\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
@@ -929,7 +1078,19 @@ const file_plugin_proto_rawDesc = "" +
 	"\x11TransformResponse\x12B\n" +
 	"\boutgoing\x18\x01 \x01(\v2$.hookgate.plugin.v1.OutgoingResponseH\x00R\boutgoing\x12B\n" +
 	"\bincoming\x18\x02 \x01(\v2$.hookgate.plugin.v1.IncomingResponseH\x00R\bincomingB\v\n" +
-	"\tdirection*A\n" +
+	"\tdirection\"\xf4\x01\n" +
+	"\vCallRequest\x12>\n" +
+	"\arequest\x18\x01 \x01(\v2$.hookgate.plugin.v1.TransformRequestR\arequest\x12\x1d\n" +
+	"\n" +
+	"timeout_us\x18\x02 \x01(\x03R\ttimeoutUs\x12I\n" +
+	"\bmetadata\x18\x03 \x03(\v2-.hookgate.plugin.v1.CallRequest.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x7f\n" +
+	"\fCallResponse\x12A\n" +
+	"\bresponse\x18\x01 \x01(\v2%.hookgate.plugin.v1.TransformResponseR\bresponse\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage*A\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vKIND_FORMAT\x10\x01\x12\x12\n" +
@@ -951,7 +1112,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_plugin_proto_goTypes = []any{
 	(Kind)(0),                 // 0: hookgate.plugin.v1.Kind
 	(*InfoRequest)(nil),       // 1: hookgate.plugin.v1.InfoRequest
@@ -964,34 +1125,40 @@ var file_plugin_proto_goTypes = []any{
 	(*IncomingResponse)(nil),  // 8: hookgate.plugin.v1.IncomingResponse
 	(*TransformRequest)(nil),  // 9: hookgate.plugin.v1.TransformRequest
 	(*TransformResponse)(nil), // 10: hookgate.plugin.v1.TransformResponse
-	nil,                       // 11: hookgate.plugin.v1.OutgoingRequest.SettingsEntry
-	nil,                       // 12: hookgate.plugin.v1.OutgoingResponse.HeadersEntry
-	nil,                       // 13: hookgate.plugin.v1.IncomingRequest.HeadersEntry
-	nil,                       // 14: hookgate.plugin.v1.IncomingRequest.SettingsEntry
-	nil,                       // 15: hookgate.plugin.v1.HTTPRequest.HeadersEntry
+	(*CallRequest)(nil),       // 11: hookgate.plugin.v1.CallRequest
+	(*CallResponse)(nil),      // 12: hookgate.plugin.v1.CallResponse
+	nil,                       // 13: hookgate.plugin.v1.OutgoingRequest.SettingsEntry
+	nil,                       // 14: hookgate.plugin.v1.OutgoingResponse.HeadersEntry
+	nil,                       // 15: hookgate.plugin.v1.IncomingRequest.HeadersEntry
+	nil,                       // 16: hookgate.plugin.v1.IncomingRequest.SettingsEntry
+	nil,                       // 17: hookgate.plugin.v1.HTTPRequest.HeadersEntry
+	nil,                       // 18: hookgate.plugin.v1.CallRequest.MetadataEntry
 }
 var file_plugin_proto_depIdxs = []int32{
 	0,  // 0: hookgate.plugin.v1.OutgoingRequest.kind:type_name -> hookgate.plugin.v1.Kind
 	3,  // 1: hookgate.plugin.v1.OutgoingRequest.event:type_name -> hookgate.plugin.v1.Event
-	11, // 2: hookgate.plugin.v1.OutgoingRequest.settings:type_name -> hookgate.plugin.v1.OutgoingRequest.SettingsEntry
-	12, // 3: hookgate.plugin.v1.OutgoingResponse.headers:type_name -> hookgate.plugin.v1.OutgoingResponse.HeadersEntry
-	13, // 4: hookgate.plugin.v1.IncomingRequest.headers:type_name -> hookgate.plugin.v1.IncomingRequest.HeadersEntry
-	14, // 5: hookgate.plugin.v1.IncomingRequest.settings:type_name -> hookgate.plugin.v1.IncomingRequest.SettingsEntry
-	15, // 6: hookgate.plugin.v1.HTTPRequest.headers:type_name -> hookgate.plugin.v1.HTTPRequest.HeadersEntry
+	13, // 2: hookgate.plugin.v1.OutgoingRequest.settings:type_name -> hookgate.plugin.v1.OutgoingRequest.SettingsEntry
+	14, // 3: hookgate.plugin.v1.OutgoingResponse.headers:type_name -> hookgate.plugin.v1.OutgoingResponse.HeadersEntry
+	15, // 4: hookgate.plugin.v1.IncomingRequest.headers:type_name -> hookgate.plugin.v1.IncomingRequest.HeadersEntry
+	16, // 5: hookgate.plugin.v1.IncomingRequest.settings:type_name -> hookgate.plugin.v1.IncomingRequest.SettingsEntry
+	17, // 6: hookgate.plugin.v1.HTTPRequest.headers:type_name -> hookgate.plugin.v1.HTTPRequest.HeadersEntry
 	7,  // 7: hookgate.plugin.v1.IncomingResponse.requests:type_name -> hookgate.plugin.v1.HTTPRequest
 	4,  // 8: hookgate.plugin.v1.TransformRequest.outgoing:type_name -> hookgate.plugin.v1.OutgoingRequest
 	6,  // 9: hookgate.plugin.v1.TransformRequest.incoming:type_name -> hookgate.plugin.v1.IncomingRequest
 	5,  // 10: hookgate.plugin.v1.TransformResponse.outgoing:type_name -> hookgate.plugin.v1.OutgoingResponse
 	8,  // 11: hookgate.plugin.v1.TransformResponse.incoming:type_name -> hookgate.plugin.v1.IncomingResponse
-	1,  // 12: hookgate.plugin.v1.Plugin.Info:input_type -> hookgate.plugin.v1.InfoRequest
-	9,  // 13: hookgate.plugin.v1.Plugin.Transform:input_type -> hookgate.plugin.v1.TransformRequest
-	2,  // 14: hookgate.plugin.v1.Plugin.Info:output_type -> hookgate.plugin.v1.InfoResponse
-	10, // 15: hookgate.plugin.v1.Plugin.Transform:output_type -> hookgate.plugin.v1.TransformResponse
-	14, // [14:16] is the sub-list for method output_type
-	12, // [12:14] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	9,  // 12: hookgate.plugin.v1.CallRequest.request:type_name -> hookgate.plugin.v1.TransformRequest
+	18, // 13: hookgate.plugin.v1.CallRequest.metadata:type_name -> hookgate.plugin.v1.CallRequest.MetadataEntry
+	10, // 14: hookgate.plugin.v1.CallResponse.response:type_name -> hookgate.plugin.v1.TransformResponse
+	1,  // 15: hookgate.plugin.v1.Plugin.Info:input_type -> hookgate.plugin.v1.InfoRequest
+	9,  // 16: hookgate.plugin.v1.Plugin.Transform:input_type -> hookgate.plugin.v1.TransformRequest
+	2,  // 17: hookgate.plugin.v1.Plugin.Info:output_type -> hookgate.plugin.v1.InfoResponse
+	10, // 18: hookgate.plugin.v1.Plugin.Transform:output_type -> hookgate.plugin.v1.TransformResponse
+	17, // [17:19] is the sub-list for method output_type
+	15, // [15:17] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1013,7 +1180,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -17,6 +17,9 @@
 //	           later processes answer everything
 //	waitfile   on events of type "wait", create the file named by the data's
 //	           "started", then answer once the file named by "release" exists
+//	waitctx    on events of type "wait", create FAULT_STATE.started, wait
+//	           until the call's context ends, then write its error to
+//	           FAULT_STATE.ended
 //	garbage    print garbage on stdout before the handshake, on the first
 //	           start only (FAULT_STATE names a marker file), and on every call
 package main
@@ -67,6 +70,12 @@ func (f *faulty) Outgoing(ctx context.Context, req sdk.Outgoing) (sdk.Result, er
 		os.Exit(3)
 	case f.mode == "hang" && n == f.n:
 		select {}
+	case f.mode == "waitctx" && req.Event.Type == "wait":
+		state := os.Getenv("FAULT_STATE")
+		_ = os.WriteFile(state+".started", nil, 0o600)
+		<-ctx.Done()
+		_ = os.WriteFile(state+".ended", []byte(ctx.Err().Error()), 0o600)
+		return sdk.Result{}, ctx.Err()
 	case f.mode == "traceparent":
 		return sdk.Result{Body: []byte(`{"traceparent":"` + sdk.TraceParent(ctx) + `"}`)}, nil
 	case f.mode == "badjson":

@@ -1,0 +1,144 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hookgate/hookgate/internal/store"
+)
+
+// timeline samples, every step during a run, what helps find where a
+// stall comes from: deliveries arrived at the receiver (and how many of
+// them late), the queue's pending, active, scheduled and retry tasks,
+// Redis commands run (and the most called), and the process's goroutines.
+// It reads nothing through the app's metrics registry: gathering it
+// evaluates the queue-depth gauges, whose asynq queue info samples key
+// memory (hundreds of MEMORY USAGE calls each time).
+type timeline struct {
+	mu   sync.Mutex
+	rows []timelineRow
+	stop chan struct{}
+	done chan struct{}
+}
+
+type timelineRow struct {
+	at                                time.Duration
+	delivered                         int64
+	pending, active, scheduled, retry int
+	commands                          float64
+	goroutines                        int
+	calls                             map[string]int64 // Redis calls by command, from INFO commandstats
+	late                              int              // deliveries arrived in the step over 25 ms after their event
+	worst                             time.Duration    // the longest of them
+}
+
+func startTimeline(ctx context.Context, rdb store.Client, recv *receiver, queues []string, step time.Duration) *timeline {
+	t := &timeline{stop: make(chan struct{}), done: make(chan struct{})}
+	begin := time.Now()
+	go func() {
+		defer close(t.done)
+		tick := time.NewTicker(step)
+		defer tick.Stop()
+		seen := 0
+		for {
+			row := timelineRow{at: time.Since(begin), delivered: recv.count.Load(), goroutines: runtime.NumGoroutine(),
+				commands: redisCost(ctx, rdb).Commands}
+			for _, q := range queues {
+				k := "asynq:{" + q + "}:"
+				pipe := rdb.Pipeline()
+				pe, ac := pipe.LLen(ctx, k+"pending"), pipe.LLen(ctx, k+"active")
+				sc, re := pipe.ZCard(ctx, k+"scheduled"), pipe.ZCard(ctx, k+"retry")
+				if _, err := pipe.Exec(ctx); err == nil {
+					row.pending += int(pe.Val())
+					row.active += int(ac.Val())
+					row.scheduled += int(sc.Val())
+					row.retry += int(re.Val())
+				}
+			}
+			row.calls = commandCalls(ctx, rdb)
+			recv.mu.Lock()
+			if seen > len(recv.latencies) {
+				seen = 0 // the run reset the receiver's latencies
+			}
+			for _, l := range recv.latencies[seen:] {
+				if l > 25*time.Millisecond {
+					row.late++
+				}
+				row.worst = max(row.worst, l)
+			}
+			seen = len(recv.latencies)
+			recv.mu.Unlock()
+			t.mu.Lock()
+			t.rows = append(t.rows, row)
+			t.mu.Unlock()
+			select {
+			case <-t.stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return t
+}
+
+// write stops the sampling and writes the rows, differences per step for
+// the counters, as tab-separated columns.
+func (t *timeline) write(w io.Writer) {
+	close(t.stop)
+	<-t.done
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprintf(w, "t_ms\tdelivered\tpending\tactive\tscheduled\tretry\tredis_cmds\tgoroutines\tlate\tworst_ms\tmost_run_commands\n")
+	for i := 1; i < len(t.rows); i++ {
+		r, p := t.rows[i], t.rows[i-1]
+		fmt.Fprintf(w, "%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%d\t%d\t%.1f\t%s\n", r.at.Milliseconds(), r.delivered-p.delivered,
+			r.pending, r.active, r.scheduled, r.retry, r.commands-p.commands, r.goroutines, r.late, msf(r.worst), topCalls(r.calls, p.calls, 6))
+	}
+}
+
+// commandCalls reads the calls of every Redis command (INFO commandstats).
+func commandCalls(ctx context.Context, rdb store.Client) map[string]int64 {
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return nil
+	}
+	calls := map[string]int64{}
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":calls=")
+		if !ok {
+			continue
+		}
+		n, _, _ := strings.Cut(rest, ",")
+		if v, err := strconv.ParseInt(n, 10, 64); err == nil {
+			calls[name] = v
+		}
+	}
+	return calls
+}
+
+// topCalls lists the n commands called most between prev and cur.
+func topCalls(cur, prev map[string]int64, n int) string {
+	type kv struct {
+		k string
+		v int64
+	}
+	var kvs []kv
+	for k, v := range cur {
+		if d := v - prev[k]; d > 0 {
+			kvs = append(kvs, kv{k, d})
+		}
+	}
+	sort.Slice(kvs, func(i, j int) bool { return kvs[i].v > kvs[j].v })
+	var out []string
+	for i := 0; i < len(kvs) && i < n; i++ {
+		out = append(out, kvs[i].k+"="+strconv.FormatInt(kvs[i].v, 10))
+	}
+	return strings.Join(out, ",")
+}
