@@ -233,3 +233,15 @@ func TestCallsBeyondTheSocketsConnectionsGoOverGRPC(t *testing.T) {
 		t.Fatal("the plugin was restarted")
 	}
 }
+
+// Without a writable temporary directory for the call socket, the plugin
+// still starts, and is called over gRPC.
+func TestNoSocketDirectoryMeansGRPC(t *testing.T) {
+	p := faulty(t, "") // built before TMPDIR goes
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	h := startHost(t, nil, p)
+	wantTransport(t, h, "faulty", TransportGRPC)
+	if _, err := h.Format(context.Background(), "faulty", event(1), &hookgate.Webhook{ID: "w", Format: "faulty"}); err != nil {
+		t.Fatal(err)
+	}
+}
