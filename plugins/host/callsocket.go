@@ -9,7 +9,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -238,10 +241,52 @@ func (p *callPool) ioStatus(ctx context.Context, err error) error {
 	return status.Error(codes.Unavailable, "call socket: "+err.Error())
 }
 
+// socketDirPrefix starts the names of the call socket directories:
+// "hookgate-plugin-<pid of the hookgate process>-<random>".
+const socketDirPrefix = "hookgate-plugin-"
+
+var sweepOnce sync.Once
+
 // callSocketDir makes the private directory a plugin process may open its
-// call socket in (pb.SocketDirEnv).
+// call socket in (pb.SocketDirEnv). The first call of a process also sweeps
+// the directories that hookgate processes no longer running left behind.
 func callSocketDir() (string, error) {
-	return os.MkdirTemp("", "hookgate-plugin-")
+	sweepOnce.Do(func() { sweepSocketDirs(os.TempDir()) })
+	return os.MkdirTemp("", socketDirPrefix+strconv.Itoa(os.Getpid())+"-")
+}
+
+// sweepSocketDirs removes from tmp the call socket directories of hookgate
+// processes that are gone: a process killed with SIGKILL cannot remove its
+// own. A directory is left alone when its process is alive (or may be: a
+// process of another user answers "not permitted"), or when its name holds
+// no process id; another user's directory cannot be removed anyway.
+func sweepSocketDirs(tmp string) {
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), socketDirPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pid, _, ok := strings.Cut(rest, "-")
+		n, err := strconv.Atoi(pid)
+		if !ok || err != nil || n <= 0 || processAlive(n) {
+			continue
+		}
+		_ = os.RemoveAll(filepath.Join(tmp, e.Name()))
+	}
+}
+
+// processAlive reports whether a process with id pid may be running.
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EPERM)
 }
 
 // callSocketIn reports whether the socket a plugin announced is in the

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +233,49 @@ func TestCallsBeyondTheSocketsConnectionsGoOverGRPC(t *testing.T) {
 	}
 	if h.Plugins()[0].Restarts != 0 {
 		t.Fatal("the plugin was restarted")
+	}
+}
+
+// Without a writable temporary directory for the call socket, the plugin
+// still starts, and is called over gRPC.
+func TestNoSocketDirectoryMeansGRPC(t *testing.T) {
+	p := faulty(t, "") // built before TMPDIR goes
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	h := startHost(t, nil, p)
+	wantTransport(t, h, "faulty", TransportGRPC)
+	if _, err := h.Format(context.Background(), "faulty", event(1), &hookgate.Webhook{ID: "w", Format: "faulty"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The call socket directories of hookgate processes that are gone (killed
+// with SIGKILL, they could not remove their own) are swept; those of live
+// processes, and others, are left alone.
+func TestSocketDirsOfGoneProcessesAreSwept(t *testing.T) {
+	tmp := t.TempDir()
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Skipf("no process to outlive: %v", err)
+	}
+	dead := filepath.Join(tmp, socketDirPrefix+strconv.Itoa(gone.Process.Pid)+"-123")
+	live := filepath.Join(tmp, socketDirPrefix+strconv.Itoa(os.Getpid())+"-456")
+	old := filepath.Join(tmp, socketDirPrefix+"789")
+	other := filepath.Join(tmp, "something-else-1-2")
+	for _, d := range []string{dead, live, old, other} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dead, "call.sock"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sweepSocketDirs(tmp)
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Fatalf("the directory of a process that is gone is still there (%v)", err)
+	}
+	for _, d := range []string{live, old, other} {
+		if _, err := os.Stat(d); err != nil {
+			t.Fatalf("%s was swept: %v", filepath.Base(d), err)
+		}
 	}
 }

@@ -291,15 +291,19 @@ func (p *proc) launchErr(ctx context.Context) error {
 	cmd.Env = p.env()
 	setProcAttr(cmd)
 	// A private directory for the plugin's call socket, removed with the
-	// process (a plugin that ignores it leaves it empty).
+	// process (a plugin that ignores it leaves it empty). Without one (no
+	// writable temporary directory) the plugin is offered none and its
+	// calls go over gRPC.
 	sockDir, err := callSocketDir()
 	if err != nil {
-		return fmt.Errorf("call socket directory: %w", err)
+		p.h.log.Warn("no directory for the plugin's call socket; its calls go over gRPC", "plugin", p.cfg.Name, "error", err)
+		sockDir = ""
+	} else {
+		cmd.Env = append(cmd.Env, pb.SocketDirEnv+"="+sockDir)
 	}
-	cmd.Env = append(cmd.Env, pb.SocketDirEnv+"="+sockDir)
 	started := false
 	defer func() {
-		if !started {
+		if !started && sockDir != "" {
 			_ = os.RemoveAll(sockDir)
 		}
 	}()
