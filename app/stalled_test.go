@@ -174,16 +174,16 @@ func TestPlacesFreedTogetherWakeOneDeliveryEach(t *testing.T) {
 	}
 	ctx := testenv.Context(t)
 	parkedKey := h.cfg.Redis.Prefix + ":inf:{" + ep + "}:parked"
-	testenv.Eventually(t, 10*time.Second, "4 requests hanging, 8 deliveries parked", func() bool {
+	testenv.Eventually(t, 30*time.Second, "4 requests hanging, 8 deliveries parked", func() bool {
 		n, err := h.rdb.ZCard(ctx, parkedKey).Result()
 		return err == nil && n == events-limit && rec.Count() == limit
 	})
 	busy, woken := count("hookgate_delivery_endpoint_busy_total"), count("hookgate_delivery_parked_woken_total")
 
 	close(first)
-	testenv.Eventually(t, 10*time.Second, "the woken deliveries on the freed places", func() bool { return rec.Count() == 2*limit })
+	testenv.Eventually(t, 30*time.Second, "the woken deliveries on the freed places", func() bool { return rec.Count() == 2*limit })
 	// Let any surplus wake-up reach a worker before counting.
-	testenv.Eventually(t, 10*time.Second, "the queue to hold no pending or active task", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the queue to hold no pending or active task", func() bool {
 		info, err := asynq.NewInspectorFromRedisClient(h.rdb).GetQueueInfo(app.QueueNames(h.cfg)[0])
 		return err == nil && info.Pending == 0 && info.Active == limit
 	})
@@ -197,7 +197,7 @@ func TestPlacesFreedTogetherWakeOneDeliveryEach(t *testing.T) {
 		t.Errorf("%d deliveries left parked, want %d", n, events-2*limit)
 	}
 	answer()
-	testenv.Eventually(t, 20*time.Second, "every event delivered", func() bool {
+	testenv.Eventually(t, 60*time.Second, "every event delivered", func() bool {
 		seen := map[string]bool{}
 		for _, d := range rec.Deliveries() {
 			seen[string(d.Body)] = true

@@ -78,6 +78,9 @@ type Result struct {
 	LatencyMax        time.Duration
 	LatencySent       int
 	LatencyDelivered  int
+	// AOF rewrites Redis started during the latency run (c) and the
+	// isolation run (e): each forks Redis and competes for the cores.
+	LatencyRewrites, DeadRewrites int64
 	BatchIngestPerS   float64
 	// The burst of single events: accepted and delivered per second, the
 	// latter ÷ BaselineTasksPerS.
@@ -390,16 +393,18 @@ func hookgateRuns(ctx context.Context, rdb store.Client, recv *receiver, o Optio
 	}
 
 	// (c) Latency at a fixed offered rate, single events, in steady state.
+	rw0 := aofRewrites(ctx, rdb)
 	lat, err := r.latency(ctx, recv, "contact.created", o.Rate, o.Duration)
 	if err != nil {
 		return fmt.Errorf("latency run: %w", err)
 	}
+	res.LatencyRewrites = aofRewrites(ctx, rdb) - rw0
 	res.LatencySent, res.LatencyDelivered = lat.n, len(lat.sorted)
 	res.LatencyP50, res.P99, res.LatencyMax = pct(lat.sorted, 0.50), pct(lat.sorted, 0.99), lat.sorted[len(lat.sorted)-1]
 	fmt.Fprintf(o.Out, "(c) latency at %.0f events/s offered (%d single events), event -> delivery:\n    p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		lat.offered, lat.n, msf(res.LatencyP50), msf(res.P99), msf(res.LatencyMax))
-	fmt.Fprintf(o.Out, "    p90 %.2f ms, p95 %.2f ms, p99.9 %.2f ms; over 25 ms by second of the run: %v\n",
-		msf(pct(lat.sorted, 0.90)), msf(pct(lat.sorted, 0.95)), msf(pct(lat.sorted, 0.999)), lat.slowSecs)
+	fmt.Fprintf(o.Out, "    p90 %.2f ms, p95 %.2f ms, p99.9 %.2f ms; over 25 ms by second of the run: %v; AOF rewrites started: %d\n",
+		msf(pct(lat.sorted, 0.90)), msf(pct(lat.sorted, 0.95)), msf(pct(lat.sorted, 0.999)), lat.slowSecs, res.LatencyRewrites)
 
 	if err := r.pluginRuns(ctx, a, precv, recv, res); err != nil {
 		return err
@@ -457,7 +462,7 @@ func (r *runner) isolationRun(ctx context.Context, a *app.App, recv *receiver, r
 	}
 	busyBefore, parkedBefore := appCounter(a, "hookgate_delivery_endpoint_busy_total"), appCounter(a, "hookgate_delivery_parked_enqueued_total")
 	r.noSettle = true
-	c0 := redisCost(ctx, r.rdb)
+	c0, rw0 := redisCost(ctx, r.rdb), aofRewrites(ctx, r.rdb)
 	if o.Trace != nil {
 		if err := trace.Start(o.Trace); err != nil {
 			return err
@@ -478,6 +483,7 @@ func (r *runner) isolationRun(ctx context.Context, a *app.App, recv *receiver, r
 		return fmt.Errorf("isolation run: %w", err)
 	}
 	res.DeadRedis = redisCost(ctx, r.rdb).minus(c0).per(max(len(lat.sorted), 1))
+	res.DeadRewrites = aofRewrites(ctx, r.rdb) - rw0
 	res.DeadP50, res.DeadP99, res.DeadMax = pct(lat.sorted, 0.5), pct(lat.sorted, 0.99), lat.sorted[len(lat.sorted)-1]
 	res.DeadBusy = appCounter(a, "hookgate_delivery_endpoint_busy_total") - busyBefore
 	res.DeadParkedEnqueued = appCounter(a, "hookgate_delivery_parked_enqueued_total") - parkedBefore
@@ -485,7 +491,7 @@ func (r *runner) isolationRun(ctx context.Context, a *app.App, recv *receiver, r
 	fmt.Fprintf(o.Out, "(e) latency again with one dead endpoint (hangs to the %s timeout; %d in flight at most):\n    healthy p50 %.2f ms, p99 %.2f ms, max %.2f ms; p99 %.2fx without\n    dead endpoint's deliveries: %.0f parked by a worker (dequeued, put back), %.0f parked as enqueued (never dequeued)\n",
 		cfg.Delivery.Timeout.D(), cfg.Delivery.EndpointInFlight, msf(res.DeadP50), msf(res.DeadP99), msf(res.DeadMax),
 		float64(res.DeadP99)/float64(res.P99), res.DeadBusy, res.DeadParkedEnqueued)
-	fmt.Fprintf(o.Out, "    over 25 ms by second of the run: %v\n", lat.slowSecs)
+	fmt.Fprintf(o.Out, "    over 25 ms by second of the run: %v; AOF rewrites started: %d\n", lat.slowSecs, res.DeadRewrites)
 	fmt.Fprintf(o.Out, "    redis per healthy delivery (the dead endpoint's work included): %s\n", res.DeadRedis)
 	return nil
 }
@@ -779,8 +785,8 @@ func PrintTable(out io.Writer, r *Result, in *IncomingResult) {
 		fmt.Fprintf(out, "Redis commands per delivery: batches; bare asynq task | %.1f; %.1f | \n", r.HookgateRedis.Commands, r.BaselineRedis.Commands)
 	}
 	if r.DeadP99 > 0 && r.P99 > 0 {
-		fmt.Fprintf(out, "healthy p99 beside a dead endpoint ÷ without, at %d events/s | %.1fx (%.1f / %.1f ms) | < 2x\n",
-			r.LatencyRate, float64(r.DeadP99)/float64(r.P99), msf(r.DeadP99), msf(r.P99))
+		fmt.Fprintf(out, "healthy p99 beside a dead endpoint ÷ without, at %d events/s | %.1fx (%.1f / %.1f ms; AOF rewrites during each: %d / %d) | < 2x\n",
+			r.LatencyRate, float64(r.DeadP99)/float64(r.P99), msf(r.DeadP99), msf(r.P99), r.DeadRewrites, r.LatencyRewrites)
 	}
 	if in != nil {
 		fmt.Fprintf(out, "incoming proxy throughput ÷ direct | %.2fx | >= 0.5x\n", in.ThroughputRatio)
@@ -820,4 +826,20 @@ func startApp(ctx context.Context, cfg config.Config) (a *app.App, stop func(), 
 		defer cancel()
 		a.Shutdown(sctx)
 	}, nil
+}
+
+// aofRewrites is how many AOF rewrites Redis has started since it started
+// (INFO persistence's aof_rewrites; 0 when it does not say).
+func aofRewrites(ctx context.Context, rdb store.Client) int64 {
+	info, err := rdb.Info(ctx, "persistence").Result()
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "aof_rewrites:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }

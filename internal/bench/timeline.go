@@ -37,6 +37,7 @@ type timelineRow struct {
 	calls                             map[string]int64 // Redis calls by command, from INFO commandstats
 	late                              int              // deliveries arrived in the step over 25 ms after their event
 	worst                             time.Duration    // the longest of them
+	rewrites                          int64            // AOF rewrites Redis has started (aofRewrites)
 }
 
 func startTimeline(ctx context.Context, rdb store.Client, recv *receiver, queues []string, step time.Duration) *timeline {
@@ -50,18 +51,10 @@ func startTimeline(ctx context.Context, rdb store.Client, recv *receiver, queues
 		for {
 			row := timelineRow{at: time.Since(begin), delivered: recv.count.Load(), goroutines: runtime.NumGoroutine(),
 				commands: redisCost(ctx, rdb).Commands}
-			for _, q := range queues {
-				k := "asynq:{" + q + "}:"
-				pipe := rdb.Pipeline()
-				pe, ac := pipe.LLen(ctx, k+"pending"), pipe.LLen(ctx, k+"active")
-				sc, re := pipe.ZCard(ctx, k+"scheduled"), pipe.ZCard(ctx, k+"retry")
-				if _, err := pipe.Exec(ctx); err == nil {
-					row.pending += int(pe.Val())
-					row.active += int(ac.Val())
-					row.scheduled += int(sc.Val())
-					row.retry += int(re.Val())
-				}
+			if n, err := store.QueueDepths(ctx, rdb, queues); err == nil {
+				row.pending, row.active, row.scheduled, row.retry = int(n[0]), int(n[1]), int(n[2]), int(n[3])
 			}
+			row.rewrites = aofRewrites(ctx, rdb)
 			row.calls = commandCalls(ctx, rdb)
 			recv.mu.Lock()
 			if seen > len(recv.latencies) {
@@ -95,11 +88,11 @@ func (t *timeline) write(w io.Writer) {
 	<-t.done
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	fmt.Fprintf(w, "t_ms\tdelivered\tpending\tactive\tscheduled\tretry\tredis_cmds\tgoroutines\tlate\tworst_ms\tmost_run_commands\n")
+	fmt.Fprintf(w, "t_ms\tdelivered\tpending\tactive\tscheduled\tretry\tredis_cmds\tgoroutines\tlate\tworst_ms\taof_rewrite\tmost_run_commands\n")
 	for i := 1; i < len(t.rows); i++ {
 		r, p := t.rows[i], t.rows[i-1]
-		fmt.Fprintf(w, "%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%d\t%d\t%.1f\t%s\n", r.at.Milliseconds(), r.delivered-p.delivered,
-			r.pending, r.active, r.scheduled, r.retry, r.commands-p.commands, r.goroutines, r.late, msf(r.worst), topCalls(r.calls, p.calls, 6))
+		fmt.Fprintf(w, "%d\t%d\t%d\t%d\t%d\t%d\t%.0f\t%d\t%d\t%.1f\t%d\t%s\n", r.at.Milliseconds(), r.delivered-p.delivered,
+			r.pending, r.active, r.scheduled, r.retry, r.commands-p.commands, r.goroutines, r.late, msf(r.worst), r.rewrites-p.rewrites, topCalls(r.calls, p.calls, 6))
 	}
 }
 
