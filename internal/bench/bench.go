@@ -81,7 +81,7 @@ type Result struct {
 	// AOF rewrites Redis started during the latency run (c) and the
 	// isolation run (e): each forks Redis and competes for the cores.
 	LatencyRewrites, DeadRewrites int64
-	BatchIngestPerS   float64
+	BatchIngestPerS               float64
 	// The burst of single events: accepted and delivered per second, the
 	// latter ÷ BaselineTasksPerS.
 	BurstEvents, BurstPublishers int
