@@ -1,13 +1,11 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +17,7 @@ import (
 // go-redis's own messages (here: a pool that cannot dial) reach the
 // structured log as warnings of component "redis".
 func TestRedisMessagesGoToTheStructuredLog(t *testing.T) {
-	var buf syncBuffer
+	var buf testenv.SyncBuffer
 	LogTo(slog.New(slog.NewJSONHandler(&buf, nil)))
 	t.Cleanup(func() { LogTo(slog.New(slog.NewTextHandler(io.Discard, nil))) })
 	rdb := redis.NewClient(&redis.Options{Addr: testenv.FreeAddr(t), MaxRetries: -1})
@@ -37,22 +35,4 @@ func TestRedisMessagesGoToTheStructuredLog(t *testing.T) {
 		}
 		return false
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test reading it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
