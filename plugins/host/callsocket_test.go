@@ -65,6 +65,12 @@ func TestCallSocketDirectoryLivesWithTheProcess(t *testing.T) {
 	if sock.path != filepath.Join(dir, "calls.sock") {
 		t.Fatalf("socket %s is not in %s", sock.path, dir)
 	}
+	p.mu.RLock()
+	grpcAddr := p.client.ReattachConfig().Addr
+	p.mu.RUnlock()
+	if grpcAddr.Network() != "unix" || !strings.HasPrefix(grpcAddr.String(), dir+string(filepath.Separator)) {
+		t.Fatalf("go-plugin's gRPC socket %s %s is not in the process's directory %s", grpcAddr.Network(), grpcAddr, dir)
+	}
 	w := &hookgate.Webhook{ID: "w", Format: "faulty"}
 	if _, err := h.Format(context.Background(), "faulty", event(1), w); err != nil {
 		t.Fatal(err)

@@ -299,7 +299,10 @@ func (p *proc) launchErr(ctx context.Context) error {
 		p.h.log.Warn("no directory for the plugin's call socket; its calls go over gRPC", "plugin", p.cfg.Name, "error", err)
 		sockDir = ""
 	} else {
-		cmd.Env = append(cmd.Env, pb.SocketDirEnv+"="+sockDir)
+		// go-plugin's own gRPC socket goes in it too (its server reads
+		// EnvUnixSocketDir), so that it is removed, and swept after a
+		// SIGKILL, with the directory.
+		cmd.Env = append(cmd.Env, pb.SocketDirEnv+"="+sockDir, goplugin.EnvUnixSocketDir+"="+sockDir)
 	}
 	started := false
 	defer func() {
