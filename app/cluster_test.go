@@ -35,7 +35,7 @@ func TestEverythingWorksOnARedisCluster(t *testing.T) {
 		c.Incoming.Scopes = map[string]config.Scope{"crm": {Prefixes: []string{"/crm/"}, Upstream: crm.srv.URL}}
 		c.Incoming.Rate, c.Incoming.Burst = 1000, 1000
 	})
-	h := &harness{t: t, srv: srv, app: srv.App, base: srv.Base, cfg: srv.Cfg, logs: srv.Logs}
+	h := harnessOf(t, srv)
 	admin, pub := h.token("acme", "admin"), h.token("acme", "publisher")
 	rec := receiver.NewRecorder()
 	rs := httptest.NewServer(rec)

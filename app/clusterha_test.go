@@ -3,7 +3,6 @@ package app_test
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -11,9 +10,7 @@ import (
 
 	"github.com/hookgate/hookgate"
 	"github.com/hookgate/hookgate/config"
-	"github.com/hookgate/hookgate/internal/apptest"
 	"github.com/hookgate/hookgate/internal/receiver"
-	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
@@ -30,10 +27,7 @@ func startOnCluster(t *testing.T, cl *testenv.RedisCluster, rec *receiver.Record
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	rdb := store.NewClient(cfg.Redis)
-	t.Cleanup(func() { _ = rdb.Close() })
-	srv := apptest.StartOn(t, rdb, cfg, slog.LevelInfo, nil)
-	h := &harness{t: t, srv: srv, app: srv.App, base: srv.Base, cfg: srv.Cfg, logs: srv.Logs}
+	h := startOnConfig(t, cfg)
 	rs := httptest.NewServer(rec)
 	t.Cleanup(rs.Close)
 	var urls []string

@@ -11,6 +11,7 @@ import (
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/config"
 	"github.com/hookgate/hookgate/internal/apptest"
+	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
@@ -38,8 +39,22 @@ func testConfig(t testing.TB) config.Config {
 // logging at debug level).
 func start(t testing.TB, mutate func(*config.Config)) *harness {
 	t.Helper()
-	srv := apptest.Start(t, testConfig(t), slog.LevelDebug, mutate)
+	return harnessOf(t, apptest.Start(t, testConfig(t), slog.LevelDebug, mutate))
+}
+
+// harnessOf is the harness of a hookgate the test started.
+func harnessOf(t testing.TB, srv *apptest.Server) *harness {
 	return &harness{t: t, srv: srv, app: srv.App, base: srv.Base, cfg: srv.Cfg, logs: srv.Logs, rdb: srv.Redis}
+}
+
+// startOnConfig runs hookgate with cfg on a client built from cfg.Redis
+// (store.NewClient: a TLS, Sentinel or Cluster Redis as cfg says), logging
+// at info level.
+func startOnConfig(t testing.TB, cfg config.Config) *harness {
+	t.Helper()
+	rdb := store.NewClient(cfg.Redis)
+	t.Cleanup(func() { _ = rdb.Close() })
+	return harnessOf(t, apptest.StartOn(t, rdb, cfg, slog.LevelInfo, nil))
 }
 
 // restart stops hookgate cleanly and starts a new one on the same Redis

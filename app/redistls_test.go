@@ -11,9 +11,7 @@ import (
 
 	"github.com/hookgate/hookgate/app"
 	"github.com/hookgate/hookgate/config"
-	"github.com/hookgate/hookgate/internal/apptest"
 	"github.com/hookgate/hookgate/internal/receiver"
-	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/internal/testenv"
 )
 
@@ -34,10 +32,7 @@ func TestHookgateOnATLSRedis(t *testing.T) {
 	tlsRedis(&cfg.Redis, srv, files)
 	// Dialed by address, checked by name (both are in the certificate).
 	cfg.Redis.TLSServerName = "localhost"
-	rdb := store.NewClient(cfg.Redis)
-	t.Cleanup(func() { _ = rdb.Close() })
-	s := apptest.StartOn(t, rdb, cfg, slog.LevelInfo, nil)
-	h := &harness{t: t, srv: s, app: s.App, base: s.Base, cfg: s.Cfg, logs: s.Logs}
+	h := startOnConfig(t, cfg)
 
 	rec := receiver.NewRecorder()
 	rs := httptest.NewServer(rec)
@@ -166,10 +161,7 @@ func TestHookgateOnATLSSentinel(t *testing.T) {
 	tlsRedis(&cfg.Redis, master, files)
 	cfg.Redis.Mode, cfg.Redis.Addr, cfg.Redis.Addrs, cfg.Redis.MasterName = config.RedisSentinel, "", []string{sentinel.Addr}, failoverMaster
 	cfg.Redis.ReplicaAcks = 1
-	rdb := store.NewClient(cfg.Redis)
-	t.Cleanup(func() { _ = rdb.Close() })
-	s := apptest.StartOn(t, rdb, cfg, slog.LevelInfo, nil)
-	h := &harness{t: t, srv: s, app: s.App, base: s.Base, cfg: s.Cfg, logs: s.Logs}
+	h := startOnConfig(t, cfg)
 	rec := receiver.NewRecorder()
 	rs := httptest.NewServer(rec)
 	defer rs.Close()
