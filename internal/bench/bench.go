@@ -835,11 +835,6 @@ func aofRewrites(ctx context.Context, rdb store.Client) int64 {
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "aof_rewrites:"); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
-		}
-	}
-	return 0
+	n, _ := strconv.ParseInt(store.InfoField(info, "aof_rewrites"), 10, 64)
+	return n
 }

@@ -93,6 +93,17 @@ func AppendOnly(ctx context.Context, c Client) string {
 	return v["appendonly"]
 }
 
+// InfoField is the value of field name in the text of an INFO answer
+// ("name:value" lines; "" when it has none).
+func InfoField(info, name string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
 // DeleteKeys deletes every key whose name starts with prefix (SCAN, then
 // DEL in chunks of 500). It is for a server one may spare (bench runs
 // clean up after themselves with it), never for a deployment's keys while
