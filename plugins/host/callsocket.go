@@ -65,6 +65,7 @@ type callConn struct {
 	r    *bufio.Reader
 	wbuf []byte
 	rbuf []byte
+	seq  uint64 // the id of the connection's last request
 }
 
 // newCallPool connects to the call socket once, to check that it answers
@@ -190,6 +191,8 @@ func (p *callPool) call(ctx context.Context, req *pb.TransformRequest) (*pb.Tran
 	stop := context.AfterFunc(ctx, func() { _ = c.c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
+	c.seq++
+	cr.Id = c.seq
 	c.wbuf, err = proto.MarshalOptions{}.MarshalAppend(append(c.wbuf[:0], 0, 0, 0, 0), cr)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "encode call: %v", err)
@@ -217,8 +220,16 @@ func (p *callPool) call(ctx context.Context, req *pb.TransformRequest) (*pb.Tran
 		// The plugin broke the framing: do not read this connection again.
 		return nil, status.Errorf(codes.Internal, "call socket: undecodable answer: %v", err)
 	}
+	if resp.Id != cr.Id {
+		// An extra or late frame of the plugin: this answer is not this
+		// call's, and the connection is out of step (closed, not reused).
+		return nil, status.Errorf(codes.Internal, "call socket: an answer to request %d, not to %d", resp.Id, cr.Id)
+	}
 	if cap(c.rbuf) > 64<<10 {
 		c.rbuf = nil // keep no large buffer per idle connection
+	}
+	if cap(c.wbuf) > 64<<10 {
+		c.wbuf = nil
 	}
 	ok = stop() // false: ctx ended as the answer came; the deadline is spoilt
 	if resp.Code != 0 {

@@ -133,7 +133,7 @@ func (cs *callSocket) serve(c net.Conn) {
 		n := binary.BigEndian.Uint32(hdr[:])
 		if n > pb.MaxCallRequest {
 			// Not read: the connection cannot be used again.
-			writeCallResponse(c, nil, status.Errorf(codes.ResourceExhausted,
+			writeCallResponse(c, 0, nil, status.Errorf(codes.ResourceExhausted,
 				"call request of %d bytes is over the limit of %d", n, pb.MaxCallRequest))
 			return
 		}
@@ -146,7 +146,7 @@ func (cs *callSocket) serve(c net.Conn) {
 		}
 		req := new(pb.CallRequest)
 		if err := proto.Unmarshal(buf, req); err != nil {
-			writeCallResponse(c, nil, status.Errorf(codes.InvalidArgument, "call request: %v", err))
+			writeCallResponse(c, 0, nil, status.Errorf(codes.InvalidArgument, "call request: %v", err))
 			return
 		}
 		ctx, cancel := callContext(req)
@@ -157,7 +157,7 @@ func (cs *callSocket) serve(c net.Conn) {
 			resp, err = cs.srv.Transform(ctx, req.Request)
 		}
 		watching := w.stop()
-		writeCallResponse(c, resp, err)
+		writeCallResponse(c, req.Id, resp, err)
 		if watching {
 			// The watcher owns r until hookgate sends again or leaves.
 			<-w.exited
@@ -228,18 +228,18 @@ func callContext(req *pb.CallRequest) (context.Context, context.CancelFunc) {
 	return context.WithCancel(ctx)
 }
 
-// writeCallResponse writes one answer frame: the response, or err as a
-// gRPC status. A failed write means hookgate closed the connection: there
+// writeCallResponse writes one answer frame to the request numbered id:
+// the response, or err as a gRPC status. A failed write means hookgate closed the connection: there
 // is nobody to tell.
-func writeCallResponse(w io.Writer, resp *pb.TransformResponse, err error) {
-	out := &pb.CallResponse{Response: resp}
+func writeCallResponse(w io.Writer, id uint64, resp *pb.TransformResponse, err error) {
+	out := &pb.CallResponse{Response: resp, Id: id}
 	if err != nil {
 		st := status.Convert(err)
-		out = &pb.CallResponse{Code: uint32(st.Code()), Message: st.Message()}
+		out = &pb.CallResponse{Code: uint32(st.Code()), Message: st.Message(), Id: id}
 	}
 	b, merr := proto.MarshalOptions{}.MarshalAppend(make([]byte, 4, 4+proto.Size(out)), out)
 	if merr != nil {
-		out = &pb.CallResponse{Code: uint32(codes.Internal), Message: "encode answer: " + merr.Error()}
+		out = &pb.CallResponse{Code: uint32(codes.Internal), Message: "encode answer: " + merr.Error(), Id: id}
 		b, _ = proto.MarshalOptions{}.MarshalAppend(make([]byte, 4, 64), out)
 	}
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))

@@ -878,7 +878,11 @@ type CallRequest struct {
 	TimeoutUs int64 `protobuf:"varint,2,opt,name=timeout_us,json=timeoutUs,proto3" json:"timeout_us,omitempty"`
 	// The call's metadata, as gRPC metadata would carry it: "traceparent"
 	// (and "tracestate") when hookgate traces (docs/telemetry.md).
-	Metadata      map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Metadata map[string]string `protobuf:"bytes,3,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// A number the answer's id must repeat: hookgate closes a connection whose
+	// answer carries another id (an extra or late frame of the plugin), so
+	// that no call reads an answer meant for another.
+	Id            uint64 `protobuf:"varint,4,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -934,6 +938,13 @@ func (x *CallRequest) GetMetadata() map[string]string {
 	return nil
 }
 
+func (x *CallRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
 // CallResponse answers one CallRequest.
 type CallResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -942,8 +953,10 @@ type CallResponse struct {
 	// A gRPC status code (https://grpc.io/docs/guides/status-codes/) when the
 	// call failed, 0 when it succeeded: what the gRPC Transform would have
 	// answered. A message starting "panic: " is a panic in the plugin.
-	Code          uint32 `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
-	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	Code    uint32 `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
+	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// The id of the CallRequest answered (0 when the request could not be read).
+	Id            uint64 `protobuf:"varint,4,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -997,6 +1010,13 @@ func (x *CallResponse) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *CallResponse) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
 }
 
 var File_plugin_proto protoreflect.FileDescriptor
@@ -1078,19 +1098,21 @@ const file_plugin_proto_rawDesc = "" +
 	"\x11TransformResponse\x12B\n" +
 	"\boutgoing\x18\x01 \x01(\v2$.hookgate.plugin.v1.OutgoingResponseH\x00R\boutgoing\x12B\n" +
 	"\bincoming\x18\x02 \x01(\v2$.hookgate.plugin.v1.IncomingResponseH\x00R\bincomingB\v\n" +
-	"\tdirection\"\xf4\x01\n" +
+	"\tdirection\"\x84\x02\n" +
 	"\vCallRequest\x12>\n" +
 	"\arequest\x18\x01 \x01(\v2$.hookgate.plugin.v1.TransformRequestR\arequest\x12\x1d\n" +
 	"\n" +
 	"timeout_us\x18\x02 \x01(\x03R\ttimeoutUs\x12I\n" +
-	"\bmetadata\x18\x03 \x03(\v2-.hookgate.plugin.v1.CallRequest.MetadataEntryR\bmetadata\x1a;\n" +
+	"\bmetadata\x18\x03 \x03(\v2-.hookgate.plugin.v1.CallRequest.MetadataEntryR\bmetadata\x12\x0e\n" +
+	"\x02id\x18\x04 \x01(\x04R\x02id\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x7f\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8f\x01\n" +
 	"\fCallResponse\x12A\n" +
 	"\bresponse\x18\x01 \x01(\v2%.hookgate.plugin.v1.TransformResponseR\bresponse\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\rR\x04code\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage*A\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12\x0e\n" +
+	"\x02id\x18\x04 \x01(\x04R\x02id*A\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vKIND_FORMAT\x10\x01\x12\x12\n" +
