@@ -22,7 +22,7 @@ type Places interface {
 	// deliveries to wake (places were free beyond the caller's that no
 	// woken delivery is on its way to).
 	Acquire(ctx context.Context, endpointID, lease string, limit int, ttl time.Duration, ref string, park bool) (ok bool, parked int64, wake []string, err error)
-	// Release gives the place back and returns up to wake parked
+	// Release gives the place back (none: lease "") and returns up to wake parked
 	// deliveries to hand back to the queue, one per free place that no
 	// delivery woken before is on its way to, and left, the deliveries
 	// still parked after them (-1 when none was returned).
@@ -340,6 +340,47 @@ func (wk *Worker) wakeAll(ctx context.Context, slot *endpointSlot, ep *hookgate.
 	if left == 0 {
 		wk.announce(ctx, slot, ep, 0)
 	}
+	if len(refs) > 0 && left > 0 {
+		wk.recheckWoken(slot, ep)
+	}
+}
+
+// wokenRecheck is when, after its last wake-up, a process looks again at an
+// endpoint with deliveries still parked: past store.WokenGrace (2 s), when
+// the places promised to woken deliveries stop counting.
+const wokenRecheck = 2*time.Second + 200*time.Millisecond
+
+// recheckWoken makes sure that a place promised to a woken delivery that
+// never comes to Redis for it (it took a place this process held, its
+// webhook was paused or deleted, its worker died) goes to the next parked
+// delivery once the promise lapses: wokenRecheck after the last wake-up of
+// this process on ep, a release without a lease pops the parked deliveries
+// the places then free let in. Without it, such places would wake nobody
+// until the next release, and a quiet endpoint's parked deliveries would
+// wait for their backstops. One timer per endpoint and process.
+func (wk *Worker) recheckWoken(slot *endpointSlot, ep *hookgate.Endpoint) {
+	slot.recheckAt.Store(time.Now().Add(wokenRecheck).UnixNano())
+	if !slot.rechecking.CompareAndSwap(false, true) {
+		return // the armed timer reads the later time
+	}
+	var fire func()
+	fire = func() {
+		if d := time.Until(time.Unix(0, slot.recheckAt.Load())); d > 0 {
+			time.AfterFunc(d, fire)
+			return
+		}
+		slot.rechecking.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		limit := max(wk.Policy.EndpointLimit, 1)
+		refs, left, err := wk.Places.Release(ctx, ep.ID, "", limit, limit)
+		if err != nil {
+			wk.Logger.Debug("endpoint in-flight bound: parked deliveries not looked at again (Redis); they come back by themselves", "endpoint_id", ep.ID, "err", err)
+			return
+		}
+		wk.wakeAll(ctx, slot, ep, refs, left)
+	}
+	time.AfterFunc(wokenRecheck, fire)
 }
 
 // wakeBackoff spaces the tries at waking a parked delivery: it may not be

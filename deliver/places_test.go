@@ -120,3 +120,39 @@ func TestParkedDeliveryIsWokenByARelease(t *testing.T) {
 		t.Fatalf("the woken delivery found no place: %v", err)
 	}
 }
+
+// A woken delivery that never comes to Redis for its place (here: it
+// does not come back at all, as when it took a place its own process held)
+// holds back the place it was promised only until the promise lapses: the
+// process that woke it looks at the endpoint again and wakes the next
+// parked delivery, with no release to prompt it.
+func TestPlacePromisedToAWokenDeliveryThatNeverAsksGoesToTheNext(t *testing.T) {
+	waker := &refWaker{got: make(chan string, 4)}
+	wk := sharedWorkers(t, 1, 1, waker)[0]
+	ep := &hookgate.Endpoint{ID: "ep_promised"}
+	ctx := context.Background()
+	if ok, _, _, err := wk.Places.Acquire(ctx, ep.ID, "l0", 1, time.Minute, "", false); !ok || err != nil {
+		t.Fatalf("first place: %v %v", ok, err)
+	}
+	for _, ref := range []string{"q\x00p0", "q\x00p1"} {
+		if ok, _, _, err := wk.Places.Acquire(ctx, ep.ID, "l-"+ref, 1, time.Minute, ref, true); ok || err != nil {
+			t.Fatalf("%q took a place at the bound (%v)", ref, err)
+		}
+		time.Sleep(2 * time.Millisecond) // parked in this order
+	}
+	slot := wk.slot(ep.ID)
+	slot.local.Add(1)
+	wk.release(ctx, slot, ep, lease{id: "l0"})
+	if got := <-waker.got; got != "q\x00p0" {
+		t.Fatalf("the release woke %q, want the oldest parked", got)
+	}
+	// p0 never asks. p1 is woken once p0's promise lapses.
+	select {
+	case got := <-waker.got:
+		if got != "q\x00p1" {
+			t.Fatalf("woke %q, want p1", got)
+		}
+	case <-time.After(wokenRecheck + 3*time.Second):
+		t.Fatal("p1 was not woken after p0's promised place went unasked: it waits for its backstop")
+	}
+}

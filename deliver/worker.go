@@ -137,6 +137,11 @@ type endpointSlot struct {
 	// announced is when this process last announced the endpoint's parked
 	// deliveries (unix nanos; 0 after it announced none left).
 	announced atomic.Int64
+	// recheckAt is when the endpoint's parked deliveries are looked at
+	// again (unix nanos), rechecking whether a timer for it is armed
+	// (recheckWoken).
+	recheckAt  atomic.Int64
+	rechecking atomic.Bool
 }
 
 // maxBusyDelay caps how long a delivery waits before looking again.

@@ -64,10 +64,13 @@ func NewInFlight(rdb Client, prefix string) *InFlight {
 const ParkedTTL = time.Hour
 
 // WokenGrace is how long a woken delivery counts against its endpoint's
-// free places before it comes back for one: about a queue's lag under load.
-// One that never comes back (its task deleted, or given a place by its own
-// process without asking Redis) holds back a wake-up that long at most.
-const WokenGrace = time.Second
+// free places before it comes back for one: a queue's lag under load plus
+// the wait in a worker of a rate-limited delivery (up to 1.1 s before it
+// asks for its place). One that never comes back (its task deleted, or
+// given a place by its own process without asking Redis) holds back a
+// wake-up that long at most: the worker that woke it looks again after it
+// (deliver's recheckWoken).
+const WokenGrace = 2 * time.Second
 
 // acquireScript takes a place on an endpoint or parks the caller. KEYS[1]
 // holds the leases, KEYS[2] the parked deliveries, KEYS[3] the woken ones
