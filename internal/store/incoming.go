@@ -417,25 +417,31 @@ return {v, allowed, wait, took}
 func (s *Store) Lookup(ctx context.Context, token string, rate float64, burst int) (*hookgate.IncomingRoute, bool, time.Duration, error) {
 	hash := s.TokenHash(token)
 	n := leaseSize(rate, burst)
-	if n > 1 {
+	// One lookup per token at a time brings the next lease: a caller
+	// finding none waits for the lookup under way, if any, and spends from
+	// what it leased; when that ran out, it waits for (or makes) the next
+	// one, so that concurrent callers do not each lease a batch that
+	// replaces the others' (their tokens lost, and later callers refused).
+	// A caller that still has none after joinRounds lookups (they were
+	// refused) looks up on its own, as without leases.
+	for round := 0; n > 1 && round < joinRounds; round++ {
 		if route, ok := s.leases.take(hash, time.Now()); ok {
 			return route, true, 0, nil
 		}
-		// One lookup per token at a time brings the next lease: wait for
-		// the one under way, if any, and spend from what it leased; when
-		// that is not enough (or it was refused), look up as usual.
 		done, leader := s.leases.join(hash)
 		if leader {
-			defer s.leases.land(hash)
-		} else {
-			select {
-			case <-done:
-			case <-ctx.Done():
-				return nil, false, 0, ctx.Err()
-			}
+			// A lease may have landed between take and join.
 			if route, ok := s.leases.take(hash, time.Now()); ok {
+				s.leases.land(hash)
 				return route, true, 0, nil
 			}
+			defer s.leases.land(hash)
+			break
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, false, 0, wrap(ctx, ctx.Err(), "look up incoming token")
 		}
 	}
 	start := time.Now()
@@ -445,6 +451,11 @@ func (s *Store) Lookup(ctx context.Context, token string, rate float64, burst in
 	}
 	return route, allowed, wait, err
 }
+
+// joinRounds bounds how many lookups of other callers a lookup waits for
+// before it makes its own (each lease serves up to 64 callers; a refused
+// lookup leases nothing).
+const joinRounds = 8
 
 // lookup runs the lookup script for hash, asking for up to n tokens.
 func (s *Store) lookup(ctx context.Context, hash string, rate float64, burst, n int) (*hookgate.IncomingRoute, bool, time.Duration, int, error) {

@@ -245,3 +245,46 @@ func TestConcurrentLookupsShareOneLease(t *testing.T) {
 		}
 	}
 }
+
+// Many more concurrent lookups of one token than a lease serves: lookups
+// follow one another, each serving the callers that waited for it, and
+// none of the 300 is refused (the bucket of 1,000 holds them all); when
+// each lookup leased a batch of its own, replacing the others', the
+// tokens of the replaced leases were lost and most callers refused.
+func TestConcurrentLookupsBeyondOneLeaseAreNotRefused(t *testing.T) {
+	rdb := testenv.Redis(t)
+	prefix := testenv.KeyPrefix(t, rdb, "hgleaseherd")
+	counter := &scriptCounter{}
+	rdb.AddHook(counter)
+	s, err := store.New(rdb, prefix, testKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	ctx := context.Background()
+	const rate, burst, callers = 1000.0, 1000, 300 // a lookup leases 50 tokens
+	token := "tok-big-herd-" + strings.Repeat("b", 30)
+	s.Lookup(ctx, "warm-up-"+token, rate, burst)
+	counter.n.Store(0)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for range callers {
+		wg.Go(func() {
+			<-start
+			if _, ok, _, err := s.Lookup(ctx, token, rate, burst); err != nil {
+				t.Error(err)
+			} else if !ok {
+				refused.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if refused.Load() != 0 {
+		t.Fatalf("%d of %d lookups refused by a bucket of %d", refused.Load(), callers, burst)
+	}
+	if n := counter.n.Load(); n > callers/50+1 {
+		t.Errorf("%d concurrent lookups sent %d lookup scripts, want about %d (one per lease of 50)", callers, n, callers/50)
+	}
+}
