@@ -204,19 +204,11 @@ func DeleteQueue(rdb store.Client, queue string) error {
 // but completed and archived (pending, active, scheduled, retry); a queue
 // that does not exist yet holds none.
 func Unfinished(ctx context.Context, rdb store.Client, queues []string) (int, error) {
-	insp := asynq.NewInspectorFromRedisClient(rdb)
-	n := 0
-	for _, q := range queues {
-		info, err := insp.GetQueueInfo(q)
-		if errors.Is(err, asynq.ErrQueueNotFound) {
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		n += info.Pending + info.Active + info.Scheduled + info.Retry
+	n, err := store.QueueDepths(ctx, rdb, queues)
+	if err != nil {
+		return 0, err
 	}
-	return n, nil
+	return int(n[0] + n[1] + n[2] + n[3]), nil
 }
 
 // QueueInfo reports the queue's sizes (for tests and the bench).

@@ -123,4 +123,7 @@ func TestQueueDepthCountsEachStateOverTheShards(t *testing.T) {
 	if !maps.Equal(got, want) {
 		t.Fatalf("hookgate_queue_depth %v, want %v", got, want)
 	}
+	if n, err := queue.Unfinished(context.Background(), rdb, shards); err != nil || n != 4 {
+		t.Fatalf("Unfinished = %d (%v), want 4", n, err)
+	}
 }

@@ -292,12 +292,8 @@ func sweepSocketDirs(tmp string) {
 
 // processAlive reports whether a process with id pid may be running.
 func processAlive(pid int) bool {
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return false
-	}
-	err = p.Signal(syscall.Signal(0))
-	return err == nil || errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EPERM)
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // callSocketIn reports whether the socket a plugin announced is in the
