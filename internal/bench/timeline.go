@@ -18,9 +18,9 @@ import (
 // stall comes from: deliveries arrived at the receiver (and how many of
 // them late), the queue's pending, active, scheduled and retry tasks,
 // Redis commands run (and the most called), and the process's goroutines.
-// It reads nothing through the app's metrics registry: gathering it
-// evaluates the queue-depth gauges, whose asynq queue info samples key
-// memory (hundreds of MEMORY USAGE calls each time).
+// It reads Redis directly (one INFO commandstats, one queue-depth
+// pipeline and one INFO persistence per step), not through the app's
+// metrics registry, whose gathering would add its own reads.
 type timeline struct {
 	mu   sync.Mutex
 	rows []timelineRow
@@ -34,10 +34,10 @@ type timelineRow struct {
 	pending, active, scheduled, retry int
 	commands                          float64
 	goroutines                        int
-	calls                             map[string]int64 // Redis calls by command, from INFO commandstats
-	late                              int              // deliveries arrived in the step over 25 ms after their event
-	worst                             time.Duration    // the longest of them
-	rewrites                          int64            // AOF rewrites Redis has started (aofRewrites)
+	calls                             map[string]float64 // Redis calls by command, from INFO commandstats
+	late                              int                // deliveries arrived in the step over 25 ms after their event
+	worst                             time.Duration      // the longest of them
+	rewrites                          int64              // AOF rewrites Redis has started (aofRewrites)
 }
 
 func startTimeline(ctx context.Context, rdb store.Client, recv *receiver, queues []string, step time.Duration) *timeline {
@@ -49,13 +49,14 @@ func startTimeline(ctx context.Context, rdb store.Client, recv *receiver, queues
 		defer tick.Stop()
 		seen := 0
 		for {
-			row := timelineRow{at: time.Since(begin), delivered: recv.count.Load(), goroutines: runtime.NumGoroutine(),
-				commands: redisCost(ctx, rdb).Commands}
+			row := timelineRow{at: time.Since(begin), delivered: recv.count.Load(), goroutines: runtime.NumGoroutine()}
+			if u, err := store.CommandStats(ctx, rdb); err == nil {
+				row.commands, row.calls = u.Commands, u.Calls
+			}
 			if n, err := store.QueueDepths(ctx, rdb, queues); err == nil {
 				row.pending, row.active, row.scheduled, row.retry = int(n[0]), int(n[1]), int(n[2]), int(n[3])
 			}
 			row.rewrites = aofRewrites(ctx, rdb)
-			row.calls = commandCalls(ctx, rdb)
 			recv.mu.Lock()
 			if seen > len(recv.latencies) {
 				seen = 0 // the run reset the receiver's latencies
@@ -96,31 +97,11 @@ func (t *timeline) write(w io.Writer) {
 	}
 }
 
-// commandCalls reads the calls of every Redis command (INFO commandstats).
-func commandCalls(ctx context.Context, rdb store.Client) map[string]int64 {
-	info, err := rdb.Info(ctx, "commandstats").Result()
-	if err != nil {
-		return nil
-	}
-	calls := map[string]int64{}
-	for _, line := range strings.Split(info, "\n") {
-		name, rest, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":calls=")
-		if !ok {
-			continue
-		}
-		n, _, _ := strings.Cut(rest, ",")
-		if v, err := strconv.ParseInt(n, 10, 64); err == nil {
-			calls[name] = v
-		}
-	}
-	return calls
-}
-
 // topCalls lists the n commands called most between prev and cur.
-func topCalls(cur, prev map[string]int64, n int) string {
+func topCalls(cur, prev map[string]float64, n int) string {
 	type kv struct {
 		k string
-		v int64
+		v float64
 	}
 	var kvs []kv
 	for k, v := range cur {
@@ -131,7 +112,7 @@ func topCalls(cur, prev map[string]int64, n int) string {
 	sort.Slice(kvs, func(i, j int) bool { return kvs[i].v > kvs[j].v })
 	var out []string
 	for i := 0; i < len(kvs) && i < n; i++ {
-		out = append(out, kvs[i].k+"="+strconv.FormatInt(kvs[i].v, 10))
+		out = append(out, kvs[i].k+"="+strconv.FormatFloat(kvs[i].v, 'f', 0, 64))
 	}
 	return strings.Join(out, ",")
 }
